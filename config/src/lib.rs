@@ -1,0 +1,301 @@
+//! Typed, documented and validated configuration for the `chorusd` SIP/RTP
+//! media gateway daemon.
+//!
+//! A [`Config`] is assembled from three layers, later ones overriding earlier:
+//!
+//! 1. built-in defaults ([`Config::default`], always valid);
+//! 2. an optional TOML file (see `systemd/chorusd.toml` for every key);
+//! 3. environment variables `CHORUS_<SECTION>__<KEY>`, e.g.
+//!    `CHORUS_SIP__UDP_LISTEN=0.0.0.0:5060` or `CHORUS_MEDIA__WORKERS=2`.
+//!    Values of integer keys are parsed as integers, all others are taken
+//!    verbatim (no quoting needed).
+//!
+//! Unknown sections and keys are rejected, in the file and in the
+//! environment alike (every variable starting with `CHORUS_` must name a
+//! key). Every value is then checked; a [`ConfigError`] names the dotted key
+//! (`rtp.port_min`), the reason, and the [`Origin`] of the bad value (file
+//! path, environment variable, or defaults).
+//!
+//! ```
+//! use chorus_config::{Config, SampleRate};
+//!
+//! # fn main() -> Result<(), chorus_config::ConfigError> {
+//! // In chorusd: Config::load(Some(Path::new("/etc/chorus/chorusd.toml")), std::env::vars())
+//! let env = [("CHORUS_MEDIA__SAMPLE_RATE".to_owned(), "16000".to_owned())];
+//! let config = Config::load(None, env)?;
+//! assert_eq!(config.media.sample_rate, SampleRate::Hz16000);
+//! assert_eq!(config.sip.advertised_ip().to_string(), "127.0.0.1");
+//!
+//! let err = Config::from_toml_str("[rtp]\nport_min = 80\n").unwrap_err();
+//! assert_eq!(err.key(), Some("rtp.port_min"));
+//! # Ok(())
+//! # }
+//! ```
+
+mod error;
+mod source;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_env;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::time::Duration;
+
+pub use error::{ConfigError, Origin};
+pub use source::{ENV_PREFIX, env_var_name};
+
+/// The complete, validated `chorusd` configuration.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Config {
+    /// `[sip]`: SIP listeners and identity.
+    pub sip: SipConfig,
+    /// `[rtp]`: UDP port range for RTP media.
+    pub rtp: RtpConfig,
+    /// `[media]`: mixing engine.
+    pub media: MediaConfig,
+    /// `[inbound]`: how incoming calls are routed.
+    pub inbound: InboundConfig,
+    /// `[log]`: logging.
+    pub log: LogConfig,
+}
+
+impl Config {
+    /// Loads defaults < `file` (if `Some`) < `env`, then validates everything.
+    ///
+    /// Pass `std::env::vars()` as `env` in production; tests pass a `Vec`.
+    /// Only variables starting with [`ENV_PREFIX`] are considered, and each
+    /// must be of the form `CHORUS_<SECTION>__<KEY>` naming a known key.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut layers = source::Layers::default();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+            layers.add_toml(&text, &Origin::File(path.to_owned()))?;
+        }
+        layers.add_env(env)?;
+        validate::build(&layers)
+    }
+
+    /// Parses and validates TOML text over the defaults, ignoring the environment.
+    pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
+        let mut layers = source::Layers::default();
+        layers.add_toml(text, &Origin::Inline)?;
+        validate::build(&layers)
+    }
+}
+
+/// `[sip]`: SIP listeners and the identity chorusd presents to peers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SipConfig {
+    /// `udp_listen`: UDP `IP:port` for SIP. Default `127.0.0.1:5060`.
+    ///
+    /// Host names are not resolved. A wildcard IP (`0.0.0.0`, `::`) requires
+    /// [`advertised_address`](Self::advertised_address).
+    pub udp_listen: SocketAddr,
+    /// `tcp_listen`: TCP `IP:port` for SIP. Default `Some(127.0.0.1:5060)`.
+    ///
+    /// `None` (TCP disabled) is written as `tcp_listen = "off"` or `""`;
+    /// an absent key keeps the default.
+    pub tcp_listen: Option<SocketAddr>,
+    /// `advertised_address`: IP put in Contact headers and SDP. Default `None`,
+    /// meaning the IP of [`udp_listen`](Self::udp_listen), which must then not be
+    /// a wildcard. Must not be a wildcard or multicast address; `""` means `None`.
+    pub advertised_address: Option<IpAddr>,
+    /// `user_agent`: User-Agent / Server header value. Default `chorus/<crate version>`.
+    /// Must be non-empty and free of control characters.
+    pub user_agent: String,
+}
+
+impl SipConfig {
+    /// The IP to put in Contact and SDP: `advertised_address`, else the `udp_listen` IP.
+    pub fn advertised_ip(&self) -> IpAddr {
+        self.advertised_address.unwrap_or(self.udp_listen.ip())
+    }
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        let localhost = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5060);
+        SipConfig {
+            udp_listen: localhost,
+            tcp_listen: Some(localhost),
+            advertised_address: None,
+            user_agent: default_user_agent(),
+        }
+    }
+}
+
+/// The default `sip.user_agent`: `chorus/<crate version>`.
+pub fn default_user_agent() -> String {
+    format!("chorus/{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// `[rtp]`: the UDP port range RTP sessions are allocated from.
+///
+/// Invariant after loading: `1024 <= port_min < port_max` (at least 2 ports).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RtpConfig {
+    /// `port_min`: lowest RTP port (inclusive). Default `20000`; range `1024..=65534`.
+    pub port_min: u16,
+    /// `port_max`: highest RTP port (inclusive). Default `29999`; must exceed `port_min`.
+    pub port_max: u16,
+}
+
+impl Default for RtpConfig {
+    fn default() -> Self {
+        RtpConfig {
+            port_min: 20000,
+            port_max: 29999,
+        }
+    }
+}
+
+/// `[media]`: the mixing engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaConfig {
+    /// `workers`: number of mixer worker threads, always `1..=256` after loading.
+    ///
+    /// Configured as `0..=256`; `0` or absent (the default) means one per CPU
+    /// core, resolved with [`std::thread::available_parallelism`] at load time.
+    pub workers: usize,
+    /// `sample_rate`: internal mixing rate in Hz, `8000` (default) or `16000`.
+    pub sample_rate: SampleRate,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            workers: default_workers(),
+            sample_rate: SampleRate::default(),
+        }
+    }
+}
+
+/// One worker per available core (1 if that cannot be determined).
+pub(crate) fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// Internal mixing sample rate; written as `8000` / `16000` in TOML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SampleRate {
+    /// 8 kHz narrowband (default).
+    #[default]
+    Hz8000,
+    /// 16 kHz wideband.
+    Hz16000,
+}
+
+impl SampleRate {
+    /// The rate in Hz (`8000` or `16000`).
+    pub fn hz(&self) -> u32 {
+        match self {
+            SampleRate::Hz8000 => 8000,
+            SampleRate::Hz16000 => 16000,
+        }
+    }
+}
+
+/// `[inbound]`: how incoming calls are routed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundConfig {
+    /// `answer_url`: absolute `http://` or `https://` URL (with a host) fetched
+    /// for each incoming call to get call-control XML. Default `None`: the
+    /// built-in app, where a call to `sip:<room>@host` joins multiparty call
+    /// `<room>` as a customer. `""` also means `None`.
+    pub answer_url: Option<String>,
+    /// `answer_method`: HTTP method for `answer_url`, `GET` or `POST`
+    /// (case-insensitive). Default `POST`.
+    pub answer_method: HttpMethod,
+    /// Key `answer_timeout_ms`: timeout for the answer request, in
+    /// milliseconds in TOML. Default 5000 ms; range `100..=60000`.
+    pub answer_timeout: Duration,
+}
+
+impl Default for InboundConfig {
+    fn default() -> Self {
+        InboundConfig {
+            answer_url: None,
+            answer_method: HttpMethod::default(),
+            answer_timeout: Duration::from_millis(5000),
+        }
+    }
+}
+
+/// HTTP method used to fetch `inbound.answer_url`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum HttpMethod {
+    /// `GET`, call parameters in the query string.
+    Get,
+    /// `POST`, call parameters form-encoded in the body (default).
+    #[default]
+    Post,
+}
+
+impl HttpMethod {
+    /// `"GET"` or `"POST"`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+        }
+    }
+}
+
+impl std::fmt::Display for HttpMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `[log]`: logging.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// `level`: a tracing filter. Default `"info"`.
+    ///
+    /// Either one of `trace|debug|info|warn|error|off` (case-insensitive) or a
+    /// comma-separated directive list whose items are `level` or
+    /// `target=level` with `target` made of `[A-Za-z0-9_:]`, e.g.
+    /// `"info,chorus_gateway=debug"`. Kept exactly as written.
+    pub level: String,
+    /// `format`: log line format, `"text"` (default) or `"json"`.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".to_owned(),
+            format: LogFormat::default(),
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum LogFormat {
+    /// Human-readable lines (`"text"`, default).
+    #[default]
+    Text,
+    /// One JSON object per line (`"json"`).
+    Json,
+}
+
+impl LogFormat {
+    /// `"text"` or `"json"`, as written in TOML.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}

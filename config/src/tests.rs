@@ -1,0 +1,383 @@
+//! Unit tests: defaults, file parsing and validation.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use super::*;
+
+pub(crate) const EXAMPLE: &str = include_str!("../../systemd/chorusd.toml");
+
+/// Parses `text` and returns the error, panicking (test-only) if it parsed.
+pub(crate) fn err(text: &str) -> ConfigError {
+    match Config::from_toml_str(text) {
+        Ok(config) => panic!("expected an error for {text:?}, got {config:?}"),
+        Err(e) => e,
+    }
+}
+
+/// Asserts `e` is `Invalid` for `key` with a reason containing `needle`.
+pub(crate) fn assert_invalid(e: &ConfigError, key: &str, needle: &str) {
+    match e {
+        ConfigError::Invalid { key: k, reason, .. } => {
+            assert_eq!(k, key, "wrong key in {e}");
+            assert!(
+                reason.contains(needle),
+                "reason {reason:?} lacks {needle:?}"
+            );
+        }
+        other => panic!("expected Invalid for {key}, got {other:?}"),
+    }
+}
+
+#[test]
+fn defaults_are_documented_values() {
+    let c = Config::default();
+    assert_eq!(
+        c.sip.udp_listen,
+        "127.0.0.1:5060".parse::<SocketAddr>().unwrap()
+    );
+    assert_eq!(c.sip.tcp_listen, Some("127.0.0.1:5060".parse().unwrap()));
+    assert_eq!(c.sip.advertised_address, None);
+    assert_eq!(
+        c.sip.advertised_ip(),
+        "127.0.0.1".parse::<IpAddr>().unwrap()
+    );
+    assert_eq!(
+        c.sip.user_agent,
+        format!("chorus/{}", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!((c.rtp.port_min, c.rtp.port_max), (20000, 29999));
+    assert!(c.media.workers >= 1);
+    assert_eq!(c.media.sample_rate, SampleRate::Hz8000);
+    assert_eq!(c.media.sample_rate.hz(), 8000);
+    assert_eq!(c.inbound.answer_url, None);
+    assert_eq!(c.inbound.answer_method, HttpMethod::Post);
+    assert_eq!(c.inbound.answer_method.as_str(), "POST");
+    assert_eq!(c.inbound.answer_timeout, Duration::from_millis(5000));
+    assert_eq!(c.log.level, "info");
+    assert_eq!(c.log.format, LogFormat::Text);
+}
+
+#[test]
+fn defaults_are_valid() {
+    assert_eq!(Config::from_toml_str("").unwrap(), Config::default());
+    assert_eq!(Config::load(None, Vec::new()).unwrap(), Config::default());
+}
+
+#[test]
+fn example_file_parses_and_equals_defaults() {
+    assert_eq!(Config::from_toml_str(EXAMPLE).unwrap(), Config::default());
+}
+
+#[test]
+fn full_file_round_trips() {
+    let text = r#"
+        [sip]
+        udp_listen = "0.0.0.0:5080"
+        tcp_listen = "[::1]:5081"
+        advertised_address = "192.0.2.7"
+        user_agent = "acme-pbx/2"
+        [rtp]
+        port_min = 40000
+        port_max = 40001
+        [media]
+        workers = 3
+        sample_rate = 16000
+        [inbound]
+        answer_url = "https://app.example.com:8443/answer?x=1"
+        answer_method = "get"
+        answer_timeout_ms = 250
+        [log]
+        level = "warn,chorus_gateway=debug,rsipstack::transport=trace"
+        format = "json"
+    "#;
+    let expected = Config {
+        sip: SipConfig {
+            udp_listen: "0.0.0.0:5080".parse().unwrap(),
+            tcp_listen: Some("[::1]:5081".parse().unwrap()),
+            advertised_address: Some("192.0.2.7".parse().unwrap()),
+            user_agent: "acme-pbx/2".into(),
+        },
+        rtp: RtpConfig {
+            port_min: 40000,
+            port_max: 40001,
+        },
+        media: MediaConfig {
+            workers: 3,
+            sample_rate: SampleRate::Hz16000,
+        },
+        inbound: InboundConfig {
+            answer_url: Some("https://app.example.com:8443/answer?x=1".into()),
+            answer_method: HttpMethod::Get,
+            answer_timeout: Duration::from_millis(250),
+        },
+        log: LogConfig {
+            level: "warn,chorus_gateway=debug,rsipstack::transport=trace".into(),
+            format: LogFormat::Json,
+        },
+    };
+    let config = Config::from_toml_str(text).unwrap();
+    assert_eq!(config, expected);
+    assert_eq!(
+        config.sip.advertised_ip(),
+        "192.0.2.7".parse::<IpAddr>().unwrap()
+    );
+    assert_eq!(config.media.sample_rate.hz(), 16000);
+}
+
+#[test]
+fn tcp_listen_can_be_disabled() {
+    for off in ["off", ""] {
+        let c = Config::from_toml_str(&format!("[sip]\ntcp_listen = {off:?}\n")).unwrap();
+        assert_eq!(c.sip.tcp_listen, None);
+    }
+}
+
+#[test]
+fn unknown_key_in_file_names_full_path() {
+    let e = err("[sip]\nbogus = 1\n");
+    match &e {
+        ConfigError::UnknownKey {
+            key,
+            origin,
+            expected,
+        } => {
+            assert_eq!(key, "sip.bogus");
+            assert_eq!(origin, &Origin::Inline);
+            assert!(expected.contains(&"udp_listen"));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(e.to_string().contains("sip.bogus"), "{e}");
+    // Nested tables inside a section are unknown keys too.
+    assert_eq!(err("[sip.bogus]\nx = 1\n").key(), Some("sip.bogus"));
+}
+
+#[test]
+fn unknown_section_is_rejected() {
+    for text in ["[sipp]\nudp_listen = \"127.0.0.1:5060\"\n", "bogus = 1\n"] {
+        let e = err(text);
+        assert!(matches!(e, ConfigError::UnknownKey { .. }), "{e:?}");
+        assert!(e.to_string().contains("expected one of: sip, rtp"), "{e}");
+    }
+    assert_invalid(&err("sip = 5\n"), "sip", "expected a [sip] table");
+}
+
+#[test]
+fn syntax_error_is_reported() {
+    let e = err("[sip\nudp_listen = ");
+    assert!(
+        matches!(
+            e,
+            ConfigError::Syntax {
+                origin: Origin::Inline,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn wrong_types_name_the_key() {
+    assert_invalid(
+        &err("[rtp]\nport_min = \"20000\"\n"),
+        "rtp.port_min",
+        "expected an integer",
+    );
+    assert_invalid(
+        &err("[sip]\nudp_listen = 5060\n"),
+        "sip.udp_listen",
+        "expected a string",
+    );
+    assert_invalid(
+        &err("[media]\nsample_rate = 8000.0\n"),
+        "media.sample_rate",
+        "integer",
+    );
+}
+
+#[test]
+fn rtp_range_is_validated() {
+    let inverted = err("[rtp]\nport_min = 30000\nport_max = 20000\n");
+    assert_invalid(&inverted, "rtp.port_min", "must be lower than rtp.port_max");
+    let equal = err("[rtp]\nport_min = 20000\nport_max = 20000\n");
+    assert_invalid(&equal, "rtp.port_min", "at least 2 ports");
+    assert_invalid(
+        &err("[rtp]\nport_min = 80\n"),
+        "rtp.port_min",
+        "between 1024 and 65535",
+    );
+    assert_invalid(
+        &err("[rtp]\nport_max = 70000\n"),
+        "rtp.port_max",
+        "got 70000",
+    );
+    assert_invalid(&err("[rtp]\nport_max = -1\n"), "rtp.port_max", "got -1");
+    // Only the max was set and it is below the default min: blame the max.
+    assert_invalid(
+        &err("[rtp]\nport_max = 10000\n"),
+        "rtp.port_max",
+        "must be lower",
+    );
+    let odd = Config::from_toml_str("[rtp]\nport_min = 1025\nport_max = 1026\n").unwrap();
+    assert_eq!((odd.rtp.port_min, odd.rtp.port_max), (1025, 1026));
+}
+
+#[test]
+fn bad_socket_addresses_are_rejected() {
+    for bad in ["localhost:5060", "127.0.0.1", "127.0.0.1:99999", "nonsense"] {
+        let e = err(&format!("[sip]\nudp_listen = {bad:?}\n"));
+        assert_invalid(&e, "sip.udp_listen", "not an IP:port");
+    }
+    assert_invalid(
+        &err("[sip]\ntcp_listen = \"on\"\n"),
+        "sip.tcp_listen",
+        "not an IP:port",
+    );
+}
+
+#[test]
+fn wildcard_listen_requires_advertised_address() {
+    for wildcard in ["0.0.0.0:5060", "[::]:5060"] {
+        let e = err(&format!("[sip]\nudp_listen = {wildcard:?}\n"));
+        assert_invalid(&e, "sip.advertised_address", "set sip.advertised_address");
+    }
+    let ok = "[sip]\nudp_listen = \"0.0.0.0:5060\"\nadvertised_address = \"2001:db8::1\"\n";
+    let c = Config::from_toml_str(ok).unwrap();
+    assert_eq!(
+        c.sip.advertised_ip(),
+        "2001:db8::1".parse::<IpAddr>().unwrap()
+    );
+    for bad in ["0.0.0.0", "224.0.0.1", "example.com"] {
+        let e = err(&format!("[sip]\nadvertised_address = {bad:?}\n"));
+        assert_invalid(&e, "sip.advertised_address", bad);
+    }
+}
+
+#[test]
+fn user_agent_is_checked() {
+    assert_invalid(
+        &err("[sip]\nuser_agent = \"\"\n"),
+        "sip.user_agent",
+        "empty",
+    );
+    let crlf = "[sip]\nuser_agent = \"x\\r\\nVia: evil\"\n";
+    assert_invalid(&err(crlf), "sip.user_agent", "control characters");
+}
+
+#[test]
+fn sample_rate_must_be_8000_or_16000() {
+    assert_invalid(
+        &err("[media]\nsample_rate = 44100\n"),
+        "media.sample_rate",
+        "8000 or 16000",
+    );
+}
+
+#[test]
+fn workers_zero_resolves_to_at_least_one() {
+    let c = Config::from_toml_str("[media]\nworkers = 0\n").unwrap();
+    assert!(c.media.workers >= 1);
+    assert_eq!(c.media.workers, Config::default().media.workers);
+    let max = Config::from_toml_str("[media]\nworkers = 256\n").unwrap();
+    assert_eq!(max.media.workers, 256);
+    assert_invalid(
+        &err("[media]\nworkers = 257\n"),
+        "media.workers",
+        "between 0 and 256",
+    );
+    assert_invalid(&err("[media]\nworkers = -2\n"), "media.workers", "got -2");
+}
+
+#[test]
+fn bad_answer_urls_are_rejected() {
+    let bad = [
+        ("ftp://example.com/answer", "http:// or https://"),
+        ("http://", "no host"),
+        ("https:///path", "no host"),
+        ("http://:8080/x", "no host"),
+        ("not a url", "whitespace"),
+        ("garbage", "http:// or https://"),
+        ("/relative/path", "http:// or https://"),
+        ("http://exa mple.com/", "whitespace"),
+        ("http://example.com:http/", "invalid port"),
+        ("http://example.com:0/", "invalid port"),
+        ("http://a:b:80/", "invalid port"),
+        ("http://[::1/x", "unterminated"),
+        ("http://[zz]/x", "invalid IPv6"),
+        ("http://-host/x", "invalid host"),
+    ];
+    for (url, why) in bad {
+        let e = err(&format!("[inbound]\nanswer_url = {url:?}\n"));
+        assert_invalid(&e, "inbound.answer_url", why);
+    }
+    let good = [
+        "http://localhost/answer",
+        "HTTPS://app.example.com:8443/a?b=c#d",
+        "http://user:pw@10.0.0.1:8080",
+        "http://[::1]:8080/x",
+        "http://example.com?x=1",
+    ];
+    for url in good {
+        let c = Config::from_toml_str(&format!("[inbound]\nanswer_url = {url:?}\n")).unwrap();
+        assert_eq!(c.inbound.answer_url.as_deref(), Some(url));
+    }
+    let empty = Config::from_toml_str("[inbound]\nanswer_url = \"\"\n").unwrap();
+    assert_eq!(empty.inbound.answer_url, None);
+}
+
+#[test]
+fn answer_method_and_timeout_are_validated() {
+    assert_invalid(
+        &err("[inbound]\nanswer_method = \"PUT\"\n"),
+        "inbound.answer_method",
+        "GET or POST",
+    );
+    let get = Config::from_toml_str("[inbound]\nanswer_method = \"Get\"\n").unwrap();
+    assert_eq!(get.inbound.answer_method, HttpMethod::Get);
+    assert_eq!(get.inbound.answer_method.to_string(), "GET");
+    let key = "inbound.answer_timeout_ms";
+    assert_invalid(
+        &err("[inbound]\nanswer_timeout_ms = 99\n"),
+        key,
+        "between 100 and 60000",
+    );
+    assert_invalid(
+        &err("[inbound]\nanswer_timeout_ms = 60001\n"),
+        key,
+        "got 60001",
+    );
+}
+
+#[test]
+fn log_level_and_format_are_validated() {
+    for good in [
+        "trace",
+        "DEBUG",
+        "off",
+        "info,chorus_gateway=debug",
+        "warn,a::b=error,",
+    ] {
+        let c = Config::from_toml_str(&format!("[log]\nlevel = {good:?}\n")).unwrap();
+        assert_eq!(c.log.level, good);
+    }
+    for bad in [
+        "verbose",
+        "",
+        " , ",
+        "info,chorus-gateway=debug",
+        "=debug",
+        "x=loud",
+        "a=b=c",
+    ] {
+        let e = err(&format!("[log]\nlevel = {bad:?}\n"));
+        assert_invalid(&e, "log.level", "");
+    }
+    assert_invalid(
+        &err("[log]\nformat = \"xml\"\n"),
+        "log.format",
+        "\"text\" or \"json\"",
+    );
+    assert_eq!(LogFormat::Json.as_str(), "json");
+}

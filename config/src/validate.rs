@@ -1,0 +1,347 @@
+//! Typed extraction and semantic validation of the merged [`Layers`].
+//!
+//! Each key is converted from its TOML value into its Rust type and checked
+//! against its allowed range here; every error names the dotted key, the
+//! reason and the origin of the offending value.
+
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use toml::Value;
+
+use crate::error::ConfigError;
+use crate::source::Layers;
+use crate::{
+    Config, HttpMethod, InboundConfig, LogConfig, LogFormat, MediaConfig, RtpConfig, SampleRate,
+    SipConfig,
+};
+
+/// Highest accepted `media.workers`.
+pub(crate) const MAX_WORKERS: i64 = 256;
+/// Accepted `inbound.answer_timeout_ms` range.
+pub(crate) const ANSWER_TIMEOUT_MS: (i64, i64) = (100, 60_000);
+/// Lowest accepted `rtp.port_min` (no privileged ports).
+pub(crate) const MIN_RTP_PORT: i64 = 1024;
+/// Levels accepted in `log.level` (case-insensitive).
+const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error", "off"];
+
+/// Typed accessors over [`Layers`] that produce key-naming errors.
+struct Reader<'a> {
+    layers: &'a Layers,
+}
+
+impl Reader<'_> {
+    fn invalid(&self, key: &str, reason: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            key: key.to_owned(),
+            reason: reason.into(),
+            origin: self.layers.origin(key),
+        }
+    }
+
+    fn wrong_type(&self, key: &str, expected: &str, found: &Value) -> ConfigError {
+        self.invalid(
+            key,
+            format!("expected {expected}, found {}", found.type_str()),
+        )
+    }
+
+    /// The string value of `key`, if set.
+    fn string(&self, key: &str) -> Result<Option<&str>, ConfigError> {
+        match self.layers.get(key).map(|setting| &setting.value) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(self.wrong_type(key, "a string", other)),
+        }
+    }
+
+    /// The integer value of `key`, if set, checked to lie in `min..=max`.
+    fn int(&self, key: &str, min: i64, max: i64) -> Result<Option<i64>, ConfigError> {
+        match self.layers.get(key).map(|setting| &setting.value) {
+            None => Ok(None),
+            Some(Value::Integer(n)) if (min..=max).contains(n) => Ok(Some(*n)),
+            Some(Value::Integer(n)) => Err(self.invalid(
+                key,
+                format!("must be between {min} and {max} (inclusive), got {n}"),
+            )),
+            Some(other) => Err(self.wrong_type(key, "an integer", other)),
+        }
+    }
+
+    /// An `IP:port` socket address.
+    fn socket_addr(&self, key: &str, text: &str) -> Result<SocketAddr, ConfigError> {
+        text.parse().map_err(|_| {
+            self.invalid(
+                key,
+                format!(
+                    "{text:?} is not an IP:port address (e.g. \"127.0.0.1:5060\" or \
+                     \"[::1]:5060\"; host names are not resolved)"
+                ),
+            )
+        })
+    }
+}
+
+/// Builds a validated [`Config`] from merged layers.
+pub(crate) fn build(layers: &Layers) -> Result<Config, ConfigError> {
+    let r = Reader { layers };
+    Ok(Config {
+        sip: sip(&r)?,
+        rtp: rtp(&r)?,
+        media: media(&r)?,
+        inbound: inbound(&r)?,
+        log: log(&r)?,
+    })
+}
+
+fn sip(r: &Reader<'_>) -> Result<SipConfig, ConfigError> {
+    let mut sip = SipConfig::default();
+    if let Some(text) = r.string("sip.udp_listen")? {
+        sip.udp_listen = r.socket_addr("sip.udp_listen", text)?;
+    }
+    if let Some(text) = r.string("sip.tcp_listen")? {
+        sip.tcp_listen = match text.trim() {
+            "" | "off" => None,
+            _ => Some(r.socket_addr("sip.tcp_listen", text)?),
+        };
+    }
+    if let Some(text) = r.string("sip.advertised_address")? {
+        sip.advertised_address = match text.trim() {
+            "" => None,
+            _ => {
+                let ip: IpAddr = text.parse().map_err(|_| {
+                    r.invalid(
+                        "sip.advertised_address",
+                        format!("{text:?} is not an IP address (host names are not resolved)"),
+                    )
+                })?;
+                if ip.is_unspecified() || ip.is_multicast() {
+                    return Err(r.invalid(
+                        "sip.advertised_address",
+                        format!("{ip} cannot be advertised; use the IP address peers reach us at"),
+                    ));
+                }
+                Some(ip)
+            }
+        };
+    }
+    if sip.advertised_address.is_none() && sip.udp_listen.ip().is_unspecified() {
+        return Err(ConfigError::Invalid {
+            key: "sip.advertised_address".to_owned(),
+            reason: format!(
+                "must be set because sip.udp_listen ({}) is a wildcard address that cannot be \
+                 put in Contact/SDP; set sip.advertised_address to the IP peers should send to",
+                sip.udp_listen
+            ),
+            origin: r.layers.origin("sip.udp_listen"),
+        });
+    }
+    if let Some(text) = r.string("sip.user_agent")? {
+        if text.trim().is_empty() {
+            return Err(r.invalid("sip.user_agent", "must not be empty"));
+        }
+        if text.chars().any(char::is_control) {
+            return Err(r.invalid("sip.user_agent", "must not contain control characters"));
+        }
+        sip.user_agent = text.to_owned();
+    }
+    Ok(sip)
+}
+
+fn rtp(r: &Reader<'_>) -> Result<RtpConfig, ConfigError> {
+    let mut rtp = RtpConfig::default();
+    let max = i64::from(u16::MAX);
+    if let Some(n) = r.int("rtp.port_min", MIN_RTP_PORT, max)? {
+        rtp.port_min = u16::try_from(n).unwrap_or(u16::MAX);
+    }
+    if let Some(n) = r.int("rtp.port_max", MIN_RTP_PORT, max)? {
+        rtp.port_max = u16::try_from(n).unwrap_or(u16::MAX);
+    }
+    if rtp.port_min >= rtp.port_max {
+        // Blame whichever bound was set by the higher-precedence source.
+        let (min_origin, max_origin) = (
+            r.layers.origin("rtp.port_min"),
+            r.layers.origin("rtp.port_max"),
+        );
+        let key = if max_origin.rank() > min_origin.rank() {
+            "rtp.port_max"
+        } else {
+            "rtp.port_min"
+        };
+        return Err(r.invalid(
+            key,
+            format!(
+                "rtp.port_min ({}) must be lower than rtp.port_max ({}); the range needs at \
+                 least 2 ports",
+                rtp.port_min, rtp.port_max
+            ),
+        ));
+    }
+    Ok(rtp)
+}
+
+fn media(r: &Reader<'_>) -> Result<MediaConfig, ConfigError> {
+    let mut media = MediaConfig::default();
+    if let Some(n) = r.int("media.workers", 0, MAX_WORKERS)? {
+        media.workers = match usize::try_from(n) {
+            Ok(0) | Err(_) => crate::default_workers(),
+            Ok(n) => n,
+        };
+    }
+    match r.layers.get("media.sample_rate").map(|s| &s.value) {
+        None => {}
+        Some(Value::Integer(8000)) => media.sample_rate = SampleRate::Hz8000,
+        Some(Value::Integer(16000)) => media.sample_rate = SampleRate::Hz16000,
+        Some(Value::Integer(n)) => {
+            return Err(r.invalid(
+                "media.sample_rate",
+                format!("must be 8000 or 16000, got {n}"),
+            ));
+        }
+        Some(other) => return Err(r.wrong_type("media.sample_rate", "an integer", other)),
+    }
+    Ok(media)
+}
+
+fn inbound(r: &Reader<'_>) -> Result<InboundConfig, ConfigError> {
+    let mut inbound = InboundConfig::default();
+    if let Some(text) = r.string("inbound.answer_url")? {
+        inbound.answer_url = match text.trim() {
+            "" => None,
+            _ => {
+                check_http_url(text).map_err(|why| r.invalid("inbound.answer_url", why))?;
+                Some(text.to_owned())
+            }
+        };
+    }
+    if let Some(text) = r.string("inbound.answer_method")? {
+        inbound.answer_method = match text.to_ascii_uppercase().as_str() {
+            "GET" => HttpMethod::Get,
+            "POST" => HttpMethod::Post,
+            _ => {
+                return Err(r.invalid(
+                    "inbound.answer_method",
+                    format!("must be GET or POST, got {text:?}"),
+                ));
+            }
+        };
+    }
+    let (lo, hi) = ANSWER_TIMEOUT_MS;
+    if let Some(ms) = r.int("inbound.answer_timeout_ms", lo, hi)? {
+        inbound.answer_timeout = Duration::from_millis(ms.unsigned_abs());
+    }
+    Ok(inbound)
+}
+
+fn log(r: &Reader<'_>) -> Result<LogConfig, ConfigError> {
+    let mut log = LogConfig::default();
+    if let Some(text) = r.string("log.level")? {
+        check_log_filter(text).map_err(|why| r.invalid("log.level", why))?;
+        log.level = text.to_owned();
+    }
+    if let Some(text) = r.string("log.format")? {
+        log.format = match text.to_ascii_lowercase().as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => {
+                return Err(r.invalid(
+                    "log.format",
+                    format!("must be \"text\" or \"json\", got {text:?}"),
+                ));
+            }
+        };
+    }
+    Ok(log)
+}
+
+/// Checks that `url` is an absolute `http://` or `https://` URL with a host.
+pub(crate) fn check_http_url(url: &str) -> Result<(), String> {
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{url:?} must not contain whitespace or control characters"
+        ));
+    }
+    let lower = url.to_ascii_lowercase();
+    let rest = ["http://", "https://"]
+        .iter()
+        .find(|scheme| lower.starts_with(*scheme))
+        .map(|scheme| &url[scheme.len()..])
+        .ok_or_else(|| format!("{url:?} must be an absolute http:// or https:// URL"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    // Drop optional `user:password@` credentials.
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    let port = if let Some(bracketed) = host_port.strip_prefix('[') {
+        let (v6, after) = bracketed
+            .split_once(']')
+            .ok_or_else(|| format!("{url:?} has an unterminated IPv6 address"))?;
+        if v6.parse::<Ipv6Addr>().is_err() {
+            return Err(format!("{url:?} has an invalid IPv6 address [{v6}]"));
+        }
+        match after {
+            "" => None,
+            _ => match after.strip_prefix(':') {
+                Some(port) => Some(port),
+                None => return Err(format!("{url:?} has garbage after the IPv6 address")),
+            },
+        }
+    } else {
+        let (host, port) = match host_port.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        };
+        if host.is_empty() {
+            return Err(format!("{url:?} has no host"));
+        }
+        let host_ok = host.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+        if !host_ok {
+            return Err(format!("{url:?} has an invalid host {host:?}"));
+        }
+        port
+    };
+    if let Some(port) = port
+        && !port.is_empty()
+        && !matches!(port.parse::<u16>(), Ok(p) if p != 0)
+    {
+        return Err(format!("{url:?} has an invalid port {port:?}"));
+    }
+    Ok(())
+}
+
+/// Leniently checks a tracing filter: a level, or comma-separated `level` / `target=level`.
+pub(crate) fn check_log_filter(filter: &str) -> Result<(), String> {
+    let bad = |item: &str| {
+        format!(
+            "invalid directive {item:?} in {filter:?}: expected one of {} or `target=level` \
+             (e.g. \"info,chorus_gateway=debug\")",
+            LOG_LEVELS.join("|")
+        )
+    };
+    let is_level = |s: &str| LOG_LEVELS.iter().any(|l| l.eq_ignore_ascii_case(s));
+    let mut seen = 0;
+    for item in filter.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let ok = match item.split_once('=') {
+            None => is_level(item),
+            Some((target, level)) => {
+                !target.is_empty()
+                    && target
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':'))
+                    && is_level(level)
+            }
+        };
+        if !ok {
+            return Err(bad(item));
+        }
+        seen += 1;
+    }
+    if seen == 0 {
+        return Err(format!(
+            "must not be empty; use one of {} or a directive list like \"info,chorus_gateway=debug\"",
+            LOG_LEVELS.join("|")
+        ));
+    }
+    Ok(())
+}

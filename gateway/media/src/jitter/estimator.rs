@@ -1,0 +1,101 @@
+//! Arrival-lateness tracking that sets the jitter buffer's target depth.
+//!
+//! Transit time (arrival clock minus media clock) is only meaningful relative
+//! to other packets, so lateness is measured against the smallest transit
+//! seen: the packet that had the fastest trip defines "on time". Both the
+//! minimum and the peak lateness are held over two consecutive windows, so a
+//! jitter spike raises the target immediately and is forgotten 5-10 s after
+//! it ends, and slow clock drift between the peers cannot accumulate.
+
+/// Length of one peak/minimum window.
+const WINDOW_MS: u64 = 5000;
+
+#[derive(Debug, Clone)]
+pub(super) struct DelayEstimator {
+    clock_rate: u32,
+    frame_ms: u64,
+    min_frames: u16,
+    max_frames: u16,
+    /// Arrival time and timestamp of the first packet since reset.
+    reference: Option<(u64, u32)>,
+    window_start_ms: u64,
+    min_current: i64,
+    min_previous: i64,
+    peak_current: i64,
+    peak_previous: i64,
+    /// RFC 3550 §6.4.1 jitter, in timestamp units scaled by 16.
+    jitter_x16: u64,
+    last_transit: Option<i64>,
+}
+
+impl DelayEstimator {
+    pub(super) fn new(clock_rate: u32, frame_ms: u64, min_frames: u16, max_frames: u16) -> Self {
+        DelayEstimator {
+            clock_rate,
+            frame_ms,
+            min_frames,
+            max_frames,
+            reference: None,
+            window_start_ms: 0,
+            min_current: i64::MAX,
+            min_previous: i64::MAX,
+            peak_current: 0,
+            peak_previous: 0,
+            jitter_x16: 0,
+            last_transit: None,
+        }
+    }
+
+    pub(super) fn frame_ms(&self) -> u64 {
+        self.frame_ms
+    }
+
+    pub(super) fn reset(&mut self) {
+        *self = DelayEstimator::new(
+            self.clock_rate,
+            self.frame_ms,
+            self.min_frames,
+            self.max_frames,
+        );
+    }
+
+    pub(super) fn on_arrival(&mut self, now_ms: u64, timestamp: u32) {
+        let (ref_ms, ref_ts) = *self.reference.get_or_insert((now_ms, timestamp));
+        let media_units = i64::from(timestamp.wrapping_sub(ref_ts) as i32);
+        let arrival_ms = now_ms.saturating_sub(ref_ms) as i64;
+        let transit_ms = arrival_ms - media_units * 1000 / i64::from(self.clock_rate);
+
+        if now_ms.saturating_sub(self.window_start_ms) >= WINDOW_MS {
+            self.window_start_ms = now_ms;
+            self.min_previous = self.min_current;
+            self.min_current = i64::MAX;
+            self.peak_previous = self.peak_current;
+            self.peak_current = 0;
+        }
+        self.min_current = self.min_current.min(transit_ms);
+        let lateness = transit_ms - self.min_current.min(self.min_previous);
+        self.peak_current = self.peak_current.max(lateness);
+
+        // RFC 3550 jitter in timestamp units: J += (|D| - J) / 16.
+        let transit_units = arrival_ms * i64::from(self.clock_rate) / 1000 - media_units;
+        if let Some(last) = self.last_transit {
+            let d = (transit_units - last).unsigned_abs();
+            let j = self.jitter_x16 as i64;
+            self.jitter_x16 = (j + d as i64 - ((j + 8) >> 4)).max(0) as u64;
+        }
+        self.last_transit = Some(transit_units);
+    }
+
+    /// Interarrival jitter as RTCP reports it (timestamp units).
+    pub(super) fn rfc3550_jitter(&self) -> u32 {
+        (self.jitter_x16 >> 4).min(u64::from(u32::MAX)) as u32
+    }
+
+    pub(super) fn target_frames(&self) -> u16 {
+        let peak = self.peak_current.max(self.peak_previous).max(0) as u64;
+        let extra = peak.div_ceil(self.frame_ms).min(u64::from(u16::MAX)) as u16;
+        self.min_frames
+            .saturating_add(extra)
+            .clamp(self.min_frames, self.max_frames)
+    }
+}

@@ -1,0 +1,372 @@
+//! Adaptive jitter buffer for fixed-duration audio frames (G.711 20 ms = 160
+//! samples at 8 kHz).
+//!
+//! Drive it with the tick loop: [`JitterBuffer::push`] every packet as it
+//! arrives, [`JitterBuffer::pop`] once per frame duration (every 20 ms).
+//!
+//! Design decisions:
+//! * **Slots are indexed by sequence number**, one packet per slot. A gap in
+//!   sequence numbers is a lost packet; a gap in timestamps with contiguous
+//!   sequence numbers (silence suppression, a DTMF event) is not, so it never
+//!   produces a run of `Lost`. The buffer therefore assumes each packet
+//!   carries one frame (`ptime` equal to the frame duration): a 40 ms packet
+//!   occupies one slot and is popped in one tick. Size `frame_samples` to the
+//!   negotiated ptime when it is not 20 ms.
+//! * Payload bytes are copied into slots preallocated in [`JitterBuffer::new`];
+//!   push and pop never allocate.
+//! * **Resynchronisation** ([`PushOutcome::Reset`]): an SSRC change, a sequence
+//!   jump of more than [`SEQUENCE_RESET`] packets, or a timestamp that disagrees
+//!   with its sequence number by more than 2 seconds discards the buffer and
+//!   restarts on the new packet.
+//! * **Adaptive delay**: the target depth is `min_delay_frames` plus the
+//!   peak arrival lateness (arrival time minus the earliest-ever transit, a
+//!   peak-hold over two 5 s windows) rounded up to frames, capped at
+//!   `max_delay_frames`. It grows on the first late packet and relaxes only
+//!   after 5-10 s of calm. The buffer deepens by holding playout (returning
+//!   `Lost` without advancing) when the next frame is missing and fewer than
+//!   target frames are buffered, and shrinks by dropping one frame after the
+//!   depth has stayed above target + 1 for [`SHRINK_AFTER_TICKS`] ticks.
+//! * **Idle**: after more than [`IDLE_AFTER_EMPTY_TICKS`] ticks with nothing
+//!   buffered the sender is assumed to have stopped and `pop` returns
+//!   [`Playout::Idle`] until packets arrive again, which restarts buffering.
+
+mod estimator;
+#[cfg(test)]
+mod tests;
+mod types;
+
+use crate::rtp::RtpPacket;
+use estimator::DelayEstimator;
+pub use types::{JitterConfig, JitterStats, Playout, PushOutcome};
+
+/// Sequence-number jump (either way) that is treated as a new stream.
+pub const SEQUENCE_RESET: i32 = 3000;
+/// Consecutive empty ticks after which the stream is considered stopped.
+pub const IDLE_AFTER_EMPTY_TICKS: u32 = 10;
+/// Ticks the depth must stay above target + 1 before one frame is dropped.
+pub const SHRINK_AFTER_TICKS: u32 = 50;
+/// Largest supported `capacity_frames` (keeps sequence arithmetic unambiguous).
+const MAX_CAPACITY: u16 = 1024;
+/// Width of the duplicate-detection window in sequence numbers.
+const SEEN_WINDOW: i32 = 128;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// No stream (never started, or the sender stopped).
+    Idle,
+    /// Collecting the initial depth; `since_ms` is the first arrival.
+    Buffering {
+        since_ms: u64,
+    },
+    Playing,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    occupied: bool,
+    sequence: u16,
+    payload_type: u8,
+    len: usize,
+}
+
+/// The adaptive jitter buffer (see the module docs).
+#[derive(Debug, Clone)]
+pub struct JitterBuffer {
+    config: JitterConfig,
+    slots: Vec<Slot>,
+    data: Vec<u8>,
+    state: State,
+    /// SSRC of the current stream; `None` before the first packet.
+    ssrc: Option<u32>,
+    /// Sequence number of the next frame to play.
+    cursor: u16,
+    stored: u16,
+    highest_sequence: u16,
+    highest_timestamp: u32,
+    /// Bit n set = `highest_sequence - n` has been received.
+    seen: u128,
+    empty_run: u32,
+    hold_run: u32,
+    /// A `Lost` has already been played in place of the frame at the cursor.
+    cursor_concealed: bool,
+    above_target_run: u32,
+    estimator: DelayEstimator,
+    stats: JitterStats,
+}
+
+fn seq_diff(a: u16, b: u16) -> i32 {
+    i32::from(a.wrapping_sub(b) as i16)
+}
+
+impl JitterBuffer {
+    /// Allocates all slots up front.
+    pub fn new(config: JitterConfig) -> Self {
+        let mut c = config;
+        c.clock_rate = c.clock_rate.max(1);
+        c.frame_samples = c.frame_samples.max(1);
+        c.capacity_frames = c.capacity_frames.clamp(2, MAX_CAPACITY);
+        c.max_delay_frames = c.max_delay_frames.clamp(1, c.capacity_frames);
+        c.min_delay_frames = c.min_delay_frames.clamp(1, c.max_delay_frames);
+        let frame_ms = (u64::from(c.frame_samples) * 1000 / u64::from(c.clock_rate)).max(1);
+        JitterBuffer {
+            slots: vec![Slot::default(); usize::from(c.capacity_frames)],
+            data: vec![0; usize::from(c.capacity_frames) * c.max_payload],
+            state: State::Idle,
+            ssrc: None,
+            cursor: 0,
+            stored: 0,
+            highest_sequence: 0,
+            highest_timestamp: 0,
+            seen: 0,
+            empty_run: 0,
+            hold_run: 0,
+            cursor_concealed: false,
+            above_target_run: 0,
+            estimator: DelayEstimator::new(
+                c.clock_rate,
+                frame_ms,
+                c.min_delay_frames,
+                c.max_delay_frames,
+            ),
+            stats: JitterStats::default(),
+            config: c,
+        }
+    }
+
+    /// The effective (clamped) configuration.
+    pub fn config(&self) -> &JitterConfig {
+        &self.config
+    }
+
+    /// Counters and the current target delay.
+    pub fn stats(&self) -> JitterStats {
+        JitterStats {
+            target_delay_frames: self.estimator.target_frames(),
+            buffered_frames: self.stored,
+            jitter: self.estimator.rfc3550_jitter(),
+            ..self.stats
+        }
+    }
+
+    /// Accepts one packet of the audio payload type (route telephone-event
+    /// and comfort noise elsewhere).
+    pub fn push(&mut self, now_ms: u64, packet: &RtpPacket<'_>) -> PushOutcome {
+        self.stats.received += 1;
+        if packet.payload.len() > self.config.max_payload {
+            self.stats.too_large += 1;
+            return PushOutcome::TooLarge;
+        }
+        let Some(ssrc) = self.ssrc else {
+            self.restart(now_ms, packet);
+            return PushOutcome::Stored;
+        };
+        let d = seq_diff(packet.sequence, self.highest_sequence);
+        if ssrc != packet.ssrc || d.abs() > SEQUENCE_RESET || self.timestamp_jumped(packet, d) {
+            self.stats.resets += 1;
+            self.restart(now_ms, packet);
+            return PushOutcome::Reset;
+        }
+        if d == 0 || (d < 0 && -d < SEEN_WINDOW && self.seen & (1u128 << -d) != 0) {
+            self.stats.duplicates += 1;
+            return PushOutcome::Duplicate;
+        }
+        if d > 0 {
+            self.seen = if d >= SEEN_WINDOW {
+                1
+            } else {
+                (self.seen << d) | 1
+            };
+            self.highest_sequence = packet.sequence;
+            self.highest_timestamp = packet.timestamp;
+        } else {
+            self.stats.reordered += 1;
+            if -d < SEEN_WINDOW {
+                self.seen |= 1u128 << -d;
+            }
+        }
+        self.estimator.on_arrival(now_ms, packet.timestamp);
+
+        let offset = seq_diff(packet.sequence, self.cursor);
+        match self.state {
+            State::Idle => {
+                // The sender resumed after going quiet: start a new talkspurt.
+                self.cursor = packet.sequence;
+                self.state = State::Buffering { since_ms: now_ms };
+            }
+            State::Buffering { .. } if offset < 0 => {
+                // Reordered before playout started: move the start back if
+                // the whole span still fits.
+                let span = seq_diff(self.highest_sequence, packet.sequence) + 1;
+                if span > i32::from(self.config.capacity_frames) {
+                    self.stats.late += 1;
+                    return PushOutcome::Late;
+                }
+                self.cursor = packet.sequence;
+            }
+            State::Playing if offset < 0 => {
+                self.stats.late += 1;
+                return PushOutcome::Late;
+            }
+            _ => {}
+        }
+        let capacity = i32::from(self.config.capacity_frames);
+        let offset = seq_diff(packet.sequence, self.cursor);
+        if offset >= capacity {
+            // Too far ahead to fit: skip playout forward to make room.
+            for _ in 0..=(offset - capacity) {
+                self.discard_at_cursor();
+            }
+        }
+        self.store(packet);
+        PushOutcome::Stored
+    }
+
+    /// Called once per frame tick; returns what to play.
+    pub fn pop(&mut self, now_ms: u64) -> Playout<'_> {
+        match self.state {
+            State::Idle => return Playout::Idle,
+            State::Buffering { since_ms } => {
+                let target = u32::from(self.estimator.target_frames());
+                let waited = now_ms.saturating_sub(since_ms);
+                if self.span() < target && waited < u64::from(target) * self.estimator.frame_ms() {
+                    return Playout::Idle;
+                }
+                self.state = State::Playing;
+            }
+            State::Playing => {}
+        }
+
+        if self.stored == 0 {
+            self.empty_run += 1;
+            if self.empty_run > IDLE_AFTER_EMPTY_TICKS {
+                self.state = State::Idle;
+                return Playout::Idle;
+            }
+            // Hold the cursor: the next packet may just be late.
+            self.cursor_concealed = true;
+            self.stats.underruns += 1;
+            return Playout::Lost;
+        }
+        self.empty_run = 0;
+
+        let target = u32::from(self.estimator.target_frames());
+        // Hard cap after a burst, then slow shrink when calm.
+        while self.span() > u32::from(self.config.max_delay_frames).max(target) {
+            self.discard_at_cursor();
+        }
+        if self.span() > target + 1 {
+            self.above_target_run += 1;
+            if self.above_target_run >= SHRINK_AFTER_TICKS {
+                self.above_target_run = 0;
+                self.discard_at_cursor();
+            }
+        } else {
+            self.above_target_run = 0;
+        }
+
+        loop {
+            let index = self.slot_index(self.cursor);
+            if self.slots[index].occupied && self.slots[index].sequence == self.cursor {
+                self.hold_run = 0;
+                self.cursor_concealed = false;
+                let slot = &mut self.slots[index];
+                slot.occupied = false;
+                self.stored -= 1;
+                self.cursor = self.cursor.wrapping_add(1);
+                let start = index * self.config.max_payload;
+                return Playout::Frame {
+                    payload: &self.data[start..start + slot.len],
+                    payload_type: slot.payload_type,
+                };
+            }
+            // The next frame is missing but later ones are here. Wait for it
+            // while that deepens the buffer towards target; else give it up.
+            if self.span() < target && self.hold_run < target {
+                self.hold_run += 1;
+                self.cursor_concealed = true;
+                self.stats.underruns += 1;
+                return Playout::Lost;
+            }
+            let already_concealed = self.cursor_concealed;
+            self.discard_at_cursor();
+            // If a Lost was already played while waiting for this frame, that
+            // concealment stood in for it: go straight on to the next one.
+            if !already_concealed || self.stored == 0 {
+                return Playout::Lost;
+            }
+        }
+    }
+
+    /// Frames from the cursor to the newest buffered packet, holes included.
+    fn span(&self) -> u32 {
+        if self.stored == 0 {
+            return 0;
+        }
+        (seq_diff(self.highest_sequence, self.cursor) + 1).max(0) as u32
+    }
+
+    fn slot_index(&self, sequence: u16) -> usize {
+        usize::from(sequence) % self.slots.len()
+    }
+
+    /// Advances the cursor by one, counting what was there as dropped or lost.
+    fn discard_at_cursor(&mut self) {
+        let index = self.slot_index(self.cursor);
+        let slot = &mut self.slots[index];
+        if slot.occupied && slot.sequence == self.cursor {
+            slot.occupied = false;
+            self.stored -= 1;
+            self.stats.dropped += 1;
+        } else {
+            self.stats.lost += 1;
+        }
+        self.cursor = self.cursor.wrapping_add(1);
+        self.hold_run = 0;
+        self.cursor_concealed = false;
+    }
+
+    fn store(&mut self, packet: &RtpPacket<'_>) {
+        let index = self.slot_index(packet.sequence);
+        let start = index * self.config.max_payload;
+        self.data[start..start + packet.payload.len()].copy_from_slice(packet.payload);
+        let slot = &mut self.slots[index];
+        // Invariant: occupied slots hold sequences within capacity of the
+        // cursor, so an occupied slot here can only be a stale leftover.
+        if !slot.occupied {
+            self.stored += 1;
+        }
+        *slot = Slot {
+            occupied: true,
+            sequence: packet.sequence,
+            payload_type: packet.payload_type,
+            len: packet.payload.len(),
+        };
+    }
+
+    /// Whether the timestamp disagrees with the sequence number by > 2 s.
+    fn timestamp_jumped(&self, packet: &RtpPacket<'_>, seq_delta: i32) -> bool {
+        let actual = i64::from(packet.timestamp.wrapping_sub(self.highest_timestamp) as i32);
+        let expected = i64::from(seq_delta) * i64::from(self.config.frame_samples);
+        (actual - expected).abs() > 2 * i64::from(self.config.clock_rate)
+    }
+
+    fn restart(&mut self, now_ms: u64, packet: &RtpPacket<'_>) {
+        for slot in &mut self.slots {
+            slot.occupied = false;
+        }
+        self.stored = 0;
+        self.ssrc = Some(packet.ssrc);
+        self.cursor = packet.sequence;
+        self.highest_sequence = packet.sequence;
+        self.highest_timestamp = packet.timestamp;
+        self.seen = 1;
+        self.empty_run = 0;
+        self.hold_run = 0;
+        self.cursor_concealed = false;
+        self.above_target_run = 0;
+        self.state = State::Buffering { since_ms: now_ms };
+        self.estimator.reset();
+        self.estimator.on_arrival(now_ms, packet.timestamp);
+        self.store(packet);
+    }
+}

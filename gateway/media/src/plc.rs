@@ -1,0 +1,135 @@
+//! Packet loss concealment for decoded PCM.
+//!
+//! When the jitter buffer reports a lost frame the caller asks [`Concealer`]
+//! for a replacement. We repeat the last good frame under a linear gain ramp
+//! that starts at full level and reaches silence 60 ms after the loss began
+//! (three 20 ms frames; the ramp length is 3 × `frame_samples`, so it is 60 ms
+//! for any frame size chosen as 20 ms). The ramp is applied per sample, so
+//! there are no steps in level between concealed frames.
+//!
+//! A good frame after concealment simply resumes: [`Concealer::good`] only
+//! observes the frame (it cannot modify the caller's buffer), and because
+//! concealment has faded in the meantime the transition is either from a
+//! similar waveform (short loss) or from silence (long loss), neither of
+//! which clicks noticeably on narrowband telephony.
+
+/// Number of frames over which a concealment fades to silence.
+const FADE_FRAMES: usize = 3;
+
+/// Repeats-and-fades the last good frame (see the module docs).
+#[derive(Debug, Clone)]
+pub struct Concealer {
+    last: Vec<i16>,
+    have_last: bool,
+    /// Samples concealed since the last good frame.
+    concealed: usize,
+    fade_len: usize,
+}
+
+impl Concealer {
+    /// Allocates the history for frames of `frame_samples` samples.
+    pub fn new(frame_samples: usize) -> Self {
+        let frame_samples = frame_samples.max(1);
+        Concealer {
+            last: vec![0; frame_samples],
+            have_last: false,
+            concealed: 0,
+            fade_len: frame_samples * FADE_FRAMES,
+        }
+    }
+
+    /// Records a correctly received, decoded frame. Shorter frames are padded
+    /// with silence; longer ones keep their first `frame_samples` samples.
+    pub fn good(&mut self, pcm: &[i16]) {
+        let n = pcm.len().min(self.last.len());
+        self.last[..n].copy_from_slice(&pcm[..n]);
+        self.last[n..].fill(0);
+        self.have_last = true;
+        self.concealed = 0;
+    }
+
+    /// Fills `out` with a concealment frame. With no good frame yet, or once
+    /// the fade has completed, that is silence.
+    pub fn conceal(&mut self, out: &mut [i16]) {
+        if !self.have_last {
+            out.fill(0);
+            return;
+        }
+        let frame = self.last.len();
+        for (i, o) in out.iter_mut().enumerate() {
+            let position = self.concealed + i;
+            if position >= self.fade_len {
+                *o = 0;
+                continue;
+            }
+            let remaining = (self.fade_len - position) as i64;
+            let sample = i64::from(self.last[position % frame]);
+            *o = (sample * remaining / self.fade_len as i64) as i16;
+        }
+        self.concealed = self.concealed.saturating_add(out.len()).min(self.fade_len);
+    }
+
+    /// True once concealment has faded completely to silence.
+    pub fn is_silent(&self) -> bool {
+        !self.have_last || self.concealed >= self.fade_len
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn silence_before_any_good_frame() {
+        let mut c = Concealer::new(160);
+        let mut out = [7i16; 160];
+        c.conceal(&mut out);
+        assert!(out.iter().all(|&s| s == 0));
+        assert!(c.is_silent());
+    }
+
+    #[test]
+    fn repeats_with_fade_and_reaches_silence_after_60_ms() {
+        let mut c = Concealer::new(160);
+        c.good(&[10_000; 160]);
+        let mut frames = [[0i16; 160]; 4];
+        for f in frames.iter_mut() {
+            c.conceal(f);
+        }
+        // Starts at full level and decreases monotonically.
+        assert_eq!(frames[0][0], 10_000);
+        let flat: Vec<i16> = frames.iter().flatten().copied().collect();
+        assert!(flat.windows(2).all(|w| w[1] <= w[0]));
+        assert!(
+            frames[2][159] > 0 && frames[2][159] < 100,
+            "{}",
+            frames[2][159]
+        );
+        assert!(frames[3].iter().all(|&s| s == 0), "silent after 60 ms");
+        assert!(c.is_silent());
+    }
+
+    #[test]
+    fn repeats_the_waveform_and_preserves_sign() {
+        let mut c = Concealer::new(4);
+        c.good(&[100, -100, 200, -200]);
+        let mut out = [0i16; 4];
+        c.conceal(&mut out);
+        assert_eq!(out, [100, -91, 166, -150]);
+    }
+
+    #[test]
+    fn good_frame_resets_the_fade() {
+        let mut c = Concealer::new(160);
+        c.good(&[i16::MIN; 160]);
+        let mut out = [0i16; 160];
+        for _ in 0..5 {
+            c.conceal(&mut out);
+        }
+        c.good(&[1000; 100]); // short frame is padded
+        c.conceal(&mut out);
+        assert_eq!(out[0], 1000);
+        assert_eq!(out[150], 0);
+        assert!(!c.is_silent());
+    }
+}

@@ -1,0 +1,147 @@
+//! `chorusd`: the chorus media gateway daemon.
+//!
+//! ```text
+//! chorusd [--config PATH]                 serve (built-in defaults without --config)
+//! chorusd --check-config [--config PATH]  validate the configuration and exit
+//! ```
+//! Environment variables `CHORUS_<SECTION>__<KEY>` override the file.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chorus_config::{Config, LogFormat};
+use chorus_gateway::gateway::Daemon;
+
+const USAGE: &str = "usage: chorusd [--config PATH] [--check-config]
+  --config PATH    read settings from this TOML file (see systemd/chorusd.toml)
+  --check-config   validate the configuration (file + CHORUS_* environment) and exit
+  --version        print the version
+Environment variables CHORUS_<SECTION>__<KEY> override the file, e.g.
+  CHORUS_INBOUND__ANSWER_URL=http://127.0.0.1:8000/answer";
+
+struct Args {
+    config: Option<PathBuf>,
+    check_only: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        config: None,
+        check_only: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--config" | "-c" => {
+                let path = it.next().ok_or("--config needs a path")?;
+                args.config = Some(PathBuf::from(path));
+            }
+            "--check-config" => args.check_only = true,
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            "--version" | "-V" => {
+                println!("chorusd {}", env!("CARGO_PKG_VERSION"));
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(args)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("chorusd: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = match Config::load(args.config.as_deref(), std::env::vars()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("chorusd: invalid configuration: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if args.check_only {
+        println!("chorusd: configuration is valid");
+        return ExitCode::SUCCESS;
+    }
+    init_logging(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("chorusd: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("chorusd: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let daemon = Daemon::start(config).await?;
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    tokio::spawn(watchdog());
+    wait_for_stop_signal().await?;
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    daemon.stop().await;
+    Ok(())
+}
+
+/// Pets systemd's watchdog at half its interval, when one is configured.
+async fn watchdog() {
+    let mut usec = 0;
+    if !sd_notify::watchdog_enabled(false, &mut usec) || usec == 0 {
+        return;
+    }
+    let mut every = tokio::time::interval(Duration::from_micros(usec / 2));
+    loop {
+        every.tick().await;
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+    }
+}
+
+async fn wait_for_stop_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+    Ok(())
+}
+
+fn init_logging(config: &Config) {
+    use std::io::IsTerminal;
+    // rsipstack logs every datagram at INFO; keep it at WARN unless the
+    // configured filter names it explicitly.
+    let mut directives = config.log.level.clone();
+    if !directives.contains("rsipstack") {
+        directives.push_str(",rsipstack=warn");
+    }
+    let filter = tracing_subscriber::EnvFilter::try_new(&directives)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

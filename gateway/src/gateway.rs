@@ -1,0 +1,114 @@
+//! The daemon's shared state and its life cycle: start everything, serve,
+//! stop gracefully.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chorus_config::Config;
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use tokio_util::sync::CancellationToken;
+
+use crate::call::CallTable;
+use crate::call::answer::http_client;
+use crate::media::MediaPlane;
+use crate::mpc::MpcRegistry;
+use crate::sip::Signalling;
+
+/// What every call task shares.
+pub struct Gateway {
+    /// The validated configuration.
+    pub config: Config,
+    /// The media workers.
+    pub media: Arc<MediaPlane>,
+    /// Live MPCs.
+    pub mpcs: MpcRegistry,
+    /// HTTP client for answer URLs and callbacks.
+    pub http: reqwest::Client,
+    /// rsipstack's dialogs.
+    pub dialogs: Arc<DialogLayer>,
+    /// Live calls.
+    pub calls: CallTable,
+    /// False once a stop began: new INVITEs get 503.
+    pub accepting: AtomicBool,
+    /// The bound SIP UDP port (for Contact headers).
+    pub udp_port: u16,
+}
+
+/// How long a graceful stop waits for calls to hang up.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// A started daemon: signalling and media are up.
+pub struct Daemon {
+    gateway: Arc<Gateway>,
+    stop: CancellationToken,
+    serving: tokio::task::JoinHandle<()>,
+    /// Where SIP over UDP is served.
+    pub sip_udp: SocketAddr,
+}
+
+impl Daemon {
+    /// Binds the SIP listeners and starts the media workers.
+    pub async fn start(config: Config) -> anyhow::Result<Self> {
+        let stop = CancellationToken::new();
+        let signalling = Signalling::start(&config, stop.clone()).await?;
+        let media = MediaPlane::start(
+            config.media.workers,
+            config.media.sample_rate.hz(),
+            config.sip.udp_listen.ip(),
+            config.rtp.port_min,
+            config.rtp.port_max,
+        )?;
+        let sip_udp = signalling.udp_addr;
+        let gateway = Arc::new(Gateway {
+            http: http_client(&config.sip.user_agent)?,
+            mpcs: MpcRegistry::new(media.clone()),
+            media,
+            dialogs: signalling.dialogs.clone(),
+            calls: CallTable::default(),
+            accepting: AtomicBool::new(true),
+            udp_port: sip_udp.port(),
+            config,
+        });
+        let serving = tokio::spawn(signalling.serve(gateway.clone()));
+        tracing::info!(
+            udp = %sip_udp,
+            tcp = ?gateway.config.sip.tcp_listen,
+            advertised = %gateway.config.sip.advertised_ip(),
+            workers = gateway.config.media.workers,
+            answer_url = gateway.config.inbound.answer_url.as_deref().unwrap_or("(built-in: sip:<room>@host joins MPC <room>)"),
+            "chorusd ready"
+        );
+        Ok(Self {
+            gateway,
+            stop,
+            serving,
+            sip_udp,
+        })
+    }
+
+    /// Stops gracefully: refuse new calls, hang up live ones (BYE), wait for
+    /// them up to a few seconds, then stop signalling and media.
+    pub async fn stop(self) {
+        let gw = &self.gateway;
+        gw.accepting.store(false, Ordering::Relaxed);
+        let live = gw.calls.len();
+        tracing::info!(live_calls = live, "stopping: hanging up calls");
+        gw.calls.hang_up_all();
+        let deadline = tokio::time::Instant::now() + DRAIN;
+        while !gw.calls.is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if !gw.calls.is_empty() {
+            tracing::warn!(
+                left = gw.calls.len(),
+                "calls still up after the drain period"
+            );
+        }
+        self.stop.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.serving).await;
+        gw.media.shutdown();
+        tracing::info!("chorusd stopped");
+    }
+}

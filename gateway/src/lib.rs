@@ -1,0 +1,23 @@
+//! chorusd: a SIP/RTP media gateway hosting Plivo-style multiparty calls.
+//!
+//! How the pieces fit (see ARCHITECTURE.md beside the repository):
+//! - [`sip`] owns the rsipstack endpoint and turns requests into calls;
+//! - [`call`] runs each call's XML flow on the tokio control plane;
+//! - [`mpc`] places call legs into MPC rooms;
+//! - [`media`] runs the worker threads that receive, mix and send RTP.
+//!
+//! To drive it from code (tests do this through the binary instead):
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! let config = chorus_config::Config::default();
+//! let daemon = chorus_gateway::gateway::Daemon::start(config).await?;
+//! // ... calls come in on daemon.sip_udp ...
+//! daemon.stop().await;
+//! # Ok(()) }
+//! ```
+
+pub mod call;
+pub mod gateway;
+pub mod media;
+pub mod mpc;
+pub mod sip;

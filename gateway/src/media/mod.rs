@@ -1,0 +1,251 @@
+//! The media plane: worker threads (shard-per-core) that own rooms and legs.
+//!
+//! The control plane (tokio) talks to it only through [`MediaPlane`]:
+//! [`MediaPlane::bind_leg`] reserves a port before the SDP answer,
+//! [`MediaPlane::join`] moves a ready leg into a room on the room's worker,
+//! [`MediaPlane::leave`] takes it out. Each worker's commands travel on a
+//! wait-free SPSC ring; the control side serialises its producers with a
+//! mutex, which only control-plane tasks ever touch, so the media threads
+//! never lock. What comes back (left legs, digits) is routed to the owning
+//! call through a per-leg channel.
+
+pub mod leg;
+pub mod ports;
+pub mod resample;
+pub mod worker;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, UdpSocket};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use tokio::sync::{Notify, mpsc};
+
+pub use leg::{Leg, LegId};
+pub use ports::{PortPool, PortsExhausted};
+pub use worker::RoomKey;
+use worker::{Command, Event, Worker};
+
+/// What the media plane tells a call about its leg.
+pub enum LegEvent {
+    /// An RFC 4733 digit from the peer.
+    Digit(char),
+    /// The leg left its room and is handed back to the call (which may put
+    /// it into another room, or drop it to close its socket).
+    Left(Box<Leg>),
+}
+
+/// Capacity of each command and event ring: far more than a tick's worth.
+const RING: usize = 4096;
+
+struct WorkerHandle {
+    commands: Mutex<rtrb::Producer<Command>>,
+    thread: std::thread::Thread,
+    join: Mutex<Option<JoinHandle<()>>>,
+    legs: AtomicUsize,
+}
+
+/// Handle to the media workers, shared by every call task.
+pub struct MediaPlane {
+    workers: Vec<WorkerHandle>,
+    ports: PortPool,
+    next_leg: AtomicU64,
+    /// Where each leg lives and who hears about it.
+    legs: Mutex<HashMap<LegId, LegRoute>>,
+}
+
+struct LegRoute {
+    worker: usize,
+    events: mpsc::UnboundedSender<LegEvent>,
+}
+
+/// A command could not be delivered to a worker.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MediaError {
+    /// The worker's command ring is full (the worker is stuck).
+    #[error("media worker {worker} is not keeping up (command ring full)")]
+    Backlog {
+        /// Index of the worker.
+        worker: usize,
+    },
+    /// The leg is not (or no longer) in the media plane.
+    #[error("{0} is not in the media plane")]
+    UnknownLeg(LegId),
+}
+
+impl MediaPlane {
+    /// Starts `workers` media threads mixing at `sample_rate`, with RTP ports
+    /// taken from `port_min..=port_max` on `ip`.
+    pub fn start(
+        workers: usize,
+        sample_rate: u32,
+        ip: IpAddr,
+        port_min: u16,
+        port_max: u16,
+    ) -> std::io::Result<Arc<Self>> {
+        let notify = Arc::new(Notify::new());
+        let mut handles = Vec::with_capacity(workers);
+        let mut event_rings = Vec::with_capacity(workers);
+        for index in 0..workers {
+            let (cmd_tx, cmd_rx) = rtrb::RingBuffer::new(RING);
+            let (evt_tx, evt_rx) = rtrb::RingBuffer::new(RING);
+            let worker = Worker::new(cmd_rx, evt_tx, notify.clone(), sample_rate);
+            let join = std::thread::Builder::new()
+                .name(format!("chorus-media-{index}"))
+                .spawn(move || worker.run())?;
+            handles.push(WorkerHandle {
+                commands: Mutex::new(cmd_tx),
+                thread: join.thread().clone(),
+                join: Mutex::new(Some(join)),
+                legs: AtomicUsize::new(0),
+            });
+            event_rings.push(evt_rx);
+        }
+        let plane = Arc::new(Self {
+            workers: handles,
+            ports: PortPool::new(ip, port_min, port_max),
+            next_leg: AtomicU64::new(1),
+            legs: Mutex::new(HashMap::new()),
+        });
+        tokio::spawn(route_events(Arc::downgrade(&plane), event_rings, notify));
+        Ok(plane)
+    }
+
+    /// Reserves an RTP socket for a new leg (its port goes in the SDP answer).
+    pub fn bind_leg(&self) -> Result<UdpSocket, PortsExhausted> {
+        self.ports.bind()
+    }
+
+    /// A fresh leg id.
+    pub fn next_leg_id(&self) -> LegId {
+        LegId(self.next_leg.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The least loaded worker, for a new room.
+    pub fn pick_worker(&self) -> usize {
+        (0..self.workers.len())
+            .min_by_key(|&i| self.workers[i].legs.load(Ordering::Relaxed))
+            .unwrap_or(0)
+    }
+
+    /// Moves `leg` into `room` on `worker`. Events about the leg arrive on
+    /// the returned receiver until [`LegEvent::Left`].
+    pub fn join(
+        &self,
+        worker: usize,
+        room: RoomKey,
+        leg_id: LegId,
+        leg: Leg,
+    ) -> Result<mpsc::UnboundedReceiver<LegEvent>, MediaError> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.lock_legs()
+            .insert(leg_id, LegRoute { worker, events: tx });
+        let command = Command::Join {
+            room,
+            leg_id,
+            leg: Box::new(leg),
+        };
+        if let Err(e) = self.send(worker, command) {
+            self.lock_legs().remove(&leg_id);
+            return Err(e);
+        }
+        self.workers[worker].legs.fetch_add(1, Ordering::Relaxed);
+        Ok(rx)
+    }
+
+    /// Takes a leg out of its room; [`LegEvent::Left`] follows.
+    pub fn leave(&self, leg_id: LegId) -> Result<(), MediaError> {
+        let worker = self.worker_of(leg_id)?;
+        self.send(worker, Command::Leave { leg_id })
+    }
+
+    /// Applies a renegotiated session to a leg in a room.
+    pub fn renegotiate(
+        &self,
+        leg_id: LegId,
+        negotiated: chorus_media::sdp::Negotiated,
+    ) -> Result<(), MediaError> {
+        let worker = self.worker_of(leg_id)?;
+        let negotiated = Box::new(negotiated);
+        self.send(worker, Command::Renegotiate { leg_id, negotiated })
+    }
+
+    /// Number of legs currently in rooms.
+    pub fn leg_count(&self) -> usize {
+        self.lock_legs().len()
+    }
+
+    /// Stops every worker (their legs are released) and waits for them.
+    pub fn shutdown(&self) {
+        for (i, _) in self.workers.iter().enumerate() {
+            let _ = self.send(i, Command::Shutdown);
+        }
+        for w in &self.workers {
+            let join = w.join.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(join) = join {
+                let _ = join.join();
+            }
+        }
+    }
+
+    fn worker_of(&self, leg_id: LegId) -> Result<usize, MediaError> {
+        self.lock_legs()
+            .get(&leg_id)
+            .map(|r| r.worker)
+            .ok_or(MediaError::UnknownLeg(leg_id))
+    }
+
+    fn send(&self, worker: usize, command: Command) -> Result<(), MediaError> {
+        let handle = &self.workers[worker];
+        handle
+            .commands
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(command)
+            .map_err(|_| MediaError::Backlog { worker })?;
+        handle.thread.unpark();
+        Ok(())
+    }
+
+    fn lock_legs(&self) -> std::sync::MutexGuard<'_, HashMap<LegId, LegRoute>> {
+        self.legs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn on_event(&self, worker: usize, event: Event) {
+        match event {
+            Event::Digit { leg_id, digit } => {
+                if let Some(route) = self.lock_legs().get(&leg_id) {
+                    let _ = route.events.send(LegEvent::Digit(digit));
+                }
+            }
+            Event::Left { leg_id, leg } => {
+                tracing::debug!(%leg_id, counters = ?leg.counters(), "leg left its room");
+                self.workers[worker].legs.fetch_sub(1, Ordering::Relaxed);
+                // If the call is gone, the send fails and the leg drops here,
+                // on the control plane, closing its socket.
+                if let Some(route) = self.lock_legs().remove(&leg_id) {
+                    let _ = route.events.send(LegEvent::Left(leg));
+                }
+            }
+        }
+    }
+}
+
+/// Drains the workers' event rings whenever a worker signals.
+async fn route_events(
+    plane: std::sync::Weak<MediaPlane>,
+    mut rings: Vec<rtrb::Consumer<Event>>,
+    notify: Arc<Notify>,
+) {
+    loop {
+        notify.notified().await;
+        let Some(plane) = plane.upgrade() else { return };
+        for (worker, ring) in rings.iter_mut().enumerate() {
+            while let Ok(event) = ring.pop() {
+                plane.on_event(worker, event);
+            }
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! Signalling: the rsipstack endpoint and what chorus does with each request.
+//!
+//! This is the only module that knows rsipstack's transaction and dialog
+//! layers. [`Signalling::start`] binds UDP (through the screening socket,
+//! see [`screen`]) and TCP, then [`Signalling::serve`] takes every new server
+//! transaction: an initial INVITE becomes an inbound call task, in-dialog
+//! requests go to their dialog, OPTIONS is answered, other methods get 405
+//! (501 for unknown ones comes from the screen).
+
+pub mod screen;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use rsipstack::dialog::dialog::Dialog;
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::sip::prelude::*;
+use rsipstack::sip::{Header, Method, Param, StatusCode, Transport, Uri};
+use rsipstack::transaction::transaction::Transaction;
+use rsipstack::transaction::{Endpoint, TransactionReceiver};
+use rsipstack::transport::tcp_listener::TcpListenerConnection;
+use rsipstack::transport::udp::UdpConnection;
+use rsipstack::transport::{SipConnection, TransportLayer};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::call::inbound::InboundCall;
+use crate::gateway::Gateway;
+use screen::ScreeningSocket;
+
+/// Methods we answer, for `Allow` headers.
+const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE";
+
+/// Why signalling could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignallingError {
+    /// A listen address could not be bound.
+    #[error("cannot listen for SIP on {transport} {addr}: {source}")]
+    Bind {
+        /// "UDP" or "TCP".
+        transport: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// rsipstack refused the setup.
+    #[error("SIP stack setup failed: {0}")]
+    Stack(#[from] rsipstack::Error),
+}
+
+/// The running SIP endpoint.
+pub struct Signalling {
+    endpoint: Endpoint,
+    incoming: TransactionReceiver,
+    /// The dialog layer, shared with call tasks.
+    pub dialogs: Arc<DialogLayer>,
+    /// The UDP address actually bound (port 0 resolved).
+    pub udp_addr: SocketAddr,
+}
+
+impl Signalling {
+    /// Binds the configured SIP listeners. `stop` ends the endpoint.
+    pub async fn start(
+        config: &chorus_config::Config,
+        stop: CancellationToken,
+    ) -> Result<Self, SignallingError> {
+        let sip = &config.sip;
+        let advertised = sip.advertised_ip();
+        let transport_layer = TransportLayer::new(stop.child_token());
+
+        let socket = tokio::net::UdpSocket::bind(sip.udp_listen)
+            .await
+            .map_err(|source| SignallingError::Bind {
+                transport: "UDP",
+                addr: sip.udp_listen,
+                source,
+            })?;
+        let udp_addr = socket
+            .local_addr()
+            .map_err(|source| SignallingError::Bind {
+                transport: "UDP",
+                addr: sip.udp_listen,
+                source,
+            })?;
+        let external =
+            (advertised != udp_addr.ip()).then(|| SocketAddr::new(advertised, udp_addr.port()));
+        let udp = UdpConnection::from_socket(
+            Arc::new(ScreeningSocket::new(socket)),
+            external,
+            Some(stop.child_token()),
+        )
+        .await?;
+        transport_layer.add_transport(udp.into());
+
+        if let Some(tcp_addr) = sip.tcp_listen {
+            // rsipstack binds when it starts serving; probe first so a taken
+            // port is a startup error rather than a warning in the log.
+            drop(std::net::TcpListener::bind(tcp_addr).map_err(|source| {
+                SignallingError::Bind {
+                    transport: "TCP",
+                    addr: tcp_addr,
+                    source,
+                }
+            })?);
+            let external =
+                (advertised != tcp_addr.ip()).then(|| SocketAddr::new(advertised, tcp_addr.port()));
+            let tcp = TcpListenerConnection::new(tcp_addr, external).await?;
+            transport_layer.add_transport(SipConnection::TcpListener(tcp));
+        }
+
+        let endpoint = rsipstack::EndpointBuilder::new()
+            .with_user_agent(&sip.user_agent)
+            .with_transport_layer(transport_layer)
+            .with_cancel_token(stop)
+            .with_allows(vec![
+                Method::Invite,
+                Method::Ack,
+                Method::Bye,
+                Method::Cancel,
+                Method::Options,
+                Method::Info,
+                Method::Update,
+            ])
+            .build();
+        let incoming = endpoint.incoming_transactions()?;
+        let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
+        Ok(Self {
+            endpoint,
+            incoming,
+            dialogs,
+            udp_addr,
+        })
+    }
+
+    /// Serves requests until the endpoint stops.
+    pub async fn serve(mut self, gw: Arc<Gateway>) {
+        let endpoint = self.endpoint;
+        tokio::select! {
+            () = endpoint.serve() => {}
+            () = dispatch(&mut self.incoming, gw) => {}
+        }
+    }
+}
+
+async fn dispatch(incoming: &mut TransactionReceiver, gw: Arc<Gateway>) {
+    while let Some(tx) = incoming.recv().await {
+        let in_dialog = tx
+            .original
+            .to_header()
+            .ok()
+            .and_then(|to| to.tag().ok().flatten())
+            .is_some();
+        match (&tx.original.method, in_dialog) {
+            (Method::Invite, false) => new_call(&gw, tx),
+            (Method::Options, false) => {
+                tokio::spawn(reply_with_allow(tx, StatusCode::OK));
+            }
+            (_, true) => in_dialog_request(&gw, tx),
+            (Method::Bye | Method::Info | Method::Update, false) => {
+                tokio::spawn(reply(tx, StatusCode::CallTransactionDoesNotExist));
+            }
+            _ => {
+                tokio::spawn(reply_with_allow(tx, StatusCode::MethodNotAllowed));
+            }
+        }
+    }
+}
+
+fn in_dialog_request(gw: &Gateway, mut tx: Transaction) {
+    match gw.dialogs.match_dialog(&tx) {
+        Some(Dialog::Invite(mut dialog)) => {
+            tokio::spawn(async move {
+                if let Err(error) = dialog.handle(&mut tx).await {
+                    tracing::debug!(%error, "in-dialog request");
+                }
+            });
+        }
+        _ => {
+            tokio::spawn(reply(tx, StatusCode::CallTransactionDoesNotExist));
+        }
+    }
+}
+
+fn new_call(gw: &Arc<Gateway>, mut tx: Transaction) {
+    if !gw.accepting.load(Ordering::Relaxed) {
+        tokio::spawn(reply(tx, StatusCode::ServiceUnavailable));
+        return;
+    }
+    let contact = contact_uri(gw, &tx);
+    let (state_tx, states) = gw.dialogs.new_dialog_state_channel();
+    let dialog = match gw
+        .dialogs
+        .get_or_create_server_invite(&tx, state_tx, None, Some(contact))
+    {
+        Ok(d) => d,
+        Err(error) => {
+            tracing::info!(%error, "cannot create a dialog for INVITE");
+            tokio::spawn(reply(tx, StatusCode::BadRequest));
+            return;
+        }
+    };
+    let call_uuid = uuid::Uuid::new_v4().to_string();
+    let span = tracing::info_span!("call", call_uuid = %call_uuid);
+    let hang_up = gw.calls.insert(&call_uuid);
+    let gw = gw.clone();
+    let invite = tx.original.clone();
+    let mut handler = dialog.clone();
+    // The INVITE transaction (100 Trying, our final response, the ACK or a
+    // CANCEL) runs in its own task; the call flow drives it through the dialog.
+    tokio::spawn(
+        async move {
+            if let Err(error) = handler.handle(&mut tx).await {
+                tracing::debug!(%error, "INVITE transaction");
+            }
+        }
+        .instrument(span.clone()),
+    );
+    tokio::spawn(
+        async move {
+            let from = invite
+                .from_header()
+                .map(|h| h.value().to_owned())
+                .unwrap_or_default();
+            tracing::info!(from, uri = %invite.uri, "incoming call");
+            if let Some(call) = InboundCall::prepare(
+                gw.clone(),
+                dialog.clone(),
+                states,
+                &invite,
+                call_uuid.clone(),
+                hang_up,
+            ) {
+                call.run().await;
+            } else {
+                gw.dialogs.remove_dialog(&dialog.id());
+            }
+            gw.calls.remove(&call_uuid);
+            tracing::info!("call ended");
+        }
+        .instrument(span),
+    );
+}
+
+/// Our Contact for a dialog: the advertised address, and the transport the
+/// INVITE came over so the peer's in-dialog requests come back the same way.
+fn contact_uri(gw: &Gateway, tx: &Transaction) -> Uri {
+    let transport = tx.connection.as_ref().map(|c| c.transport());
+    let port = match transport {
+        Some(Transport::Tcp) => gw.config.sip.tcp_listen.map(|a| a.port()),
+        _ => None,
+    }
+    .unwrap_or(gw.udp_port);
+    let mut params = Vec::new();
+    if let Some(t @ Transport::Tcp) = transport {
+        params.push(Param::Transport(t));
+    }
+    Uri {
+        scheme: Some(rsipstack::sip::Scheme::Sip),
+        auth: Some(rsipstack::sip::Auth {
+            user: "chorus".to_owned(),
+            password: None,
+        }),
+        host_with_port: SocketAddr::new(gw.config.sip.advertised_ip(), port).into(),
+        params,
+        headers: Vec::new(),
+    }
+}
+
+async fn reply(mut tx: Transaction, status: StatusCode) {
+    let _ = tx.reply(status).await;
+}
+
+async fn reply_with_allow(mut tx: Transaction, status: StatusCode) {
+    let allow = Header::Other("Allow".to_owned(), ALLOW.to_owned());
+    let accept = Header::Other("Accept".to_owned(), "application/sdp".to_owned());
+    let _ = tx.reply_with(status, vec![allow, accept], None).await;
+}

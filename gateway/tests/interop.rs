@@ -1,0 +1,148 @@
+//! Interop with real third-party peers: SIPp and baresip against a
+//! default-started chorusd (SIP on 127.0.0.1:5060, built-in app).
+//!
+//! These tests need `sipp`, `baresip` and `tshark` and bind port 5060, so they
+//! are `#[ignore]`d in `cargo test --workspace` and run by the interop
+//! command (`tests/interop/run`, which `.ci/run` calls) one at a time.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use chorus_tests::daemon::Chorusd;
+use chorus_tests::peers::{
+    Baresip, Scratch, decode_stream, read_pcap_rtp, sipp_tone_caller, start_capture, start_sipp,
+    write_ulaw_tone, write_wav_tone,
+};
+use chorus_tests::tone::assert_hears;
+use common::chorusd_bin;
+
+/// The default SIP address: the point is to test chorusd as shipped.
+fn default_sip() -> SocketAddr {
+    "127.0.0.1:5060".parse().unwrap()
+}
+
+async fn start_default_chorusd() -> Chorusd {
+    // Only the log level differs from the built-in defaults; the harness's
+    // port choices are overridden back to the defaults.
+    Chorusd::start(
+        chorusd_bin(),
+        &[
+            ("CHORUS_SIP__UDP_LISTEN", "127.0.0.1:5060"),
+            ("CHORUS_SIP__TCP_LISTEN", "127.0.0.1:5060"),
+            ("CHORUS_RTP__PORT_MIN", "20000"),
+            ("CHORUS_RTP__PORT_MAX", "29999"),
+        ],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs sipp and tshark and port 5060: run tests/interop/run"]
+async fn three_sipp_callers_each_hear_exactly_the_other_two() {
+    let chorus = start_default_chorusd().await;
+    assert_eq!(chorus.sip_addr(), default_sip());
+    let scratch = Scratch::new("sipp3");
+    let callers = [(400.0_f32, 6100_u16), (700.0, 6110), (1100.0, 6120)];
+    let capture_file = scratch.path("sipp3.pcap");
+    let ports: Vec<u16> = callers.iter().map(|c| c.1).collect();
+    let mut capture = start_capture(&capture_file, &ports, 14);
+
+    let mut sipps = Vec::new();
+    for (k, (hz, media_port)) in callers.iter().enumerate() {
+        let tone = scratch.path(&format!("tone{hz}.ul"));
+        write_ulaw_tone(&tone, *hz, 2.0);
+        let scenario = sipp_tone_caller(&scratch, &format!("uac{k}"), &tone, 8000);
+        let sip_port = 5161 + 2 * k as u16;
+        sipps.push(start_sipp(
+            &scenario,
+            default_sip(),
+            "room1",
+            sip_port,
+            *media_port,
+            8891 + k as u16,
+        ));
+    }
+    let started = Instant::now();
+    for (k, sipp) in sipps.iter_mut().enumerate() {
+        let status = sipp.wait(Duration::from_secs(35));
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "sipp caller {k} failed ({status:?}) after {:?}; chorusd log:\n{}",
+            started.elapsed(),
+            chorus.log()
+        );
+    }
+    capture.wait(Duration::from_secs(20));
+    let packets = read_pcap_rtp(&capture_file);
+    assert!(
+        !packets.is_empty(),
+        "tshark captured RTP to the SIPp callers"
+    );
+    // Listen where all three calls overlap: from 2 s after the first packet
+    // to 6 s (each caller talks for 8 s and they start within a second).
+    let first = packets.iter().map(|p| p.at).fold(f64::INFINITY, f64::min);
+    for (hz, port) in callers {
+        let heard = decode_stream(&packets, port, first + 2.0, first + 6.0);
+        assert!(
+            heard.len() > 8000,
+            "caller {hz} Hz received {} samples",
+            heard.len()
+        );
+        let others: Vec<f32> = callers.iter().map(|c| c.0).filter(|f| *f != hz).collect();
+        assert_hears(&format!("sipp {hz} Hz"), &heard, &others, &[hz]);
+    }
+    chorus.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs baresip, sipp and tshark and port 5060: run tests/interop/run"]
+async fn baresip_and_sipp_in_one_mpc_hear_each_other() {
+    let chorus = start_default_chorusd().await;
+    let scratch = Scratch::new("baresip");
+    let wav = scratch.path("tone700.wav");
+    write_wav_tone(&wav, 700.0, 30.0);
+    let tone = scratch.path("tone400.ul");
+    write_ulaw_tone(&tone, 400.0, 2.0);
+    let capture_file = scratch.path("mix.pcap");
+    let mut capture = start_capture(&capture_file, &[6200], 14);
+
+    let mut bob = Baresip::start(&scratch, &wav, 5190, (10100, 10109));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    bob.peer.type_line("/dial sip:mix@127.0.0.1:5060");
+    let scenario = sipp_tone_caller(&scratch, "uac", &tone, 8000);
+    let mut sipp = start_sipp(&scenario, default_sip(), "mix", 5171, 6200, 8899);
+    let status = sipp.wait(Duration::from_secs(35));
+    bob.peer.type_line("/hangup");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    bob.peer.type_line("/quit");
+    bob.peer.wait(Duration::from_secs(5));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "sipp failed ({status:?}); baresip said:\n{}\nchorusd log:\n{}",
+        bob.output(),
+        chorus.log()
+    );
+    capture.wait(Duration::from_secs(20));
+
+    let heard_by_bob = bob.heard();
+    assert!(
+        heard_by_bob.len() > 16000,
+        "baresip recorded {} samples:\n{}",
+        heard_by_bob.len(),
+        bob.output()
+    );
+    assert_hears("baresip (700 Hz)", &heard_by_bob, &[400.0], &[700.0]);
+
+    let packets = read_pcap_rtp(&capture_file);
+    let first = packets.iter().map(|p| p.at).fold(f64::INFINITY, f64::min);
+    let heard_by_sipp = decode_stream(&packets, 6200, first + 1.5, first + 7.0);
+    assert!(
+        heard_by_sipp.len() > 8000,
+        "sipp received {} samples",
+        heard_by_sipp.len()
+    );
+    assert_hears("sipp (400 Hz)", &heard_by_sipp, &[700.0], &[400.0]);
+    chorus.stop().await;
+}

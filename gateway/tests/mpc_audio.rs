@@ -1,0 +1,156 @@
+//! Phones in one MPC hear each other and never themselves (built-in app).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use chorus_tests::phone::{DialOptions, dial};
+use chorus_tests::tone::assert_hears;
+use common::{let_media_flow, start_builtin};
+
+const RATE: u32 = 8000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_phones_hear_the_other_two_and_stop_hearing_one_that_leaves() {
+    let _ = RATE;
+    let chorus = start_builtin().await;
+    let addr = chorus.sip_addr();
+    let a = dial(addr, "room1", DialOptions::with_tone(400.0))
+        .await
+        .expect("a joins");
+    let b = dial(addr, "room1", DialOptions::with_tone(700.0))
+        .await
+        .expect("b joins");
+    let c = dial(addr, "room1", DialOptions::with_tone(1100.0))
+        .await
+        .expect("c joins");
+    assert!(
+        a.provisional_statuses().contains(&180),
+        "180 Ringing before 200"
+    );
+
+    // Give the jitter buffers a moment, then listen for two seconds.
+    let_media_flow(500).await;
+    let since = Instant::now();
+    let_media_flow(2000).await;
+    assert_hears(
+        "a (400 Hz)",
+        &a.received_audio_since(since),
+        &[700.0, 1100.0],
+        &[400.0],
+    );
+    assert_hears(
+        "b (700 Hz)",
+        &b.received_audio_since(since),
+        &[400.0, 1100.0],
+        &[700.0],
+    );
+    assert_hears(
+        "c (1100 Hz)",
+        &c.received_audio_since(since),
+        &[400.0, 700.0],
+        &[1100.0],
+    );
+
+    assert_eq!(c.hangup().await.expect("BYE answered"), 200);
+    let_media_flow(300).await;
+    let since = Instant::now();
+    let_media_flow(1500).await;
+    assert_hears(
+        "a after c left",
+        &a.received_audio_since(since),
+        &[700.0],
+        &[400.0, 1100.0],
+    );
+    assert_hears(
+        "b after c left",
+        &b.received_audio_since(since),
+        &[400.0],
+        &[700.0, 1100.0],
+    );
+
+    assert_eq!(a.hangup().await.unwrap(), 200);
+    assert_eq!(b.hangup().await.unwrap(), 200);
+    assert!(chorus.stop().await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn separate_rooms_do_not_hear_each_other() {
+    let chorus = start_builtin().await;
+    let addr = chorus.sip_addr();
+    let a1 = dial(addr, "alpha", DialOptions::with_tone(400.0))
+        .await
+        .unwrap();
+    let a2 = dial(addr, "alpha", DialOptions::with_tone(700.0))
+        .await
+        .unwrap();
+    let b1 = dial(addr, "beta", DialOptions::with_tone(1100.0))
+        .await
+        .unwrap();
+    let b2 = dial(addr, "beta", DialOptions::with_tone(1700.0))
+        .await
+        .unwrap();
+    let_media_flow(500).await;
+    let since = Instant::now();
+    let_media_flow(1500).await;
+    assert_hears(
+        "alpha 400",
+        &a1.received_audio_since(since),
+        &[700.0],
+        &[400.0, 1100.0, 1700.0],
+    );
+    assert_hears(
+        "beta 1100",
+        &b1.received_audio_since(since),
+        &[1700.0],
+        &[400.0, 700.0, 1100.0],
+    );
+    drop((a2, b2));
+    let _ = tokio::time::timeout(Duration::from_secs(5), chorus.stop()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sendonly_reinvite_is_answered_recvonly_and_the_call_goes_on() {
+    let chorus = start_builtin().await;
+    let addr = chorus.sip_addr();
+    let a = dial(addr, "hold", DialOptions::with_tone(400.0))
+        .await
+        .unwrap();
+    let b = dial(addr, "hold", DialOptions::with_tone(700.0))
+        .await
+        .unwrap();
+    let (status, sdp) = a.reinvite("sendonly").await.expect("re-INVITE answered");
+    assert_eq!(status, 200);
+    assert!(
+        sdp.contains("a=recvonly"),
+        "answer to sendonly must be recvonly:\n{sdp}"
+    );
+    // a still talks (sendonly), so b hears it; chorus stops sending to a.
+    let_media_flow(400).await;
+    let since = Instant::now();
+    let_media_flow(1500).await;
+    assert_hears(
+        "b while a holds",
+        &b.received_audio_since(since),
+        &[400.0],
+        &[700.0],
+    );
+    let (status, sdp) = a.reinvite("inactive").await.unwrap();
+    assert_eq!(status, 200);
+    assert!(sdp.contains("a=inactive"), "{sdp}");
+    let (status, sdp) = a.reinvite("sendrecv").await.unwrap();
+    assert_eq!(status, 200);
+    assert!(sdp.contains("a=sendrecv"), "{sdp}");
+    let_media_flow(400).await;
+    let since = Instant::now();
+    let_media_flow(1500).await;
+    assert_hears(
+        "a resumed",
+        &a.received_audio_since(since),
+        &[700.0],
+        &[400.0],
+    );
+    assert_eq!(a.hangup().await.unwrap(), 200);
+    assert_eq!(b.hangup().await.unwrap(), 200);
+    chorus.stop().await;
+}

@@ -1,0 +1,253 @@
+//! Runs the real `chorusd` binary for a test.
+//!
+//! Each daemon gets its own SIP port (free for both UDP and TCP) and its own
+//! 200-port RTP range, so tests can run in parallel within one process and
+//! across processes. Its stdout and stderr go to a temporary log file which a
+//! failing start prints, and which is kept (and its path printed) when the
+//! test panics.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::phone;
+
+/// Width of each daemon's RTP port range.
+const RTP_RANGE: u16 = 200;
+/// RTP ranges are carved from below Linux's ephemeral range (32768+), so
+/// they cannot collide with the ports the kernel hands to phones, HTTP
+/// servers and SIP listeners bound to port 0.
+const RTP_FLOOR: u16 = 10_000;
+const RTP_CEILING: u16 = 32_600;
+const RTP_SLOTS: u32 = ((RTP_CEILING - RTP_FLOOR) / RTP_RANGE) as u32;
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+static DAEMONS: AtomicU32 = AtomicU32::new(0);
+
+/// A running `chorusd`; killed (SIGKILL) when dropped if still running.
+pub struct Chorusd {
+    child: Child,
+    sip: SocketAddr,
+    log_path: PathBuf,
+}
+
+/// A port on which both a UDP and a TCP socket can bind on 127.0.0.1.
+fn free_sip_port() -> u16 {
+    for _ in 0..100 {
+        let Ok(udp) = UdpSocket::bind("127.0.0.1:0") else {
+            continue;
+        };
+        let Ok(addr) = udp.local_addr() else {
+            continue;
+        };
+        if TcpListener::bind(addr).is_ok() {
+            return addr.port();
+        }
+    }
+    panic!("no loopback port free for both UDP and TCP");
+}
+
+/// Whether every UDP port of `[min, min + RTP_RANGE)` binds on 127.0.0.1.
+fn range_is_free(min: u16) -> bool {
+    (min..min + RTP_RANGE).all(|p| UdpSocket::bind(("127.0.0.1", p)).is_ok())
+}
+
+/// An RTP range: the process id spreads processes over the slots, a
+/// counter spreads daemons within this process, and ranges with a port in
+/// use are skipped.
+fn rtp_range() -> (u16, u16) {
+    let n = DAEMONS.fetch_add(1, Ordering::Relaxed);
+    let start = (std::process::id().wrapping_mul(7919) + n.wrapping_mul(37)) % RTP_SLOTS;
+    for attempt in 0..RTP_SLOTS {
+        let slot = (start + attempt) % RTP_SLOTS;
+        let min = RTP_FLOOR + (slot as u16) * RTP_RANGE;
+        if range_is_free(min) {
+            return (min, min + RTP_RANGE - 1);
+        }
+    }
+    panic!("no free RTP port range between {RTP_FLOOR} and {RTP_CEILING}");
+}
+
+fn log_file_path() -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    std::env::temp_dir().join(format!(
+        "chorusd-test-{}-{}-{nanos}.log",
+        std::process::id(),
+        DAEMONS.load(Ordering::Relaxed)
+    ))
+}
+
+impl Chorusd {
+    /// Spawns `bin` with loopback SIP/RTP settings plus `env` (which
+    /// overrides them) and waits until it answers OPTIONS.
+    ///
+    /// # Panics
+    /// If it cannot be spawned, exits, or does not answer within 10 s; the
+    /// panic message includes its log.
+    pub async fn start(bin: &Path, env: &[(&str, &str)]) -> Chorusd {
+        let sip = SocketAddr::from(([127, 0, 0, 1], free_sip_port()));
+        let (rtp_min, rtp_max) = rtp_range();
+        let mut vars: BTreeMap<String, String> = BTreeMap::new();
+        for (k, v) in [
+            ("CHORUS_SIP__UDP_LISTEN", sip.to_string()),
+            ("CHORUS_SIP__TCP_LISTEN", sip.to_string()),
+            ("CHORUS_RTP__PORT_MIN", rtp_min.to_string()),
+            ("CHORUS_RTP__PORT_MAX", rtp_max.to_string()),
+            ("CHORUS_LOG__LEVEL", "debug".to_string()),
+        ] {
+            vars.insert(k.to_string(), v);
+        }
+        for (k, v) in env {
+            vars.insert((*k).to_string(), (*v).to_string());
+        }
+        let log_path = log_file_path();
+        let log = File::create(&log_path).expect("create the chorusd log file");
+        let err = log.try_clone().expect("clone the chorusd log file");
+        let child = Command::new(bin)
+            .envs(&vars)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(err))
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
+        let mut daemon = Chorusd {
+            child,
+            sip,
+            log_path,
+        };
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if !daemon.is_running() {
+                panic!(
+                    "chorusd exited during start-up ({:?})\n--- log ---\n{}",
+                    daemon.child.try_wait().ok().flatten(),
+                    daemon.log()
+                );
+            }
+            if phone::options(sip, Duration::from_millis(200))
+                .await
+                .is_some()
+            {
+                return daemon;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "chorusd did not answer OPTIONS on {sip} within {START_TIMEOUT:?}\n\
+                     --- env ---\n{vars:?}\n--- log ---\n{}",
+                    daemon.log()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The SIP address (UDP and TCP).
+    pub fn sip_addr(&self) -> SocketAddr {
+        self.sip
+    }
+
+    /// Path of the log file.
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    /// Everything the daemon wrote to stdout and stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read(&self.log_path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Sends SIGTERM, waits up to 5 s for a clean exit, then SIGKILLs.
+    pub async fn stop(mut self) -> ExitStatus {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return status;
+        }
+        // `kill` rather than libc: unsafe code is forbidden in the workspace.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _ = self.child.kill();
+        self.child.wait().expect("wait for the killed chorusd")
+    }
+
+    /// Whether the process is still alive.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Chorusd {
+    fn drop(&mut self) {
+        if self.is_running() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("chorusd log kept at {}", self.log_path.display());
+        } else {
+            let _ = std::fs::remove_file(&self.log_path);
+        }
+    }
+}
+
+/// Runs `bin --check-config <args>` with `env` added and returns its output.
+pub fn run_check_config(bin: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(bin)
+        .arg("--check-config")
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {} --check-config: {e}", bin.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sip_port_is_free_for_udp_and_tcp() {
+        let port = free_sip_port();
+        assert!(UdpSocket::bind(("127.0.0.1", port)).is_ok());
+        assert!(TcpListener::bind(("127.0.0.1", port)).is_ok());
+    }
+
+    #[test]
+    fn rtp_ranges_are_distinct_and_below_the_ephemeral_range() {
+        let a = rtp_range();
+        let b = rtp_range();
+        for (min, max) in [a, b] {
+            assert_eq!(max - min + 1, RTP_RANGE);
+            assert!(min >= RTP_FLOOR && max < 32_768);
+        }
+        assert!(a.1 < b.0 || b.1 < a.0, "{a:?} overlaps {b:?}");
+    }
+
+    #[test]
+    fn check_config_passes_the_flag_then_args() {
+        let out = run_check_config(Path::new("/bin/echo"), &["--config", "x.toml"], &[]);
+        assert!(out.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "--check-config --config x.toml\n"
+        );
+    }
+}

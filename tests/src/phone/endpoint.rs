@@ -1,0 +1,364 @@
+//! The phone's SIP side: one UDP socket, a background task that answers the
+//! far end's requests and routes responses to waiting client transactions,
+//! and RFC 3261 retransmission (timer A for INVITE, timer E for the rest).
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, watch};
+
+use crate::sip::{self, SipMessage};
+
+/// RFC 3261 T1: first retransmission interval.
+pub(crate) const T1: Duration = Duration::from_millis(500);
+/// RFC 3261 T2: cap for non-INVITE retransmission intervals.
+const T2: Duration = Duration::from_secs(4);
+
+/// A fresh random token for tags, branches and Call-IDs. `RandomState` is
+/// seeded randomly per process, so tokens differ across test processes too.
+pub(crate) fn token() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "{:016x}",
+        RandomState::new().hash_one((n, std::process::id()))
+    )
+}
+
+/// A new RFC 3261 branch (magic cookie prefix).
+pub(crate) fn branch() -> String {
+    format!("z9hG4bK{}", token())
+}
+
+/// Locks a mutex, carrying on if a panicking test thread poisoned it.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Everything needed to write one outgoing request.
+pub(crate) struct Request<'a> {
+    pub method: &'a str,
+    pub uri: &'a str,
+    pub branch: &'a str,
+    /// Full From value including the tag.
+    pub from: &'a str,
+    /// Full To value (with the remote tag once known).
+    pub to: &'a str,
+    pub call_id: &'a str,
+    pub cseq: u32,
+    pub contact: Option<&'a str>,
+    pub extra: &'a [(String, String)],
+    /// SDP body, if any.
+    pub sdp: Option<&'a str>,
+}
+
+impl Request<'_> {
+    /// Serialises the request with a Via naming `local`.
+    pub(crate) fn to_bytes(&self, local: SocketAddr) -> Vec<u8> {
+        let mut s = format!(
+            "{method} {uri} SIP/2.0\r\n\
+             Via: SIP/2.0/UDP {local};branch={branch};rport\r\n\
+             Max-Forwards: 70\r\n\
+             From: {from}\r\n\
+             To: {to}\r\n\
+             Call-ID: {call_id}\r\n\
+             CSeq: {cseq} {method}\r\n",
+            method = self.method,
+            uri = self.uri,
+            branch = self.branch,
+            from = self.from,
+            to = self.to,
+            call_id = self.call_id,
+            cseq = self.cseq,
+        );
+        if let Some(contact) = self.contact {
+            s.push_str(&format!("Contact: <{contact}>\r\n"));
+        }
+        if self.method == "INVITE" {
+            s.push_str("Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO\r\n");
+        }
+        for (name, value) in self.extra {
+            s.push_str(&format!("{name}: {value}\r\n"));
+        }
+        s.push_str("User-Agent: chorus-test-phone\r\n");
+        match self.sdp {
+            Some(body) => s.push_str(&format!(
+                "Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )),
+            None => s.push_str("Content-Length: 0\r\n\r\n"),
+        }
+        s.into_bytes()
+    }
+}
+
+/// A response to `req` echoing its Vias, From, To (adding `local_tag` when To
+/// has none), Call-ID and CSeq.
+pub(crate) fn response_to(
+    req: &SipMessage,
+    status: u16,
+    reason: &str,
+    local_tag: &str,
+    contact: Option<&str>,
+    sdp: Option<&str>,
+) -> Vec<u8> {
+    let mut s = format!("SIP/2.0 {status} {reason}\r\n");
+    for via in req.header_all("via") {
+        s.push_str(&format!("Via: {via}\r\n"));
+    }
+    let to = req.header("to").unwrap_or("");
+    let to = if req.to_tag().is_some() || to.is_empty() {
+        to.to_string()
+    } else {
+        format!("{to};tag={local_tag}")
+    };
+    for (name, value) in [
+        ("From", req.header("from").unwrap_or("")),
+        ("To", to.as_str()),
+        ("Call-ID", req.call_id().unwrap_or("")),
+        ("CSeq", req.header("cseq").unwrap_or("")),
+    ] {
+        s.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if let Some(contact) = contact {
+        s.push_str(&format!("Contact: <{contact}>\r\n"));
+    }
+    match sdp {
+        Some(body) => s.push_str(&format!(
+            "Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )),
+        None => s.push_str("Content-Length: 0\r\n\r\n"),
+    }
+    s.into_bytes()
+}
+
+type WaiterKey = (String, String);
+
+/// One UA's SIP socket plus the state its background task shares with calls.
+pub(crate) struct Endpoint {
+    pub socket: UdpSocket,
+    pub local: SocketAddr,
+    pub peer: SocketAddr,
+    /// Our tag, used when answering out-of-dialog requests.
+    pub local_tag: String,
+    /// Our Contact URI.
+    pub contact: String,
+    /// Client transactions waiting for responses, by (branch, CSeq method).
+    waiters: Mutex<HashMap<WaiterKey, mpsc::UnboundedSender<SipMessage>>>,
+    /// ACK sent per INVITE CSeq, re-sent when the response is retransmitted.
+    acks: Mutex<HashMap<u32, Vec<u8>>>,
+    /// Set once the far end sent BYE.
+    pub bye: watch::Sender<bool>,
+    /// Methods of every request the far end sent, in order.
+    pub requests: Mutex<Vec<String>>,
+    /// SDP to answer a re-INVITE from the far end with.
+    pub answer_sdp: Mutex<String>,
+    /// Cleared on BYE so the media sender falls silent like a real phone.
+    pub media_active: Arc<AtomicBool>,
+}
+
+impl Endpoint {
+    /// Binds a fresh loopback socket talking to `peer`.
+    pub(crate) async fn bind(
+        peer: SocketAddr,
+        user: &str,
+        media_active: Arc<AtomicBool>,
+    ) -> std::io::Result<Arc<Endpoint>> {
+        let socket = UdpSocket::bind("127.0.0.1:0").await?;
+        let local = socket.local_addr()?;
+        Ok(Arc::new(Endpoint {
+            socket,
+            local,
+            peer,
+            local_tag: token(),
+            contact: format!("sip:{user}@{local}"),
+            waiters: Mutex::new(HashMap::new()),
+            acks: Mutex::new(HashMap::new()),
+            bye: watch::channel(false).0,
+            requests: Mutex::new(Vec::new()),
+            answer_sdp: Mutex::new(String::new()),
+            media_active,
+        }))
+    }
+
+    /// Sends a datagram to the peer. Errors are ignored on purpose: UDP loss
+    /// is what retransmission is for.
+    pub(crate) async fn send(&self, data: &[u8]) {
+        let _ = self.socket.send_to(data, self.peer).await;
+    }
+
+    /// Records the ACK for INVITE `cseq` and sends it.
+    pub(crate) async fn send_ack(&self, cseq: u32, ack: Vec<u8>) {
+        self.send(&ack).await;
+        lock(&self.acks).insert(cseq, ack);
+    }
+
+    /// Receive loop; runs until aborted.
+    pub(crate) async fn run(self: Arc<Self>) {
+        let mut buf = vec![0u8; 65536];
+        loop {
+            let Ok((n, from)) = self.socket.recv_from(&mut buf).await else {
+                // ICMP errors surface here on some systems; keep listening.
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                continue;
+            };
+            let Some(msg) = buf.get(..n).and_then(sip::parse) else {
+                continue;
+            };
+            if msg.status().is_some() {
+                self.on_response(msg).await;
+            } else {
+                self.on_request(msg, from).await;
+            }
+        }
+    }
+
+    async fn on_response(&self, msg: SipMessage) {
+        let key = (
+            msg.via_branch().unwrap_or_default(),
+            msg.cseq().map(|c| c.1).unwrap_or_default(),
+        );
+        let waiter = lock(&self.waiters).get(&key).cloned();
+        let msg = match waiter {
+            Some(tx) => match tx.send(msg) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(msg)) => msg,
+            },
+            None => msg,
+        };
+        // A retransmitted final response to an INVITE we already
+        // acknowledged means our ACK was lost: send it again.
+        if let Some((cseq, method)) = msg.cseq()
+            && method == "INVITE"
+            && msg.status().unwrap_or(0) >= 200
+        {
+            let ack = lock(&self.acks).get(&cseq).cloned();
+            if let Some(ack) = ack {
+                self.send(&ack).await;
+            }
+        }
+    }
+
+    async fn on_request(&self, msg: SipMessage, from: SocketAddr) {
+        let method = msg.method().unwrap_or("").to_ascii_uppercase();
+        lock(&self.requests).push(method.clone());
+        let reply = match method.as_str() {
+            "ACK" => return,
+            "BYE" => {
+                self.media_active.store(false, Ordering::Relaxed);
+                self.bye.send_replace(true);
+                response_to(&msg, 200, "OK", &self.local_tag, None, None)
+            }
+            "INVITE" => {
+                let sdp = lock(&self.answer_sdp).clone();
+                let contact = Some(self.contact.as_str());
+                response_to(&msg, 200, "OK", &self.local_tag, contact, Some(&sdp))
+            }
+            _ => response_to(&msg, 200, "OK", &self.local_tag, None, None),
+        };
+        let _ = self.socket.send_to(&reply, from).await;
+    }
+}
+
+/// A client transaction: sends a request, retransmits it per RFC 3261 and
+/// yields its responses. Unregisters itself when dropped.
+pub(crate) struct ClientTx {
+    ep: Arc<Endpoint>,
+    key: WaiterKey,
+    rx: mpsc::UnboundedReceiver<SipMessage>,
+    request: Vec<u8>,
+    invite: bool,
+    retransmit: bool,
+    interval: Duration,
+    next: Instant,
+}
+
+impl ClientTx {
+    /// Registers for responses and sends the first copy of `request`.
+    pub(crate) async fn start(
+        ep: &Arc<Endpoint>,
+        branch: &str,
+        method: &str,
+        request: Vec<u8>,
+    ) -> ClientTx {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let key = (branch.to_string(), method.to_string());
+        lock(&ep.waiters).insert(key.clone(), tx);
+        ep.send(&request).await;
+        ClientTx {
+            ep: Arc::clone(ep),
+            key,
+            rx,
+            request,
+            invite: method == "INVITE",
+            retransmit: true,
+            interval: T1,
+            next: Instant::now() + T1,
+        }
+    }
+
+    /// The next response, or `None` once `deadline` passes.
+    pub(crate) async fn next(&mut self, deadline: Instant) -> Option<SipMessage> {
+        loop {
+            let wake = if self.retransmit {
+                self.next.min(deadline)
+            } else {
+                deadline
+            };
+            tokio::select! {
+                msg = self.rx.recv() => {
+                    let msg = msg?;
+                    let status = msg.status().unwrap_or(0);
+                    // INVITE stops on any response (timer A); others only on
+                    // a final one (timer E keeps going at T2 after 1xx).
+                    if self.invite || status >= 200 {
+                        self.retransmit = false;
+                    } else {
+                        self.interval = T2;
+                    }
+                    return Some(msg);
+                }
+                _ = tokio::time::sleep_until(wake.into()) => {
+                    if Instant::now() >= deadline {
+                        return None;
+                    }
+                    self.ep.send(&self.request).await;
+                    self.interval = if self.invite {
+                        self.interval * 2
+                    } else {
+                        (self.interval * 2).min(T2)
+                    };
+                    self.next = Instant::now() + self.interval;
+                }
+            }
+        }
+    }
+
+    /// The next final (>= 200) response, collecting provisional statuses.
+    pub(crate) async fn final_response(
+        &mut self,
+        deadline: Instant,
+        provisional: &mut Vec<u16>,
+    ) -> Option<SipMessage> {
+        loop {
+            let msg = self.next(deadline).await?;
+            match msg.status() {
+                Some(s) if s >= 200 => return Some(msg),
+                Some(s) => provisional.push(s),
+                None => {}
+            }
+        }
+    }
+}
+
+impl Drop for ClientTx {
+    fn drop(&mut self) {
+        lock(&self.ep.waiters).remove(&self.key);
+    }
+}

@@ -1,0 +1,264 @@
+//! The phone's RTP side: one loopback UDP socket used symmetrically, a
+//! sender thread pacing 20 ms G.711 frames (tone or silence, or RFC 4733
+//! events while a digit is queued) and a receiver thread recording what
+//! arrives with arrival times.
+//!
+//! Plain threads rather than tokio tasks so pacing survives a test that
+//! blocks its (possibly single-threaded) runtime.
+
+use std::collections::{HashSet, VecDeque};
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chorus_media::dtmf;
+use chorus_media::g711::Law;
+use chorus_media::rtp::{RtpPacket, RtpWriter};
+use tokio::sync::oneshot;
+
+use super::endpoint::{lock, token};
+use crate::tone::ToneGenerator;
+
+/// Samples per 20 ms frame at 8 kHz.
+const FRAME: usize = 160;
+const PTIME: Duration = Duration::from_millis(20);
+/// Level of the test tone: loud enough to measure, far from clipping a mix.
+const TONE_DBFS: f64 = -10.0;
+/// RFC 4733 event length in frames before the end packets (100 ms).
+const DTMF_FRAMES: u16 = 5;
+/// End packets are sent three times (RFC 4733 2.5.1.4).
+const DTMF_END_REPEATS: u16 = 3;
+
+/// Where and how to send, set once the answer is known.
+#[derive(Clone, Copy)]
+pub(crate) struct SendParams {
+    pub remote: SocketAddr,
+    pub law: Law,
+    pub payload_type: u8,
+    pub telephone_event: Option<u8>,
+}
+
+struct DtmfJob {
+    digit: char,
+    timestamp: u32,
+    frame: u16,
+    done: Option<oneshot::Sender<()>>,
+}
+
+/// What the receiver recorded.
+#[derive(Default)]
+pub(crate) struct Received {
+    pub audio: Vec<(Instant, Vec<i16>)>,
+    pub digits: Vec<char>,
+    ended_events: HashSet<(u32, u32)>,
+}
+
+/// State shared between the call and the media threads.
+pub(crate) struct MediaShared {
+    pub stop: AtomicBool,
+    /// Cleared by a far-end BYE or a local "inactive"/"recvonly" re-INVITE.
+    pub active: Arc<AtomicBool>,
+    pub params: Mutex<Option<SendParams>>,
+    /// Payload types treated as telephone-event on receive.
+    pub event_pts: Mutex<Vec<u8>>,
+    /// Audio payload type negotiated beyond the static 0 and 8.
+    pub audio_pt: Mutex<Option<(u8, Law)>>,
+    dtmf: Mutex<VecDeque<DtmfJob>>,
+    pub received: Mutex<Received>,
+    pub rtp_count: AtomicUsize,
+}
+
+/// The media threads of one call; stops them when dropped.
+pub(crate) struct Media {
+    pub shared: Arc<MediaShared>,
+    pub local: SocketAddr,
+}
+
+impl Media {
+    /// Binds the RTP socket and starts both threads. Nothing is sent until
+    /// [`Media::start_sending`].
+    pub(crate) fn start(
+        tone_hz: Option<f32>,
+        offered_event_pt: u8,
+        active: Arc<AtomicBool>,
+    ) -> std::io::Result<Media> {
+        let socket = UdpSocket::bind("127.0.0.1:0")?;
+        socket.set_read_timeout(Some(Duration::from_millis(50)))?;
+        let local = socket.local_addr()?;
+        let shared = Arc::new(MediaShared {
+            stop: AtomicBool::new(false),
+            active,
+            params: Mutex::new(None),
+            event_pts: Mutex::new(vec![offered_event_pt]),
+            audio_pt: Mutex::new(None),
+            dtmf: Mutex::new(VecDeque::new()),
+            received: Mutex::new(Received::default()),
+            rtp_count: AtomicUsize::new(0),
+        });
+        let send_socket = socket.try_clone()?;
+        let s = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("phone-rtp-rx".into())
+            .spawn(move || receive_loop(&socket, &s))?;
+        let s = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("phone-rtp-tx".into())
+            .spawn(move || send_loop(&send_socket, &s, tone_hz))?;
+        Ok(Media { shared, local })
+    }
+
+    /// Starts (or redirects) sending per the negotiated answer.
+    pub(crate) fn start_sending(&self, params: SendParams) {
+        if let Some(pt) = params.telephone_event {
+            let mut pts = lock(&self.shared.event_pts);
+            if !pts.contains(&pt) {
+                pts.push(pt);
+            }
+        }
+        *lock(&self.shared.audio_pt) = Some((params.payload_type, params.law));
+        *lock(&self.shared.params) = Some(params);
+    }
+
+    /// Queues an RFC 4733 digit; the receiver resolves once its last end
+    /// packet is sent (or is dropped if the call ends first).
+    pub(crate) fn queue_digit(&self, digit: char) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        lock(&self.shared.dtmf).push_back(DtmfJob {
+            digit,
+            timestamp: 0,
+            frame: 0,
+            done: Some(tx),
+        });
+        rx
+    }
+}
+
+impl Drop for Media {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn event_char(code: u8) -> Option<char> {
+    match code {
+        0..=9 => Some(char::from(b'0' + code)),
+        10 => Some('*'),
+        11 => Some('#'),
+        12..=15 => Some(char::from(b'A' + code - 12)),
+        _ => None,
+    }
+}
+
+fn receive_loop(socket: &UdpSocket, shared: &MediaShared) {
+    let mut buf = vec![0u8; 2048];
+    while !shared.stop.load(Ordering::Relaxed) {
+        let Ok(n) = socket.recv(&mut buf) else {
+            continue; // read timeout: re-check the stop flag
+        };
+        let Some(packet) = buf.get(..n).and_then(|b| RtpPacket::parse(b).ok()) else {
+            continue;
+        };
+        shared.rtp_count.fetch_add(1, Ordering::Relaxed);
+        let pt = packet.payload_type;
+        if lock(&shared.event_pts).contains(&pt) {
+            let (Some(&code), Some(&flags)) = (packet.payload.first(), packet.payload.get(1))
+            else {
+                continue;
+            };
+            let mut rec = lock(&shared.received);
+            // Count each event once, on its first end packet.
+            if flags & 0x80 != 0
+                && rec.ended_events.insert((packet.ssrc, packet.timestamp))
+                && let Some(c) = event_char(code)
+            {
+                rec.digits.push(c);
+            }
+            continue;
+        }
+        let law = match (pt, *lock(&shared.audio_pt)) {
+            (_, Some((negotiated, law))) if negotiated == pt => law,
+            (0, _) => Law::Ulaw,
+            (8, _) => Law::Alaw,
+            _ => continue,
+        };
+        let mut pcm = vec![0i16; packet.payload.len()];
+        law.decode(packet.payload, &mut pcm);
+        lock(&shared.received).audio.push((Instant::now(), pcm));
+    }
+}
+
+fn send_loop(socket: &UdpSocket, shared: &MediaShared, tone_hz: Option<f32>) {
+    let seed = u64::from_str_radix(&token(), 16).unwrap_or(0x5eed);
+    let ssrc = seed as u32;
+    let mut timestamp = (seed >> 32) as u32;
+    let mut writer = RtpWriter::new(ssrc, (seed >> 16) as u16, timestamp);
+    let mut tone = tone_hz.map(|f| ToneGenerator::new(f, 8000, TONE_DBFS));
+    let mut job: Option<DtmfJob> = None;
+    let mut talkspurt_start = true;
+    let mut pcm = [0i16; FRAME];
+    let mut payload = [0u8; FRAME];
+    let mut packet = [0u8; 1500];
+    let mut next = Instant::now();
+    while !shared.stop.load(Ordering::Relaxed) {
+        next += PTIME;
+        let now = Instant::now();
+        match next.checked_duration_since(now) {
+            Some(wait) => std::thread::sleep(wait),
+            // Far behind (a stalled machine): resync instead of bursting.
+            None if now - next > Duration::from_millis(200) => next = now,
+            None => {}
+        }
+        let params = *lock(&shared.params);
+        let Some(params) = params.filter(|_| shared.active.load(Ordering::Relaxed)) else {
+            talkspurt_start = true;
+            continue;
+        };
+        if job.is_none() {
+            job = lock(&shared.dtmf).pop_front().map(|mut j| {
+                j.timestamp = timestamp;
+                j
+            });
+        }
+        let written = match (job.as_mut(), params.telephone_event) {
+            (Some(j), Some(event_pt)) => {
+                let end = j.frame >= DTMF_FRAMES;
+                let duration = FRAME as u16 * (j.frame + 1).min(DTMF_FRAMES);
+                let mut event = [0u8; 4];
+                dtmf::encode_event(j.digit, end, 10, duration, &mut event);
+                j.frame += 1;
+                let marker = j.frame == 1;
+                writer.write_at(event_pt, marker, j.timestamp, &event, &mut packet)
+            }
+            _ => {
+                match tone.as_mut() {
+                    Some(g) => g.fill(&mut pcm),
+                    None => pcm.fill(0),
+                }
+                params.law.encode(&pcm, &mut payload);
+                let marker = std::mem::take(&mut talkspurt_start);
+                writer.write_at(
+                    params.payload_type,
+                    marker,
+                    timestamp,
+                    &payload,
+                    &mut packet,
+                )
+            }
+        };
+        timestamp = timestamp.wrapping_add(FRAME as u32);
+        if let Ok(n) = written {
+            let _ = socket.send_to(packet.get(..n).unwrap_or(&[]), params.remote);
+        }
+        // Signal completion only after the last end packet is on the wire,
+        // so a test may inspect what the far end got right away.
+        if job.as_ref().is_some_and(|j| {
+            j.frame >= DTMF_FRAMES + DTMF_END_REPEATS || params.telephone_event.is_none()
+        }) {
+            if let Some(done) = job.take().and_then(|mut j| j.done.take()) {
+                let _ = done.send(());
+            }
+            talkspurt_start = true;
+        }
+    }
+}
