@@ -108,6 +108,11 @@ impl Chorusd {
         for (k, v) in env {
             vars.insert((*k).to_string(), (*v).to_string());
         }
+        // A caller that chose the UDP listen address is probed there.
+        let sip = vars
+            .get("CHORUS_SIP__UDP_LISTEN")
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(sip);
         let log_path = log_file_path();
         let log = File::create(&log_path).expect("create the chorusd log file");
         let err = log.try_clone().expect("clone the chorusd log file");

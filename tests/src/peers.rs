@@ -195,7 +195,7 @@ pub fn decode_stream(packets: &[CapturedRtp], dst_port: u16, from: f64, to: f64)
     pcm
 }
 
-/// A child process killed (with its process group's stragglers) on drop.
+/// A peer process (run under `timeout`), stopped on drop.
 pub struct Peer {
     name: String,
     child: Child,
@@ -225,10 +225,26 @@ impl Peer {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        eprintln!("{} did not finish within {limit:?}; killing it", self.name);
+        eprintln!("{} did not finish within {limit:?}; stopping it", self.name);
+        self.terminate();
+        None
+    }
+
+    /// Stops the process. Peers run under `timeout`, which passes SIGTERM on
+    /// to the peer; SIGKILL would orphan the peer and leave its ports taken.
+    fn terminate(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
-        None
     }
 
     /// Writes a line to the process's stdin (for baresip's menu).
@@ -243,8 +259,7 @@ impl Peer {
 impl Drop for Peer {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+            self.terminate();
         }
     }
 }
@@ -400,6 +415,9 @@ pub fn start_sipp(
     )
 }
 
+/// Where Debian's baresip packages install its modules.
+const BARESIP_MODULES: &str = "/usr/lib/baresip/modules";
+
 /// A baresip softphone that sends `source_wav` and records what it hears.
 pub struct Baresip {
     /// The process.
@@ -420,7 +438,8 @@ impl Baresip {
         let rec = dir.join("rec");
         std::fs::create_dir_all(&rec).expect("baresip dirs");
         let config = format!(
-            "sip_listen\t\t127.0.0.1:{sip_port}\n\
+            "module_path\t\t{modules}\n\
+             sip_listen\t\t127.0.0.1:{sip_port}\n\
              net_interface\t\t127.0.0.1\n\
              audio_source\t\taufile,{src}\n\
              audio_player\t\taubridge,nil\n\
@@ -435,6 +454,7 @@ impl Baresip {
              module_tmp\t\tuuid.so\nmodule_tmp\t\taccount.so\n\
              module_app\t\tmenu.so\n\
              snd_path\t\t{rec}\n",
+            modules = BARESIP_MODULES,
             src = source_wav.display(),
             lo = rtp_ports.0,
             hi = rtp_ports.1,
