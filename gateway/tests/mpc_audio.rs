@@ -154,3 +154,25 @@ async fn sendonly_reinvite_is_answered_recvonly_and_the_call_goes_on() {
     assert_eq!(b.hangup().await.unwrap(), 200);
     chorus.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc4733_digits_from_a_phone_are_surfaced() {
+    let chorus = start_builtin().await;
+    let a = dial(chorus.sip_addr(), "digits", DialOptions::with_tone(400.0))
+        .await
+        .unwrap();
+    let_media_flow(300).await;
+    for digit in ['5', '#'] {
+        a.send_dtmf(digit).await.expect("digit sent");
+    }
+    let_media_flow(300).await;
+    let log = chorus.log();
+    let digits: Vec<&str> = log.lines().filter(|l| l.contains("DTMF digit")).collect();
+    assert_eq!(digits.len(), 2, "each digit reported once:\n{log}");
+    assert!(
+        digits[0].contains("digit=5") && digits[1].contains("digit=#"),
+        "{digits:?}"
+    );
+    a.hangup().await.unwrap();
+    chorus.stop().await;
+}

@@ -193,6 +193,25 @@ impl Chorusd {
         self.child.wait().expect("wait for the killed chorusd")
     }
 
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// CPU time (user + system) the daemon has used so far, from
+    /// `/proc/<pid>/stat`, in clock ticks (normally 100 per second); None
+    /// when it cannot be read, so a broken probe never reads as "idle".
+    pub fn cpu_ticks(&self) -> Option<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
+        // utime and stime are fields 14 and 15 of the line, i.e. 12 and 13
+        // after the parenthesised command name (which may contain spaces).
+        let (_, rest) = stat.rsplit_once(')')?;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let utime: u64 = fields.get(11)?.parse().ok()?;
+        let stime: u64 = fields.get(12)?.parse().ok()?;
+        Some(utime + stime)
+    }
+
     /// Whether the process is still alive.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

@@ -5,6 +5,7 @@
 //! arrive on a wait-free SPSC ring and are applied between ticks; leaving legs
 //! and digits go back on another ring. With no legs the thread parks, so an
 //! idle worker costs no CPU; the control plane unparks it after a command.
+//! Between ticks it parks with a timeout, so commands never wait for a tick.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -127,8 +128,12 @@ impl Worker {
             }
             let now = Instant::now();
             if next_tick > now {
-                std::thread::sleep(next_tick - now);
-            } else if now - next_tick > TICK * 5 {
+                // Parked, not asleep: a command (a leg leaving, say) unparks
+                // us and is applied at once instead of at the next tick.
+                std::thread::park_timeout(next_tick - now);
+                continue;
+            }
+            if now - next_tick > TICK * 5 {
                 // We fell far behind (suspended, overloaded): resynchronise
                 // instead of bursting out the missed ticks.
                 next_tick = now;
