@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use chorus_tests::daemon::Chorusd;
 use chorus_tests::peers::{
     Baresip, Scratch, decode_stream, read_pcap_rtp, sipp_tone_caller, start_capture, start_sipp,
-    write_ulaw_tone, write_wav_tone,
+    start_sipp_over, write_ulaw_tone, write_wav_tone,
 };
 use chorus_tests::tone::assert_hears;
 use common::chorusd_bin;
@@ -144,5 +144,50 @@ async fn baresip_and_sipp_in_one_mpc_hear_each_other() {
         heard_by_sipp.len()
     );
     assert_hears("sipp (400 Hz)", &heard_by_sipp, &[700.0], &[400.0]);
+    chorus.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs sipp and tshark and port 5060: run tests/interop/run"]
+async fn sipp_over_tcp_and_sipp_over_udp_hear_each_other() {
+    let chorus = start_default_chorusd().await;
+    let scratch = Scratch::new("tcp");
+    let capture_file = scratch.path("tcp.pcap");
+    let mut capture = start_capture(&capture_file, &[6300, 6310], 12);
+    let mut sipps = Vec::new();
+    for (k, (hz, media_port, transport)) in [(400.0_f32, 6300_u16, "t1"), (1100.0, 6310, "u1")]
+        .into_iter()
+        .enumerate()
+    {
+        let tone = scratch.path(&format!("tone{hz}.ul"));
+        write_ulaw_tone(&tone, hz, 2.0);
+        let scenario = sipp_tone_caller(&scratch, &format!("uac{k}"), &tone, 6000);
+        let sip_port = 5261 + 2 * k as u16;
+        sipps.push(start_sipp_over(
+            &scenario,
+            default_sip(),
+            "tcp-room",
+            sip_port,
+            media_port,
+            8871 + k as u16,
+            transport,
+        ));
+    }
+    // SIPp in t1 mode speaks only TCP: its success is the TCP proof.
+    for (k, sipp) in sipps.iter_mut().enumerate() {
+        let status = sipp.wait(Duration::from_secs(30));
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "sipp {k} failed ({status:?}):\n{}",
+            chorus.log()
+        );
+    }
+    capture.wait(Duration::from_secs(20));
+    let packets = read_pcap_rtp(&capture_file);
+    let first = packets.iter().map(|p| p.at).fold(f64::INFINITY, f64::min);
+    let tcp_caller = decode_stream(&packets, 6300, first + 1.5, first + 5.0);
+    let udp_caller = decode_stream(&packets, 6310, first + 1.5, first + 5.0);
+    assert_hears("sipp over TCP (400 Hz)", &tcp_caller, &[1100.0], &[400.0]);
+    assert_hears("sipp over UDP (1100 Hz)", &udp_caller, &[400.0], &[1100.0]);
     chorus.stop().await;
 }

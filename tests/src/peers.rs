@@ -389,6 +389,28 @@ pub fn start_sipp(
     media_port: u16,
     control_port: u16,
 ) -> Peer {
+    start_sipp_over(
+        scenario,
+        chorus,
+        room,
+        sip_port,
+        media_port,
+        control_port,
+        "u1",
+    )
+}
+
+/// [`start_sipp`] with SIPp's transport mode: `u1` (UDP) or `t1` (one TCP
+/// connection).
+pub fn start_sipp_over(
+    scenario: &Path,
+    chorus: SocketAddr,
+    room: &str,
+    sip_port: u16,
+    media_port: u16,
+    control_port: u16,
+    transport: &str,
+) -> Peer {
     Peer::spawn(
         "sipp",
         Command::new("timeout")
@@ -398,7 +420,7 @@ pub fn start_sipp(
             .arg(scenario)
             .args(["-s", room, "-i", "127.0.0.1", "-p", &sip_port.to_string()])
             .args(["-mi", "127.0.0.1", "-mp", &media_port.to_string()])
-            .args(["-cp", &control_port.to_string()])
+            .args(["-cp", &control_port.to_string(), "-t", transport])
             .args([
                 "-m",
                 "1",

@@ -272,6 +272,7 @@ impl InboundCall {
                 event = membership.events.recv() => match event {
                     Some(LegEvent::Digit(digit)) => tracing::info!(%digit, "DTMF digit"),
                     Some(LegEvent::Left(leg)) => {
+                        tracing::debug!(counters = ?leg.counters(), "leg taken out of the MPC");
                         self.media = Media::Idle(leg);
                         return Ok(());
                     }
@@ -418,6 +419,7 @@ impl InboundCall {
             None
         });
         if let Ok(Some(leg)) = wait.await {
+            tracing::debug!(counters = ?leg.counters(), "leg released");
             self.media = Media::Idle(leg);
         }
     }

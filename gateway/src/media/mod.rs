@@ -221,7 +221,6 @@ impl MediaPlane {
                 }
             }
             Event::Left { leg_id, leg } => {
-                tracing::debug!(%leg_id, counters = ?leg.counters(), "leg left its room");
                 self.workers[worker].legs.fetch_sub(1, Ordering::Relaxed);
                 // If the call is gone, the send fails and the leg drops here,
                 // on the control plane, closing its socket.
