@@ -77,6 +77,7 @@ impl Daemon {
             tcp = ?gateway.config.sip.tcp_listen,
             advertised = %gateway.config.sip.advertised_ip(),
             workers = gateway.config.media.workers,
+            sample_rate = gateway.config.media.sample_rate.hz(),
             answer_url = gateway.config.inbound.answer_url.as_deref().unwrap_or("(built-in: sip:<room>@host joins MPC <room>)"),
             "chorusd ready"
         );

@@ -176,3 +176,48 @@ async fn rfc4733_digits_from_a_phone_are_surfaced() {
     a.hangup().await.unwrap();
     chorus.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wideband_mixer_keeps_every_voice_apart_too() {
+    let chorus = chorus_tests::daemon::Chorusd::start(
+        common::chorusd_bin(),
+        &[("CHORUS_MEDIA__SAMPLE_RATE", "16000")],
+    )
+    .await;
+    assert!(chorus.log().contains("sample_rate=16000"), "{}", chorus.log());
+    let addr = chorus.sip_addr();
+    let a = dial(addr, "wide", DialOptions::with_tone(400.0))
+        .await
+        .unwrap();
+    let b = dial(addr, "wide", DialOptions::with_tone(1100.0))
+        .await
+        .unwrap();
+    let c = dial(addr, "wide", DialOptions::with_tone(1700.0))
+        .await
+        .unwrap();
+    let_media_flow(500).await;
+    let since = Instant::now();
+    let_media_flow(1500).await;
+    assert_hears(
+        "a at 16 kHz",
+        &a.received_audio_since(since),
+        &[1100.0, 1700.0],
+        &[400.0],
+    );
+    assert_hears(
+        "b at 16 kHz",
+        &b.received_audio_since(since),
+        &[400.0, 1700.0],
+        &[1100.0],
+    );
+    assert_hears(
+        "c at 16 kHz",
+        &c.received_audio_since(since),
+        &[400.0, 1100.0],
+        &[1700.0],
+    );
+    for call in [a, b, c] {
+        assert_eq!(call.hangup().await.unwrap(), 200);
+    }
+    chorus.stop().await;
+}
