@@ -184,7 +184,11 @@ async fn a_wideband_mixer_keeps_every_voice_apart_too() {
         &[("CHORUS_MEDIA__SAMPLE_RATE", "16000")],
     )
     .await;
-    assert!(chorus.log().contains("sample_rate=16000"), "{}", chorus.log());
+    assert!(
+        chorus.log().contains("sample_rate=16000"),
+        "{}",
+        chorus.log()
+    );
     let addr = chorus.sip_addr();
     let a = dial(addr, "wide", DialOptions::with_tone(400.0))
         .await

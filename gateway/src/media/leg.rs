@@ -62,6 +62,10 @@ pub struct LegCounters {
     pub sent: u64,
 }
 
+/// Datagrams read from one leg per tick: a well-behaved peer sends one or
+/// two (audio, RFC 4733); the rest wait in the socket buffer for the next tick.
+const MAX_DATAGRAMS_PER_TICK: usize = 32;
+
 /// Largest datagram we read; anything longer is truncated and fails to parse.
 const RECV_BUFFER: usize = 1500;
 /// RTP header (12) + one 20 ms G.711 frame (160) with room to spare.
@@ -138,7 +142,9 @@ impl Leg {
     /// Reads every datagram waiting on the socket into the jitter buffer and
     /// reports RFC 4733 digits through `on_digit`. Never blocks.
     pub fn receive(&mut self, now_ms: u64, mut on_digit: impl FnMut(char)) {
-        loop {
+        // Bounded so that a flood, or a socket error that repeats, cannot
+        // hold the worker (and every other room on it) past its tick.
+        for _ in 0..MAX_DATAGRAMS_PER_TICK {
             let (len, source) = match self.socket.recv_from(&mut self.recv_buf) {
                 Ok(x) => x,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
