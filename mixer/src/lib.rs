@@ -1,7 +1,7 @@
 //! The chorus mixing engine: pure compute, no IO, no allocation in a tick.
 //!
 //! A [`Room`] holds one [`Channel`] per participant. Each tick (20 ms) the
-//! media worker writes what every participant said into [`Channel::input`]
+//! media worker writes what every participant said into [`Channel::input_mut`]
 //! (silence when nothing arrived), calls [`Room::mix`], and sends each
 //! participant its [`Channel::output`]: everyone else's voice, never its own
 //! (mix-minus).
