@@ -16,6 +16,8 @@
 //! # Ok(()) }
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod call;
 pub mod gateway;
 pub mod media;

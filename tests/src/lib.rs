@@ -43,6 +43,8 @@
 //! # }
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod daemon;
 pub mod http;
 pub mod peers;

@@ -24,6 +24,8 @@
 //!   [`rtp::RtpWriter::write`], even when it is silence, so the peer's
 //!   timing never stalls.
 
+#![forbid(unsafe_code)]
+
 pub mod dtmf;
 pub mod g711;
 pub mod jitter;

@@ -69,6 +69,8 @@
 //! documents of which only Play, Speak and Wait count: parse them with
 //! [`parse_sound_document`].
 
+#![forbid(unsafe_code)]
+
 mod document;
 mod error;
 mod mpc;
