@@ -171,6 +171,15 @@ pub struct MediaConfig {
     pub workers: usize,
     /// `sample_rate`: internal mixing rate in Hz, `8000` (default) or `16000`.
     pub sample_rate: SampleRate,
+    /// `vad_start_dbfs`: a participant starts speaking when its frame level
+    /// (RMS, dBFS) rises above this. Default `-40`; range `-90..=0`.
+    pub vad_start_dbfs: i32,
+    /// `vad_stop_dbfs`: ... and stops once it stays below this (hysteresis).
+    /// Default `-45`; range `-90..=0`, at most `vad_start_dbfs`.
+    pub vad_stop_dbfs: i32,
+    /// `vad_hangover_ms`: how long the level must stay low before speech is
+    /// declared over. Default `500`; range `20..=10000`.
+    pub vad_hangover_ms: u32,
 }
 
 impl Default for MediaConfig {
@@ -178,6 +187,9 @@ impl Default for MediaConfig {
         MediaConfig {
             workers: default_workers(),
             sample_rate: SampleRate::default(),
+            vad_start_dbfs: -40,
+            vad_stop_dbfs: -45,
+            vad_hangover_ms: 500,
         }
     }
 }

@@ -40,7 +40,13 @@ pub(crate) const SCHEMA: &[(&str, &[(&str, Kind)])] = &[
     ("rtp", &[("port_min", Kind::Int), ("port_max", Kind::Int)]),
     (
         "media",
-        &[("workers", Kind::Int), ("sample_rate", Kind::Int)],
+        &[
+            ("workers", Kind::Int),
+            ("sample_rate", Kind::Int),
+            ("vad_start_dbfs", Kind::Int),
+            ("vad_stop_dbfs", Kind::Int),
+            ("vad_hangover_ms", Kind::Int),
+        ],
     ),
     (
         "inbound",

@@ -83,6 +83,9 @@ fn full_file_round_trips() {
         [media]
         workers = 3
         sample_rate = 16000
+        vad_start_dbfs = -30
+        vad_stop_dbfs = -50
+        vad_hangover_ms = 800
         [inbound]
         answer_url = "https://app.example.com:8443/answer?x=1"
         answer_method = "get"
@@ -105,6 +108,9 @@ fn full_file_round_trips() {
         media: MediaConfig {
             workers: 3,
             sample_rate: SampleRate::Hz16000,
+            vad_start_dbfs: -30,
+            vad_stop_dbfs: -50,
+            vad_hangover_ms: 800,
         },
         inbound: InboundConfig {
             answer_url: Some("https://app.example.com:8443/answer?x=1".into()),

@@ -245,3 +245,35 @@ fn example_file_documents_every_key_and_env_var() {
         }
     }
 }
+
+#[test]
+fn vad_thresholds_are_read_and_checked() {
+    let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let c = Config::load(
+        None,
+        env(&[
+            ("CHORUS_MEDIA__VAD_START_DBFS", "-35"),
+            ("CHORUS_MEDIA__VAD_HANGOVER_MS", "300"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            c.media.vad_start_dbfs,
+            c.media.vad_stop_dbfs,
+            c.media.vad_hangover_ms
+        ),
+        (-35, -45, 300)
+    );
+    let err = Config::load(None, env(&[("CHORUS_MEDIA__VAD_STOP_DBFS", "-20")])).unwrap_err();
+    assert_eq!(err.key(), Some("media.vad_stop_dbfs"));
+    let err = Config::load(None, env(&[("CHORUS_MEDIA__VAD_START_DBFS", "3")])).unwrap_err();
+    assert_eq!(err.key(), Some("media.vad_start_dbfs"));
+    let err = Config::load(None, env(&[("CHORUS_MEDIA__VAD_HANGOVER_MS", "5")])).unwrap_err();
+    assert_eq!(err.key(), Some("media.vad_hangover_ms"));
+}

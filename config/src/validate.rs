@@ -200,6 +200,25 @@ fn media(r: &Reader<'_>) -> Result<MediaConfig, ConfigError> {
         }
         Some(other) => return Err(r.wrong_type("media.sample_rate", "an integer", other)),
     }
+    if let Some(n) = r.int("media.vad_start_dbfs", -90, 0)? {
+        media.vad_start_dbfs = n as i32;
+    }
+    if let Some(n) = r.int("media.vad_stop_dbfs", -90, 0)? {
+        media.vad_stop_dbfs = n as i32;
+    }
+    if let Some(n) = r.int("media.vad_hangover_ms", 20, 10_000)? {
+        media.vad_hangover_ms = n as u32;
+    }
+    if media.vad_stop_dbfs > media.vad_start_dbfs {
+        return Err(r.invalid(
+            "media.vad_stop_dbfs",
+            format!(
+                "must not exceed media.vad_start_dbfs ({}): speech stops below a level at most \
+                 the one it starts above, got {}",
+                media.vad_start_dbfs, media.vad_stop_dbfs
+            ),
+        ));
+    }
     Ok(media)
 }
 
