@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chorus_config::Config;
+use chorus_mixer::vad::VadConfig;
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use tokio_util::sync::CancellationToken;
 
@@ -53,9 +54,16 @@ impl Daemon {
     pub async fn start(config: Config) -> anyhow::Result<Self> {
         let stop = CancellationToken::new();
         let signalling = Signalling::start(&config, stop.clone()).await?;
+        let vad = VadConfig {
+            start_dbfs: config.media.vad_start_dbfs as f32,
+            stop_dbfs: config.media.vad_stop_dbfs as f32,
+            hangover_frames: (config.media.vad_hangover_ms / 20).max(1),
+            ..VadConfig::default()
+        };
         let media = MediaPlane::start(
             config.media.workers,
             config.media.sample_rate.hz(),
+            vad,
             config.sip.udp_listen.ip(),
             config.rtp.port_min,
             config.rtp.port_max,

@@ -67,8 +67,13 @@ async fn junk_and_foreign_rtp_are_dropped_and_the_room_keeps_mixing() {
     assert!(chorus.is_running());
     a.hangup().await.unwrap();
     b.hangup().await.unwrap();
+    // The leg's counters, logged when it is released (just after the 200 to
+    // BYE), show what was dropped.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while chorus.log().matches("leg released").count() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let log = chorus.log();
-    // The leg's counters, logged when it is released, show what was dropped.
     let attacked = log
         .lines()
         .filter(|l| l.contains("leg released"))

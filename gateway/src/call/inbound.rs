@@ -29,7 +29,7 @@ use super::answer::fetch_document;
 use super::params::CallParties;
 use crate::gateway::Gateway;
 use crate::media::{Leg, LegEvent, LegId};
-use crate::mpc::Membership;
+use crate::mpc::{JoinError, Membership};
 
 /// Why the call flow stopped early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,8 +255,14 @@ impl InboundCall {
         let Media::Idle(leg) = std::mem::replace(&mut self.media, Media::Gone) else {
             return Ok(());
         };
-        let membership = match self.gw.mpcs.join(&mpc.name, self.leg_id, *leg) {
+        let membership = match self.gw.mpcs.join(mpc, self.leg_id, leg) {
             Ok(m) => m,
+            Err(JoinError::Full { name, max, leg }) => {
+                // The call goes on with the next element, as after leaving.
+                tracing::warn!(mpc = %name, max, "MPC is full; continuing with the next element");
+                self.media = Media::Idle(leg);
+                return Ok(());
+            }
             Err(error) => {
                 tracing::error!(%error, mpc = %mpc.name, "could not join the MPC");
                 return Ok(());
@@ -271,6 +277,8 @@ impl InboundCall {
             tokio::select! {
                 event = membership.events.recv() => match event {
                     Some(LegEvent::Digit(digit)) => tracing::info!(%digit, "DTMF digit"),
+                    Some(LegEvent::Speaking(true)) => tracing::debug!("participant speaking"),
+                    Some(LegEvent::Speaking(false)) => tracing::debug!("participant stopped speaking"),
                     Some(LegEvent::Left(leg)) => {
                         tracing::debug!(counters = ?leg.counters(), "leg taken out of the MPC");
                         self.media = Media::Idle(leg);

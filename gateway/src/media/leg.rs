@@ -90,7 +90,6 @@ pub struct Leg {
     counters: LegCounters,
     recv_buf: Box<[u8]>,
     send_buf: Box<[u8]>,
-    encoded: Box<[u8]>,
 }
 
 impl Leg {
@@ -115,7 +114,6 @@ impl Leg {
             counters: LegCounters::default(),
             recv_buf: vec![0; RECV_BUFFER].into_boxed_slice(),
             send_buf: vec![0; SEND_BUFFER].into_boxed_slice(),
-            encoded: vec![0; FRAME_8K].into_boxed_slice(),
         }
     }
 
@@ -224,22 +222,25 @@ impl Leg {
         }
     }
 
-    /// Encodes and sends one 8 kHz frame to the peer. When we must not send
-    /// (hold, inactive, no address yet) the timestamp still advances, so the
-    /// stream stays continuous when sending resumes.
-    pub fn send(&mut self, pcm: &[i16]) {
-        let samples = pcm.len() as u32;
+    /// The codec the peer receives; listeners hearing the same mix with the
+    /// same law share one encoded payload.
+    pub fn law(&self) -> Law {
+        self.law
+    }
+
+    /// Sends one encoded 20 ms frame (`samples` long) to the peer. When we
+    /// must not send (hold, inactive, no address yet) the timestamp still
+    /// advances, so the stream stays continuous when sending resumes.
+    pub fn send(&mut self, payload: &[u8], samples: u32) {
         let Some(remote) = self.remote.filter(|_| self.mode.send) else {
             self.writer.skip(samples);
             return;
         };
-        let encoded = &mut self.encoded[..pcm.len()];
-        self.law.encode(pcm, encoded);
         let marker = std::mem::take(&mut self.first_packet);
         let Ok(len) = self.writer.write(
             self.payload_type,
             marker,
-            encoded,
+            payload,
             samples,
             &mut self.send_buf,
         ) else {
@@ -250,6 +251,17 @@ impl Leg {
         if self.socket.send_to(&self.send_buf[..len], remote).is_ok() {
             self.counters.sent += 1;
         }
+    }
+}
+
+impl std::fmt::Debug for Leg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Leg")
+            .field("local", &self.socket.local_addr().ok())
+            .field("remote", &self.remote)
+            .field("law", &self.law)
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
     }
 }
 

@@ -12,6 +12,7 @@
 pub mod leg;
 pub mod ports;
 pub mod resample;
+pub mod room;
 pub mod worker;
 
 use std::collections::HashMap;
@@ -20,10 +21,14 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use chorus_mixer::Participant;
+use chorus_mixer::tone::Beep;
+use chorus_mixer::vad::VadConfig;
 use tokio::sync::{Notify, mpsc};
 
 pub use leg::{Leg, LegId};
 pub use ports::{PortPool, PortsExhausted};
+use room::LegSignal;
 pub use worker::RoomKey;
 use worker::{Command, Event, Worker};
 
@@ -31,9 +36,22 @@ use worker::{Command, Event, Worker};
 pub enum LegEvent {
     /// An RFC 4733 digit from the peer.
     Digit(char),
+    /// The peer started (true) or stopped (false) speaking.
+    Speaking(bool),
     /// The leg left its room and is handed back to the call (which may put
     /// it into another room, or drop it to close its socket).
     Left(Box<Leg>),
+}
+
+/// How a participant enters a room.
+#[derive(Debug, Clone, Copy)]
+pub struct Entrance {
+    /// Role, mute, hold, coach mode.
+    pub participant: Participant,
+    /// The entrance starts the MPC (`startMpcOnEnter`).
+    pub start: bool,
+    /// Bridge sound to play, if any.
+    pub sound: Option<Beep>,
 }
 
 /// Capacity of each command and event ring: far more than a tick's worth.
@@ -81,6 +99,7 @@ impl MediaPlane {
     pub fn start(
         workers: usize,
         sample_rate: u32,
+        vad: VadConfig,
         ip: IpAddr,
         port_min: u16,
         port_max: u16,
@@ -91,7 +110,7 @@ impl MediaPlane {
         for index in 0..workers {
             let (cmd_tx, cmd_rx) = rtrb::RingBuffer::new(RING);
             let (evt_tx, evt_rx) = rtrb::RingBuffer::new(RING);
-            let worker = Worker::new(cmd_rx, evt_tx, notify.clone(), sample_rate);
+            let worker = Worker::new(cmd_rx, evt_tx, notify.clone(), sample_rate, vad);
             let join = std::thread::Builder::new()
                 .name(format!("chorus-media-{index}"))
                 .spawn(move || worker.run())?;
@@ -130,14 +149,17 @@ impl MediaPlane {
             .unwrap_or(0)
     }
 
-    /// Moves `leg` into `room` on `worker`. Events about the leg arrive on
-    /// the returned receiver until [`LegEvent::Left`].
+    /// Moves `leg` into `room` on `worker` as `participant`, starting the
+    /// MPC if `start` and playing `enter` on the bridge. Events about the leg
+    /// arrive on the returned receiver until [`LegEvent::Left`] (which comes
+    /// at once if the room is full).
     pub fn join(
         &self,
         worker: usize,
         room: RoomKey,
         leg_id: LegId,
-        leg: Leg,
+        leg: Box<Leg>,
+        entrance: Entrance,
     ) -> Result<mpsc::UnboundedReceiver<LegEvent>, MediaError> {
         let (tx, rx) = mpsc::unbounded_channel();
         self.lock_legs()
@@ -145,7 +167,10 @@ impl MediaPlane {
         let command = Command::Join {
             room,
             leg_id,
-            leg: Box::new(leg),
+            leg,
+            participant: entrance.participant,
+            start: entrance.start,
+            enter: entrance.sound,
         };
         if let Err(e) = self.send(worker, command) {
             self.lock_legs().remove(&leg_id);
@@ -155,10 +180,23 @@ impl MediaPlane {
         Ok(rx)
     }
 
-    /// Takes a leg out of its room; [`LegEvent::Left`] follows.
-    pub fn leave(&self, leg_id: LegId) -> Result<(), MediaError> {
+    /// Takes a leg out of its room, playing `exit` to those who stay;
+    /// [`LegEvent::Left`] follows.
+    pub fn leave(&self, leg_id: LegId, exit: Option<Beep>) -> Result<(), MediaError> {
         let worker = self.worker_of(leg_id)?;
-        self.send(worker, Command::Leave { leg_id })
+        self.send(worker, Command::Leave { leg_id, exit })
+    }
+
+    /// Changes a participant's role, mute, hold or coach mode.
+    pub fn update(&self, leg_id: LegId, participant: Participant) -> Result<(), MediaError> {
+        let worker = self.worker_of(leg_id)?;
+        self.send(
+            worker,
+            Command::Update {
+                leg_id,
+                participant,
+            },
+        )
     }
 
     /// Applies a renegotiated session to a leg in a room.
@@ -215,9 +253,13 @@ impl MediaPlane {
 
     fn on_event(&self, worker: usize, event: Event) {
         match event {
-            Event::Digit { leg_id, digit } => {
+            Event::Signal { leg_id, signal } => {
+                let event = match signal {
+                    LegSignal::Digit(digit) => LegEvent::Digit(digit),
+                    LegSignal::Speaking(on) => LegEvent::Speaking(on),
+                };
                 if let Some(route) = self.lock_legs().get(&leg_id) {
-                    let _ = route.events.send(LegEvent::Digit(digit));
+                    let _ = route.events.send(event);
                 }
             }
             Event::Left { leg_id, leg } => {

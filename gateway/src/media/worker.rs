@@ -1,21 +1,23 @@
 //! A media worker: one thread owning a shard of the rooms and all their legs.
 //!
-//! Every 20 ms it reads each leg's socket, plays out each jitter buffer into
-//! the room's mixer, mixes, encodes and sends. Commands from the control plane
-//! arrive on a wait-free SPSC ring and are applied between ticks; leaving legs
-//! and digits go back on another ring. With no legs the thread parks, so an
-//! idle worker costs no CPU; the control plane unparks it after a command.
-//! Between ticks it parks with a timeout, so commands never wait for a tick.
+//! Every 20 ms it ticks each of its rooms (see [`super::room`]). Commands from
+//! the control plane arrive on a wait-free SPSC ring and are applied between
+//! ticks; leaving legs, digits and speech changes go back on another ring.
+//! With no rooms the thread parks, so an idle worker costs no CPU; the control
+//! plane unparks it after a command. Between ticks it parks with a timeout,
+//! so commands never wait for a tick.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chorus_mixer::{ChannelId, Room};
+use chorus_mixer::Participant;
+use chorus_mixer::tone::Beep;
+use chorus_mixer::vad::VadConfig;
 use rtrb::{Consumer, Producer};
 use tokio::sync::Notify;
 
-use super::leg::{FRAME_8K, Leg, LegId};
-use super::resample::{downsample_2x, upsample_2x};
+use super::leg::{Leg, LegId};
+use super::room::{LegSignal, MediaRoom};
 
 /// Identifies a room (one MPC's media) inside the media plane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -31,11 +33,26 @@ pub enum Command {
         leg_id: LegId,
         /// The leg itself, moved into the worker.
         leg: Box<Leg>,
+        /// Role, mute, hold, coach mode.
+        participant: Participant,
+        /// Start the MPC with this join (`startMpcOnEnter`).
+        start: bool,
+        /// Bridge sound for the entrance, if any.
+        enter: Option<Beep>,
     },
     /// Take a leg out of its room and hand it back.
     Leave {
         /// The leg's id.
         leg_id: LegId,
+        /// Bridge sound for the exit, if any.
+        exit: Option<Beep>,
+    },
+    /// Change a participant's role, mute, hold or coach mode.
+    Update {
+        /// The leg's id.
+        leg_id: LegId,
+        /// The new state.
+        participant: Participant,
     },
     /// Apply a renegotiated session to a leg.
     Renegotiate {
@@ -50,47 +67,33 @@ pub enum Command {
 
 /// Worker → control plane.
 pub enum Event {
-    /// A leg left its room; drop it on the control plane.
+    /// A leg left its room (or could not enter a full one); the control
+    /// plane gives it back to its call or drops it.
     Left {
         /// The leg's id.
         leg_id: LegId,
         /// The leg, to be dropped (closing its socket) off the media thread.
         leg: Box<Leg>,
     },
-    /// The peer sent an RFC 4733 digit.
-    Digit {
+    /// Something the peer did: a digit, speech starting or stopping.
+    Signal {
         /// The leg's id.
         leg_id: LegId,
-        /// 0-9, *, #, A-D.
-        digit: char,
+        /// What happened.
+        signal: LegSignal,
     },
 }
 
 const TICK: Duration = Duration::from_millis(20);
-
-struct Member {
-    leg_id: LegId,
-    channel: ChannelId,
-    leg: Box<Leg>,
-    /// Last input sample, for smooth 8→16 kHz interpolation across frames.
-    last_sample: i16,
-}
-
-struct WorkerRoom {
-    key: RoomKey,
-    mixer: Room,
-    members: Vec<Member>,
-}
 
 /// The state one worker thread owns.
 pub struct Worker {
     commands: Consumer<Command>,
     events: Producer<Event>,
     wake_control: Arc<Notify>,
-    rooms: Vec<WorkerRoom>,
-    /// Mixer frame length: 160 at 8 kHz, 320 at 16 kHz.
-    mix_frame: usize,
-    pcm: Box<[i16]>,
+    rooms: Vec<(RoomKey, MediaRoom)>,
+    sample_rate: u32,
+    vad: VadConfig,
     started: Instant,
 }
 
@@ -101,15 +104,15 @@ impl Worker {
         events: Producer<Event>,
         wake_control: Arc<Notify>,
         sample_rate: u32,
+        vad: VadConfig,
     ) -> Self {
-        let mix_frame = (sample_rate / 50) as usize;
         Self {
             commands,
             events,
             wake_control,
             rooms: Vec::with_capacity(64),
-            mix_frame,
-            pcm: vec![0; FRAME_8K].into_boxed_slice(),
+            sample_rate,
+            vad,
             started: Instant::now(),
         }
     }
@@ -148,26 +151,43 @@ impl Worker {
         let mut signalled = false;
         while let Ok(command) = self.commands.pop() {
             match command {
-                Command::Join { room, leg_id, leg } => self.join(room, leg_id, leg),
-                Command::Leave { leg_id } => {
-                    if let Some(leg) = self.leave(leg_id) {
+                Command::Join {
+                    room,
+                    leg_id,
+                    leg,
+                    participant,
+                    start,
+                    enter,
+                } => {
+                    if let Err(leg) = self.join(room, leg_id, leg, participant, start, enter) {
                         self.emit(Event::Left { leg_id, leg });
                         signalled = true;
                     }
                 }
+                Command::Leave { leg_id, exit } => {
+                    if let Some(leg) = self.leave(leg_id, exit) {
+                        self.emit(Event::Left { leg_id, leg });
+                        signalled = true;
+                    }
+                }
+                Command::Update {
+                    leg_id,
+                    participant,
+                } => {
+                    if let Some((_, room)) = self.room_of(leg_id) {
+                        room.update(leg_id, participant);
+                    }
+                }
                 Command::Renegotiate { leg_id, negotiated } => {
-                    if let Some(m) = self.member_mut(leg_id) {
+                    if let Some(m) = self.room_of(leg_id).and_then(|(_, r)| r.member_mut(leg_id)) {
                         m.leg.renegotiate(&negotiated);
                     }
                 }
                 Command::Shutdown => {
-                    let ids: Vec<LegId> = self
-                        .rooms
-                        .iter()
-                        .flat_map(|r| r.members.iter().map(|m| m.leg_id))
-                        .collect();
+                    let ids: Vec<LegId> =
+                        self.rooms.iter().flat_map(|(_, r)| r.leg_ids()).collect();
                     for leg_id in ids {
-                        if let Some(leg) = self.leave(leg_id) {
+                        if let Some(leg) = self.leave(leg_id, None) {
                             self.emit(Event::Left { leg_id, leg });
                         }
                     }
@@ -190,83 +210,66 @@ impl Worker {
         let _ = self.events.push(event);
     }
 
-    fn join(&mut self, key: RoomKey, leg_id: LegId, leg: Box<Leg>) {
-        let index = match self.rooms.iter().position(|r| r.key == key) {
+    fn join(
+        &mut self,
+        key: RoomKey,
+        leg_id: LegId,
+        leg: Box<Leg>,
+        participant: Participant,
+        start: bool,
+        enter: Option<Beep>,
+    ) -> Result<(), Box<Leg>> {
+        let index = match self.rooms.iter().position(|(k, _)| *k == key) {
             Some(i) => i,
             None => {
-                self.rooms.push(WorkerRoom {
-                    key,
-                    mixer: Room::new(self.mix_frame),
-                    members: Vec::with_capacity(16),
-                });
+                self.rooms
+                    .push((key, MediaRoom::new(self.sample_rate, self.vad)));
                 self.rooms.len() - 1
             }
         };
-        let room = &mut self.rooms[index];
-        let channel = room.mixer.join();
-        room.members.push(Member {
-            leg_id,
-            channel,
-            leg,
-            last_sample: 0,
-        });
-    }
-
-    fn leave(&mut self, leg_id: LegId) -> Option<Box<Leg>> {
-        for (ri, room) in self.rooms.iter_mut().enumerate() {
-            if let Some(mi) = room.members.iter().position(|m| m.leg_id == leg_id) {
-                let member = room.members.swap_remove(mi);
-                room.mixer.leave(member.channel);
-                if room.members.is_empty() {
-                    self.rooms.swap_remove(ri);
-                }
-                return Some(member.leg);
+        let room = &mut self.rooms[index].1;
+        let joined = room.join(leg_id, leg, participant);
+        if joined.is_ok() {
+            if start {
+                room.start();
             }
+            if let Some(beep) = enter {
+                room.play_bridge(beep);
+            }
+        } else if room.is_empty() {
+            self.rooms.swap_remove(index);
         }
-        None
+        joined
     }
 
-    fn member_mut(&mut self, leg_id: LegId) -> Option<&mut Member> {
-        self.rooms
-            .iter_mut()
-            .flat_map(|r| r.members.iter_mut())
-            .find(|m| m.leg_id == leg_id)
+    fn leave(&mut self, leg_id: LegId, exit: Option<Beep>) -> Option<Box<Leg>> {
+        let index = self.rooms.iter().position(|(_, r)| r.has(leg_id))?;
+        let room = &mut self.rooms[index].1;
+        let leg = room.leave(leg_id);
+        if room.is_empty() {
+            self.rooms.swap_remove(index);
+        } else if let Some(beep) = exit {
+            room.play_bridge(beep);
+        }
+        leg
+    }
+
+    fn room_of(&mut self, leg_id: LegId) -> Option<&mut (RoomKey, MediaRoom)> {
+        self.rooms.iter_mut().find(|(_, r)| r.has(leg_id))
     }
 
     /// One 20 ms step for every room of this worker.
     fn tick(&mut self) {
         let now_ms = self.started.elapsed().as_millis() as u64;
-        let wide = self.mix_frame != FRAME_8K;
-        let mut digits = false;
-        for room in &mut self.rooms {
-            for m in &mut room.members {
-                let events = &mut self.events;
-                let leg_id = m.leg_id;
-                m.leg.receive(now_ms, |digit| {
-                    let _ = events.push(Event::Digit { leg_id, digit });
-                    digits = true;
-                });
-                let channel = room.mixer.channel_mut(m.channel);
-                if !m.leg.play_out(now_ms, &mut self.pcm) {
-                    channel.set_silent();
-                } else if wide {
-                    upsample_2x(&self.pcm, &mut m.last_sample, channel.input_mut());
-                } else {
-                    channel.input_mut().copy_from_slice(&self.pcm);
-                }
-            }
-            room.mixer.mix();
-            for m in &mut room.members {
-                let heard = room.mixer.channel(m.channel).output();
-                if wide {
-                    downsample_2x(heard, &mut self.pcm);
-                    m.leg.send(&self.pcm);
-                } else {
-                    m.leg.send(heard);
-                }
-            }
+        let mut signalled = false;
+        let events = &mut self.events;
+        for (_, room) in &mut self.rooms {
+            room.tick(now_ms, |leg_id, signal| {
+                let _ = events.push(Event::Signal { leg_id, signal });
+                signalled = true;
+            });
         }
-        if digits {
+        if signalled {
             self.wake_control.notify_one();
         }
     }

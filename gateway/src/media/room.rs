@@ -1,0 +1,256 @@
+//! One MPC's media on a worker: its legs, its mixer room, and the sounds the
+//! room plays itself (wait music, hold music, enter/exit beeps).
+//!
+//! A tick reads every leg, feeds the mixer, mixes, then encodes each distinct
+//! mix once per codec (listeners in the same [`MixGroup`] share the payload)
+//! and sends it. Nothing here allocates: buffers are sized when the room and
+//! its legs are created.
+
+use chorus_media::g711::Law;
+use chorus_mixer::music::{MusicPlayer, Tune};
+use chorus_mixer::tone::{Beep, BeepPlayer};
+use chorus_mixer::vad::{Vad, VadConfig, VadEvent};
+use chorus_mixer::{ChannelId, HoldMusic, MixGroup, Participant, Room, RoomConfig};
+
+use super::leg::{FRAME_8K, Leg, LegId};
+use super::resample::{downsample_2x, upsample_2x};
+
+/// Largest room: Plivo's `maxParticipants` ceiling.
+pub const ROOM_CAPACITY: usize = 10;
+/// Bridge sounds that can overlap (people joining at once).
+const MAX_BEEPS: usize = 4;
+/// Distinct (mix, codec) payloads cached per tick; more fall back to
+/// encoding per listener.
+const ENCODE_CACHE: usize = 2 * ROOM_CAPACITY;
+
+/// One distinct mix encoded for one codec this tick (group None: unused).
+type EncodedMix = (Option<MixGroup>, Law, [u8; FRAME_8K]);
+
+/// What happened on a leg during a tick, reported to the control plane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegSignal {
+    /// An RFC 4733 digit.
+    Digit(char),
+    /// Voice activity started (true) or stopped (false).
+    Speaking(bool),
+}
+
+/// A participant's media inside the room.
+pub struct Member {
+    /// The leg's id.
+    pub leg_id: LegId,
+    /// Its mixer channel.
+    pub channel: ChannelId,
+    /// Its RTP leg.
+    pub leg: Box<Leg>,
+    vad: Vad,
+    /// Last input sample, for smooth 8→16 kHz interpolation across frames.
+    last_sample: i16,
+}
+
+/// One MPC's media on this worker.
+pub struct MediaRoom {
+    mixer: Room,
+    members: Vec<Member>,
+    wait_music: MusicPlayer,
+    agent_hold_music: MusicPlayer,
+    customer_hold_music: MusicPlayer,
+    beeps: [Option<BeepPlayer>; MAX_BEEPS],
+    sample_rate: u32,
+    vad: VadConfig,
+    pcm: Box<[i16]>,
+    encoded: Box<[EncodedMix]>,
+    encoded_len: usize,
+}
+
+impl MediaRoom {
+    /// An empty room mixing at `sample_rate` (8000 or 16000).
+    pub fn new(sample_rate: u32, vad: VadConfig) -> Self {
+        let frame = (sample_rate / 50) as usize;
+        let mixer = Room::new(RoomConfig {
+            frame_samples: frame,
+            capacity: ROOM_CAPACITY,
+        });
+        let placeholder = (None, Law::Ulaw, [0u8; FRAME_8K]);
+        Self {
+            mixer,
+            members: Vec::with_capacity(ROOM_CAPACITY),
+            wait_music: MusicPlayer::new(Tune::Wait, sample_rate),
+            // Both roles get the built-in hold tune until hold music URLs are
+            // supported (agentHoldMusicUrl / customerHoldMusicUrl).
+            agent_hold_music: MusicPlayer::new(Tune::Hold, sample_rate),
+            customer_hold_music: MusicPlayer::new(Tune::Hold, sample_rate),
+            beeps: Default::default(),
+            sample_rate,
+            vad,
+            pcm: vec![0; FRAME_8K].into_boxed_slice(),
+            encoded: vec![placeholder; ENCODE_CACHE].into_boxed_slice(),
+            encoded_len: 0,
+        }
+    }
+
+    /// Adds a leg; gives it back if the room is full.
+    pub fn join(
+        &mut self,
+        leg_id: LegId,
+        leg: Box<Leg>,
+        participant: Participant,
+    ) -> Result<(), Box<Leg>> {
+        let Ok(channel) = self.mixer.join(participant) else {
+            return Err(leg);
+        };
+        self.members.push(Member {
+            leg_id,
+            channel,
+            leg,
+            vad: Vad::new(self.vad),
+            last_sample: 0,
+        });
+        Ok(())
+    }
+
+    /// Removes a leg and hands it back.
+    pub fn leave(&mut self, leg_id: LegId) -> Option<Box<Leg>> {
+        let index = self.members.iter().position(|m| m.leg_id == leg_id)?;
+        let member = self.members.swap_remove(index);
+        self.mixer.leave(member.channel);
+        Some(member.leg)
+    }
+
+    /// Whether the room holds this leg.
+    pub fn has(&self, leg_id: LegId) -> bool {
+        self.members.iter().any(|m| m.leg_id == leg_id)
+    }
+
+    /// The member owning a leg.
+    pub fn member_mut(&mut self, leg_id: LegId) -> Option<&mut Member> {
+        self.members.iter_mut().find(|m| m.leg_id == leg_id)
+    }
+
+    /// Changes a participant's role, mute, hold or coach mode.
+    pub fn update(&mut self, leg_id: LegId, participant: Participant) {
+        if let Some(channel) = self
+            .members
+            .iter()
+            .find(|m| m.leg_id == leg_id)
+            .map(|m| m.channel)
+        {
+            self.mixer.update(channel, participant);
+        }
+    }
+
+    /// Starts the MPC: participants stop hearing wait music and hear each other.
+    pub fn start(&mut self) {
+        self.mixer.set_started(true);
+    }
+
+    /// Plays a bridge sound to everyone who hears the bridge.
+    pub fn play_bridge(&mut self, beep: Beep) {
+        if let Some(slot) = self.beeps.iter_mut().find(|b| b.is_none()) {
+            *slot = Some(BeepPlayer::new(beep, self.sample_rate));
+        }
+    }
+
+    /// True when nobody is left.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// Ids of every leg in the room.
+    pub fn leg_ids(&self) -> impl Iterator<Item = LegId> + '_ {
+        self.members.iter().map(|m| m.leg_id)
+    }
+
+    /// One 20 ms step; `signal` receives digits and speech changes.
+    pub fn tick(&mut self, now_ms: u64, mut signal: impl FnMut(LegId, LegSignal)) {
+        let wide = self.mixer.frame_samples() != FRAME_8K;
+        for m in &mut self.members {
+            let leg_id = m.leg_id;
+            m.leg
+                .receive(now_ms, |digit| signal(leg_id, LegSignal::Digit(digit)));
+            let heard = m.leg.play_out(now_ms, &mut self.pcm);
+            let change = if heard {
+                m.vad.process(&self.pcm)
+            } else {
+                m.vad.silent()
+            };
+            if let Some(event) = change {
+                signal(leg_id, LegSignal::Speaking(event == VadEvent::SpeakStart));
+            }
+            if !heard {
+                self.mixer.set_silent(m.channel);
+            } else if wide {
+                upsample_2x(
+                    &self.pcm,
+                    &mut m.last_sample,
+                    self.mixer.input_mut(m.channel),
+                );
+            } else {
+                self.mixer.input_mut(m.channel).copy_from_slice(&self.pcm);
+            }
+        }
+        self.play_room_sounds();
+        self.mixer.mix();
+        self.send_mixes(wide);
+    }
+
+    /// Fills the music and bridge buffers that someone will hear this tick.
+    fn play_room_sounds(&mut self) {
+        if !self.mixer.started() {
+            self.wait_music.fill(self.mixer.wait_music_mut());
+        }
+        let anyone_held = self
+            .members
+            .iter()
+            .any(|m| self.mixer.participant(m.channel).is_some_and(|p| p.held));
+        if anyone_held {
+            self.agent_hold_music
+                .fill(self.mixer.hold_music_mut(HoldMusic::Agent));
+            self.customer_hold_music
+                .fill(self.mixer.hold_music_mut(HoldMusic::Customer));
+        }
+        if self.beeps.iter().any(Option::is_some) {
+            let bridge = self.mixer.bridge_mut();
+            bridge.fill(0);
+            for slot in &mut self.beeps {
+                if let Some(beep) = slot
+                    && !beep.add_to(bridge)
+                {
+                    *slot = None;
+                }
+            }
+        }
+    }
+
+    /// Encodes each distinct (mix, codec) once and sends it to its listeners.
+    fn send_mixes(&mut self, wide: bool) {
+        self.encoded_len = 0;
+        for m in &mut self.members {
+            let group = self.mixer.output_group(m.channel);
+            let law = m.leg.law();
+            let cached = self.encoded[..self.encoded_len]
+                .iter()
+                .position(|(g, l, _)| *g == Some(group) && *l == law);
+            let index = match cached {
+                Some(i) => i,
+                None => {
+                    let i = self.encoded_len.min(ENCODE_CACHE - 1);
+                    let heard = self.mixer.output(m.channel);
+                    let pcm: &[i16] = if wide {
+                        downsample_2x(heard, &mut self.pcm);
+                        &self.pcm
+                    } else {
+                        heard
+                    };
+                    let slot = &mut self.encoded[i];
+                    law.encode(pcm, &mut slot.2);
+                    slot.0 = Some(group);
+                    slot.1 = law;
+                    self.encoded_len = (i + 1).min(ENCODE_CACHE);
+                    i
+                }
+            };
+            m.leg.send(&self.encoded[index].2, FRAME_8K as u32);
+        }
+    }
+}

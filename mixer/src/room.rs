@@ -1,0 +1,331 @@
+//! A room's participants, its per-tick input buffers, and the commands that
+//! change them between ticks. The mix itself lives in `mix.rs`.
+
+use std::fmt;
+
+use crate::hearing::{HoldMusic, Participant};
+use crate::kernel::Kernels;
+use crate::mix::{Route, Shared};
+
+/// Largest capacity a room accepts. Every sum is i32; this many full-scale
+/// voices plus bridge and private audio stay far below `i32::MAX`.
+pub const MAX_CAPACITY: usize = 1 << 15;
+
+/// A participant's slot in one [`Room`].
+///
+/// Slots are reused after [`Room::leave`], so an id is only meaningful while
+/// its participant is in the room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChannelId(pub(crate) usize);
+
+impl ChannelId {
+    /// The slot index, below [`Room::capacity`].
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+/// Sizes fixed for a room's lifetime; every buffer is allocated up front.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomConfig {
+    /// Samples per tick (160 for 20 ms at 8 kHz, 320 at 16 kHz).
+    pub frame_samples: usize,
+    /// Most participants at once (Plivo's `maxParticipants` is at most 10).
+    pub capacity: usize,
+}
+
+/// [`Room::join`] on a room already holding `capacity` participants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomFull;
+
+impl fmt::Display for RoomFull {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("room is full")
+    }
+}
+
+impl std::error::Error for RoomFull {}
+
+/// A state change, applied between ticks (the media worker pops these from
+/// its lock-free ring and calls [`Room::apply`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomCommand {
+    /// New role, mute, hold or coach state for a participant.
+    Update(ChannelId, Participant),
+    /// The MPC starts: participants hear each other instead of wait music.
+    Start,
+    /// Back to waiting: everyone hears the wait music.
+    Stop,
+}
+
+/// Whether a buffer was written for the coming mix, and whether it was part
+/// of the last one. Unwritten buffers are silence: their stale samples are
+/// never read, so nothing has to be zeroed each tick.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Freshness {
+    pub(crate) written: bool,
+    pub(crate) mixed: bool,
+}
+
+impl Freshness {
+    /// Called by `mix`: this tick's writes become the mixed state.
+    pub(crate) fn latch(&mut self) {
+        self.mixed = self.written;
+        self.written = false;
+    }
+}
+
+/// One participant slot's state (its samples live in the room's flat arrays).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Slot {
+    pub(crate) participant: Option<Participant>,
+    pub(crate) voice: Freshness,
+    pub(crate) private: Freshness,
+    /// Where the last mix put this slot's output.
+    pub(crate) route: Route,
+}
+
+impl Slot {
+    const VACANT: Slot = Slot {
+        participant: None,
+        voice: Freshness {
+            written: false,
+            mixed: false,
+        },
+        private: Freshness {
+            written: false,
+            mixed: false,
+        },
+        route: Route::Vacant,
+    };
+}
+
+/// One multiparty call's mixer: participants, inputs, outputs.
+///
+/// Per-participant samples are stored in flat arrays of `capacity ×
+/// frame_samples`, slot `i` at `[i * frame_samples..][..frame_samples]`.
+#[derive(Debug)]
+pub struct Room {
+    pub(crate) frame: usize,
+    pub(crate) kernels: Kernels,
+    pub(crate) started: bool,
+    /// `started` as it was at the last mix, so outputs read after a
+    /// `set_started` still describe that mix.
+    pub(crate) mixed_started: bool,
+    pub(crate) len: usize,
+    pub(crate) slots: Box<[Slot]>,
+    pub(crate) voices: Box<[i16]>,
+    pub(crate) privates: Box<[i16]>,
+    /// Outputs of listeners who need their own mix (talkers, private audio).
+    pub(crate) own_outputs: Box<[i16]>,
+    /// Bridge, wait music, agent and customer hold music: one frame each.
+    pub(crate) feeds: Box<[i16]>,
+    pub(crate) feed_freshness: [Freshness; 4],
+    /// Outputs shared by whole groups, one frame per [`Shared`] variant.
+    pub(crate) shared_outputs: Box<[i16]>,
+    /// Σ audible talkers heard by customers (+ bridge).
+    pub(crate) sum_customer_side: Box<[i32]>,
+    /// Σ coaching supervisors, then (when any talked) the everyone sum.
+    pub(crate) sum_everyone: Box<[i32]>,
+    pub(crate) silence: Box<[i16]>,
+}
+
+/// Index of each room-wide feed in `Room::feeds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Feed {
+    Bridge = 0,
+    WaitMusic = 1,
+    AgentHold = 2,
+    CustomerHold = 3,
+}
+
+impl From<HoldMusic> for Feed {
+    fn from(which: HoldMusic) -> Self {
+        match which {
+            HoldMusic::Agent => Feed::AgentHold,
+            HoldMusic::Customer => Feed::CustomerHold,
+        }
+    }
+}
+
+impl Room {
+    /// A room with every buffer allocated, mixing with [`Kernels::detect`].
+    ///
+    /// # Panics
+    /// If `capacity` exceeds [`MAX_CAPACITY`].
+    pub fn new(config: RoomConfig) -> Self {
+        Self::with_kernels(config, Kernels::detect())
+    }
+
+    /// A room mixing with the given kernels (tests and benches compare sets).
+    ///
+    /// # Panics
+    /// If `capacity` exceeds [`MAX_CAPACITY`].
+    pub fn with_kernels(config: RoomConfig, kernels: Kernels) -> Self {
+        let RoomConfig {
+            frame_samples: frame,
+            capacity,
+        } = config;
+        assert!(
+            capacity <= MAX_CAPACITY,
+            "room capacity {capacity} > {MAX_CAPACITY}"
+        );
+        let samples = |frames: usize| vec![0i16; frames * frame].into_boxed_slice();
+        Self {
+            frame,
+            kernels,
+            started: false,
+            mixed_started: false,
+            len: 0,
+            slots: vec![Slot::VACANT; capacity].into_boxed_slice(),
+            voices: samples(capacity),
+            privates: samples(capacity),
+            own_outputs: samples(capacity),
+            feeds: samples(4),
+            feed_freshness: [Freshness::default(); 4],
+            shared_outputs: samples(Shared::COUNT),
+            sum_customer_side: vec![0; frame].into_boxed_slice(),
+            sum_everyone: vec![0; frame].into_boxed_slice(),
+            silence: samples(1),
+        }
+    }
+
+    /// Adds a participant in the lowest free slot. Never allocates.
+    pub fn join(&mut self, participant: Participant) -> Result<ChannelId, RoomFull> {
+        let index = self
+            .slots
+            .iter()
+            .position(|s| s.participant.is_none())
+            .ok_or(RoomFull)?;
+        self.slots[index] = Slot {
+            participant: Some(participant),
+            ..Slot::VACANT
+        };
+        self.len += 1;
+        Ok(ChannelId(index))
+    }
+
+    /// Removes a participant; `false` if it was not in the room. Its slot is
+    /// reused by a later join. Never allocates.
+    pub fn leave(&mut self, id: ChannelId) -> bool {
+        match self.slots.get_mut(id.0) {
+            Some(slot) if slot.participant.is_some() => {
+                *slot = Slot::VACANT;
+                self.len -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Replaces a participant's state; ignored for an id not in the room.
+    pub fn update(&mut self, id: ChannelId, participant: Participant) {
+        if let Some(Slot {
+            participant: Some(p),
+            ..
+        }) = self.slots.get_mut(id.0)
+        {
+            *p = participant;
+        }
+    }
+
+    /// Applies one state change (between ticks).
+    pub fn apply(&mut self, command: RoomCommand) {
+        match command {
+            RoomCommand::Update(id, participant) => self.update(id, participant),
+            RoomCommand::Start => self.set_started(true),
+            RoomCommand::Stop => self.set_started(false),
+        }
+    }
+
+    /// A participant's current state, `None` if the id is not in the room.
+    pub fn participant(&self, id: ChannelId) -> Option<Participant> {
+        self.slots.get(id.0).and_then(|s| s.participant)
+    }
+
+    /// Participants in the room.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when nobody is in the room.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Most participants at once.
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Samples per tick.
+    pub fn frame_samples(&self) -> usize {
+        self.frame
+    }
+
+    /// The kernels this room mixes with.
+    pub fn kernels(&self) -> Kernels {
+        self.kernels
+    }
+
+    /// Starts the room (participants hear each other) or returns it to waiting.
+    pub fn set_started(&mut self, started: bool) {
+        self.started = started;
+    }
+
+    /// Whether the room has started.
+    pub fn started(&self) -> bool {
+        self.started
+    }
+
+    /// The participant's voice for the coming mix; marks it talking. The
+    /// buffer holds stale samples: overwrite all of it.
+    ///
+    /// # Panics
+    /// If the id is not from this room (index beyond its capacity).
+    pub fn input_mut(&mut self, id: ChannelId) -> &mut [i16] {
+        self.slots[id.0].voice.written = true;
+        &mut self.voices[id.0 * self.frame..][..self.frame]
+    }
+
+    /// Nothing arrived from this participant this tick (the default for any
+    /// tick in which [`Room::input_mut`] was not called).
+    pub fn set_silent(&mut self, id: ChannelId) {
+        if let Some(slot) = self.slots.get_mut(id.0) {
+            slot.voice.written = false;
+        }
+    }
+
+    /// Audio played to this member only (Plivo member Play/Speak), added to
+    /// whatever it hears in the coming mix, even on hold or before the start.
+    ///
+    /// # Panics
+    /// If the id is not from this room (index beyond its capacity).
+    pub fn private_mut(&mut self, id: ChannelId) -> &mut [i16] {
+        self.slots[id.0].private.written = true;
+        &mut self.privates[id.0 * self.frame..][..self.frame]
+    }
+
+    /// Bridge sounds (enter/exit beeps) for the coming mix: heard by every
+    /// participant who hears the room (started, not held) and recorded.
+    pub fn bridge_mut(&mut self) -> &mut [i16] {
+        self.feed_mut(Feed::Bridge)
+    }
+
+    /// Wait music for the coming mix: before the start it is all that anyone
+    /// hears (besides private audio), held participants included.
+    pub fn wait_music_mut(&mut self) -> &mut [i16] {
+        self.feed_mut(Feed::WaitMusic)
+    }
+
+    /// Hold music for the coming mix: after the start, a held participant
+    /// hears only the stream of its role ([`crate::Role::hold_music`]).
+    pub fn hold_music_mut(&mut self, which: HoldMusic) -> &mut [i16] {
+        self.feed_mut(Feed::from(which))
+    }
+
+    fn feed_mut(&mut self, feed: Feed) -> &mut [i16] {
+        self.feed_freshness[feed as usize].written = true;
+        &mut self.feeds[feed as usize * self.frame..][..self.frame]
+    }
+}
