@@ -164,6 +164,14 @@ async fn waiting_participants_hear_wait_music_until_someone_starts_the_mpc() {
     assert_hears("first, started", &heard[0], &[700.0, 1100.0], &[400.0]);
     assert_hears("second, started", &heard[1], &[400.0, 1100.0], &[700.0]);
     assert_hears("agent", &heard[2], &[400.0, 700.0], &[1100.0]);
+    // Voice activity: each of the three talking phones started speaking once.
+    let speaking = chorus.log().matches("participant speaking").count();
+    assert_eq!(
+        speaking,
+        3,
+        "one speech start per talking phone:\n{}",
+        chorus.log()
+    );
     for call in [first, second, agent] {
         let _ = call.hangup().await;
     }
@@ -227,6 +235,14 @@ async fn enter_and_exit_sounds_are_heard_but_never_for_a_coaching_supervisor() {
     );
     assert!(peak_dbfs(&heard, BEEP_1) < -40.0, "no beep:1 on exit");
 
+    // Silent phones (and beeps, which are what the others hear, not what
+    // anyone says) never count as speech.
+    assert_eq!(
+        chorus.log().matches("participant speaking").count(),
+        0,
+        "{}",
+        chorus.log()
+    );
     listener.hangup().await.unwrap();
     chorus.stop().await;
 }
