@@ -8,48 +8,43 @@ use chorus_tests::phone::{DialOptions, dial};
 use chorus_tests::tone::assert_hears;
 use common::{let_media_flow, start_builtin};
 
-const RATE: u32 = 8000;
+/// Three phones (400, 700, 1100 Hz) join `room`; after `listen_ms` each must
+/// have heard exactly the other two tones.
+async fn three_tones_each_hear_the_other_two(
+    addr: std::net::SocketAddr,
+    room: &str,
+    listen_ms: u64,
+) -> [chorus_tests::phone::Call; 3] {
+    let mut calls = Vec::new();
+    for hz in [400.0, 700.0, 1100.0] {
+        let call = dial(addr, room, DialOptions::with_tone(hz))
+            .await
+            .unwrap_or_else(|e| panic!("{hz} Hz phone joins {room}: {e}"));
+        calls.push(call);
+    }
+    // Give the jitter buffers a moment, then listen.
+    let_media_flow(500).await;
+    let since = Instant::now();
+    let_media_flow(listen_ms).await;
+    let tones = [400.0, 700.0, 1100.0];
+    for (call, own) in calls.iter().zip(tones) {
+        let others: Vec<f32> = tones.into_iter().filter(|t| *t != own).collect();
+        let label = format!("{room}: phone at {own} Hz");
+        assert_hears(&label, &call.received_audio_since(since), &others, &[own]);
+    }
+    calls
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("three calls"))
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_phones_hear_the_other_two_and_stop_hearing_one_that_leaves() {
-    let _ = RATE;
     let chorus = start_builtin().await;
     let addr = chorus.sip_addr();
-    let a = dial(addr, "room1", DialOptions::with_tone(400.0))
-        .await
-        .expect("a joins");
-    let b = dial(addr, "room1", DialOptions::with_tone(700.0))
-        .await
-        .expect("b joins");
-    let c = dial(addr, "room1", DialOptions::with_tone(1100.0))
-        .await
-        .expect("c joins");
+    let [a, b, c] = three_tones_each_hear_the_other_two(addr, "room1", 2000).await;
     assert!(
         a.provisional_statuses().contains(&180),
         "180 Ringing before 200"
-    );
-
-    // Give the jitter buffers a moment, then listen for two seconds.
-    let_media_flow(500).await;
-    let since = Instant::now();
-    let_media_flow(2000).await;
-    assert_hears(
-        "a (400 Hz)",
-        &a.received_audio_since(since),
-        &[700.0, 1100.0],
-        &[400.0],
-    );
-    assert_hears(
-        "b (700 Hz)",
-        &b.received_audio_since(since),
-        &[400.0, 1100.0],
-        &[700.0],
-    );
-    assert_hears(
-        "c (1100 Hz)",
-        &c.received_audio_since(since),
-        &[400.0, 700.0],
-        &[1100.0],
     );
 
     assert_eq!(c.hangup().await.expect("BYE answered"), 200);
@@ -190,36 +185,7 @@ async fn a_wideband_mixer_keeps_every_voice_apart_too() {
         chorus.log()
     );
     let addr = chorus.sip_addr();
-    let a = dial(addr, "wide", DialOptions::with_tone(400.0))
-        .await
-        .unwrap();
-    let b = dial(addr, "wide", DialOptions::with_tone(1100.0))
-        .await
-        .unwrap();
-    let c = dial(addr, "wide", DialOptions::with_tone(1700.0))
-        .await
-        .unwrap();
-    let_media_flow(500).await;
-    let since = Instant::now();
-    let_media_flow(1500).await;
-    assert_hears(
-        "a at 16 kHz",
-        &a.received_audio_since(since),
-        &[1100.0, 1700.0],
-        &[400.0],
-    );
-    assert_hears(
-        "b at 16 kHz",
-        &b.received_audio_since(since),
-        &[400.0, 1700.0],
-        &[1100.0],
-    );
-    assert_hears(
-        "c at 16 kHz",
-        &c.received_audio_since(since),
-        &[400.0, 1100.0],
-        &[1700.0],
-    );
+    let [a, b, c] = three_tones_each_hear_the_other_two(addr, "wide", 1500).await;
     for call in [a, b, c] {
         assert_eq!(call.hangup().await.unwrap(), 200);
     }

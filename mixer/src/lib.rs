@@ -47,6 +47,18 @@ mod room;
 pub mod tone;
 pub mod vad;
 
+/// Sample rates the beep and music players accept (chorus uses 8000 and
+/// 16000).
+pub(crate) const SAMPLE_RATES: std::ops::RangeInclusive<u32> = 8000..=384_000;
+
+/// Panics with a clear message when `rate` is outside [`SAMPLE_RATES`].
+pub(crate) fn assert_sample_rate(player: &str, rate: u32) {
+    assert!(
+        SAMPLE_RATES.contains(&rate),
+        "{player}: unsupported sample rate {rate} Hz"
+    );
+}
+
 pub use hearing::{HearingMatrix, HoldMusic, Participant, Role, hears, hears_bridge};
 pub use kernel::Kernels;
 pub use mix::MixGroup;

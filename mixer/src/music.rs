@@ -66,10 +66,6 @@ const SINE_LEN: usize = 1 << SINE_BITS;
 /// Bits of the phase accumulator below the table index: interpolation.
 const FRAC_BITS: u32 = 32 - SINE_BITS;
 
-/// Lowest sample rate a [`MusicPlayer`] accepts (the highest harmonic,
-/// 2 × C6 ≈ 2093 Hz, must stay below Nyquist).
-const MIN_SAMPLE_RATE: u32 = 8000;
-
 /// Which built-in melody to play.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tune {
@@ -133,10 +129,7 @@ impl MusicPlayer {
     ///
     /// Panics if `sample_rate` is below 8000 Hz or above 384 000 Hz.
     pub fn new(tune: Tune, sample_rate: u32) -> Self {
-        assert!(
-            (MIN_SAMPLE_RATE..=384_000).contains(&sample_rate),
-            "MusicPlayer: unsupported sample rate {sample_rate} Hz"
-        );
+        crate::assert_sample_rate("MusicPlayer", sample_rate);
         let sr = f64::from(sample_rate);
         let sine = (0..=SINE_LEN)
             .map(|i| (std::f64::consts::TAU * i as f64 / SINE_LEN as f64).sin() as f32)

@@ -46,9 +46,6 @@ const AMPLITUDE: f64 = 32767.0 * 0.251_188_643_150_958;
 /// Length of the raised-cosine attack and release ramps, in milliseconds.
 const RAMP_MS: u32 = 5;
 
-/// Lowest sample rate a [`BeepPlayer`] accepts.
-const MIN_SAMPLE_RATE: u32 = 8000;
-
 /// Which bridge sound to play (Plivo's `beep:1` or `beep:2`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Beep {
@@ -118,10 +115,7 @@ impl BeepPlayer {
     ///
     /// Panics if `sample_rate` is below 8000 Hz or above 384 000 Hz.
     pub fn new(beep: Beep, sample_rate: u32) -> Self {
-        assert!(
-            (MIN_SAMPLE_RATE..=384_000).contains(&sample_rate),
-            "BeepPlayer: unsupported sample rate {sample_rate} Hz"
-        );
+        crate::assert_sample_rate("BeepPlayer", sample_rate);
         let to_samples = |ms: u32| (u64::from(ms) * u64::from(sample_rate) / 1000) as u32;
         let (ms, burst_count) = beep.bursts_ms();
         let bursts = ms.map(|(start, len)| Burst {
