@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use rsipstack::dialog::dialog::Dialog;
+use rsipstack::dialog::dialog::{Dialog, DialogState};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::sip::prelude::*;
 use rsipstack::sip::{Header, Method, Param, StatusCode, Transport, Uri};
@@ -174,6 +174,17 @@ fn in_dialog_request(gw: &Gateway, mut tx: Transaction) {
     match gw.dialogs.match_dialog(&tx) {
         Some(Dialog::Invite(mut dialog)) => {
             tokio::spawn(async move {
+                // A re-INVITE may overtake the ACK of our 200 (the ACK is
+                // queued to the INVITE's own task). Until that ACK is in,
+                // rsipstack would take the re-INVITE for an initial one and
+                // never answer it, so wait for the dialog to be confirmed.
+                if tx.original.method == Method::Invite && !confirmed_soon(&dialog).await {
+                    let retry = Header::Other("Retry-After".to_owned(), "1".to_owned());
+                    let _ = tx
+                        .reply_with(StatusCode::ServerInternalError, vec![retry], None)
+                        .await;
+                    return;
+                }
                 if let Err(error) = dialog.handle(&mut tx).await {
                     tracing::debug!(%error, "in-dialog request");
                 }
@@ -244,6 +255,22 @@ fn new_call(gw: &Arc<Gateway>, mut tx: Transaction) {
         .instrument(span),
     );
 }
+
+/// Waits up to [`ACK_WAIT`] for the dialog's initial INVITE to be ACKed.
+async fn confirmed_soon(dialog: &rsipstack::dialog::invite_dialog::InviteDialog) -> bool {
+    let deadline = tokio::time::Instant::now() + ACK_WAIT;
+    loop {
+        match dialog.state() {
+            DialogState::Confirmed(..) => return true,
+            DialogState::Terminated(..) => return false,
+            _ if tokio::time::Instant::now() >= deadline => return false,
+            _ => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
+        }
+    }
+}
+
+/// How long a re-INVITE waits for the ACK it overtook.
+const ACK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Our Contact for a dialog: the advertised address, and the transport the
 /// INVITE came over so the peer's in-dialog requests come back the same way.
