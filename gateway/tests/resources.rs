@@ -68,8 +68,17 @@ async fn rtp_ports_are_released_when_calls_end() {
             .unwrap();
         assert_eq!(a.hangup().await.unwrap(), 200);
         assert_eq!(b.hangup().await.unwrap(), 200);
-        // The 200 to BYE goes out before the call task releases its leg.
-        let_media_flow(100).await;
+        // The 200 to BYE goes out before the call task drops its leg; "call
+        // ended" is logged once it has.
+        let ended = 2 * (round + 1);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while chorus.log().matches("call ended").count() < ended {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "round {round}: calls did not end"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
     // Both ports taken: the next caller is told, not hung.
     let _a = dial(chorus.sip_addr(), "full", DialOptions::default())
