@@ -161,21 +161,6 @@ impl MpcRegistry {
         self.media.leave(membership.leg_id, membership.exit_sound)
     }
 
-    /// Number of participants in the MPC called `name` (0 if none).
-    pub fn member_count(&self, name: &str) -> usize {
-        self.lock().get(name).map_or(0, |e| e.members.len())
-    }
-
-    /// Number of live MPCs.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// True when no MPC is live.
-    pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, MpcEntry>> {
         self.mpcs.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use chorus_tests::daemon::Chorusd;
 use chorus_tests::peers::{
     Baresip, Scratch, decode_stream, read_pcap_rtp, sipp_tone_caller, start_capture, start_sipp,
-    start_sipp_over, write_ulaw_tone, write_wav_tone,
+    write_ulaw_tone, write_wav_tone,
 };
 use chorus_tests::tone::assert_hears;
 use common::chorusd_bin;
@@ -62,6 +62,7 @@ async fn three_sipp_callers_each_hear_exactly_the_other_two() {
             sip_port,
             *media_port,
             8891 + k as u16,
+            "u1",
         ));
     }
     let started = Instant::now();
@@ -112,7 +113,7 @@ async fn baresip_and_sipp_in_one_mpc_hear_each_other() {
     tokio::time::sleep(Duration::from_millis(800)).await;
     bob.peer.type_line("/dial sip:mix@127.0.0.1:5060");
     let scenario = sipp_tone_caller(&scratch, "uac", &tone, 8000);
-    let mut sipp = start_sipp(&scenario, default_sip(), "mix", 5171, 6200, 8899);
+    let mut sipp = start_sipp(&scenario, default_sip(), "mix", 5171, 6200, 8899, "u1");
     let status = sipp.wait(Duration::from_secs(35));
     bob.peer.type_line("/hangup");
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -163,7 +164,7 @@ async fn sipp_over_tcp_and_sipp_over_udp_hear_each_other() {
         write_ulaw_tone(&tone, hz, 2.0);
         let scenario = sipp_tone_caller(&scratch, &format!("uac{k}"), &tone, 6000);
         let sip_port = 5261 + 2 * k as u16;
-        sipps.push(start_sipp_over(
+        sipps.push(start_sipp(
             &scenario,
             default_sip(),
             "tcp-room",

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chorus_tests::daemon::Chorusd;
 use chorus_tests::http::{AppServer, Reply};
 use chorus_tests::phone::{Call, DialOptions, dial};
-use chorus_tests::tone::assert_hears;
+use chorus_tests::tone::{assert_hears, rms_dbfs};
 use common::{let_media_flow, start_with_answer_url};
 
 /// Every tone a phone in these tests sends.
@@ -48,16 +48,6 @@ fn absent_except(present: &[f32]) -> Vec<f32> {
         .collect()
 }
 
-/// RMS level in dBFS of what a phone heard.
-fn level_dbfs(pcm: &[i16]) -> f64 {
-    let power: f64 = pcm
-        .iter()
-        .map(|&s| f64::from(s) * f64::from(s))
-        .sum::<f64>()
-        / pcm.len().max(1) as f64;
-    10.0 * (power.max(1e-9) / (32768.0 * 32768.0)).log10()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_coach_mode_mute_and_hold_shape_what_everyone_hears() {
     let app = AppServer::start(vec![]).await;
@@ -92,7 +82,7 @@ async fn roles_coach_mode_mute_and_hold_shape_what_everyone_hears() {
     );
     // The held agent hears hold music: sound, but none of the voices.
     assert_hears("held agent", &heard[4], &[], &TONES);
-    let held_level = level_dbfs(&heard[4]);
+    let held_level = rms_dbfs(&heard[4]);
     assert!(
         held_level > -40.0,
         "held agent hears hold music, got {held_level:.1} dBFS"
@@ -155,7 +145,7 @@ async fn waiting_participants_hear_wait_music_until_someone_starts_the_mpc() {
     assert_hears("first, waiting", &heard[0], &[], &TONES);
     assert_hears("second, waiting", &heard[1], &[], &TONES);
     for (who, pcm) in ["first", "second"].iter().zip(&heard) {
-        let level = level_dbfs(pcm);
+        let level = rms_dbfs(pcm);
         assert!(level > -40.0, "{who} hears wait music, got {level:.1} dBFS");
     }
 

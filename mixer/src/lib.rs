@@ -47,6 +47,9 @@ mod room;
 pub mod tone;
 pub mod vad;
 
+#[cfg(test)]
+mod test_support;
+
 /// Sample rates the beep and music players accept (chorus uses 8000 and
 /// 16000).
 pub(crate) const SAMPLE_RATES: std::ops::RangeInclusive<u32> = 8000..=384_000;

@@ -233,6 +233,7 @@ impl MusicPlayer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::goertzel;
     use std::f64::consts::TAU;
 
     const RATES: [u32; 2] = [8000, 16000];
@@ -247,21 +248,6 @@ mod tests {
 
     fn midi_hz(midi: u8) -> f64 {
         440.0 * 2f64.powf((f64::from(midi) - 69.0) / 12.0)
-    }
-
-    /// Goertzel power of `freq` in `x`, normalised so a full-scale sine of
-    /// that exact frequency gives about 1.0.
-    fn goertzel(x: &[i16], freq: f64, rate: u32) -> f64 {
-        let w = TAU * freq / f64::from(rate);
-        let coeff = 2.0 * w.cos();
-        let (mut s1, mut s2) = (0.0f64, 0.0f64);
-        for &v in x {
-            let s = f64::from(v) / 32768.0 + coeff * s1 - s2;
-            s2 = s1;
-            s1 = s;
-        }
-        let n = x.len() as f64;
-        (s1 * s1 + s2 * s2 - coeff * s1 * s2) / (n * n / 4.0)
     }
 
     #[test]

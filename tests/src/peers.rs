@@ -380,29 +380,9 @@ Content-Length: 0
 
 /// Starts one SIPp caller dialling `sip:<room>@<chorus>` with `scenario`,
 /// using SIP port `sip_port`, media port `media_port` and control port
-/// `control_port` (each SIPp needs its own three).
+/// `control_port` (each SIPp needs its own three), over SIPp's `transport`
+/// mode: `u1` (UDP) or `t1` (one TCP connection).
 pub fn start_sipp(
-    scenario: &Path,
-    chorus: SocketAddr,
-    room: &str,
-    sip_port: u16,
-    media_port: u16,
-    control_port: u16,
-) -> Peer {
-    start_sipp_over(
-        scenario,
-        chorus,
-        room,
-        sip_port,
-        media_port,
-        control_port,
-        "u1",
-    )
-}
-
-/// [`start_sipp`] with SIPp's transport mode: `u1` (UDP) or `t1` (one TCP
-/// connection).
-pub fn start_sipp_over(
     scenario: &Path,
     chorus: SocketAddr,
     room: &str,

@@ -67,6 +67,17 @@ pub fn window_levels(pcm: &[i16], rate: u32, freq: f32) -> Vec<f64> {
         .collect()
 }
 
+/// RMS level of `pcm` in dBFS (a full-scale square wave is 0 dBFS); about
+/// −150 for silence or an empty slice.
+pub fn rms_dbfs(pcm: &[i16]) -> f64 {
+    let power: f64 = pcm
+        .iter()
+        .map(|&s| f64::from(s) * f64::from(s))
+        .sum::<f64>()
+        / pcm.len().max(1) as f64;
+    10.0 * (power.max(1e-9) / (32768.0 * 32768.0)).log10()
+}
+
 /// Fraction of 100 ms windows in which `freq` is above −35 dBFS
 /// (0.0 when `pcm` is shorter than one window).
 pub fn presence(pcm: &[i16], rate: u32, freq: f32) -> f64 {

@@ -210,11 +210,6 @@ impl MediaPlane {
         self.send(worker, Command::Renegotiate { leg_id, negotiated })
     }
 
-    /// Number of legs currently in rooms.
-    pub fn leg_count(&self) -> usize {
-        self.lock_legs().len()
-    }
-
     /// Stops every worker (their legs are released) and waits for them.
     pub fn shutdown(&self) {
         for (i, _) in self.workers.iter().enumerate() {
