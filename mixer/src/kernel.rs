@@ -1,16 +1,14 @@
-//! The per-sample kernels of a mix and their runtime dispatch.
+//! The block kernels of a mix and their runtime dispatch.
 //!
-//! Every kernel is one plain slice loop (in [`body`]) that LLVM
-//! auto-vectorises. [`Kernels::portable`] calls the loops as compiled for the
-//! baseline target (on x86_64 that already means SSE2). The x86 module compiles
-//! the same loops again inside `#[target_feature]` functions for SSE2, AVX2
-//! and AVX-512BW, and [`Kernels::detect`] picks the widest one the CPU has,
-//! once, storing plain function pointers so a tick pays no detection cost.
-//!
-//! Slices are zipped, never indexed: unequal lengths shorten the work to the
-//! shortest slice instead of panicking, and no kernel's safety depends on
-//! lengths (the only unsafe is calling a function whose CPU feature was
-//! detected).
+//! A tick works in blocks of [`BLOCK`] samples (see `mix.rs`): it sums every
+//! talker's block into i32 sums held in registers, saturates them into the
+//! shared mixes, and derives each listener's block from those. The block
+//! kernels are the methods of [`Lanes`]: plain loops in [`Portable`], and
+//! SSE2, AVX2 and AVX-512BW intrinsics in the x86 module. What is dispatched
+//! is the whole tick: the x86 module compiles `mix::mix_pass` once per
+//! instruction set with that set's kernels inlined, and [`Kernels::detect`]
+//! picks the widest one the CPU has, once, storing a plain function pointer,
+//! so a tick pays one indirect call and no detection.
 
 use std::fmt;
 
@@ -19,28 +17,23 @@ use crate::room::Room;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
-/// `out = saturate(sum - own + extra)`.
-type MixMinusPlus = fn(&mut [i16], &[i32], &[i16], &[i16]);
-/// `sum += a + b + c + d`.
-type Accumulate4 = fn(&mut [i32], [&[i16]; 4]);
+/// Samples per block: one 512-bit register of i16 (two AVX2, four SSE2), and
+/// a divisor of the 160- and 320-sample frames of 20 ms at 8 and 16 kHz.
+/// Rooms pad other frame lengths up to whole blocks.
+pub(crate) const BLOCK: usize = 32;
 
-/// A set of mixing kernels bound to one instruction set.
-///
-/// All samples are summed in i32: ten full-scale voices cannot wrap, and
+/// One block of samples.
+pub(crate) type Block = [i16; BLOCK];
+
+/// One block of a sum, in i32: ten full-scale voices cannot wrap, and
 /// saturation to i16 happens once, at the end, per listener.
+pub(crate) type Acc = [i32; BLOCK];
+
+/// The mix pass compiled for one instruction set: `portable`, `sse2`,
+/// `avx2` or `avx512bw`.
 #[derive(Clone, Copy)]
 pub struct Kernels {
     name: &'static str,
-    accumulate: fn(&mut [i32], &[i16]),
-    accumulate4: Accumulate4,
-    add_sums: fn(&mut [i32], &[i32]),
-    clip: fn(&mut [i16], &[i32]) -> bool,
-    mix_minus: fn(&mut [i16], &[i32], &[i16]),
-    mix_plus: fn(&mut [i16], &[i32], &[i16]),
-    mix_minus_plus: MixMinusPlus,
-    add_saturating: fn(&mut [i16], &[i16], &[i16]),
-    sub_saturating: fn(&mut [i16], &[i16], &[i16]),
-    /// A whole `Room::mix` pass with these loops inlined into it.
     mix_pass: fn(&mut Room),
 }
 
@@ -65,20 +58,12 @@ impl Kernels {
             .unwrap_or_else(Self::portable)
     }
 
-    /// The plain loops compiled for the baseline target; runs everywhere.
+    /// The pass with the plain-loop kernels, compiled for the baseline
+    /// target; runs everywhere.
     pub fn portable() -> Self {
         Self {
             name: "portable",
-            accumulate: body::accumulate,
-            accumulate4: body::accumulate4,
-            add_sums: body::add_sums,
-            clip: body::clip,
-            mix_minus: body::mix_minus,
-            mix_plus: body::mix_plus,
-            mix_minus_plus: body::mix_minus_plus,
-            add_saturating: body::add_saturating,
-            sub_saturating: body::sub_saturating,
-            mix_pass: crate::mix::mix_pass,
+            mix_pass: |room| crate::mix::mix_pass(room, Portable),
         }
     }
 
@@ -127,219 +112,191 @@ impl Kernels {
     pub(crate) fn mix_pass(&self) -> fn(&mut Room) {
         self.mix_pass
     }
-
-    /// `sum[i] += voice[i]`.
-    pub fn accumulate(&self, sum: &mut [i32], voice: &[i16]) {
-        (self.accumulate)(sum, voice)
-    }
-
-    /// `sum[i] += a[i] + b[i] + c[i] + d[i]`: four talkers per pass over the
-    /// i32 sum, which is twice the bytes of a voice.
-    pub fn accumulate4(&self, sum: &mut [i32], voices: [&[i16]; 4]) {
-        (self.accumulate4)(sum, voices)
-    }
-
-    /// `sum[i] += other[i]`.
-    pub fn add_sums(&self, sum: &mut [i32], other: &[i32]) {
-        (self.add_sums)(sum, other)
-    }
-
-    /// `out[i] = saturate(sum[i])`; returns whether any sample saturated.
-    pub fn clip(&self, out: &mut [i16], sum: &[i32]) -> bool {
-        (self.clip)(out, sum)
-    }
-
-    /// `out[i] = saturate(sum[i] - own[i])`: everyone but the listener.
-    pub fn mix_minus(&self, out: &mut [i16], sum: &[i32], own: &[i16]) {
-        (self.mix_minus)(out, sum, own)
-    }
-
-    /// `out[i] = saturate(sum[i] + extra[i])`: the room plus private audio.
-    pub fn mix_plus(&self, out: &mut [i16], sum: &[i32], extra: &[i16]) {
-        (self.mix_plus)(out, sum, extra)
-    }
-
-    /// `out[i] = saturate(sum[i] - own[i] + extra[i])`.
-    pub fn mix_minus_plus(&self, out: &mut [i16], sum: &[i32], own: &[i16], extra: &[i16]) {
-        (self.mix_minus_plus)(out, sum, own, extra)
-    }
-
-    /// `out[i] = saturate(a[i] + b[i])`: music plus private audio, or an
-    /// unclipped room mix plus private audio.
-    pub fn add_saturating(&self, out: &mut [i16], a: &[i16], b: &[i16]) {
-        (self.add_saturating)(out, a, b)
-    }
-
-    /// `out[i] = saturate(a[i] - b[i])`: mix-minus from an unclipped room mix.
-    ///
-    /// Exact when `a` is a sum that did not saturate: the difference is then
-    /// computed exactly before saturating, as in [`Kernels::mix_minus`], but
-    /// on i16 lanes (twice as many per vector, half the bytes read).
-    pub fn sub_saturating(&self, out: &mut [i16], a: &[i16], b: &[i16]) {
-        (self.sub_saturating)(out, a, b)
-    }
 }
 
-/// The loop bodies, shared by every instruction set.
+/// The block kernels of one instruction set: i16 blocks in, i32 sums kept
+/// in registers, saturated i16 blocks out.
 ///
-/// `#[inline(always)]` makes each `#[target_feature]` wrapper compile its own
-/// copy with that feature's vector width. Saturation is a plain clip, not a
-/// soft limiter: it is exact (bit-identical to the naive sum) for any room
-/// that is not clipping, and a loud room pins at ±full scale instead of
-/// wrapping to the opposite sign. The i32 sums themselves cannot wrap: a room
-/// holds at most [`crate::MAX_CAPACITY`] voices, and wrapping arithmetic only
-/// keeps debug builds panic-free for callers of the public kernels.
-pub(crate) mod body {
+/// A value of an implementing type is a token: the x86 ones can only be
+/// made once their CPU feature was detected, which is what lets their
+/// methods be safe. Every method is `#[inline(always)]` so that the mix pass
+/// compiled for an instruction set (see `kernel/x86.rs`) holds the whole
+/// block loop with no calls in it.
+///
+/// Saturation is a plain clip, not a soft limiter: it is exact
+/// (bit-identical to the naive sum) for any room that is not clipping, and a
+/// loud room pins at ±full scale instead of wrapping to the opposite sign.
+/// The i32 sums themselves cannot wrap: a room holds at most
+/// [`crate::MAX_CAPACITY`] voices, plus one bridge and one private feed.
+pub(crate) trait Lanes: Copy {
+    /// One block of a sum in i32.
+    type Sum: Copy;
+
+    /// A silent sum.
+    fn zero(self) -> Self::Sum;
+
+    /// `block`, widened.
+    fn widen(self, block: &Block) -> Self::Sum;
+
+    /// A sum kept in memory.
+    fn load(self, sum: &Acc) -> Self::Sum;
+
+    /// Keeps a sum in memory.
+    fn store(self, out: &mut Acc, sum: Self::Sum);
+
+    /// `sum + block`.
+    fn add(self, sum: Self::Sum, block: &Block) -> Self::Sum;
+
+    /// `sum - block`.
+    fn sub(self, sum: Self::Sum, block: &Block) -> Self::Sum;
+
+    /// `out = saturate(sum)`.
+    fn clip(self, out: &mut Block, sum: Self::Sum);
+
+    /// [`Lanes::clip`]; returns whether `out` is exact (no sample saturated).
+    fn clip_exact(self, out: &mut Block, sum: Self::Sum) -> bool;
+
+    /// `out = saturate(a - b)` on i16 lanes: a listener's mix-minus, when the
+    /// room sum `a` it is taken from is exact. The difference is computed
+    /// exactly before saturating (as `vpsubsw` does), so this equals the i32
+    /// path, with twice the lanes per register and no widening or packing.
+    fn sub_saturating(self, out: &mut Block, a: &Block, b: &Block);
+}
+
+/// Plain loops, for any target; LLVM vectorises what it can.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Portable;
+
+impl Lanes for Portable {
+    type Sum = Acc;
+
     #[inline(always)]
-    fn saturate(x: i32) -> i16 {
-        x.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16
+    fn zero(self) -> Acc {
+        [0; BLOCK]
     }
 
     #[inline(always)]
-    pub(crate) fn accumulate(sum: &mut [i32], voice: &[i16]) {
-        for (s, v) in sum.iter_mut().zip(voice) {
-            *s = s.wrapping_add(i32::from(*v));
-        }
+    fn widen(self, block: &Block) -> Acc {
+        block.map(i32::from)
     }
 
     #[inline(always)]
-    pub(crate) fn accumulate4(sum: &mut [i32], [a, b, c, d]: [&[i16]; 4]) {
-        for ((((s, a), b), c), d) in sum.iter_mut().zip(a).zip(b).zip(c).zip(d) {
-            let four = i32::from(*a) + i32::from(*b) + i32::from(*c) + i32::from(*d);
-            *s = s.wrapping_add(four);
-        }
-    }
-
-    /// `sum[i] = a[i] + b[i] + c[i] + d[i]`: the first batch of a tick
-    /// writes the sum instead of zeroing it first.
-    #[inline(always)]
-    pub(crate) fn sum4(sum: &mut [i32], [a, b, c, d]: [&[i16]; 4]) {
-        for ((((s, a), b), c), d) in sum.iter_mut().zip(a).zip(b).zip(c).zip(d) {
-            *s = i32::from(*a) + i32::from(*b) + i32::from(*c) + i32::from(*d);
-        }
-    }
-
-    /// `sum[i] = voice[i]`, widened.
-    #[inline(always)]
-    pub(crate) fn widen(sum: &mut [i32], voice: &[i16]) {
-        for (s, v) in sum.iter_mut().zip(voice) {
-            *s = i32::from(*v);
-        }
+    fn load(self, sum: &Acc) -> Acc {
+        *sum
     }
 
     #[inline(always)]
-    pub(crate) fn add_sums(sum: &mut [i32], other: &[i32]) {
-        for (s, o) in sum.iter_mut().zip(other) {
-            *s = s.wrapping_add(*o);
-        }
+    fn store(self, out: &mut Acc, sum: Acc) {
+        *out = sum;
     }
 
     #[inline(always)]
-    pub(crate) fn clip(out: &mut [i16], sum: &[i32]) -> bool {
-        // Min/max reductions vectorise; a per-sample "did it clip" flag
-        // would not as well.
-        let (mut low, mut high) = (0i32, 0i32);
+    fn add(self, sum: Acc, block: &Block) -> Acc {
+        std::array::from_fn(|j| sum[j] + i32::from(block[j]))
+    }
+
+    #[inline(always)]
+    fn sub(self, sum: Acc, block: &Block) -> Acc {
+        std::array::from_fn(|j| sum[j] - i32::from(block[j]))
+    }
+
+    #[inline(always)]
+    fn clip(self, out: &mut Block, sum: Acc) {
         for (o, s) in out.iter_mut().zip(sum) {
-            *o = saturate(*s);
-            low = low.min(*s);
-            high = high.max(*s);
-        }
-        low < i32::from(i16::MIN) || high > i32::from(i16::MAX)
-    }
-
-    #[inline(always)]
-    pub(crate) fn mix_minus(out: &mut [i16], sum: &[i32], own: &[i16]) {
-        for ((o, s), v) in out.iter_mut().zip(sum).zip(own) {
-            *o = saturate(s.wrapping_sub(i32::from(*v)));
+            *o = s.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
         }
     }
 
     #[inline(always)]
-    pub(crate) fn mix_plus(out: &mut [i16], sum: &[i32], extra: &[i16]) {
-        for ((o, s), e) in out.iter_mut().zip(sum).zip(extra) {
-            *o = saturate(s.wrapping_add(i32::from(*e)));
-        }
+    fn clip_exact(self, out: &mut Block, sum: Acc) -> bool {
+        self.clip(out, sum);
+        sum.iter().all(|s| i16::try_from(*s).is_ok())
     }
 
     #[inline(always)]
-    pub(crate) fn mix_minus_plus(out: &mut [i16], sum: &[i32], own: &[i16], extra: &[i16]) {
-        for (((o, s), v), e) in out.iter_mut().zip(sum).zip(own).zip(extra) {
-            *o = saturate(s.wrapping_sub(i32::from(*v)).wrapping_add(i32::from(*e)));
-        }
-    }
-
-    #[inline(always)]
-    pub(crate) fn add_saturating(out: &mut [i16], a: &[i16], b: &[i16]) {
-        for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
-            *o = x.saturating_add(*y);
-        }
-    }
-
-    #[inline(always)]
-    pub(crate) fn sub_saturating(out: &mut [i16], a: &[i16], b: &[i16]) {
-        for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
-            *o = x.saturating_sub(*y);
+    fn sub_saturating(self, out: &mut Block, a: &Block, b: &Block) {
+        for ((o, a), b) in out.iter_mut().zip(a).zip(b) {
+            *o = a.saturating_sub(*b);
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    #[test]
-    fn every_available_set_agrees_with_portable_on_odd_lengths() {
-        let p = Kernels::portable();
-        for len in [0usize, 1, 7, 15, 16, 17, 31, 33, 63, 64, 65, 160, 161] {
-            let voice: Vec<i16> = (0..len).map(|i| (i as i16).wrapping_mul(4099)).collect();
-            let extra: Vec<i16> = (0..len).map(|i| (i as i16).wrapping_mul(-7919)).collect();
-            let sum: Vec<i32> = (0..len).map(|i| (i as i32 - 80) * 1234).collect();
-            for k in Kernels::available() {
-                let (mut a, mut b) = (sum.clone(), sum.clone());
-                p.accumulate(&mut a, &voice);
-                k.accumulate(&mut b, &voice);
-                assert_eq!(a, b, "{}", k.name());
-                let four = [&voice[..], &extra[..], &voice[..], &extra[..]];
-                p.accumulate4(&mut a, four);
-                k.accumulate4(&mut b, four);
-                assert_eq!(a, b, "{}", k.name());
-                p.add_sums(&mut a, &sum);
-                k.add_sums(&mut b, &sum);
-                assert_eq!(a, b, "{}", k.name());
-                let (mut x, mut y) = (vec![0i16; len], vec![0i16; len]);
-                assert_eq!(p.clip(&mut x, &a), k.clip(&mut y, &a), "{}", k.name());
-                assert_eq!(x, y, "{}", k.name());
-                p.mix_minus(&mut x, &a, &voice);
-                k.mix_minus(&mut y, &a, &voice);
-                assert_eq!(x, y, "{}", k.name());
-                p.mix_plus(&mut x, &a, &extra);
-                k.mix_plus(&mut y, &a, &extra);
-                assert_eq!(x, y, "{}", k.name());
-                p.mix_minus_plus(&mut x, &a, &voice, &extra);
-                k.mix_minus_plus(&mut y, &a, &voice, &extra);
-                assert_eq!(x, y, "{}", k.name());
-                p.add_saturating(&mut x, &voice, &extra);
-                k.add_saturating(&mut y, &voice, &extra);
-                assert_eq!(x, y, "{}", k.name());
-                p.sub_saturating(&mut x, &voice, &extra);
-                k.sub_saturating(&mut y, &voice, &extra);
-                assert_eq!(x, y, "{}", k.name());
-            }
+    /// Blocks that reach both rails and every sign combination.
+    fn blocks() -> [Block; 3] {
+        let edge = [i16::MIN, i16::MAX, -1, 0, 1, 12_345, -12_345, 30_000];
+        [
+            std::array::from_fn(|j| edge[j % edge.len()]),
+            std::array::from_fn(|j| edge[(j / edge.len() + j) % edge.len()]),
+            std::array::from_fn(|j| (j as i16 - 16).wrapping_mul(2_047)),
+        ]
+    }
+
+    fn saturate(x: i64) -> i16 {
+        x.clamp(i64::from(i16::MIN), i64::from(i16::MAX)) as i16
+    }
+
+    /// Checks one kernel set against plain arithmetic, loud sums included:
+    /// sums beyond i16 clip to the rail of their sign, never wrap.
+    pub(crate) fn check_lanes<L: Lanes>(lanes: L) {
+        let [a, b, c] = blocks();
+        let mut out: Block = [0; BLOCK];
+        let expect =
+            |f: &dyn Fn(usize) -> i64| -> Block { std::array::from_fn(|j| saturate(f(j))) };
+        let x = |v: &Block, j: usize| i64::from(v[j]);
+
+        lanes.clip(&mut out, lanes.zero());
+        assert_eq!(out, [0; BLOCK]);
+        lanes.clip(&mut out, lanes.widen(&a));
+        assert_eq!(out, a);
+        let sum = lanes.add(lanes.add(lanes.widen(&a), &b), &c);
+        lanes.clip(&mut out, sum);
+        assert_eq!(out, expect(&|j| x(&a, j) + x(&b, j) + x(&c, j)));
+        lanes.clip(&mut out, lanes.sub(sum, &b));
+        assert_eq!(out, expect(&|j| x(&a, j) + x(&c, j)));
+        lanes.clip(&mut out, lanes.sub(lanes.sub(lanes.zero(), &a), &a));
+        assert_eq!(out, expect(&|j| -2 * x(&a, j)));
+        let mut loud = lanes.zero();
+        for _ in 0..10 {
+            loud = lanes.add(loud, &[i16::MIN; BLOCK]);
         }
+        lanes.clip(&mut out, loud);
+        assert_eq!(out, [i16::MIN; BLOCK]);
+        lanes.clip(&mut out, lanes.sub(lanes.zero(), &[i16::MIN; BLOCK]));
+        assert_eq!(out, [i16::MAX; BLOCK]);
+
+        assert!(lanes.clip_exact(&mut out, lanes.widen(&a)));
+        assert_eq!(out, a);
+        assert!(!lanes.clip_exact(&mut out, sum));
+        assert_eq!(out, expect(&|j| x(&a, j) + x(&b, j) + x(&c, j)));
+        for lane in [0, 7, 8, 15, 16, 31] {
+            let mut one = [0; BLOCK];
+            one[lane] = 1;
+            let over = lanes.add(lanes.widen(&[i16::MAX; BLOCK]), &one);
+            assert!(!lanes.clip_exact(&mut out, over), "lane {lane}");
+            let under = lanes.sub(lanes.widen(&[i16::MIN; BLOCK]), &one);
+            assert!(!lanes.clip_exact(&mut out, under), "lane {lane}");
+        }
+        let mut kept = [0; BLOCK];
+        lanes.store(&mut kept, sum);
+        assert_eq!(
+            kept,
+            std::array::from_fn(|j| (x(&a, j) + x(&b, j) + x(&c, j)) as i32)
+        );
+        lanes.clip(&mut out, lanes.load(&kept));
+        assert_eq!(out, expect(&|j| x(&a, j) + x(&b, j) + x(&c, j)));
+        lanes.sub_saturating(&mut out, &a, &b);
+        assert_eq!(out, expect(&|j| x(&a, j) - x(&b, j)));
+        lanes.sub_saturating(&mut out, &b, &c);
+        assert_eq!(out, expect(&|j| x(&b, j) - x(&c, j)));
     }
 
     #[test]
-    fn clip_saturates_instead_of_wrapping() {
-        for k in Kernels::available() {
-            let mut out = [0i16; 3];
-            assert!(k.clip(&mut out, &[300_000, -300_000, 5]));
-            assert_eq!(out, [i16::MAX, i16::MIN, 5]);
-            assert!(!k.clip(&mut out, &[32_767, -32_768, 5]));
-            k.sub_saturating(&mut out, &[30_000, -30_000, 1], &[-30_000, 30_000, 1]);
-            assert_eq!(out, [i16::MAX, i16::MIN, 0]);
-            k.add_saturating(&mut out, &[30_000, -30_000, 1], &[30_000, -30_000, 1]);
-            assert_eq!(out, [i16::MAX, i16::MIN, 2]);
-        }
+    fn portable_lanes_saturate_instead_of_wrapping() {
+        check_lanes(Portable);
     }
 
     #[test]

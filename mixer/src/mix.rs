@@ -7,9 +7,14 @@
 //! its own voice. Listeners who add nothing of their own (no audible voice,
 //! no private audio) hear exactly their base: they share one output buffer
 //! and one [`MixGroup`], which is what lets the gateway encode once per group.
+//!
+//! A tick first plans (who talks into which sum, which listeners need a mix
+//! of their own, from what), then sums block by block with the sums held in
+//! registers across all talkers, and finally gives each listener its mix,
+//! usually one i16 saturating subtract per block from the shared mix.
 
 use crate::hearing::{HoldMusic, Role};
-use crate::kernel::body;
+use crate::kernel::{BLOCK, Block, Lanes};
 use crate::room::{ChannelId, Feed, Room};
 
 /// The outputs that whole groups of listeners share.
@@ -64,73 +69,29 @@ impl MixGroup {
     }
 }
 
-/// A room sum that listeners hear, in i32 and clipped to i16.
-#[derive(Clone, Copy)]
-struct Base<'a> {
-    sum: &'a [i32],
-    clipped: &'a [i16],
-    /// No sample saturated, so `clipped` equals `sum` and the i16 kernels
-    /// (saturating subtract/add of one more i16) are exact.
-    exact: bool,
+/// What a listener with a mix of its own hears before its own voice is
+/// taken out and its private audio added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Heard {
+    /// The everyone sum (agents, supervisors, customers without a coach).
+    Everyone,
+    /// The sum without coaching supervisors.
+    CustomerSide,
+    /// Wait or hold music.
+    Music(Feed),
+    /// Nothing (music that was not written this tick).
+    Silence,
 }
 
-/// What a listener hears before its private audio is added.
-enum Heard<'a> {
-    /// Wait or hold music (`None`: none was written this tick).
-    Music(Option<&'a [i16]>),
-    /// The room: a base sum, minus the listener's voice when it is in it.
-    Room {
-        base: Base<'a>,
-        own: Option<&'a [i16]>,
-    },
-}
-
-/// Talkers waiting to be summed four at a time: one pass over the i32 sum
-/// (twice the bytes of a voice) per four voices.
-struct Batch<'a> {
-    voices: [&'a [i16]; 4],
-    len: usize,
-    /// Whether `sum` holds anything yet this tick; the first pass writes it
-    /// instead of zeroing it and adding.
-    started: bool,
-}
-
-impl<'a> Batch<'a> {
-    const EMPTY: Self = Batch {
-        voices: [&[]; 4],
-        len: 0,
-        started: false,
-    };
-
-    #[inline(always)]
-    fn push(&mut self, sum: &mut [i32], voice: &'a [i16]) {
-        self.voices[self.len] = voice;
-        self.len += 1;
-        if self.len == 4 {
-            if self.started {
-                body::accumulate4(sum, self.voices);
-            } else {
-                body::sum4(sum, self.voices);
-            }
-            self.started = true;
-            self.len = 0;
-        }
-    }
-
-    /// Adds the remaining voices; returns whether any voice was summed.
-    #[inline(always)]
-    fn flush(&mut self, sum: &mut [i32]) -> bool {
-        for voice in &self.voices[..self.len] {
-            if self.started {
-                body::accumulate(sum, voice);
-            } else {
-                body::widen(sum, voice);
-            }
-            self.started = true;
-        }
-        self.len = 0;
-        self.started
-    }
+/// A listener that gets its own output this tick.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Job {
+    slot: usize,
+    heard: Heard,
+    /// Subtract the listener's voice (it is in the sum it hears).
+    own: bool,
+    /// Add the listener's private audio.
+    private: bool,
 }
 
 impl Room {
@@ -151,7 +112,7 @@ impl Room {
         match self.slots.get(id.0).map_or(Route::Vacant, |s| s.route) {
             Route::Vacant => &self.silence,
             Route::Shared(group) => self.shared_output(group),
-            Route::Own => &self.own_outputs[id.0 * self.frame..][..self.frame],
+            Route::Own => self.own_outputs.frame(id.0),
         }
     }
 
@@ -182,23 +143,21 @@ impl Room {
     /// recording tap. Read it before writing the next tick's input.
     pub fn track(&self, id: ChannelId) -> &[i16] {
         match self.slots.get(id.0) {
-            Some(slot) if slot.participant.is_some() && slot.voice.mixed => {
-                &self.voices[id.0 * self.frame..][..self.frame]
-            }
+            Some(slot) if slot.participant.is_some() && slot.voice.mixed => self.voices.frame(id.0),
             _ => &self.silence,
         }
     }
 
     fn shared_output(&self, group: Shared) -> &[i16] {
-        &self.shared_outputs[group as usize * self.frame..][..self.frame]
+        self.shared_outputs.frame(group as usize)
     }
 }
 
 /// One tick of [`Room::mix`]; `#[inline(always)]` so that each instruction
 /// set's pass (see `kernel::Kernels::mix_pass`) gets its own copy, with the
-/// sample loops of `kernel::body` inlined and vectorised for it.
+/// block kernels of its [`Lanes`] inlined.
 #[inline(always)]
-pub(crate) fn mix_pass(room: &mut Room) {
+pub(crate) fn mix_pass<L: Lanes>(room: &mut Room, lanes: L) {
     for f in &mut room.feed_freshness {
         f.latch();
     }
@@ -207,198 +166,250 @@ pub(crate) fn mix_pass(room: &mut Room) {
         slot.private.latch();
     }
     room.mixed_started = room.started;
-    let coach_talked = room.started && sum_talkers(room);
-
+    let needed = plan(room);
+    mix_blocks(room, lanes);
     let Room {
-        frame,
-        started,
-
-        slots,
-        voices,
-        privates,
-        own_outputs,
+        blocks,
         feeds,
         feed_freshness,
         shared_outputs,
-        sum_customer_side,
-        sum_everyone,
-        silence,
         ..
     } = room;
-    let (frame, started) = (*frame, *started);
-    let samples = move |i: usize| i * frame..(i + 1) * frame;
-    let feed = |which: Feed| {
-        feed_freshness[which as usize]
-            .mixed
-            .then(|| &feeds[samples(which as usize)])
-    };
-    let customer_sum = &sum_customer_side[..];
-    let everyone_sum = if coach_talked {
-        &sum_everyone[..]
-    } else {
-        customer_sum
-    };
-
-    // The base mixes first: every talker's mix-minus reads them. The
-    // everyone mix is made whenever the room runs: it is the recording.
-    let mut everyone_exact = false;
-    let mut customer_exact = false;
-    if started {
-        let out = &mut shared_outputs[samples(Shared::Everyone as usize)];
-        everyone_exact = !body::clip(out, everyone_sum);
-    }
-    if coach_talked {
-        let out = &mut shared_outputs[samples(Shared::CustomerSide as usize)];
-        customer_exact = !body::clip(out, customer_sum);
-    }
-    let everyone = Base {
-        sum: everyone_sum,
-        clipped: &shared_outputs[samples(Shared::Everyone as usize)],
-        exact: everyone_exact,
-    };
-    let customer_side = Base {
-        sum: customer_sum,
-        clipped: &shared_outputs[samples(Shared::CustomerSide as usize)],
-        exact: customer_exact,
-    };
-    let mut needed = [false; Shared::COUNT];
-
-    for (i, slot) in slots.iter_mut().enumerate() {
-        let Some(p) = slot.participant else {
-            slot.route = Route::Vacant;
-            continue;
-        };
-        let (group, heard) = if !started {
-            (Shared::Wait, Heard::Music(feed(Feed::WaitMusic)))
-        } else if p.held {
-            match p.role.hold_music() {
-                HoldMusic::Agent => (Shared::AgentHold, Heard::Music(feed(Feed::AgentHold))),
-                HoldMusic::Customer => {
-                    (Shared::CustomerHold, Heard::Music(feed(Feed::CustomerHold)))
-                }
-            }
-        } else {
-            // An audible talker's voice is always in its own base sum:
-            // customers and open talkers are in both, coaches in everyone.
-            let own = (slot.voice.mixed && p.is_audible()).then(|| &voices[samples(i)]);
-            if p.role == Role::Customer && coach_talked {
-                (
-                    Shared::CustomerSide,
-                    Heard::Room {
-                        base: customer_side,
-                        own,
-                    },
-                )
-            } else {
-                (
-                    Shared::Everyone,
-                    Heard::Room {
-                        base: everyone,
-                        own,
-                    },
-                )
-            }
-        };
-        let private = slot.private.mixed.then(|| &privates[samples(i)]);
-        let out = &mut own_outputs[samples(i)];
-        slot.route = match (heard, private) {
-            (Heard::Music(_) | Heard::Room { own: None, .. }, None) => {
-                needed[group as usize] = true;
-                Route::Shared(group)
-            }
-            (Heard::Music(music), Some(private)) => {
-                body::add_saturating(out, music.unwrap_or(silence), private);
-                Route::Own
-            }
-            (
-                Heard::Room {
-                    base,
-                    own: Some(voice),
-                },
-                None,
-            ) => {
-                if base.exact {
-                    body::sub_saturating(out, base.clipped, voice);
-                } else {
-                    body::mix_minus(out, base.sum, voice);
-                }
-                Route::Own
-            }
-            (Heard::Room { base, own: None }, Some(private)) => {
-                if base.exact {
-                    body::add_saturating(out, base.clipped, private);
-                } else {
-                    body::mix_plus(out, base.sum, private);
-                }
-                Route::Own
-            }
-            (
-                Heard::Room {
-                    base,
-                    own: Some(voice),
-                },
-                Some(private),
-            ) => {
-                body::mix_minus_plus(out, base.sum, voice, private);
-                Route::Own
-            }
-        };
-    }
-
+    let frame = |i: usize| *blocks * i..*blocks * (i + 1);
     for (group, music) in [
         (Shared::Wait, Feed::WaitMusic),
         (Shared::AgentHold, Feed::AgentHold),
         (Shared::CustomerHold, Feed::CustomerHold),
     ] {
         if needed[group as usize] {
-            let music = feed(music).unwrap_or(silence);
-            shared_outputs[samples(group as usize)].copy_from_slice(music);
+            let out = &mut shared_outputs.blocks_mut()[frame(group as usize)];
+            if feed_freshness[music as usize].mixed {
+                out.copy_from_slice(&feeds.blocks()[frame(music as usize)]);
+            } else {
+                out.fill([0; BLOCK]);
+            }
         }
     }
 }
 
-/// Sums every audible talker (and the bridge) into the two accumulators;
-/// returns whether a coaching supervisor talked, in which case
-/// `sum_everyone` holds the everyone sum (else `sum_customer_side` does).
+/// Fills the room's talker lists and jobs for this tick and sets every
+/// slot's route; returns which shared music outputs are listened to.
 #[inline(always)]
-fn sum_talkers(room: &mut Room) -> bool {
+fn plan(room: &mut Room) -> [bool; Shared::COUNT] {
     let Room {
-        frame,
+        started,
         slots,
-        voices,
-        feeds,
         feed_freshness,
-        sum_customer_side,
-        sum_everyone,
+        open_talkers,
+        coach_talkers,
+        jobs,
         ..
     } = room;
-    let frame = *frame;
-    let mut open = Batch::EMPTY;
-    let mut coaches = Batch::EMPTY;
-    let mut coach_talked = false;
-    for (i, slot) in slots.iter().enumerate() {
-        let Some(p) = slot.participant else { continue };
-        if !(slot.voice.mixed && p.is_audible()) {
-            continue;
+    let started = *started;
+    open_talkers.clear();
+    coach_talkers.clear();
+    jobs.clear();
+    if started {
+        for (i, slot) in slots.iter().enumerate() {
+            match slot.participant {
+                Some(p) if slot.voice.mixed && p.is_audible() => {
+                    if p.is_coaching() {
+                        coach_talkers.push(i);
+                    } else {
+                        open_talkers.push(i);
+                    }
+                }
+                _ => {}
+            }
         }
-        let voice = &voices[i * frame..(i + 1) * frame];
-        if p.is_coaching() {
-            coach_talked = true;
-            coaches.push(sum_everyone, voice);
+    }
+    let coach_talked = !coach_talkers.is_empty();
+    let music = |feed: Feed| {
+        if feed_freshness[feed as usize].mixed {
+            Heard::Music(feed)
         } else {
-            open.push(sum_customer_side, voice);
+            Heard::Silence
+        }
+    };
+    let mut needed = [false; Shared::COUNT];
+    for (i, slot) in slots.iter_mut().enumerate() {
+        let Some(p) = slot.participant else {
+            slot.route = Route::Vacant;
+            continue;
+        };
+        let (group, heard, own) = if !started {
+            (Shared::Wait, music(Feed::WaitMusic), false)
+        } else if p.held {
+            let feed = Feed::from(p.role.hold_music());
+            let group = match p.role.hold_music() {
+                HoldMusic::Agent => Shared::AgentHold,
+                HoldMusic::Customer => Shared::CustomerHold,
+            };
+            (group, music(feed), false)
+        } else {
+            // An audible talker's voice is always in the sum it hears:
+            // customers and open talkers are in both, coaches in everyone.
+            let own = slot.voice.mixed && p.is_audible();
+            if p.role == Role::Customer && coach_talked {
+                (Shared::CustomerSide, Heard::CustomerSide, own)
+            } else {
+                (Shared::Everyone, Heard::Everyone, own)
+            }
+        };
+        let private = slot.private.mixed;
+        slot.route = if own || private {
+            jobs.push(Job {
+                slot: i,
+                heard,
+                own,
+                private,
+            });
+            Route::Own
+        } else {
+            needed[group as usize] = true;
+            Route::Shared(group)
+        };
+    }
+    needed
+}
+
+/// Makes the room's outputs from the plan in two passes. The first goes
+/// block by block: each block's sums stay in registers while every talker is
+/// added, then become the shared mixes, with a note of whether they are exact
+/// (nothing saturated) and the i32 sums kept for listeners when they are not.
+/// The second goes listener by listener over all of its blocks: mostly one
+/// i16 saturating subtract per block, from the exact shared mix.
+#[inline(always)]
+fn mix_blocks<L: Lanes>(room: &mut Room, lanes: L) {
+    let Room {
+        blocks,
+        started,
+        voices,
+        privates,
+        own_outputs,
+        feeds,
+        feed_freshness,
+        shared_outputs,
+        open_talkers,
+        coach_talkers,
+        jobs,
+        base_sums,
+        base_exact,
+        ..
+    } = room;
+    let (blocks, started) = (*blocks, *started);
+    let (voices, privates, feeds) = (voices.blocks(), privates.blocks(), feeds.blocks());
+    let (own_outputs, shared_outputs) = (own_outputs.blocks_mut(), shared_outputs.blocks_mut());
+    let coach_talked = !coach_talkers.is_empty();
+    let bridge = started && feed_freshness[Feed::Bridge as usize].mixed;
+    let frame = |i: usize| i * blocks..(i + 1) * blocks;
+    let (everyone_sums, customer_side_sums) = base_sums.split_at_mut(blocks);
+    let (everyone_exact, customer_side_exact) = base_exact.split_at_mut(blocks);
+
+    if started {
+        for b in 0..blocks {
+            let at = |frame: usize| frame * blocks + b;
+            let mut customer_side = lanes.zero();
+            for &t in open_talkers.iter() {
+                customer_side = lanes.add(customer_side, &voices[at(t)]);
+            }
+            if bridge {
+                customer_side = lanes.add(customer_side, &feeds[at(Feed::Bridge as usize)]);
+            }
+            let mut everyone = customer_side;
+            for &t in coach_talkers.iter() {
+                everyone = lanes.add(everyone, &voices[at(t)]);
+            }
+            // The everyone mix is made whenever the room runs: it is the
+            // recording.
+            let out = &mut shared_outputs[at(Shared::Everyone as usize)];
+            everyone_exact[b] = lanes.clip_exact(out, everyone);
+            if !everyone_exact[b] {
+                lanes.store(&mut everyone_sums[b], everyone);
+            }
+            if coach_talked {
+                let out = &mut shared_outputs[at(Shared::CustomerSide as usize)];
+                customer_side_exact[b] = lanes.clip_exact(out, customer_side);
+                if !customer_side_exact[b] {
+                    lanes.store(&mut customer_side_sums[b], customer_side);
+                }
+            }
         }
     }
-    if !open.flush(sum_customer_side) {
-        sum_customer_side.fill(0);
+
+    for job in jobs.iter() {
+        let out = &mut own_outputs[frame(job.slot)];
+        let own = job.own.then(|| &voices[frame(job.slot)]);
+        let private = job.private.then(|| &privates[frame(job.slot)]);
+        match job.heard {
+            Heard::Everyone | Heard::CustomerSide => {
+                let (shared, sums, exact) = if job.heard == Heard::Everyone {
+                    (Shared::Everyone, &*everyone_sums, &*everyone_exact)
+                } else {
+                    (
+                        Shared::CustomerSide,
+                        &*customer_side_sums,
+                        &*customer_side_exact,
+                    )
+                };
+                let base = &shared_outputs[frame(shared as usize)];
+                if let (Some(own), None) = (own, private) {
+                    // The common case, a talker: one tight loop.
+                    for ((((out, base), own), sum), exact) in
+                        out.iter_mut().zip(base).zip(own).zip(sums).zip(exact)
+                    {
+                        if *exact {
+                            lanes.sub_saturating(out, base, own);
+                        } else {
+                            lanes.clip(out, lanes.sub(lanes.load(sum), own));
+                        }
+                    }
+                    continue;
+                }
+                for (b, out) in out.iter_mut().enumerate() {
+                    // An exact shared mix is its sum; others were kept.
+                    let heard = if exact[b] {
+                        lanes.widen(&base[b])
+                    } else {
+                        lanes.load(&sums[b])
+                    };
+                    listen(lanes, out, heard, own, private, b);
+                }
+            }
+            Heard::Music(feed) => {
+                let music = &feeds[frame(feed as usize)];
+                for (b, out) in out.iter_mut().enumerate() {
+                    listen(lanes, out, lanes.widen(&music[b]), own, private, b);
+                }
+            }
+            Heard::Silence => {
+                for (b, out) in out.iter_mut().enumerate() {
+                    listen(lanes, out, lanes.zero(), own, private, b);
+                }
+            }
+        }
     }
-    coaches.flush(sum_everyone);
-    if feed_freshness[Feed::Bridge as usize].mixed {
-        let bridge = &feeds[Feed::Bridge as usize * frame..][..frame];
-        body::accumulate(sum_customer_side, bridge);
+}
+
+/// One block of a listener with a mix of its own: `saturate(heard - own +
+/// private)` in i32. A function, not a closure in `mix_blocks`: closures
+/// there are not compiled with the pass's CPU features, so this would be an
+/// out-of-line call with its intrinsics not inlined.
+#[inline(always)]
+fn listen<L: Lanes>(
+    lanes: L,
+    out: &mut Block,
+    heard: L::Sum,
+    own: Option<&[Block]>,
+    private: Option<&[Block]>,
+    b: usize,
+) {
+    let mut sum = heard;
+    if let Some(own) = own {
+        sum = lanes.sub(sum, &own[b]);
     }
-    if coach_talked {
-        body::add_sums(sum_everyone, sum_customer_side);
+    if let Some(private) = private {
+        sum = lanes.add(sum, &private[b]);
     }
-    coach_talked
+    lanes.clip(out, sum);
 }

@@ -1,133 +1,408 @@
-//! The mixer's one audited unsafe module: x86_64 kernels compiled with wider
-//! instruction sets and selected at run time.
+//! The mixer's one audited unsafe module: the block kernels written with
+//! x86_64 SIMD intrinsics, and the mix pass compiled for each instruction set.
 //!
-//! Each instruction set gets a module of `#[target_feature]` functions whose
-//! bodies are the shared loops in `kernel::body`, and the whole mix pass
-//! (`mix::mix_pass`), inlined so LLVM vectorises them for that feature. Calling such a function on a CPU without the
-//! feature is undefined behaviour, hence `unsafe` at each call. The argument
-//! is the same everywhere: the safe shims below are private to their module
-//! and reachable only through the `Kernels` value that module's `kernels()`
-//! builds, and `kernels()` is called only after `is_x86_feature_detected!`
-//! confirmed every feature the module enables. The wrapped code is safe Rust
-//! (zipped or bounds-checked slices), so the CPU feature is the only
-//! precondition.
+//! Each instruction set has a token type ([`Sse2`], [`Avx2`], [`Avx512`])
+//! implementing `Lanes`, and a `#[target_feature]` copy of the whole mix
+//! pass (`mix::mix_pass` with that token, its kernels inlined). The
+//! argument for every `unsafe` here is the same: a token is a private
+//! zero-sized value made only by its `detect()` after
+//! `is_x86_feature_detected!` confirmed every feature its intrinsics need,
+//! so holding one proves the CPU runs them. Loads and stores take their
+//! pointers from `&[i16; N]` arrays of exactly the width they access.
+//!
+//! Explicit intrinsics rather than auto-vectorised loops: with a dynamic
+//! talker count LLVM split the i32 block sums into scalars and left the
+//! additions scalar (one `movsx`/`add` per sample), so the same loops ran
+//! at about the portable speed on every instruction set.
 #![allow(unsafe_code)]
 
-use super::Kernels;
+use std::arch::x86_64::*;
 
-/// SSE2 kernels (every x86_64 CPU; listed for completeness and comparison).
+use super::{Acc, BLOCK, Block, Kernels, Lanes};
+use crate::room::Room;
+
+/// SSE2 kernels (every x86_64 CPU has SSE2; listed for comparison).
 pub(super) fn sse2() -> Option<Kernels> {
-    is_x86_feature_detected!("sse2").then(sse2::kernels)
+    Sse2::detect().map(|_| Kernels {
+        name: "sse2",
+        // SAFETY: SSE2 was detected just now.
+        mix_pass: |room| unsafe { sse2_pass(room) },
+    })
 }
 
 /// AVX2 kernels, if detected.
 pub(super) fn avx2() -> Option<Kernels> {
-    is_x86_feature_detected!("avx2").then(avx2::kernels)
+    Avx2::detect().map(|_| Kernels {
+        name: "avx2",
+        // SAFETY: AVX2 was detected just now.
+        mix_pass: |room| unsafe { avx2_pass(room) },
+    })
 }
 
-/// AVX-512 kernels: F for 512-bit registers, BW for 16-bit lanes (widening
-/// and saturating packs), VL for the narrower forms LLVM mixes in.
+/// AVX-512 kernels: F for 512-bit registers, BW for 16-bit lanes and packs; VL for the 256-bit forms LLVM mixes in.
 pub(super) fn avx512bw() -> Option<Kernels> {
-    (is_x86_feature_detected!("avx512f")
-        && is_x86_feature_detected!("avx512bw")
-        && is_x86_feature_detected!("avx512vl"))
-    .then(avx512bw::kernels)
+    Avx512::detect().map(|_| Kernels {
+        name: "avx512bw",
+        // SAFETY: AVX-512 F, BW and VL were detected just now.
+        mix_pass: |room| unsafe { avx512_pass(room) },
+    })
 }
 
-/// Generates one instruction set's module: `#[target_feature]` copies of the
-/// loops, and `kernels()` that wraps them in safe shims. `kernels()` must only
-/// be called once `$feature` is detected (see the module docs).
-macro_rules! kernels_for {
-    ($module:ident, $feature:literal) => {
-        mod $module {
-            use crate::kernel::{Kernels, body};
-            use crate::room::Room;
+#[target_feature(enable = "sse2")]
+fn sse2_pass(room: &mut Room) {
+    crate::mix::mix_pass(room, Sse2(()))
+}
 
-            #[target_feature(enable = $feature)]
-            fn mix_pass(room: &mut Room) {
-                crate::mix::mix_pass(room)
-            }
+#[target_feature(enable = "avx2")]
+fn avx2_pass(room: &mut Room) {
+    crate::mix::mix_pass(room, Avx2(()))
+}
 
-            #[target_feature(enable = $feature)]
-            fn accumulate(sum: &mut [i32], voice: &[i16]) {
-                body::accumulate(sum, voice)
-            }
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn avx512_pass(room: &mut Room) {
+    crate::mix::mix_pass(room, Avx512(()))
+}
 
-            #[target_feature(enable = $feature)]
-            fn accumulate4(sum: &mut [i32], voices: [&[i16]; 4]) {
-                body::accumulate4(sum, voices)
-            }
+/// Proof that the CPU has SSE2: 8 lanes of i32 per register.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sse2(());
 
-            #[target_feature(enable = $feature)]
-            fn add_sums(sum: &mut [i32], other: &[i32]) {
-                body::add_sums(sum, other)
-            }
+impl Sse2 {
+    pub(crate) fn detect() -> Option<Self> {
+        is_x86_feature_detected!("sse2").then_some(Self(()))
+    }
+}
 
-            #[target_feature(enable = $feature)]
-            fn clip(out: &mut [i16], sum: &[i32]) -> bool {
-                body::clip(out, sum)
-            }
+impl Lanes for Sse2 {
+    type Sum = [__m128i; BLOCK / 4];
 
-            #[target_feature(enable = $feature)]
-            fn mix_minus(out: &mut [i16], sum: &[i32], own: &[i16]) {
-                body::mix_minus(out, sum, own)
-            }
+    #[inline(always)]
+    fn zero(self) -> Self::Sum {
+        // SAFETY: the token proves SSE2 (see the module docs).
+        [unsafe { _mm_setzero_si128() }; BLOCK / 4]
+    }
 
-            #[target_feature(enable = $feature)]
-            fn mix_plus(out: &mut [i16], sum: &[i32], extra: &[i16]) {
-                body::mix_plus(out, sum, extra)
-            }
+    #[inline(always)]
+    fn widen(self, block: &Block) -> Self::Sum {
+        self.add(self.zero(), block)
+    }
 
-            #[target_feature(enable = $feature)]
-            fn mix_minus_plus(out: &mut [i16], sum: &[i32], own: &[i16], extra: &[i16]) {
-                body::mix_minus_plus(out, sum, own, extra)
-            }
+    #[inline(always)]
+    fn load(self, sum: &Acc) -> Self::Sum {
+        let parts = sum.as_chunks::<4>().0;
+        // SAFETY: SSE2 (token); each load reads the 16 bytes of its part.
+        std::array::from_fn(|k| unsafe { _mm_loadu_si128(parts[k].as_ptr().cast()) })
+    }
 
-            #[target_feature(enable = $feature)]
-            fn add_saturating(out: &mut [i16], a: &[i16], b: &[i16]) {
-                body::add_saturating(out, a, b)
-            }
+    #[inline(always)]
+    fn store(self, out: &mut Acc, sum: Self::Sum) {
+        for (part, s) in out.as_chunks_mut::<4>().0.iter_mut().zip(sum) {
+            // SAFETY: SSE2 (token); the store writes the 16 bytes of `part`.
+            unsafe { _mm_storeu_si128(part.as_mut_ptr().cast(), s) }
+        }
+    }
 
-            #[target_feature(enable = $feature)]
-            fn sub_saturating(out: &mut [i16], a: &[i16], b: &[i16]) {
-                body::sub_saturating(out, a, b)
-            }
-
-            /// Only called by the detecting functions of the parent module,
-            /// after the features were detected.
-            pub(super) fn kernels() -> Kernels {
-                Kernels {
-                    name: stringify!($module),
-                    // SAFETY: this shim is only reachable through the Kernels
-                    // built here, which exist only after `$feature` was
-                    // detected on this CPU.
-                    accumulate: |sum, voice| unsafe { accumulate(sum, voice) },
-                    // SAFETY: as above, the feature was detected first.
-                    accumulate4: |sum, voices| unsafe { accumulate4(sum, voices) },
-                    // SAFETY: as above, the feature was detected first.
-                    add_sums: |sum, other| unsafe { add_sums(sum, other) },
-                    // SAFETY: as above, the feature was detected first.
-                    clip: |out, sum| unsafe { clip(out, sum) },
-                    // SAFETY: as above, the feature was detected first.
-                    mix_minus: |out, sum, own| unsafe { mix_minus(out, sum, own) },
-                    // SAFETY: as above, the feature was detected first.
-                    mix_plus: |out, sum, extra| unsafe { mix_plus(out, sum, extra) },
-                    // SAFETY: as above, the feature was detected first.
-                    mix_minus_plus: |out, sum, own, extra| unsafe {
-                        mix_minus_plus(out, sum, own, extra)
-                    },
-                    // SAFETY: as above, the feature was detected first.
-                    add_saturating: |out, a, b| unsafe { add_saturating(out, a, b) },
-                    // SAFETY: as above, the feature was detected first.
-                    sub_saturating: |out, a, b| unsafe { sub_saturating(out, a, b) },
-                    // SAFETY: as above, the feature was detected first.
-                    mix_pass: |room| unsafe { mix_pass(room) },
-                }
+    #[inline(always)]
+    fn add(self, mut sum: Self::Sum, block: &Block) -> Self::Sum {
+        for (pair, part) in sum.chunks_exact_mut(2).zip(block.as_chunks::<8>().0) {
+            // SAFETY: SSE2 (token); the load reads the 16 bytes of `part`.
+            unsafe {
+                let v = _mm_loadu_si128(part.as_ptr().cast());
+                // Sign-extend: put each i16 in the high half, shift down.
+                let low = _mm_srai_epi32(_mm_unpacklo_epi16(v, v), 16);
+                let high = _mm_srai_epi32(_mm_unpackhi_epi16(v, v), 16);
+                pair[0] = _mm_add_epi32(pair[0], low);
+                pair[1] = _mm_add_epi32(pair[1], high);
             }
         }
-    };
+        sum
+    }
+
+    #[inline(always)]
+    fn sub(self, mut sum: Self::Sum, block: &Block) -> Self::Sum {
+        for (pair, part) in sum.chunks_exact_mut(2).zip(block.as_chunks::<8>().0) {
+            // SAFETY: as in `add`.
+            unsafe {
+                let v = _mm_loadu_si128(part.as_ptr().cast());
+                let low = _mm_srai_epi32(_mm_unpacklo_epi16(v, v), 16);
+                let high = _mm_srai_epi32(_mm_unpackhi_epi16(v, v), 16);
+                pair[0] = _mm_sub_epi32(pair[0], low);
+                pair[1] = _mm_sub_epi32(pair[1], high);
+            }
+        }
+        sum
+    }
+
+    #[inline(always)]
+    fn clip(self, out: &mut Block, sum: Self::Sum) {
+        for (part, pair) in out
+            .as_chunks_mut::<8>()
+            .0
+            .iter_mut()
+            .zip(sum.chunks_exact(2))
+        {
+            // SAFETY: SSE2 (token); the store writes the 16 bytes of `part`.
+            unsafe { _mm_storeu_si128(part.as_mut_ptr().cast(), _mm_packs_epi32(pair[0], pair[1])) }
+        }
+    }
+
+    #[inline(always)]
+    fn clip_exact(self, out: &mut Block, sum: Self::Sum) -> bool {
+        self.clip(out, sum);
+        // SAFETY: SSE2 (token).
+        unsafe {
+            let (max, min) = (
+                _mm_set1_epi32(i16::MAX.into()),
+                _mm_set1_epi32(i16::MIN.into()),
+            );
+            let outside = sum.iter().fold(_mm_setzero_si128(), |acc, s| {
+                let beyond = _mm_or_si128(_mm_cmpgt_epi32(*s, max), _mm_cmplt_epi32(*s, min));
+                _mm_or_si128(acc, beyond)
+            });
+            _mm_movemask_epi8(outside) == 0
+        }
+    }
+
+    #[inline(always)]
+    fn sub_saturating(self, out: &mut Block, a: &Block, b: &Block) {
+        let (a, b) = (a.as_chunks::<8>().0, b.as_chunks::<8>().0);
+        for ((o, a), b) in out.as_chunks_mut::<8>().0.iter_mut().zip(a).zip(b) {
+            // SAFETY: SSE2 (token); each load and store covers its 16-byte part.
+            unsafe {
+                let d = _mm_subs_epi16(
+                    _mm_loadu_si128(a.as_ptr().cast()),
+                    _mm_loadu_si128(b.as_ptr().cast()),
+                );
+                _mm_storeu_si128(o.as_mut_ptr().cast(), d)
+            }
+        }
+    }
 }
 
-kernels_for!(sse2, "sse2");
-kernels_for!(avx2, "avx2");
-kernels_for!(avx512bw, "avx512f,avx512bw,avx512vl");
+/// Proof that the CPU has AVX2: 8 lanes of i32 per register.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Avx2(());
+
+impl Avx2 {
+    pub(crate) fn detect() -> Option<Self> {
+        is_x86_feature_detected!("avx2").then_some(Self(()))
+    }
+}
+
+impl Lanes for Avx2 {
+    type Sum = [__m256i; BLOCK / 8];
+
+    #[inline(always)]
+    fn zero(self) -> Self::Sum {
+        // SAFETY: the token proves AVX2 (see the module docs).
+        [unsafe { _mm256_setzero_si256() }; BLOCK / 8]
+    }
+
+    #[inline(always)]
+    fn widen(self, block: &Block) -> Self::Sum {
+        let parts = block.as_chunks::<8>().0;
+        // SAFETY: AVX2 (token); each load reads the 16 bytes of its part.
+        std::array::from_fn(|k| unsafe {
+            _mm256_cvtepi16_epi32(_mm_loadu_si128(parts[k].as_ptr().cast()))
+        })
+    }
+
+    #[inline(always)]
+    fn load(self, sum: &Acc) -> Self::Sum {
+        let parts = sum.as_chunks::<8>().0;
+        // SAFETY: AVX2 (token); each load reads the 32 bytes of its part.
+        std::array::from_fn(|k| unsafe { _mm256_loadu_si256(parts[k].as_ptr().cast()) })
+    }
+
+    #[inline(always)]
+    fn store(self, out: &mut Acc, sum: Self::Sum) {
+        for (part, s) in out.as_chunks_mut::<8>().0.iter_mut().zip(sum) {
+            // SAFETY: AVX2 (token); the store writes the 32 bytes of `part`.
+            unsafe { _mm256_storeu_si256(part.as_mut_ptr().cast(), s) }
+        }
+    }
+
+    #[inline(always)]
+    fn add(self, sum: Self::Sum, block: &Block) -> Self::Sum {
+        let wide = self.widen(block);
+        // SAFETY: AVX2 (token).
+        std::array::from_fn(|k| unsafe { _mm256_add_epi32(sum[k], wide[k]) })
+    }
+
+    #[inline(always)]
+    fn sub(self, sum: Self::Sum, block: &Block) -> Self::Sum {
+        let wide = self.widen(block);
+        // SAFETY: AVX2 (token).
+        std::array::from_fn(|k| unsafe { _mm256_sub_epi32(sum[k], wide[k]) })
+    }
+
+    #[inline(always)]
+    fn clip(self, out: &mut Block, sum: Self::Sum) {
+        for (part, pair) in out
+            .as_chunks_mut::<16>()
+            .0
+            .iter_mut()
+            .zip(sum.chunks_exact(2))
+        {
+            // SAFETY: AVX2 (token); the store writes the 32 bytes of `part`.
+            unsafe {
+                // packs works within 128-bit halves: [a0..3 b0..3 a4..7 b4..7];
+                // the permute puts the quarters back in order.
+                let packed = _mm256_packs_epi32(pair[0], pair[1]);
+                let ordered = _mm256_permute4x64_epi64(packed, 0b11_01_10_00);
+                _mm256_storeu_si256(part.as_mut_ptr().cast(), ordered)
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn clip_exact(self, out: &mut Block, sum: Self::Sum) -> bool {
+        self.clip(out, sum);
+        // SAFETY: AVX2 (token).
+        unsafe {
+            let max = _mm256_set1_epi32(i16::MAX.into());
+            let min = _mm256_set1_epi32(i16::MIN.into());
+            let outside = sum.iter().fold(_mm256_setzero_si256(), |acc, s| {
+                let beyond =
+                    _mm256_or_si256(_mm256_cmpgt_epi32(*s, max), _mm256_cmpgt_epi32(min, *s));
+                _mm256_or_si256(acc, beyond)
+            });
+            _mm256_testz_si256(outside, outside) == 1
+        }
+    }
+
+    #[inline(always)]
+    fn sub_saturating(self, out: &mut Block, a: &Block, b: &Block) {
+        for half in [0, 16] {
+            // SAFETY: AVX2 (token); each load and store covers the 32 bytes
+            // of `[half..half + 16]` of its 64-byte block.
+            unsafe {
+                let d = _mm256_subs_epi16(
+                    _mm256_loadu_si256(a[half..].as_ptr().cast()),
+                    _mm256_loadu_si256(b[half..].as_ptr().cast()),
+                );
+                _mm256_storeu_si256(out[half..].as_mut_ptr().cast(), d)
+            }
+        }
+    }
+}
+
+/// Proof that the CPU has AVX-512 F, BW and VL: 16 lanes of i32 per register.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Avx512(());
+
+impl Avx512 {
+    pub(crate) fn detect() -> Option<Self> {
+        (is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512vl"))
+        .then_some(Self(()))
+    }
+}
+
+impl Lanes for Avx512 {
+    type Sum = [__m512i; BLOCK / 16];
+
+    #[inline(always)]
+    fn zero(self) -> Self::Sum {
+        // SAFETY: the token proves AVX-512F (see the module docs).
+        [unsafe { _mm512_setzero_si512() }; BLOCK / 16]
+    }
+
+    #[inline(always)]
+    fn widen(self, block: &Block) -> Self::Sum {
+        let parts = block.as_chunks::<16>().0;
+        // SAFETY: AVX-512F (token); each load reads the 32 bytes of its part.
+        std::array::from_fn(|k| unsafe {
+            _mm512_cvtepi16_epi32(_mm256_loadu_si256(parts[k].as_ptr().cast()))
+        })
+    }
+
+    #[inline(always)]
+    fn load(self, sum: &Acc) -> Self::Sum {
+        let parts = sum.as_chunks::<16>().0;
+        // SAFETY: AVX-512F (token); each load reads the 64 bytes of its part.
+        std::array::from_fn(|k| unsafe { _mm512_loadu_si512(parts[k].as_ptr().cast()) })
+    }
+
+    #[inline(always)]
+    fn store(self, out: &mut Acc, sum: Self::Sum) {
+        for (part, s) in out.as_chunks_mut::<16>().0.iter_mut().zip(sum) {
+            // SAFETY: AVX-512F (token); the store writes the 64 bytes of `part`.
+            unsafe { _mm512_storeu_si512(part.as_mut_ptr().cast(), s) }
+        }
+    }
+
+    #[inline(always)]
+    fn add(self, sum: Self::Sum, block: &Block) -> Self::Sum {
+        let wide = self.widen(block);
+        // SAFETY: AVX-512F (token).
+        std::array::from_fn(|k| unsafe { _mm512_add_epi32(sum[k], wide[k]) })
+    }
+
+    #[inline(always)]
+    fn sub(self, sum: Self::Sum, block: &Block) -> Self::Sum {
+        let wide = self.widen(block);
+        // SAFETY: AVX-512F (token).
+        std::array::from_fn(|k| unsafe { _mm512_sub_epi32(sum[k], wide[k]) })
+    }
+
+    #[inline(always)]
+    fn clip(self, out: &mut Block, [a, b]: Self::Sum) {
+        // SAFETY: AVX-512F/BW (token); the store writes the 64 bytes of `out`.
+        unsafe {
+            // packs works within 128-bit quarters, leaving 64-bit runs of
+            // [a b a b …]; the permute gathers the a runs, then the b runs.
+            // (One pack and permute beat two saturating down-converts to
+            // memory, which are slow on Zen 4.)
+            let packed = _mm512_packs_epi32(a, b);
+            let order = _mm512_set_epi64(7, 5, 3, 1, 6, 4, 2, 0);
+            let ordered = _mm512_permutexvar_epi64(order, packed);
+            _mm512_storeu_si512(out.as_mut_ptr().cast(), ordered)
+        }
+    }
+
+    #[inline(always)]
+    fn clip_exact(self, out: &mut Block, sum: Self::Sum) -> bool {
+        self.clip(out, sum);
+        // SAFETY: AVX-512F (token).
+        unsafe {
+            let max = _mm512_set1_epi32(i16::MAX.into());
+            let min = _mm512_set1_epi32(i16::MIN.into());
+            sum.iter()
+                .all(|s| _mm512_cmpgt_epi32_mask(*s, max) | _mm512_cmplt_epi32_mask(*s, min) == 0)
+        }
+    }
+
+    #[inline(always)]
+    fn sub_saturating(self, out: &mut Block, a: &Block, b: &Block) {
+        // SAFETY: AVX-512BW (token); the loads and the store each cover one
+        // whole 64-byte block.
+        unsafe {
+            let d = _mm512_subs_epi16(
+                _mm512_loadu_si512(a.as_ptr().cast()),
+                _mm512_loadu_si512(b.as_ptr().cast()),
+            );
+            _mm512_storeu_si512(out.as_mut_ptr().cast(), d)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::tests::check_lanes;
+
+    #[test]
+    fn every_detected_set_saturates_like_plain_arithmetic() {
+        if let Some(lanes) = Sse2::detect() {
+            check_lanes(lanes);
+        }
+        if let Some(lanes) = Avx2::detect() {
+            check_lanes(lanes);
+        }
+        if let Some(lanes) = Avx512::detect() {
+            check_lanes(lanes);
+        }
+    }
+}
