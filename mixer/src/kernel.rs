@@ -20,7 +20,7 @@ mod x86;
 /// Samples per block: one 512-bit register of i16 (two AVX2, four SSE2), and
 /// a divisor of the 160- and 320-sample frames of 20 ms at 8 and 16 kHz.
 /// Rooms pad other frame lengths up to whole blocks.
-pub(crate) const BLOCK: usize = 32;
+pub(crate) const BLOCK: usize = 80;
 
 /// One block of samples.
 pub(crate) type Block = [i16; BLOCK];
@@ -272,7 +272,7 @@ pub(crate) mod tests {
         assert_eq!(out, a);
         assert!(!lanes.clip_exact(&mut out, sum));
         assert_eq!(out, expect(&|j| x(&a, j) + x(&b, j) + x(&c, j)));
-        for lane in [0, 7, 8, 15, 16, 31] {
+        for lane in [0, 7, 8, 15, 16, 31, 32, 63, 64, 79] {
             let mut one = [0; BLOCK];
             one[lane] = 1;
             let over = lanes.add(lanes.widen(&[i16::MAX; BLOCK]), &one);

@@ -83,7 +83,25 @@ pub(crate) enum Heard {
     Silence,
 }
 
-/// A listener that gets its own output this tick.
+/// A talker with nothing private: it hears a shared mix minus its own voice.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MixMinus {
+    slot: usize,
+    /// Hears the customer side (resolved to everyone's mix when no coach
+    /// talked), else everyone's mix.
+    customer: bool,
+}
+
+impl MixMinus {
+    /// What an unused entry of the room's list holds.
+    pub(crate) const NONE: MixMinus = MixMinus {
+        slot: 0,
+        customer: false,
+    };
+}
+
+/// Any other listener that gets its own output this tick: private audio, or
+/// a talker's own voice out and private audio in.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Job {
     slot: usize,
@@ -92,6 +110,16 @@ pub(crate) struct Job {
     own: bool,
     /// Add the listener's private audio.
     private: bool,
+}
+
+impl Job {
+    /// What an unused entry of the room's job list holds.
+    pub(crate) const NONE: Job = Job {
+        slot: 0,
+        heard: Heard::Silence,
+        own: false,
+        private: false,
+    };
 }
 
 impl Room {
@@ -108,20 +136,22 @@ impl Room {
 
     /// What the participant heard in the last mix (saturated i16); silence
     /// for an id not in the room at that mix.
+    #[inline]
     pub fn output(&self, id: ChannelId) -> &[i16] {
         match self.slots.get(id.0).map_or(Route::Vacant, |s| s.route) {
             Route::Vacant => &self.silence,
-            Route::Shared(group) => self.shared_output(group),
+            Route::Shared(group) => self.shared_output(self.resolve(group)),
             Route::Own => self.own_outputs.frame(id.0),
         }
     }
 
     /// The participant's group in the last mix: equal groups, equal outputs.
+    #[inline]
     pub fn output_group(&self, id: ChannelId) -> MixGroup {
         MixGroup(
             match self.slots.get(id.0).map_or(Route::Vacant, |s| s.route) {
                 Route::Vacant => Group::Silent,
-                Route::Shared(group) => Group::Shared(group),
+                Route::Shared(group) => Group::Shared(self.resolve(group)),
                 // Slot indices are below MAX_CAPACITY, so they fit in u32.
                 Route::Own => Group::Own(id.0 as u32),
             },
@@ -151,6 +181,16 @@ impl Room {
     fn shared_output(&self, group: Shared) -> &[i16] {
         self.shared_outputs.frame(group as usize)
     }
+
+    /// Customers are planned on the customer side; while no coach talks
+    /// that is everyone's mix.
+    #[inline]
+    fn resolve(&self, group: Shared) -> Shared {
+        match group {
+            Shared::CustomerSide if !self.mixed_coach_talked => Shared::Everyone,
+            _ => group,
+        }
+    }
 }
 
 /// One tick of [`Room::mix`]; `#[inline(always)]` so that each instruction
@@ -160,10 +200,6 @@ impl Room {
 pub(crate) fn mix_pass<L: Lanes>(room: &mut Room, lanes: L) {
     for f in &mut room.feed_freshness {
         f.latch();
-    }
-    for slot in room.slots.iter_mut() {
-        slot.voice.latch();
-        slot.private.latch();
     }
     room.mixed_started = room.started;
     let needed = plan(room);
@@ -181,7 +217,7 @@ pub(crate) fn mix_pass<L: Lanes>(room: &mut Room, lanes: L) {
         (Shared::AgentHold, Feed::AgentHold),
         (Shared::CustomerHold, Feed::CustomerHold),
     ] {
-        if needed[group as usize] {
+        if needed & (1 << group as u8) != 0 {
             let out = &mut shared_outputs.blocks_mut()[frame(group as usize)];
             if feed_freshness[music as usize].mixed {
                 out.copy_from_slice(&feeds.blocks()[frame(music as usize)]);
@@ -192,38 +228,23 @@ pub(crate) fn mix_pass<L: Lanes>(room: &mut Room, lanes: L) {
     }
 }
 
-/// Fills the room's talker lists and jobs for this tick and sets every
-/// slot's route; returns which shared music outputs are listened to.
+/// Latches every slot's inputs, fills the room's talker lists and jobs for
+/// this tick and sets every slot's route; returns which shared outputs are
+/// listened to, bit `1 << Shared as u8` each.
 #[inline(always)]
-fn plan(room: &mut Room) -> [bool; Shared::COUNT] {
+fn plan(room: &mut Room) -> u8 {
     let Room {
         started,
         slots,
         feed_freshness,
         open_talkers,
         coach_talkers,
+        mix_minus,
         jobs,
+        mixed_coach_talked,
         ..
     } = room;
     let started = *started;
-    open_talkers.clear();
-    coach_talkers.clear();
-    jobs.clear();
-    if started {
-        for (i, slot) in slots.iter().enumerate() {
-            match slot.participant {
-                Some(p) if slot.voice.mixed && p.is_audible() => {
-                    if p.is_coaching() {
-                        coach_talkers.push(i);
-                    } else {
-                        open_talkers.push(i);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    let coach_talked = !coach_talkers.is_empty();
     let music = |feed: Feed| {
         if feed_freshness[feed as usize].mixed {
             Heard::Music(feed)
@@ -231,8 +252,19 @@ fn plan(room: &mut Room) -> [bool; Shared::COUNT] {
             Heard::Silence
         }
     };
-    let mut needed = [false; Shared::COUNT];
+    // One pass over the slots. Whether customers hear the customer-side sum
+    // or everyone's depends on whether a coach talks, known only at the end,
+    // so customers are planned on the customer side and `mixed_coach_talked`
+    // resolves it when outputs are made and read.
+    // Counts in locals, stored once: the lists are never longer than the
+    // slots, which is their capacity. A bit per shared output, not a
+    // [bool; N]: byte stores into an array then read whole stalled store
+    // forwarding, measurably.
+    let (mut open, mut coaches, mut minus, mut own_mixes) = (0, 0, 0, 0);
+    let mut needed = 0u8;
     for (i, slot) in slots.iter_mut().enumerate() {
+        slot.voice.latch();
+        slot.private.latch();
         let Some(p) = slot.participant else {
             slot.route = Route::Vacant;
             continue;
@@ -250,26 +282,46 @@ fn plan(room: &mut Room) -> [bool; Shared::COUNT] {
             // An audible talker's voice is always in the sum it hears:
             // customers and open talkers are in both, coaches in everyone.
             let own = slot.voice.mixed && p.is_audible();
-            if p.role == Role::Customer && coach_talked {
+            if own {
+                if p.is_coaching() {
+                    coach_talkers.items[coaches] = i;
+                    coaches += 1;
+                } else {
+                    open_talkers.items[open] = i;
+                    open += 1;
+                }
+            }
+            if p.role == Role::Customer {
                 (Shared::CustomerSide, Heard::CustomerSide, own)
             } else {
                 (Shared::Everyone, Heard::Everyone, own)
             }
         };
         let private = slot.private.mixed;
-        slot.route = if own || private {
-            jobs.push(Job {
+        slot.route = if own && !private {
+            mix_minus.items[minus] = MixMinus {
+                slot: i,
+                customer: heard == Heard::CustomerSide,
+            };
+            minus += 1;
+            Route::Own
+        } else if own || private {
+            jobs.items[own_mixes] = Job {
                 slot: i,
                 heard,
                 own,
                 private,
-            });
+            };
+            own_mixes += 1;
             Route::Own
         } else {
-            needed[group as usize] = true;
+            needed |= 1 << group as u8;
             Route::Shared(group)
         };
     }
+    (open_talkers.len, coach_talkers.len) = (open, coaches);
+    *mixed_coach_talked = coaches > 0;
+    (mix_minus.len, jobs.len) = (minus, own_mixes);
     needed
 }
 
@@ -292,6 +344,7 @@ fn mix_blocks<L: Lanes>(room: &mut Room, lanes: L) {
         shared_outputs,
         open_talkers,
         coach_talkers,
+        mix_minus,
         jobs,
         base_sums,
         base_exact,
@@ -300,6 +353,7 @@ fn mix_blocks<L: Lanes>(room: &mut Room, lanes: L) {
     let (blocks, started) = (*blocks, *started);
     let (voices, privates, feeds) = (voices.blocks(), privates.blocks(), feeds.blocks());
     let (own_outputs, shared_outputs) = (own_outputs.blocks_mut(), shared_outputs.blocks_mut());
+    let (open_talkers, coach_talkers) = (open_talkers.as_slice(), coach_talkers.as_slice());
     let coach_talked = !coach_talkers.is_empty();
     let bridge = started && feed_freshness[Feed::Bridge as usize].mixed;
     let frame = |i: usize| i * blocks..(i + 1) * blocks;
@@ -337,35 +391,46 @@ fn mix_blocks<L: Lanes>(room: &mut Room, lanes: L) {
         }
     }
 
-    for job in jobs.iter() {
+    // The shared mix each kind of listener hears: the clipped mix, the
+    // sums kept where it saturated, and where it did not.
+    let everyone = (Shared::Everyone, &*everyone_sums, &*everyone_exact);
+    let customer_side = if coach_talked {
+        (
+            Shared::CustomerSide,
+            &*customer_side_sums,
+            &*customer_side_exact,
+        )
+    } else {
+        everyone
+    };
+    // Talkers with nothing private, the common case: one tight loop each.
+    for m in mix_minus.as_slice() {
+        let (shared, sums, exact) = if m.customer { customer_side } else { everyone };
+        let base = &shared_outputs[frame(shared as usize)];
+        let own = &voices[frame(m.slot)];
+        for ((((out, base), own), sum), exact) in own_outputs[frame(m.slot)]
+            .iter_mut()
+            .zip(base)
+            .zip(own)
+            .zip(sums)
+            .zip(exact)
+        {
+            if *exact {
+                lanes.sub_saturating(out, base, own);
+            } else {
+                lanes.clip(out, lanes.sub(lanes.load(sum), own));
+            }
+        }
+    }
+    for job in jobs.as_slice() {
         let out = &mut own_outputs[frame(job.slot)];
         let own = job.own.then(|| &voices[frame(job.slot)]);
         let private = job.private.then(|| &privates[frame(job.slot)]);
-        match job.heard {
+        let music = match job.heard {
             Heard::Everyone | Heard::CustomerSide => {
-                let (shared, sums, exact) = if job.heard == Heard::Everyone {
-                    (Shared::Everyone, &*everyone_sums, &*everyone_exact)
-                } else {
-                    (
-                        Shared::CustomerSide,
-                        &*customer_side_sums,
-                        &*customer_side_exact,
-                    )
-                };
+                let customer = job.heard == Heard::CustomerSide;
+                let (shared, sums, exact) = if customer { customer_side } else { everyone };
                 let base = &shared_outputs[frame(shared as usize)];
-                if let (Some(own), None) = (own, private) {
-                    // The common case, a talker: one tight loop.
-                    for ((((out, base), own), sum), exact) in
-                        out.iter_mut().zip(base).zip(own).zip(sums).zip(exact)
-                    {
-                        if *exact {
-                            lanes.sub_saturating(out, base, own);
-                        } else {
-                            lanes.clip(out, lanes.sub(lanes.load(sum), own));
-                        }
-                    }
-                    continue;
-                }
                 for (b, out) in out.iter_mut().enumerate() {
                     // An exact shared mix is its sum; others were kept.
                     let heard = if exact[b] {
@@ -375,18 +440,14 @@ fn mix_blocks<L: Lanes>(room: &mut Room, lanes: L) {
                     };
                     listen(lanes, out, heard, own, private, b);
                 }
+                continue;
             }
-            Heard::Music(feed) => {
-                let music = &feeds[frame(feed as usize)];
-                for (b, out) in out.iter_mut().enumerate() {
-                    listen(lanes, out, lanes.widen(&music[b]), own, private, b);
-                }
-            }
-            Heard::Silence => {
-                for (b, out) in out.iter_mut().enumerate() {
-                    listen(lanes, out, lanes.zero(), own, private, b);
-                }
-            }
+            Heard::Music(feed) => Some(&feeds[frame(feed as usize)]),
+            Heard::Silence => None,
+        };
+        for (b, out) in out.iter_mut().enumerate() {
+            let heard = music.map_or(lanes.zero(), |music| lanes.widen(&music[b]));
+            listen(lanes, out, heard, own, private, b);
         }
     }
 }

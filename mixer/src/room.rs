@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::hearing::{HoldMusic, Participant};
 use crate::kernel::{Acc, BLOCK, Block, Kernels};
-use crate::mix::{Job, Route, Shared};
+use crate::mix::{Job, MixMinus, Route, Shared};
 
 /// Largest capacity a room accepts. Every sum is i32; this many full-scale
 /// voices plus bridge and private audio stay far below `i32::MAX`.
@@ -114,6 +114,9 @@ pub struct Room {
     /// `started` as it was at the last mix, so outputs read after a
     /// `set_started` still describe that mix.
     pub(crate) mixed_started: bool,
+    /// Whether a coaching supervisor talked in the last mix: customers heard
+    /// the customer-side mix instead of everyone's.
+    pub(crate) mixed_coach_talked: bool,
     pub(crate) len: usize,
     pub(crate) slots: Box<[Slot]>,
     pub(crate) voices: Frames,
@@ -128,10 +131,12 @@ pub struct Room {
     /// The tick's plan, rebuilt by each mix within these capacities (one
     /// entry per slot at most), so planning never allocates: slots of the
     /// talkers customers hear, of coaching supervisors who talked, and the
-    /// listeners who get a mix of their own.
-    pub(crate) open_talkers: Vec<usize>,
-    pub(crate) coach_talkers: Vec<usize>,
-    pub(crate) jobs: Vec<Job>,
+    /// listeners who get a mix of their own: talkers who only take their
+    /// voice out of a shared mix, and the rest.
+    pub(crate) open_talkers: List<usize>,
+    pub(crate) coach_talkers: List<usize>,
+    pub(crate) mix_minus: List<MixMinus>,
+    pub(crate) jobs: List<Job>,
     /// The everyone then the customer-side sum, per block, kept only where
     /// the shared mix saturated (`base_exact` false), for listeners to
     /// subtract from in i32.
@@ -188,6 +193,7 @@ impl Room {
             kernels,
             started: false,
             mixed_started: false,
+            mixed_coach_talked: false,
             len: 0,
             slots: vec![Slot::VACANT; capacity].into_boxed_slice(),
             voices: frames(capacity),
@@ -196,9 +202,10 @@ impl Room {
             feeds: frames(4),
             feed_freshness: [Freshness::default(); 4],
             shared_outputs: frames(Shared::COUNT),
-            open_talkers: Vec::with_capacity(capacity),
-            coach_talkers: Vec::with_capacity(capacity),
-            jobs: Vec::with_capacity(capacity),
+            open_talkers: List::new(capacity, 0),
+            coach_talkers: List::new(capacity, 0),
+            mix_minus: List::new(capacity, MixMinus::NONE),
+            jobs: List::new(capacity, Job::NONE),
             base_sums: vec![[0; BLOCK]; 2 * blocks].into_boxed_slice(),
             base_exact: vec![true; 2 * blocks].into_boxed_slice(),
             silence: vec![0; frame].into_boxed_slice(),
@@ -298,6 +305,7 @@ impl Room {
     ///
     /// # Panics
     /// If the id is not from this room (index beyond its capacity).
+    #[inline]
     pub fn input_mut(&mut self, id: ChannelId) -> &mut [i16] {
         self.slots[id.0].voice.written = true;
         self.voices.frame_mut(id.0)
@@ -316,6 +324,7 @@ impl Room {
     ///
     /// # Panics
     /// If the id is not from this room (index beyond its capacity).
+    #[inline]
     pub fn private_mut(&mut self, id: ChannelId) -> &mut [i16] {
         self.slots[id.0].private.written = true;
         self.privates.frame_mut(id.0)
@@ -342,6 +351,30 @@ impl Room {
     fn feed_mut(&mut self, feed: Feed) -> &mut [i16] {
         self.feed_freshness[feed as usize].written = true;
         self.feeds.frame_mut(feed as usize)
+    }
+}
+
+/// A list of at most the capacity it was made with, refilled each tick:
+/// filling it is a store per item and one length at the end, with no growth
+/// path (a `Vec` push re-stores its length and keeps a call to grow).
+#[derive(Debug)]
+pub(crate) struct List<T> {
+    /// Filled in `[..len]` by the mix's plan, with a local count.
+    pub(crate) items: Box<[T]>,
+    pub(crate) len: usize,
+}
+
+impl<T: Copy> List<T> {
+    fn new(capacity: usize, empty: T) -> Self {
+        Self {
+            items: vec![empty; capacity].into_boxed_slice(),
+            len: 0,
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn as_slice(&self) -> &[T] {
+        &self.items[..self.len]
     }
 }
 
@@ -398,14 +431,18 @@ impl Frames {
     ///
     /// # Panics
     /// If `i` is not below the count the buffer was made with.
+    #[inline]
     pub(crate) fn frame(&self, i: usize) -> &[i16] {
-        &self.blocks()[i * self.blocks_per_frame..][..self.blocks_per_frame].as_flattened()
-            [..self.frame]
+        assert!(i < self.count, "frame {i} of {}", self.count);
+        let stride = self.blocks_per_frame * BLOCK;
+        &self.samples[self.start + i * stride..][..self.frame]
     }
 
     /// [`Frames::frame`], writable.
+    #[inline]
     pub(crate) fn frame_mut(&mut self, i: usize) -> &mut [i16] {
-        let (per, frame) = (self.blocks_per_frame, self.frame);
-        &mut self.blocks_mut()[i * per..][..per].as_flattened_mut()[..frame]
+        assert!(i < self.count, "frame {i} of {}", self.count);
+        let stride = self.blocks_per_frame * BLOCK;
+        &mut self.samples[self.start + i * stride..][..self.frame]
     }
 }

@@ -58,7 +58,7 @@ fn avx2_pass(room: &mut Room) {
     crate::mix::mix_pass(room, Avx2(()))
 }
 
-#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl")]
 fn avx512_pass(room: &mut Room) {
     crate::mix::mix_pass(room, Avx512(()))
 }
@@ -273,17 +273,8 @@ impl Lanes for Avx2 {
 
     #[inline(always)]
     fn sub_saturating(self, out: &mut Block, a: &Block, b: &Block) {
-        for half in [0, 16] {
-            // SAFETY: AVX2 (token); each load and store covers the 32 bytes
-            // of `[half..half + 16]` of its 64-byte block.
-            unsafe {
-                let d = _mm256_subs_epi16(
-                    _mm256_loadu_si256(a[half..].as_ptr().cast()),
-                    _mm256_loadu_si256(b[half..].as_ptr().cast()),
-                );
-                _mm256_storeu_si256(out[half..].as_mut_ptr().cast(), d)
-            }
-        }
+        // SAFETY: AVX2 (token).
+        unsafe { subs_256(out, a, b) }
     }
 }
 
@@ -293,7 +284,8 @@ pub(crate) struct Avx512(());
 
 impl Avx512 {
     pub(crate) fn detect() -> Option<Self> {
-        (is_x86_feature_detected!("avx512f")
+        (is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("avx512f")
             && is_x86_feature_detected!("avx512bw")
             && is_x86_feature_detected!("avx512vl"))
         .then_some(Self(()))
@@ -348,17 +340,33 @@ impl Lanes for Avx512 {
     }
 
     #[inline(always)]
-    fn clip(self, out: &mut Block, [a, b]: Self::Sum) {
-        // SAFETY: AVX-512F/BW (token); the store writes the 64 bytes of `out`.
-        unsafe {
-            // packs works within 128-bit quarters, leaving 64-bit runs of
-            // [a b a b …]; the permute gathers the a runs, then the b runs.
-            // (One pack and permute beat two saturating down-converts to
-            // memory, which are slow on Zen 4.)
-            let packed = _mm512_packs_epi32(a, b);
-            let order = _mm512_set_epi64(7, 5, 3, 1, 6, 4, 2, 0);
-            let ordered = _mm512_permutexvar_epi64(order, packed);
-            _mm512_storeu_si512(out.as_mut_ptr().cast(), ordered)
+    fn clip(self, out: &mut Block, sum: Self::Sum) {
+        let (pairs, rest) = sum.as_chunks::<2>();
+        let (outs, out_rest) = out.as_chunks_mut::<32>();
+        for ([a, b], part) in pairs.iter().zip(outs) {
+            // SAFETY: AVX-512F/BW (token); the store writes the 64 bytes of
+            // `part`.
+            unsafe {
+                // packs works within 128-bit quarters, leaving 64-bit runs
+                // of [a b a b …]; the permute gathers the a runs, then the b
+                // runs. (A pack and a permute beat two saturating
+                // down-converts to memory, which are slow on Zen 4.)
+                let packed = _mm512_packs_epi32(*a, *b);
+                let order = _mm512_set_epi64(7, 5, 3, 1, 6, 4, 2, 0);
+                let ordered = _mm512_permutexvar_epi64(order, packed);
+                _mm512_storeu_si512(part.as_mut_ptr().cast(), ordered)
+            }
+        }
+        for (s, part) in rest.iter().zip(out_rest.as_chunks_mut::<16>().0) {
+            // SAFETY: AVX-512F/BW (token); the store writes the 32 bytes of
+            // `part`.
+            unsafe {
+                // The same pack, with itself: its first half is the result.
+                let packed = _mm512_packs_epi32(*s, *s);
+                let order = _mm512_set_epi64(7, 5, 3, 1, 6, 4, 2, 0);
+                let ordered = _mm512_permutexvar_epi64(order, packed);
+                _mm256_storeu_si256(part.as_mut_ptr().cast(), _mm512_castsi512_si256(ordered))
+            }
         }
     }
 
@@ -376,14 +384,28 @@ impl Lanes for Avx512 {
 
     #[inline(always)]
     fn sub_saturating(self, out: &mut Block, a: &Block, b: &Block) {
-        // SAFETY: AVX-512BW (token); the loads and the store each cover one
-        // whole 64-byte block.
+        // 256-bit: a block is 160 bytes, so 512-bit accesses would straddle
+        // cache lines in every other block. SAFETY: AVX-512F implies AVX2.
+        unsafe { subs_256(out, a, b) }
+    }
+}
+
+/// `out = saturate(a - b)` in 16-sample (32-byte) steps.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[inline(always)]
+unsafe fn subs_256(out: &mut Block, a: &Block, b: &Block) {
+    let (a, b) = (a.as_chunks::<16>().0, b.as_chunks::<16>().0);
+    for (k, o) in out.as_chunks_mut::<16>().0.iter_mut().enumerate() {
+        // SAFETY: AVX2 (the caller's promise); each load and store covers
+        // one 32-byte part.
         unsafe {
-            let d = _mm512_subs_epi16(
-                _mm512_loadu_si512(a.as_ptr().cast()),
-                _mm512_loadu_si512(b.as_ptr().cast()),
+            let d = _mm256_subs_epi16(
+                _mm256_loadu_si256(a[k].as_ptr().cast()),
+                _mm256_loadu_si256(b[k].as_ptr().cast()),
             );
-            _mm512_storeu_si512(out.as_mut_ptr().cast(), d)
+            _mm256_storeu_si256(o.as_mut_ptr().cast(), d)
         }
     }
 }
