@@ -132,6 +132,9 @@ pub(crate) trait Lanes: Copy {
     /// One block of a sum in i32.
     type Sum: Copy;
 
+    /// One block saturated to i16, kept in registers.
+    type Clipped: Copy;
+
     /// A silent sum.
     fn zero(self) -> Self::Sum;
 
@@ -153,14 +156,15 @@ pub(crate) trait Lanes: Copy {
     /// `out = saturate(sum)`.
     fn clip(self, out: &mut Block, sum: Self::Sum);
 
-    /// [`Lanes::clip`]; returns whether `out` is exact (no sample saturated).
-    fn clip_exact(self, out: &mut Block, sum: Self::Sum) -> bool;
+    /// [`Lanes::clip`], also returning the result and whether it is exact
+    /// (no sample saturated).
+    fn clip_keep(self, out: &mut Block, sum: Self::Sum) -> (Self::Clipped, bool);
 
     /// `out = saturate(a - b)` on i16 lanes: a listener's mix-minus, when the
     /// room sum `a` it is taken from is exact. The difference is computed
     /// exactly before saturating (as `vpsubsw` does), so this equals the i32
     /// path, with twice the lanes per register and no widening or packing.
-    fn sub_saturating(self, out: &mut Block, a: &Block, b: &Block);
+    fn sub_saturating(self, out: &mut Block, a: Self::Clipped, b: &Block);
 }
 
 /// Plain loops, for any target; LLVM vectorises what it can.
@@ -169,6 +173,7 @@ pub(crate) struct Portable;
 
 impl Lanes for Portable {
     type Sum = Acc;
+    type Clipped = Block;
 
     #[inline(always)]
     fn zero(self) -> Acc {
@@ -208,13 +213,13 @@ impl Lanes for Portable {
     }
 
     #[inline(always)]
-    fn clip_exact(self, out: &mut Block, sum: Acc) -> bool {
+    fn clip_keep(self, out: &mut Block, sum: Acc) -> (Block, bool) {
         self.clip(out, sum);
-        sum.iter().all(|s| i16::try_from(*s).is_ok())
+        (*out, sum.iter().all(|s| i16::try_from(*s).is_ok()))
     }
 
     #[inline(always)]
-    fn sub_saturating(self, out: &mut Block, a: &Block, b: &Block) {
+    fn sub_saturating(self, out: &mut Block, a: Block, b: &Block) {
         for ((o, a), b) in out.iter_mut().zip(a).zip(b) {
             *o = a.saturating_sub(*b);
         }
@@ -268,30 +273,39 @@ pub(crate) mod tests {
         lanes.clip(&mut out, lanes.sub(lanes.zero(), &[i16::MIN; BLOCK]));
         assert_eq!(out, [i16::MAX; BLOCK]);
 
-        assert!(lanes.clip_exact(&mut out, lanes.widen(&a)));
-        assert_eq!(out, a);
-        assert!(!lanes.clip_exact(&mut out, sum));
+        let mut kept = [0; BLOCK];
+        let (clipped_a, exact) = lanes.clip_keep(&mut kept, lanes.widen(&a));
+        assert!(exact);
+        assert_eq!(kept, a);
+        let (clipped_b, _) = lanes.clip_keep(&mut kept, lanes.widen(&b));
+        let (clipped_sum, exact) = lanes.clip_keep(&mut out, sum);
+        assert!(!exact);
         assert_eq!(out, expect(&|j| x(&a, j) + x(&b, j) + x(&c, j)));
         for lane in [0, 7, 8, 15, 16, 31, 32, 63, 64, 79] {
             let mut one = [0; BLOCK];
             one[lane] = 1;
             let over = lanes.add(lanes.widen(&[i16::MAX; BLOCK]), &one);
-            assert!(!lanes.clip_exact(&mut out, over), "lane {lane}");
+            assert!(!lanes.clip_keep(&mut out, over).1, "lane {lane}");
             let under = lanes.sub(lanes.widen(&[i16::MIN; BLOCK]), &one);
-            assert!(!lanes.clip_exact(&mut out, under), "lane {lane}");
+            assert!(!lanes.clip_keep(&mut out, under).1, "lane {lane}");
         }
-        let mut kept = [0; BLOCK];
-        lanes.store(&mut kept, sum);
+        let mut stored = [0; BLOCK];
+        lanes.store(&mut stored, sum);
         assert_eq!(
-            kept,
+            stored,
             std::array::from_fn(|j| (x(&a, j) + x(&b, j) + x(&c, j)) as i32)
         );
-        lanes.clip(&mut out, lanes.load(&kept));
+        lanes.clip(&mut out, lanes.load(&stored));
         assert_eq!(out, expect(&|j| x(&a, j) + x(&b, j) + x(&c, j)));
-        lanes.sub_saturating(&mut out, &a, &b);
+        lanes.sub_saturating(&mut out, clipped_a, &b);
         assert_eq!(out, expect(&|j| x(&a, j) - x(&b, j)));
-        lanes.sub_saturating(&mut out, &b, &c);
+        lanes.sub_saturating(&mut out, clipped_b, &c);
         assert_eq!(out, expect(&|j| x(&b, j) - x(&c, j)));
+        lanes.sub_saturating(&mut out, clipped_sum, &a);
+        assert_eq!(
+            out,
+            expect(&|j| i64::from(saturate(x(&a, j) + x(&b, j) + x(&c, j))) - x(&a, j))
+        );
     }
 
     #[test]

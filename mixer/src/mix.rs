@@ -325,12 +325,12 @@ fn plan(room: &mut Room) -> u8 {
     needed
 }
 
-/// Makes the room's outputs from the plan in two passes. The first goes
-/// block by block: each block's sums stay in registers while every talker is
-/// added, then become the shared mixes, with a note of whether they are exact
-/// (nothing saturated) and the i32 sums kept for listeners when they are not.
-/// The second goes listener by listener over all of its blocks: mostly one
-/// i16 saturating subtract per block, from the exact shared mix.
+/// Makes the room's outputs from the plan, one block at a time: the block's
+/// sums are made with every talker added to registers, saturated into the
+/// shared mixes, and every listener with a mix of its own is served from
+/// those registers before the next block. A talker whose shared mix did not
+/// saturate in this block takes its voice out with one i16 saturating
+/// subtract, which equals the i32 path; otherwise the i32 sum is used.
 #[inline(always)]
 fn mix_blocks<L: Lanes>(room: &mut Room, lanes: L) {
     let Room {
@@ -346,131 +346,124 @@ fn mix_blocks<L: Lanes>(room: &mut Room, lanes: L) {
         coach_talkers,
         mix_minus,
         jobs,
-        base_sums,
-        base_exact,
+        sums,
         ..
     } = room;
     let (blocks, started) = (*blocks, *started);
     let (voices, privates, feeds) = (voices.blocks(), privates.blocks(), feeds.blocks());
     let (own_outputs, shared_outputs) = (own_outputs.blocks_mut(), shared_outputs.blocks_mut());
     let (open_talkers, coach_talkers) = (open_talkers.as_slice(), coach_talkers.as_slice());
+    let (mix_minus, jobs) = (mix_minus.as_slice(), jobs.as_slice());
     let coach_talked = !coach_talkers.is_empty();
     let bridge = started && feed_freshness[Feed::Bridge as usize].mixed;
-    let frame = |i: usize| i * blocks..(i + 1) * blocks;
-    let (everyone_sums, customer_side_sums) = base_sums.split_at_mut(blocks);
-    let (everyone_exact, customer_side_exact) = base_exact.split_at_mut(blocks);
 
-    if started {
-        for b in 0..blocks {
-            let at = |frame: usize| frame * blocks + b;
-            let mut customer_side = lanes.zero();
-            for &t in open_talkers.iter() {
-                customer_side = lanes.add(customer_side, &voices[at(t)]);
+    for b in 0..blocks {
+        let at = |frame: usize| frame * blocks + b;
+        if !started {
+            // Before the start everyone hears music: only jobs (private
+            // audio) need a mix of their own.
+            for job in jobs {
+                serve(
+                    lanes,
+                    job,
+                    lanes.zero(),
+                    lanes.zero(),
+                    at,
+                    voices,
+                    privates,
+                    feeds,
+                    own_outputs,
+                );
             }
-            if bridge {
-                customer_side = lanes.add(customer_side, &feeds[at(Feed::Bridge as usize)]);
-            }
-            let mut everyone = customer_side;
-            for &t in coach_talkers.iter() {
-                everyone = lanes.add(everyone, &voices[at(t)]);
-            }
-            // The everyone mix is made whenever the room runs: it is the
-            // recording.
-            let out = &mut shared_outputs[at(Shared::Everyone as usize)];
-            everyone_exact[b] = lanes.clip_exact(out, everyone);
-            if !everyone_exact[b] {
-                lanes.store(&mut everyone_sums[b], everyone);
-            }
-            if coach_talked {
-                let out = &mut shared_outputs[at(Shared::CustomerSide as usize)];
-                customer_side_exact[b] = lanes.clip_exact(out, customer_side);
-                if !customer_side_exact[b] {
-                    lanes.store(&mut customer_side_sums[b], customer_side);
-                }
-            }
+            continue;
         }
-    }
-
-    // The shared mix each kind of listener hears: the clipped mix, the
-    // sums kept where it saturated, and where it did not.
-    let everyone = (Shared::Everyone, &*everyone_sums, &*everyone_exact);
-    let customer_side = if coach_talked {
-        (
-            Shared::CustomerSide,
-            &*customer_side_sums,
-            &*customer_side_exact,
-        )
-    } else {
-        everyone
-    };
-    // Talkers with nothing private, the common case: one tight loop each.
-    for m in mix_minus.as_slice() {
-        let (shared, sums, exact) = if m.customer { customer_side } else { everyone };
-        let base = &shared_outputs[frame(shared as usize)];
-        let own = &voices[frame(m.slot)];
-        for ((((out, base), own), sum), exact) in own_outputs[frame(m.slot)]
-            .iter_mut()
-            .zip(base)
-            .zip(own)
-            .zip(sums)
-            .zip(exact)
-        {
-            if *exact {
-                lanes.sub_saturating(out, base, own);
-            } else {
-                lanes.clip(out, lanes.sub(lanes.load(sum), own));
-            }
+        let mut customer_side = lanes.zero();
+        for &t in open_talkers {
+            customer_side = lanes.add(customer_side, &voices[at(t)]);
         }
-    }
-    for job in jobs.as_slice() {
-        let out = &mut own_outputs[frame(job.slot)];
-        let own = job.own.then(|| &voices[frame(job.slot)]);
-        let private = job.private.then(|| &privates[frame(job.slot)]);
-        let music = match job.heard {
-            Heard::Everyone | Heard::CustomerSide => {
-                let customer = job.heard == Heard::CustomerSide;
-                let (shared, sums, exact) = if customer { customer_side } else { everyone };
-                let base = &shared_outputs[frame(shared as usize)];
-                for (b, out) in out.iter_mut().enumerate() {
-                    // An exact shared mix is its sum; others were kept.
-                    let heard = if exact[b] {
-                        lanes.widen(&base[b])
-                    } else {
-                        lanes.load(&sums[b])
-                    };
-                    listen(lanes, out, heard, own, private, b);
-                }
-                continue;
-            }
-            Heard::Music(feed) => Some(&feeds[frame(feed as usize)]),
-            Heard::Silence => None,
+        if bridge {
+            customer_side = lanes.add(customer_side, &feeds[at(Feed::Bridge as usize)]);
+        }
+        let mut everyone = customer_side;
+        for &t in coach_talkers {
+            everyone = lanes.add(everyone, &voices[at(t)]);
+        }
+        // The everyone mix is made whenever the room runs: it is the
+        // recording. Customers hear it too while no coach talks.
+        let everyone_clip =
+            lanes.clip_keep(&mut shared_outputs[at(Shared::Everyone as usize)], everyone);
+        let (customer_sum, customer_clip) = if coach_talked {
+            let out = &mut shared_outputs[at(Shared::CustomerSide as usize)];
+            (customer_side, lanes.clip_keep(out, customer_side))
+        } else {
+            (everyone, everyone_clip)
         };
-        for (b, out) in out.iter_mut().enumerate() {
-            let heard = music.map_or(lanes.zero(), |music| lanes.widen(&music[b]));
-            listen(lanes, out, heard, own, private, b);
+        // The i32 sums go to memory only when a listener needs them: a
+        // clipped mix (a listener must subtract in i32) or a job. Keeping
+        // them in registers through the loops below would spill them on
+        // AVX2 (two sums and two clipped mixes are 30 registers of 16).
+        let exact = everyone_clip.1 && customer_clip.1;
+        if !exact || !jobs.is_empty() {
+            lanes.store(&mut sums[0], everyone);
+            lanes.store(&mut sums[1], customer_sum);
+        }
+        for m in mix_minus {
+            let side = usize::from(m.customer);
+            let (clipped, exact) = if m.customer {
+                customer_clip
+            } else {
+                everyone_clip
+            };
+            let (out, own) = (&mut own_outputs[at(m.slot)], &voices[at(m.slot)]);
+            if exact {
+                lanes.sub_saturating(out, clipped, own);
+            } else {
+                lanes.clip(out, lanes.sub(lanes.load(&sums[side]), own));
+            }
+        }
+        for job in jobs {
+            let (everyone, customer_side) = (lanes.load(&sums[0]), lanes.load(&sums[1]));
+            serve(
+                lanes,
+                job,
+                everyone,
+                customer_side,
+                at,
+                voices,
+                privates,
+                feeds,
+                own_outputs,
+            );
         }
     }
 }
 
-/// One block of a listener with a mix of its own: `saturate(heard - own +
-/// private)` in i32. A function, not a closure in `mix_blocks`: closures
-/// there are not compiled with the pass's CPU features, so this would be an
-/// out-of-line call with its intrinsics not inlined.
+/// One block of a [`Job`]: what it hears, its voice out, its private audio
+/// in, saturated.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn listen<L: Lanes>(
+fn serve<L: Lanes>(
     lanes: L,
-    out: &mut Block,
-    heard: L::Sum,
-    own: Option<&[Block]>,
-    private: Option<&[Block]>,
-    b: usize,
+    job: &Job,
+    everyone: L::Sum,
+    customer_side: L::Sum,
+    at: impl Fn(usize) -> usize,
+    voices: &[Block],
+    privates: &[Block],
+    feeds: &[Block],
+    own_outputs: &mut [Block],
 ) {
-    let mut sum = heard;
-    if let Some(own) = own {
-        sum = lanes.sub(sum, &own[b]);
+    let mut sum = match job.heard {
+        Heard::Everyone => everyone,
+        Heard::CustomerSide => customer_side,
+        Heard::Music(feed) => lanes.widen(&feeds[at(feed as usize)]),
+        Heard::Silence => lanes.zero(),
+    };
+    if job.own {
+        sum = lanes.sub(sum, &voices[at(job.slot)]);
     }
-    if let Some(private) = private {
-        sum = lanes.add(sum, &private[b]);
+    if job.private {
+        sum = lanes.add(sum, &privates[at(job.slot)]);
     }
-    lanes.clip(out, sum);
+    lanes.clip(&mut own_outputs[at(job.slot)], sum);
 }

@@ -137,11 +137,9 @@ pub struct Room {
     pub(crate) coach_talkers: List<usize>,
     pub(crate) mix_minus: List<MixMinus>,
     pub(crate) jobs: List<Job>,
-    /// The everyone then the customer-side sum, per block, kept only where
-    /// the shared mix saturated (`base_exact` false), for listeners to
-    /// subtract from in i32.
-    pub(crate) base_sums: Box<[Acc]>,
-    pub(crate) base_exact: Box<[bool]>,
+    /// One block of the everyone and of the customer-side sum, for listeners
+    /// who hear them in i32.
+    pub(crate) sums: Box<[Acc; 2]>,
     pub(crate) silence: Box<[i16]>,
 }
 
@@ -206,8 +204,7 @@ impl Room {
             coach_talkers: List::new(capacity, 0),
             mix_minus: List::new(capacity, MixMinus::NONE),
             jobs: List::new(capacity, Job::NONE),
-            base_sums: vec![[0; BLOCK]; 2 * blocks].into_boxed_slice(),
-            base_exact: vec![true; 2 * blocks].into_boxed_slice(),
+            sums: Box::new([[0; BLOCK]; 2]),
             silence: vec![0; frame].into_boxed_slice(),
         }
     }

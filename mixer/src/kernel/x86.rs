@@ -39,7 +39,8 @@ pub(super) fn avx2() -> Option<Kernels> {
     })
 }
 
-/// AVX-512 kernels: F for 512-bit registers, BW for 16-bit lanes and packs; VL for the 256-bit forms LLVM mixes in.
+/// AVX-512 kernels: F for 512-bit registers and the saturating down-convert,
+/// BW for 16-bit lanes, VL for the 256-bit forms LLVM mixes in.
 pub(super) fn avx512bw() -> Option<Kernels> {
     Avx512::detect().map(|_| Kernels {
         name: "avx512bw",
@@ -75,6 +76,7 @@ impl Sse2 {
 
 impl Lanes for Sse2 {
     type Sum = [__m128i; BLOCK / 4];
+    type Clipped = [__m128i; BLOCK / 8];
 
     #[inline(always)]
     fn zero(self) -> Self::Sum {
@@ -105,12 +107,9 @@ impl Lanes for Sse2 {
     #[inline(always)]
     fn add(self, mut sum: Self::Sum, block: &Block) -> Self::Sum {
         for (pair, part) in sum.chunks_exact_mut(2).zip(block.as_chunks::<8>().0) {
-            // SAFETY: SSE2 (token); the load reads the 16 bytes of `part`.
+            let (low, high) = self.widen8(part);
+            // SAFETY: SSE2 (token).
             unsafe {
-                let v = _mm_loadu_si128(part.as_ptr().cast());
-                // Sign-extend: put each i16 in the high half, shift down.
-                let low = _mm_srai_epi32(_mm_unpacklo_epi16(v, v), 16);
-                let high = _mm_srai_epi32(_mm_unpackhi_epi16(v, v), 16);
                 pair[0] = _mm_add_epi32(pair[0], low);
                 pair[1] = _mm_add_epi32(pair[1], high);
             }
@@ -121,11 +120,9 @@ impl Lanes for Sse2 {
     #[inline(always)]
     fn sub(self, mut sum: Self::Sum, block: &Block) -> Self::Sum {
         for (pair, part) in sum.chunks_exact_mut(2).zip(block.as_chunks::<8>().0) {
-            // SAFETY: as in `add`.
+            let (low, high) = self.widen8(part);
+            // SAFETY: SSE2 (token).
             unsafe {
-                let v = _mm_loadu_si128(part.as_ptr().cast());
-                let low = _mm_srai_epi32(_mm_unpacklo_epi16(v, v), 16);
-                let high = _mm_srai_epi32(_mm_unpackhi_epi16(v, v), 16);
                 pair[0] = _mm_sub_epi32(pair[0], low);
                 pair[1] = _mm_sub_epi32(pair[1], high);
             }
@@ -135,22 +132,15 @@ impl Lanes for Sse2 {
 
     #[inline(always)]
     fn clip(self, out: &mut Block, sum: Self::Sum) {
-        for (part, pair) in out
-            .as_chunks_mut::<8>()
-            .0
-            .iter_mut()
-            .zip(sum.chunks_exact(2))
-        {
-            // SAFETY: SSE2 (token); the store writes the 16 bytes of `part`.
-            unsafe { _mm_storeu_si128(part.as_mut_ptr().cast(), _mm_packs_epi32(pair[0], pair[1])) }
-        }
+        store_128(out, self.pack(sum));
     }
 
     #[inline(always)]
-    fn clip_exact(self, out: &mut Block, sum: Self::Sum) -> bool {
-        self.clip(out, sum);
+    fn clip_keep(self, out: &mut Block, sum: Self::Sum) -> (Self::Clipped, bool) {
+        let clipped = self.pack(sum);
+        store_128(out, clipped);
         // SAFETY: SSE2 (token).
-        unsafe {
+        let exact = unsafe {
             let (max, min) = (
                 _mm_set1_epi32(i16::MAX.into()),
                 _mm_set1_epi32(i16::MIN.into()),
@@ -160,22 +150,53 @@ impl Lanes for Sse2 {
                 _mm_or_si128(acc, beyond)
             });
             _mm_movemask_epi8(outside) == 0
-        }
+        };
+        (clipped, exact)
     }
 
     #[inline(always)]
-    fn sub_saturating(self, out: &mut Block, a: &Block, b: &Block) {
-        let (a, b) = (a.as_chunks::<8>().0, b.as_chunks::<8>().0);
-        for ((o, a), b) in out.as_chunks_mut::<8>().0.iter_mut().zip(a).zip(b) {
-            // SAFETY: SSE2 (token); each load and store covers its 16-byte part.
+    fn sub_saturating(self, out: &mut Block, a: Self::Clipped, b: &Block) {
+        let b = b.as_chunks::<8>().0;
+        for (k, o) in out.as_chunks_mut::<8>().0.iter_mut().enumerate() {
+            // SAFETY: SSE2 (token); the load and the store cover one 16-byte
+            // part each.
             unsafe {
-                let d = _mm_subs_epi16(
-                    _mm_loadu_si128(a.as_ptr().cast()),
-                    _mm_loadu_si128(b.as_ptr().cast()),
-                );
+                let d = _mm_subs_epi16(a[k], _mm_loadu_si128(b[k].as_ptr().cast()));
                 _mm_storeu_si128(o.as_mut_ptr().cast(), d)
             }
         }
+    }
+}
+
+impl Sse2 {
+    /// Eight samples as two registers of four i32.
+    #[inline(always)]
+    fn widen8(self, part: &[i16; 8]) -> (__m128i, __m128i) {
+        // SAFETY: SSE2 (token); the load reads the 16 bytes of `part`.
+        unsafe {
+            let v = _mm_loadu_si128(part.as_ptr().cast());
+            // Sign-extend: put each i16 in the high half, shift down.
+            let low = _mm_srai_epi32(_mm_unpacklo_epi16(v, v), 16);
+            let high = _mm_srai_epi32(_mm_unpackhi_epi16(v, v), 16);
+            (low, high)
+        }
+    }
+
+    /// Saturates pairs of i32 registers into i16 registers, in order.
+    #[inline(always)]
+    fn pack(self, sum: [__m128i; BLOCK / 4]) -> [__m128i; BLOCK / 8] {
+        // SAFETY: SSE2 (token).
+        std::array::from_fn(|k| unsafe { _mm_packs_epi32(sum[2 * k], sum[2 * k + 1]) })
+    }
+}
+
+/// Stores i16 registers into a block.
+#[inline(always)]
+fn store_128(out: &mut Block, clipped: [__m128i; BLOCK / 8]) {
+    for (part, v) in out.as_chunks_mut::<8>().0.iter_mut().zip(clipped) {
+        // SAFETY: SSE2 (every x86_64 CPU); the store writes the 16 bytes of
+        // `part`.
+        unsafe { _mm_storeu_si128(part.as_mut_ptr().cast(), v) }
     }
 }
 
@@ -191,6 +212,7 @@ impl Avx2 {
 
 impl Lanes for Avx2 {
     type Sum = [__m256i; BLOCK / 8];
+    type Clipped = [__m256i; BLOCK / 16];
 
     #[inline(always)]
     fn zero(self) -> Self::Sum {
@@ -238,28 +260,16 @@ impl Lanes for Avx2 {
 
     #[inline(always)]
     fn clip(self, out: &mut Block, sum: Self::Sum) {
-        for (part, pair) in out
-            .as_chunks_mut::<16>()
-            .0
-            .iter_mut()
-            .zip(sum.chunks_exact(2))
-        {
-            // SAFETY: AVX2 (token); the store writes the 32 bytes of `part`.
-            unsafe {
-                // packs works within 128-bit halves: [a0..3 b0..3 a4..7 b4..7];
-                // the permute puts the quarters back in order.
-                let packed = _mm256_packs_epi32(pair[0], pair[1]);
-                let ordered = _mm256_permute4x64_epi64(packed, 0b11_01_10_00);
-                _mm256_storeu_si256(part.as_mut_ptr().cast(), ordered)
-            }
-        }
+        // SAFETY: AVX2 (token).
+        unsafe { store_256(out, self.pack(sum)) }
     }
 
     #[inline(always)]
-    fn clip_exact(self, out: &mut Block, sum: Self::Sum) -> bool {
-        self.clip(out, sum);
+    fn clip_keep(self, out: &mut Block, sum: Self::Sum) -> (Self::Clipped, bool) {
+        let clipped = self.pack(sum);
         // SAFETY: AVX2 (token).
-        unsafe {
+        let exact = unsafe {
+            store_256(out, clipped);
             let max = _mm256_set1_epi32(i16::MAX.into());
             let min = _mm256_set1_epi32(i16::MIN.into());
             let outside = sum.iter().fold(_mm256_setzero_si256(), |acc, s| {
@@ -268,13 +278,28 @@ impl Lanes for Avx2 {
                 _mm256_or_si256(acc, beyond)
             });
             _mm256_testz_si256(outside, outside) == 1
-        }
+        };
+        (clipped, exact)
     }
 
     #[inline(always)]
-    fn sub_saturating(self, out: &mut Block, a: &Block, b: &Block) {
+    fn sub_saturating(self, out: &mut Block, a: Self::Clipped, b: &Block) {
         // SAFETY: AVX2 (token).
         unsafe { subs_256(out, a, b) }
+    }
+}
+
+impl Avx2 {
+    /// Saturates pairs of i32 registers into i16 registers, in order.
+    #[inline(always)]
+    fn pack(self, sum: [__m256i; BLOCK / 8]) -> [__m256i; BLOCK / 16] {
+        // SAFETY: AVX2 (token).
+        std::array::from_fn(|k| unsafe {
+            // packs works within 128-bit halves: [a0..3 b0..3 a4..7 b4..7];
+            // the permute puts the quarters back in order.
+            let packed = _mm256_packs_epi32(sum[2 * k], sum[2 * k + 1]);
+            _mm256_permute4x64_epi64(packed, 0b11_01_10_00)
+        })
     }
 }
 
@@ -294,6 +319,7 @@ impl Avx512 {
 
 impl Lanes for Avx512 {
     type Sum = [__m512i; BLOCK / 16];
+    type Clipped = [__m256i; BLOCK / 16];
 
     #[inline(always)]
     fn zero(self) -> Self::Sum {
@@ -341,52 +367,52 @@ impl Lanes for Avx512 {
 
     #[inline(always)]
     fn clip(self, out: &mut Block, sum: Self::Sum) {
-        let (pairs, rest) = sum.as_chunks::<2>();
-        let (outs, out_rest) = out.as_chunks_mut::<32>();
-        for ([a, b], part) in pairs.iter().zip(outs) {
-            // SAFETY: AVX-512F/BW (token); the store writes the 64 bytes of
-            // `part`.
-            unsafe {
-                // packs works within 128-bit quarters, leaving 64-bit runs
-                // of [a b a b …]; the permute gathers the a runs, then the b
-                // runs. (A pack and a permute beat two saturating
-                // down-converts to memory, which are slow on Zen 4.)
-                let packed = _mm512_packs_epi32(*a, *b);
-                let order = _mm512_set_epi64(7, 5, 3, 1, 6, 4, 2, 0);
-                let ordered = _mm512_permutexvar_epi64(order, packed);
-                _mm512_storeu_si512(part.as_mut_ptr().cast(), ordered)
-            }
-        }
-        for (s, part) in rest.iter().zip(out_rest.as_chunks_mut::<16>().0) {
-            // SAFETY: AVX-512F/BW (token); the store writes the 32 bytes of
-            // `part`.
-            unsafe {
-                // The same pack, with itself: its first half is the result.
-                let packed = _mm512_packs_epi32(*s, *s);
-                let order = _mm512_set_epi64(7, 5, 3, 1, 6, 4, 2, 0);
-                let ordered = _mm512_permutexvar_epi64(order, packed);
-                _mm256_storeu_si256(part.as_mut_ptr().cast(), _mm512_castsi512_si256(ordered))
-            }
-        }
+        // SAFETY: AVX-512F implies AVX2.
+        unsafe { store_256(out, self.pack(sum)) }
     }
 
     #[inline(always)]
-    fn clip_exact(self, out: &mut Block, sum: Self::Sum) -> bool {
-        self.clip(out, sum);
-        // SAFETY: AVX-512F (token).
-        unsafe {
+    fn clip_keep(self, out: &mut Block, sum: Self::Sum) -> (Self::Clipped, bool) {
+        let clipped = self.pack(sum);
+        // SAFETY: AVX-512F, which implies AVX2 (token).
+        let exact = unsafe {
+            store_256(out, clipped);
             let max = _mm512_set1_epi32(i16::MAX.into());
             let min = _mm512_set1_epi32(i16::MIN.into());
             sum.iter()
                 .all(|s| _mm512_cmpgt_epi32_mask(*s, max) | _mm512_cmplt_epi32_mask(*s, min) == 0)
-        }
+        };
+        (clipped, exact)
     }
 
     #[inline(always)]
-    fn sub_saturating(self, out: &mut Block, a: &Block, b: &Block) {
+    fn sub_saturating(self, out: &mut Block, a: Self::Clipped, b: &Block) {
         // 256-bit: a block is 160 bytes, so 512-bit accesses would straddle
         // cache lines in every other block. SAFETY: AVX-512F implies AVX2.
         unsafe { subs_256(out, a, b) }
+    }
+}
+
+impl Avx512 {
+    /// Saturates each i32 register into an i16 register (in registers: the
+    /// down-convert straight to memory is slow on Zen 4).
+    #[inline(always)]
+    fn pack(self, sum: [__m512i; BLOCK / 16]) -> [__m256i; BLOCK / 16] {
+        // SAFETY: AVX-512F (token).
+        std::array::from_fn(|k| unsafe { _mm512_cvtsepi32_epi16(sum[k]) })
+    }
+}
+
+/// Stores i16 registers into a block.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[inline(always)]
+unsafe fn store_256(out: &mut Block, clipped: [__m256i; BLOCK / 16]) {
+    for (part, v) in out.as_chunks_mut::<16>().0.iter_mut().zip(clipped) {
+        // SAFETY: AVX2 (the caller's promise); the store writes the 32 bytes
+        // of `part`.
+        unsafe { _mm256_storeu_si256(part.as_mut_ptr().cast(), v) }
     }
 }
 
@@ -395,16 +421,13 @@ impl Lanes for Avx512 {
 /// # Safety
 /// The CPU must have AVX2.
 #[inline(always)]
-unsafe fn subs_256(out: &mut Block, a: &Block, b: &Block) {
-    let (a, b) = (a.as_chunks::<16>().0, b.as_chunks::<16>().0);
+unsafe fn subs_256(out: &mut Block, a: [__m256i; BLOCK / 16], b: &Block) {
+    let b = b.as_chunks::<16>().0;
     for (k, o) in out.as_chunks_mut::<16>().0.iter_mut().enumerate() {
-        // SAFETY: AVX2 (the caller's promise); each load and store covers
-        // one 32-byte part.
+        // SAFETY: AVX2 (the caller's promise); the load and the store cover
+        // one 32-byte part each.
         unsafe {
-            let d = _mm256_subs_epi16(
-                _mm256_loadu_si256(a[k].as_ptr().cast()),
-                _mm256_loadu_si256(b[k].as_ptr().cast()),
-            );
+            let d = _mm256_subs_epi16(a[k], _mm256_loadu_si256(b[k].as_ptr().cast()));
             _mm256_storeu_si256(o.as_mut_ptr().cast(), d)
         }
     }
