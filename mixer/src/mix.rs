@@ -15,7 +15,7 @@
 
 use crate::hearing::{HoldMusic, Role};
 use crate::kernel::{BLOCK, Block, Lanes};
-use crate::room::{ChannelId, Feed, Room};
+use crate::room::{ChannelId, Feed, Freshness, Room};
 
 /// The outputs that whole groups of listeners share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -173,7 +173,7 @@ impl Room {
     /// recording tap. Read it before writing the next tick's input.
     pub fn track(&self, id: ChannelId) -> &[i16] {
         match self.slots.get(id.0) {
-            Some(slot) if slot.participant.is_some() && slot.voice.mixed => self.voices.frame(id.0),
+            Some(slot) if slot.participant.is_some() && slot.inputs.mixed(Freshness::VOICE) => self.voices.frame(id.0),
             _ => &self.silence,
         }
     }
@@ -198,9 +198,7 @@ impl Room {
 /// block kernels of its [`Lanes`] inlined.
 #[inline(always)]
 pub(crate) fn mix_pass<L: Lanes>(room: &mut Room, lanes: L) {
-    for f in &mut room.feed_freshness {
-        f.latch();
-    }
+    room.feed_freshness.latch();
     room.mixed_started = room.started;
     let needed = plan(room);
     mix_blocks(room, lanes);
@@ -219,7 +217,7 @@ pub(crate) fn mix_pass<L: Lanes>(room: &mut Room, lanes: L) {
     ] {
         if needed & (1 << group as u8) != 0 {
             let out = &mut shared_outputs.blocks_mut()[frame(group as usize)];
-            if feed_freshness[music as usize].mixed {
+            if feed_freshness.mixed(music as usize) {
                 out.copy_from_slice(&feeds.blocks()[frame(music as usize)]);
             } else {
                 out.fill([0; BLOCK]);
@@ -246,7 +244,7 @@ fn plan(room: &mut Room) -> u8 {
     } = room;
     let started = *started;
     let music = |feed: Feed| {
-        if feed_freshness[feed as usize].mixed {
+        if feed_freshness.mixed(feed as usize) {
             Heard::Music(feed)
         } else {
             Heard::Silence
@@ -263,8 +261,7 @@ fn plan(room: &mut Room) -> u8 {
     let (mut open, mut coaches, mut minus, mut own_mixes) = (0, 0, 0, 0);
     let mut needed = 0u8;
     for (i, slot) in slots.iter_mut().enumerate() {
-        slot.voice.latch();
-        slot.private.latch();
+        slot.inputs.latch();
         let Some(p) = slot.participant else {
             slot.route = Route::Vacant;
             continue;
@@ -281,7 +278,7 @@ fn plan(room: &mut Room) -> u8 {
         } else {
             // An audible talker's voice is always in the sum it hears:
             // customers and open talkers are in both, coaches in everyone.
-            let own = slot.voice.mixed && p.is_audible();
+            let own = slot.inputs.mixed(Freshness::VOICE) && p.is_audible();
             if own {
                 if p.is_coaching() {
                     coach_talkers.items[coaches] = i;
@@ -297,7 +294,7 @@ fn plan(room: &mut Room) -> u8 {
                 (Shared::Everyone, Heard::Everyone, own)
             }
         };
-        let private = slot.private.mixed;
+        let private = slot.inputs.mixed(Freshness::PRIVATE);
         slot.route = if own && !private {
             mix_minus.items[minus] = MixMinus {
                 slot: i,
@@ -355,7 +352,7 @@ fn mix_blocks<L: Lanes>(room: &mut Room, lanes: L) {
     let (open_talkers, coach_talkers) = (open_talkers.as_slice(), coach_talkers.as_slice());
     let (mix_minus, jobs) = (mix_minus.as_slice(), jobs.as_slice());
     let coach_talked = !coach_talkers.is_empty();
-    let bridge = started && feed_freshness[Feed::Bridge as usize].mixed;
+    let bridge = started && feed_freshness.mixed(Feed::Bridge as usize);
 
     for b in 0..blocks {
         let at = |frame: usize| frame * blocks + b;

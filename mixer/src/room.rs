@@ -58,20 +58,42 @@ pub enum RoomCommand {
     Stop,
 }
 
-/// Whether a buffer was written for the coming mix, and whether it was part
-/// of the last one. Unwritten buffers are silence: their stale samples are
-/// never read, so nothing has to be zeroed each tick.
+/// Which of up to four input buffers were written for the coming mix, and
+/// which were part of the last one. Unwritten buffers are silence: their
+/// stale samples are never read, so nothing has to be zeroed each tick.
+///
+/// Bits of one byte (written in the low nibble, mixed in the high one) so
+/// that the tick's latch is one shift; as pairs of bools it compiled to a
+/// byte-by-byte read-modify-write that the mix then read back.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Freshness {
-    pub(crate) written: bool,
-    pub(crate) mixed: bool,
-}
+pub(crate) struct Freshness(u8);
 
 impl Freshness {
+    /// A participant's voice.
+    pub(crate) const VOICE: usize = 0;
+    /// Audio played to one participant only.
+    pub(crate) const PRIVATE: usize = 1;
+
+    /// Input `which` is written for the coming mix.
+    pub(crate) fn write(&mut self, which: usize) {
+        self.0 |= 1 << which;
+    }
+
+    /// Input `which` is silent in the coming mix.
+    pub(crate) fn unwrite(&mut self, which: usize) {
+        self.0 &= !(1 << which);
+    }
+
     /// Called by `mix`: this tick's writes become the mixed state.
+    #[inline(always)]
     pub(crate) fn latch(&mut self) {
-        self.mixed = self.written;
-        self.written = false;
+        self.0 = (self.0 & 0x0f) << 4;
+    }
+
+    /// Whether input `which` was part of the last mix.
+    #[inline(always)]
+    pub(crate) fn mixed(self, which: usize) -> bool {
+        self.0 & (1 << (which + 4)) != 0
     }
 }
 
@@ -79,8 +101,8 @@ impl Freshness {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Slot {
     pub(crate) participant: Option<Participant>,
-    pub(crate) voice: Freshness,
-    pub(crate) private: Freshness,
+    /// Its voice and private audio (`Freshness::VOICE`, `PRIVATE`).
+    pub(crate) inputs: Freshness,
     /// Where the last mix put this slot's output.
     pub(crate) route: Route,
 }
@@ -88,14 +110,7 @@ pub(crate) struct Slot {
 impl Slot {
     const VACANT: Slot = Slot {
         participant: None,
-        voice: Freshness {
-            written: false,
-            mixed: false,
-        },
-        private: Freshness {
-            written: false,
-            mixed: false,
-        },
+        inputs: Freshness(0),
         route: Route::Vacant,
     };
 }
@@ -125,7 +140,8 @@ pub struct Room {
     pub(crate) own_outputs: Frames,
     /// Bridge, wait music, agent and customer hold music: one frame each.
     pub(crate) feeds: Frames,
-    pub(crate) feed_freshness: [Freshness; 4],
+    /// The feeds, by `Feed` index.
+    pub(crate) feed_freshness: Freshness,
     /// Outputs shared by whole groups, one frame per [`Shared`] variant.
     pub(crate) shared_outputs: Frames,
     /// The tick's plan, rebuilt by each mix within these capacities (one
@@ -198,7 +214,7 @@ impl Room {
             privates: frames(capacity),
             own_outputs: frames(capacity),
             feeds: frames(4),
-            feed_freshness: [Freshness::default(); 4],
+            feed_freshness: Freshness::default(),
             shared_outputs: frames(Shared::COUNT),
             open_talkers: List::new(capacity, 0),
             coach_talkers: List::new(capacity, 0),
@@ -304,7 +320,7 @@ impl Room {
     /// If the id is not from this room (index beyond its capacity).
     #[inline]
     pub fn input_mut(&mut self, id: ChannelId) -> &mut [i16] {
-        self.slots[id.0].voice.written = true;
+        self.slots[id.0].inputs.write(Freshness::VOICE);
         self.voices.frame_mut(id.0)
     }
 
@@ -312,7 +328,7 @@ impl Room {
     /// tick in which [`Room::input_mut`] was not called).
     pub fn set_silent(&mut self, id: ChannelId) {
         if let Some(slot) = self.slots.get_mut(id.0) {
-            slot.voice.written = false;
+            slot.inputs.unwrite(Freshness::VOICE);
         }
     }
 
@@ -323,7 +339,7 @@ impl Room {
     /// If the id is not from this room (index beyond its capacity).
     #[inline]
     pub fn private_mut(&mut self, id: ChannelId) -> &mut [i16] {
-        self.slots[id.0].private.written = true;
+        self.slots[id.0].inputs.write(Freshness::PRIVATE);
         self.privates.frame_mut(id.0)
     }
 
@@ -346,7 +362,7 @@ impl Room {
     }
 
     fn feed_mut(&mut self, feed: Feed) -> &mut [i16] {
-        self.feed_freshness[feed as usize].written = true;
+        self.feed_freshness.write(feed as usize);
         self.feeds.frame_mut(feed as usize)
     }
 }
