@@ -173,7 +173,9 @@ impl Room {
     /// recording tap. Read it before writing the next tick's input.
     pub fn track(&self, id: ChannelId) -> &[i16] {
         match self.slots.get(id.0) {
-            Some(slot) if slot.participant.is_some() && slot.inputs.mixed(Freshness::VOICE) => self.voices.frame(id.0),
+            Some(slot) if slot.participant.is_some() && slot.inputs.mixed(Freshness::VOICE) => {
+                self.voices.frame(id.0)
+            }
             _ => &self.silence,
         }
     }
@@ -198,9 +200,16 @@ impl Room {
 /// block kernels of its [`Lanes`] inlined.
 #[inline(always)]
 pub(crate) fn mix_pass<L: Lanes>(room: &mut Room, lanes: L) {
-    room.feed_freshness.latch();
+    let mut changed = room.plan_stale | room.feed_freshness.latch();
+    for slot in room.slots.iter_mut() {
+        changed |= slot.inputs.latch();
+    }
     room.mixed_started = room.started;
-    let needed = plan(room);
+    if changed {
+        room.needed = plan(room);
+        room.plan_stale = false;
+    }
+    let needed = room.needed;
     mix_blocks(room, lanes);
     let Room {
         blocks,
@@ -226,9 +235,9 @@ pub(crate) fn mix_pass<L: Lanes>(room: &mut Room, lanes: L) {
     }
 }
 
-/// Latches every slot's inputs, fills the room's talker lists and jobs for
-/// this tick and sets every slot's route; returns which shared outputs are
-/// listened to, bit `1 << Shared as u8` each.
+/// Fills the room's talker lists and jobs for this tick and sets every
+/// slot's route; returns which shared outputs are listened to, bit
+/// `1 << Shared as u8` each. Only called when something it reads changed.
 #[inline(always)]
 fn plan(room: &mut Room) -> u8 {
     let Room {
@@ -261,7 +270,6 @@ fn plan(room: &mut Room) -> u8 {
     let (mut open, mut coaches, mut minus, mut own_mixes) = (0, 0, 0, 0);
     let mut needed = 0u8;
     for (i, slot) in slots.iter_mut().enumerate() {
-        slot.inputs.latch();
         let Some(p) = slot.participant else {
             slot.route = Route::Vacant;
             continue;

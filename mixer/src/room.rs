@@ -84,10 +84,13 @@ impl Freshness {
         self.0 &= !(1 << which);
     }
 
-    /// Called by `mix`: this tick's writes become the mixed state.
+    /// Called by `mix`: this tick's writes become the mixed state. Returns
+    /// whether that differs from the last mix's.
     #[inline(always)]
-    pub(crate) fn latch(&mut self) {
+    pub(crate) fn latch(&mut self) -> bool {
+        let before = self.0 & 0xf0;
         self.0 = (self.0 & 0x0f) << 4;
+        self.0 != before
     }
 
     /// Whether input `which` was part of the last mix.
@@ -153,6 +156,13 @@ pub struct Room {
     pub(crate) coach_talkers: List<usize>,
     pub(crate) mix_minus: List<MixMinus>,
     pub(crate) jobs: List<Job>,
+    /// Set by every state change (join, leave, update, start, stop): the
+    /// next mix plans again. Without one, and with the same inputs and feeds
+    /// written as for the last mix, the last plan (the lists above, the
+    /// slots' routes, `needed`) still holds and is reused.
+    pub(crate) plan_stale: bool,
+    /// Which shared outputs the plan's listeners hear, a bit per `Shared`.
+    pub(crate) needed: u8,
     /// One block of the everyone and of the customer-side sum, for listeners
     /// who hear them in i32.
     pub(crate) sums: Box<[Acc; 2]>,
@@ -220,6 +230,8 @@ impl Room {
             coach_talkers: List::new(capacity, 0),
             mix_minus: List::new(capacity, MixMinus::NONE),
             jobs: List::new(capacity, Job::NONE),
+            plan_stale: true,
+            needed: 0,
             sums: Box::new([[0; BLOCK]; 2]),
             silence: vec![0; frame].into_boxed_slice(),
         }
@@ -237,6 +249,7 @@ impl Room {
             ..Slot::VACANT
         };
         self.len += 1;
+        self.plan_stale = true;
         Ok(ChannelId(index))
     }
 
@@ -247,6 +260,7 @@ impl Room {
             Some(slot) if slot.participant.is_some() => {
                 *slot = Slot::VACANT;
                 self.len -= 1;
+                self.plan_stale = true;
                 true
             }
             _ => false,
@@ -261,6 +275,7 @@ impl Room {
         }) = self.slots.get_mut(id.0)
         {
             *p = participant;
+            self.plan_stale = true;
         }
     }
 
@@ -306,6 +321,7 @@ impl Room {
     /// Starts the room (participants hear each other) or returns it to waiting.
     pub fn set_started(&mut self, started: bool) {
         self.started = started;
+        self.plan_stale = true;
     }
 
     /// Whether the room has started.

@@ -297,3 +297,36 @@ fn join_leave_reuse_slots_without_growing() {
     r.mix();
     assert_eq!(r.output(b), &[0; FRAME]);
 }
+
+/// The room re-plans only when something changed; a member who joins or
+/// leaves while nobody's inputs change is such a change.
+#[test]
+fn silent_member_who_joins_or_leaves_mid_call_is_planned_at_once() {
+    let (mut r, ids @ [agent, customer, coach, quiet]) = call_with_coach();
+    for _ in 0..3 {
+        talk(&mut r, &ids);
+        r.mix();
+    }
+    let late = r.join(Participant::new(Role::Agent)).unwrap();
+    talk(&mut r, &ids);
+    r.mix();
+    assert_eq!(at(&r, late), 111, "a silent newcomer hears the room");
+    assert!(r.leave(quiet));
+    let replaced = r.join(Participant::new(Role::Customer)).unwrap();
+    assert_eq!(replaced, quiet, "the slot is reused");
+    talk(&mut r, &ids);
+    r.mix();
+    assert_eq!(
+        at(&r, replaced),
+        11,
+        "the new customer does not hear the coach"
+    );
+    assert_eq!(
+        [at(&r, agent), at(&r, customer), at(&r, coach)],
+        [110, 1, 11]
+    );
+    assert!(r.leave(late));
+    talk(&mut r, &ids);
+    r.mix();
+    assert_eq!(at(&r, late), 0, "a member who left hears nothing");
+}
