@@ -389,6 +389,20 @@ fn mix_blocks<L: Lanes>(room: &mut Room, lanes: L) {
         if bridge {
             customer_side = lanes.add(customer_side, &feeds[at(Feed::Bridge as usize)]);
         }
+        // Each sum is saturated into its shared mix as soon as it is
+        // complete and goes to memory only if a listener needs it in i32 (a
+        // saturated mix, or a job): the clipped mixes are what the talkers'
+        // loop below uses, and holding both i32 sums as well spilled on
+        // AVX2 (two sums and two clipped mixes are 30 registers of 16).
+        let in_i32 = |exact: bool| !exact || !jobs.is_empty();
+        let customer_clip = coach_talked.then(|| {
+            let out = &mut shared_outputs[at(Shared::CustomerSide as usize)];
+            let clip = lanes.clip_keep(out, customer_side);
+            if in_i32(clip.1) {
+                lanes.store(&mut sums[1], customer_side);
+            }
+            clip
+        });
         let mut everyone = customer_side;
         for &t in coach_talkers {
             everyone = lanes.add(everyone, &voices[at(t)]);
@@ -397,23 +411,13 @@ fn mix_blocks<L: Lanes>(room: &mut Room, lanes: L) {
         // recording. Customers hear it too while no coach talks.
         let everyone_clip =
             lanes.clip_keep(&mut shared_outputs[at(Shared::Everyone as usize)], everyone);
-        let (customer_sum, customer_clip) = if coach_talked {
-            let out = &mut shared_outputs[at(Shared::CustomerSide as usize)];
-            (customer_side, lanes.clip_keep(out, customer_side))
-        } else {
-            (everyone, everyone_clip)
-        };
-        // The i32 sums go to memory only when a listener needs them: a
-        // clipped mix (a listener must subtract in i32) or a job. Keeping
-        // them in registers through the loops below would spill them on
-        // AVX2 (two sums and two clipped mixes are 30 registers of 16).
-        let exact = everyone_clip.1 && customer_clip.1;
-        if !exact || !jobs.is_empty() {
+        if in_i32(everyone_clip.1) {
             lanes.store(&mut sums[0], everyone);
-            lanes.store(&mut sums[1], customer_sum);
         }
+        let customer_clip = customer_clip.unwrap_or(everyone_clip);
+        let customer_sums = usize::from(coach_talked);
         for m in mix_minus {
-            let side = usize::from(m.customer);
+            let side = if m.customer { customer_sums } else { 0 };
             let (clipped, exact) = if m.customer {
                 customer_clip
             } else {
@@ -427,7 +431,8 @@ fn mix_blocks<L: Lanes>(room: &mut Room, lanes: L) {
             }
         }
         for job in jobs {
-            let (everyone, customer_side) = (lanes.load(&sums[0]), lanes.load(&sums[1]));
+            let (everyone, customer_side) =
+                (lanes.load(&sums[0]), lanes.load(&sums[customer_sums]));
             serve(
                 lanes,
                 job,

@@ -270,13 +270,14 @@ impl Lanes for Avx2 {
         // SAFETY: AVX2 (token).
         let exact = unsafe {
             store_256(out, clipped);
-            let max = _mm256_set1_epi32(i16::MAX.into());
-            let min = _mm256_set1_epi32(i16::MIN.into());
-            let outside = sum.iter().fold(_mm256_setzero_si256(), |acc, s| {
-                let beyond =
-                    _mm256_or_si256(_mm256_cmpgt_epi32(*s, max), _mm256_cmpgt_epi32(min, *s));
-                _mm256_or_si256(acc, beyond)
-            });
+            // The block's extremes, then two compares: fewer registers
+            // than comparing every sum (which spilled).
+            let high = sum.iter().fold(sum[0], |m, s| _mm256_max_epi32(m, *s));
+            let low = sum.iter().fold(sum[0], |m, s| _mm256_min_epi32(m, *s));
+            let outside = _mm256_or_si256(
+                _mm256_cmpgt_epi32(high, _mm256_set1_epi32(i16::MAX.into())),
+                _mm256_cmpgt_epi32(_mm256_set1_epi32(i16::MIN.into()), low),
+            );
             _mm256_testz_si256(outside, outside) == 1
         };
         (clipped, exact)
@@ -377,10 +378,12 @@ impl Lanes for Avx512 {
         // SAFETY: AVX-512F, which implies AVX2 (token).
         let exact = unsafe {
             store_256(out, clipped);
-            let max = _mm512_set1_epi32(i16::MAX.into());
-            let min = _mm512_set1_epi32(i16::MIN.into());
-            sum.iter()
-                .all(|s| _mm512_cmpgt_epi32_mask(*s, max) | _mm512_cmplt_epi32_mask(*s, min) == 0)
+            // The block's extremes, then two compares (as for AVX2).
+            let high = sum.iter().fold(sum[0], |m, s| _mm512_max_epi32(m, *s));
+            let low = sum.iter().fold(sum[0], |m, s| _mm512_min_epi32(m, *s));
+            _mm512_cmpgt_epi32_mask(high, _mm512_set1_epi32(i16::MAX.into()))
+                | _mm512_cmplt_epi32_mask(low, _mm512_set1_epi32(i16::MIN.into()))
+                == 0
         };
         (clipped, exact)
     }
