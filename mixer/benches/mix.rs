@@ -1,11 +1,12 @@
 //! Cost of one tick per participant-frame (160 samples, everyone talking):
-//! the naive O(N²) reference against the O(N) mix with portable and with the
-//! detected kernels, all in the same run, plus 1000 rooms of 10.
+//! the naive O(N²) reference against the O(N) mix with portable and with
+//! each SIMD kernel set, all in the same run, plus 1000 rooms of 10.
 //!
 //! `cargo bench -p chorus-mixer -- --warm-up-time 1 --measurement-time 3`
 //! Criterion reports throughput in participant-frames per second; a summary
 //! table in ns per participant-frame, with the ratios the issue asks for,
-//! is printed at the end.
+//! is printed at the end. `cargo bench -p chorus-mixer --bench mix -- table`
+//! prints only the table.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -231,9 +232,14 @@ fn summary_table() {
 }
 
 fn main() {
+    // `-- table`: only the summary table (the word also filters out every
+    // criterion benchmark). The table alone takes about 15 s.
+    let table_only = std::env::args().any(|a| a == "table");
     let mut criterion = Criterion::default().configure_from_args();
-    criterion_benches(&mut criterion);
-    criterion.final_summary();
+    if !table_only {
+        criterion_benches(&mut criterion);
+        criterion.final_summary();
+    }
     // `cargo test --benches` runs each bench once in test mode: skip the table.
     if !std::env::args().any(|a| a == "--test" || a == "--list") {
         summary_table();
