@@ -1,0 +1,594 @@
+//! One MPC as a sans-IO state machine: `handle(now, input)`, then drain
+//! `poll_output()`; `poll_timeout()` says when to call `handle` with
+//! [`Input::Tick`] at the latest.
+
+use std::collections::VecDeque;
+
+use chorus_mixer::{Participant, hears};
+use chorus_xml::{Method, MultiPartyCall, RecordFileFormat, Role, Sound, StatusCallbackEvents};
+
+use crate::event::{EventName, ExitCause, MemberFields, MpcFields, StatusEvent, Termination};
+use crate::time::Timestamp;
+
+/// The call a participant arrives on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallInfo {
+    /// Its call UUID.
+    pub call_uuid: String,
+    /// Caller.
+    pub from: String,
+    /// Callee (the member's address).
+    pub to: String,
+    /// `inbound` (answered by chorus) or `outbound` (dialled by chorus).
+    pub inbound: bool,
+}
+
+/// What happens to the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A call executes `<MultiPartyCall>` for this MPC.
+    Join {
+        /// The call.
+        call: CallInfo,
+        /// The element, attributes and all.
+        spec: Box<MultiPartyCall>,
+    },
+    /// A member leaves: its call hung up or was transferred, or the API
+    /// kicked it. (Leaving because the MPC ended is the engine's doing.)
+    Leave {
+        /// The member.
+        member: u32,
+        /// Hangup, Transferred or Kicked.
+        cause: ExitCause,
+    },
+    /// The API changes a member: each `Some` is applied.
+    Update {
+        /// The member.
+        member: u32,
+        /// Mute or unmute.
+        mute: Option<bool>,
+        /// Hold or unhold.
+        hold: Option<bool>,
+        /// Coach mode on or off (supervisors only; ignored for others).
+        coach_mode: Option<bool>,
+    },
+    /// The API starts the MPC.
+    Start,
+    /// The API ends the MPC.
+    End,
+    /// A member pressed digits (RFC 4733 events, already assembled).
+    Digits {
+        /// The member.
+        member: u32,
+        /// The digits, e.g. `"1"` or `"12#"`.
+        digits: String,
+    },
+    /// Voice activity of a member changed.
+    Speaking {
+        /// The member.
+        member: u32,
+        /// Started (true) or stopped speaking.
+        speaking: bool,
+    },
+    /// Time passed; nothing else happened.
+    Tick,
+}
+
+/// What the driver has to do for the MPC to be that state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Deliver a status callback (already filtered by
+    /// `statusCallbackEvents`, numbered in delivery order).
+    Event(StatusEvent),
+    /// A joining call became member `member`.
+    Joined {
+        /// The call.
+        call_uuid: String,
+        /// Its member id in this MPC.
+        member: u32,
+    },
+    /// A call could not join; its flow goes on with the next element.
+    Rejected {
+        /// The call.
+        call_uuid: String,
+        /// Why.
+        reason: Rejection,
+    },
+    /// A media change.
+    Media(MediaCommand),
+    /// A member left the MPC and its call goes on (not sent for members
+    /// whose call hung up or was transferred: there is nothing to go on).
+    Released {
+        /// The member.
+        member: u32,
+        /// Its call.
+        call_uuid: String,
+        /// What the call does next.
+        then: Then,
+    },
+    /// Start or stop the MPC recording.
+    Record(RecordCommand),
+}
+
+/// Why a call could not join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// The MPC has `maxParticipants` members.
+    Full {
+        /// Its maxParticipants.
+        max: u32,
+    },
+    /// The MPC has ended.
+    Ended,
+}
+
+/// A change for the MPC's media room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaCommand {
+    /// Add a member to the room.
+    Join {
+        /// The member.
+        member: u32,
+        /// Its state for the mixer.
+        participant: Participant,
+    },
+    /// A member's new state.
+    Update {
+        /// The member.
+        member: u32,
+        /// Its state for the mixer.
+        participant: Participant,
+    },
+    /// Remove a member.
+    Leave {
+        /// The member.
+        member: u32,
+    },
+    /// The MPC started: members hear each other instead of wait music.
+    Start,
+    /// Play a sound on the bridge (enter and exit sounds).
+    Bridge {
+        /// What to play.
+        sound: Sound,
+        /// How to fetch it, for a URL.
+        method: Method,
+    },
+    /// Send digits (as RFC 4733 events) to members.
+    Relay {
+        /// Who pressed them.
+        from: u32,
+        /// Who receives them: exactly the members who hear `from`.
+        to: Vec<u32>,
+        /// The digits.
+        digits: String,
+    },
+}
+
+/// What a released member's call does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Then {
+    /// Continue with the element after `<MultiPartyCall>`.
+    NextElement,
+    /// Fetch `onExitActionUrl` and execute that document instead.
+    Fetch {
+        /// The URL.
+        url: String,
+        /// GET or POST.
+        method: Method,
+    },
+}
+
+/// A recording change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordCommand {
+    /// Start recording the MPC.
+    Start {
+        /// mp3 or wav.
+        format: RecordFileFormat,
+    },
+    /// Stop and finalise it.
+    Stop,
+}
+
+/// A present member.
+#[derive(Debug, Clone)]
+struct Member {
+    fields: MemberFields,
+    spec: Box<MultiPartyCall>,
+    participant: Participant,
+}
+
+impl Member {
+    fn is_coaching(&self) -> bool {
+        self.participant.is_coaching()
+    }
+}
+
+/// One multiparty call.
+#[derive(Debug)]
+pub struct Mpc {
+    uuid: String,
+    name: String,
+    created: Timestamp,
+    started: Option<Timestamp>,
+    ended: Option<(Timestamp, Termination)>,
+    max_duration: u32,
+    max_participants: u32,
+    events: StatusCallbackEvents,
+    record_format: RecordFileFormat,
+    record_min_members: usize,
+    record_requested: bool,
+    recording: bool,
+    members: Vec<Member>,
+    next_member: u32,
+    sequence: u64,
+    outputs: VecDeque<Output>,
+}
+
+impl Mpc {
+    /// The MPC `spec.name` created at `now` by a participant whose element
+    /// is `spec` (its MPC-level attributes define the MPC), with `uuid`
+    /// from the driver's id source. Emits MPCInitialized; the creator joins
+    /// with a separate [`Input::Join`].
+    pub fn new(now: Timestamp, uuid: String, spec: &MultiPartyCall) -> Self {
+        let mut mpc = Self {
+            uuid,
+            name: spec.name.clone(),
+            created: now,
+            started: None,
+            ended: None,
+            max_duration: spec.max_duration,
+            max_participants: spec.max_participants,
+            events: spec.status_callback_events,
+            record_format: spec.record_file_format,
+            record_min_members: usize::from(spec.record_min_member_count),
+            record_requested: false,
+            recording: false,
+            members: Vec::new(),
+            next_member: 1,
+            sequence: 0,
+            outputs: VecDeque::new(),
+        };
+        mpc.emit(now, EventName::MpcInitialized, None, None);
+        mpc
+    }
+
+    /// The MPC's UUID.
+    pub fn uuid(&self) -> &str {
+        &self.uuid
+    }
+
+    /// Whether it started (and when).
+    pub fn started(&self) -> Option<Timestamp> {
+        self.started
+    }
+
+    /// Whether it ended (when, and why).
+    pub fn ended(&self) -> Option<(Timestamp, Termination)> {
+        self.ended
+    }
+
+    /// Present members' ids, in join order.
+    pub fn members(&self) -> Vec<u32> {
+        self.members.iter().map(|m| m.fields.member_id).collect()
+    }
+
+    /// The next output, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When `handle` must be called (with [`Input::Tick`] if nothing else
+    /// happens): the `maxDuration` deadline, counted from initialization.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        self.ended
+            .is_none()
+            .then(|| self.created.plus_secs(u64::from(self.max_duration)))
+    }
+
+    /// Applies `input` at `now`.
+    pub fn handle(&mut self, now: Timestamp, input: Input) {
+        if self.poll_timeout().is_some_and(|deadline| now >= deadline) {
+            self.end(now, Termination::MaxDuration);
+        }
+        match input {
+            Input::Join { call, spec } => self.join(now, call, spec),
+            Input::Leave { member, cause } => self.leave(now, member, cause),
+            Input::Update {
+                member,
+                mute,
+                hold,
+                coach_mode,
+            } => self.update(now, member, mute, hold, coach_mode),
+            Input::Start => self.start(now),
+            Input::End => self.end(now, Termination::Api),
+            Input::Digits { member, digits } => self.digits(now, member, digits),
+            Input::Speaking { member, speaking } => {
+                let name = if speaking {
+                    EventName::ParticipantSpeakStart
+                } else {
+                    EventName::ParticipantSpeakStop
+                };
+                if let Some(i) = self.index(member) {
+                    self.emit(now, name, Some(i), None);
+                }
+            }
+            Input::Tick => {}
+        }
+    }
+
+    fn join(&mut self, now: Timestamp, call: CallInfo, spec: Box<MultiPartyCall>) {
+        let reason = if self.ended.is_some() {
+            Some(Rejection::Ended)
+        } else if self.members.len() >= self.max_participants as usize {
+            Some(Rejection::Full {
+                max: self.max_participants,
+            })
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            self.outputs.push_back(Output::Rejected {
+                call_uuid: call.call_uuid,
+                reason,
+            });
+            return;
+        }
+        let member_id = self.next_member;
+        self.next_member += 1;
+        let participant = Participant {
+            role: mixer_role(spec.role),
+            muted: spec.mute,
+            held: spec.hold,
+            coach: spec.coach_mode,
+        };
+        let member = Member {
+            fields: MemberFields {
+                member_id,
+                call_uuid: call.call_uuid.clone(),
+                from: call.from,
+                to: call.to,
+                direction: if call.inbound { "inbound" } else { "outbound" },
+                role: spec.role,
+                coach_mode: spec.coach_mode,
+                joined: now,
+                exited: None,
+            },
+            spec,
+            participant,
+        };
+        let (start, record, enter) = (
+            member.spec.start_mpc_on_enter,
+            member.spec.record,
+            (!member.is_coaching()).then(|| {
+                (
+                    member.spec.enter_sound.clone(),
+                    member.spec.enter_sound_method,
+                )
+            }),
+        );
+        self.members.push(member);
+        let i = self.members.len() - 1;
+        self.outputs.push_back(Output::Joined {
+            call_uuid: call.call_uuid,
+            member: member_id,
+        });
+        self.media(MediaCommand::Join {
+            member: member_id,
+            participant,
+        });
+        self.emit(now, EventName::ParticipantJoin, Some(i), None);
+        if start {
+            self.start(now);
+        }
+        if let Some((sound, method)) = enter {
+            self.bridge(sound, method);
+        }
+        self.record_requested |= record;
+        if self.record_requested && !self.recording && self.members.len() >= self.record_min_members
+        {
+            self.recording = true;
+            self.outputs.push_back(Output::Record(RecordCommand::Start {
+                format: self.record_format,
+            }));
+        }
+    }
+
+    fn leave(&mut self, now: Timestamp, member: u32, cause: ExitCause) {
+        let Some(i) = self.index(member) else { return };
+        let left = self.remove(now, i, cause);
+        if !left.is_coaching() {
+            self.bridge(left.spec.exit_sound.clone(), left.spec.exit_sound_method);
+        }
+        if left.spec.end_mpc_on_exit {
+            self.end(now, Termination::EndMpcOnExit);
+        } else if self.members.is_empty() {
+            self.end(now, Termination::NoParticipants);
+        } else if let [alone] = &self.members[..]
+            && !alone.spec.stay_alone
+        {
+            // Without stayAlone the last member is not kept on its own:
+            // it leaves, and with it the MPC ends.
+            self.end(now, Termination::NoParticipants);
+        }
+    }
+
+    fn update(
+        &mut self,
+        now: Timestamp,
+        member: u32,
+        mute: Option<bool>,
+        hold: Option<bool>,
+        coach_mode: Option<bool>,
+    ) {
+        let Some(i) = self.index(member) else { return };
+        let before = self.members[i].participant;
+        let mut after = before;
+        after.muted = mute.unwrap_or(before.muted);
+        after.held = hold.unwrap_or(before.held);
+        if before.role == chorus_mixer::Role::Supervisor {
+            after.coach = coach_mode.unwrap_or(before.coach);
+        }
+        if after == before {
+            return;
+        }
+        self.members[i].participant = after;
+        self.members[i].fields.coach_mode = after.coach;
+        self.media(MediaCommand::Update {
+            member,
+            participant: after,
+        });
+        let changes = [
+            (
+                before.muted,
+                after.muted,
+                EventName::ParticipantMute,
+                EventName::ParticipantUnmute,
+            ),
+            (
+                before.held,
+                after.held,
+                EventName::ParticipantHold,
+                EventName::ParticipantUnhold,
+            ),
+            (
+                before.coach,
+                after.coach,
+                EventName::ParticipantCoachModeStart,
+                EventName::ParticipantCoachModeStop,
+            ),
+        ];
+        for (was, is, on, off) in changes {
+            if was != is {
+                self.emit(now, if is { on } else { off }, Some(i), None);
+            }
+        }
+    }
+
+    fn start(&mut self, now: Timestamp) {
+        if self.started.is_some() || self.ended.is_some() {
+            return;
+        }
+        self.started = Some(now);
+        self.media(MediaCommand::Start);
+        self.emit(now, EventName::MpcStart, None, None);
+    }
+
+    /// Ends the MPC: every member leaves (released), the recording stops.
+    fn end(&mut self, now: Timestamp, termination: Termination) {
+        if self.ended.is_some() {
+            return;
+        }
+        while !self.members.is_empty() {
+            self.remove(now, 0, ExitCause::MpcEnded);
+        }
+        if self.recording {
+            self.recording = false;
+            self.outputs.push_back(Output::Record(RecordCommand::Stop));
+        }
+        self.ended = Some((now, termination));
+        self.emit(now, EventName::MpcEnd, None, None);
+    }
+
+    /// Takes member `i` out: media, ParticipantExit, and its call's release.
+    fn remove(&mut self, now: Timestamp, i: usize, cause: ExitCause) -> Member {
+        self.members[i].fields.exited = Some((now, cause));
+        self.emit(now, EventName::ParticipantExit, Some(i), None);
+        let member = self.members.remove(i);
+        let id = member.fields.member_id;
+        self.media(MediaCommand::Leave { member: id });
+        if matches!(cause, ExitCause::Kicked | ExitCause::MpcEnded) {
+            let then = match &member.spec.on_exit_action_url {
+                Some(url) => Then::Fetch {
+                    url: url.clone(),
+                    method: member.spec.on_exit_action_method,
+                },
+                None => Then::NextElement,
+            };
+            self.outputs.push_back(Output::Released {
+                member: id,
+                call_uuid: member.fields.call_uuid.clone(),
+                then,
+            });
+        }
+        member
+    }
+
+    fn digits(&mut self, now: Timestamp, member: u32, digits: String) {
+        let Some(i) = self.index(member) else { return };
+        self.emit(
+            now,
+            EventName::ParticipantDigitInput,
+            Some(i),
+            Some(digits.clone()),
+        );
+        let presser = &self.members[i];
+        if !presser.spec.relay_dtmf_inputs {
+            return;
+        }
+        // Exactly who would hear the presser's voice.
+        let started = self.started.is_some();
+        let to: Vec<u32> = self
+            .members
+            .iter()
+            .filter(|m| m.fields.member_id != member)
+            .filter(|m| hears(started, &m.participant, &presser.participant))
+            .map(|m| m.fields.member_id)
+            .collect();
+        if !to.is_empty() {
+            self.media(MediaCommand::Relay {
+                from: member,
+                to,
+                digits,
+            });
+        }
+    }
+
+    fn bridge(&mut self, sound: Sound, method: Method) {
+        if sound != Sound::None {
+            self.media(MediaCommand::Bridge { sound, method });
+        }
+    }
+
+    fn media(&mut self, command: MediaCommand) {
+        self.outputs.push_back(Output::Media(command));
+    }
+
+    fn index(&self, member: u32) -> Option<usize> {
+        self.members
+            .iter()
+            .position(|m| m.fields.member_id == member)
+    }
+
+    /// Queues an event if `statusCallbackEvents` selects it; the member is
+    /// `self.members[i]`.
+    fn emit(&mut self, now: Timestamp, name: EventName, i: Option<usize>, digits: Option<String>) {
+        if !self.events.contains(name.group()) {
+            return;
+        }
+        self.sequence += 1;
+        let event = StatusEvent {
+            name,
+            at: now,
+            sequence: self.sequence,
+            mpc: MpcFields {
+                uuid: self.uuid.clone(),
+                name: self.name.clone(),
+                created: self.created,
+                started: self.started,
+                ended: self.ended,
+            },
+            member: i.map(|i| self.members[i].fields.clone()),
+            digits,
+        };
+        self.outputs.push_back(Output::Event(event));
+    }
+}
+
+fn mixer_role(role: Role) -> chorus_mixer::Role {
+    match role {
+        Role::Agent => chorus_mixer::Role::Agent,
+        Role::Supervisor => chorus_mixer::Role::Supervisor,
+        Role::Customer => chorus_mixer::Role::Customer,
+    }
+}
