@@ -69,9 +69,10 @@ impl Daemon {
             config.rtp.port_max,
         )?;
         let sip_udp = signalling.udp_addr;
+        let http = http_client(&config.sip.user_agent)?;
         let gateway = Arc::new(Gateway {
-            http: http_client(&config.sip.user_agent)?,
-            mpcs: MpcRegistry::new(media.clone()),
+            mpcs: MpcRegistry::new(media.clone(), http.clone()),
+            http,
             media,
             dialogs: signalling.dialogs.clone(),
             calls: CallTable::default(),

@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 pub mod call;
+pub mod events;
 pub mod gateway;
 pub mod media;
 pub mod mpc;

@@ -1,48 +1,51 @@
-//! The MPC registry: which multiparty calls exist on this host, and where
-//! their media lives.
+//! The MPC registry: the multiparty calls of this host, each an MPC engine
+//! ([`chorus_mpc::Mpc`]) whose outputs this module carries out.
 //!
-//! An MPC's room is created on the least loaded media worker when its first
-//! participant joins and forgotten when its last one leaves. The first
-//! participant's MPC-level attributes (`maxParticipants`) define the MPC;
-//! each participant's own attributes (role, coach mode, mute, hold,
-//! `startMpcOnEnter`, enter/exit sounds) shape what the room's mixer does.
-//! The full Plivo state machine (callbacks, `endMpcOnExit`, `stayAlone`,
-//! `maxDuration`) builds on this in the MPC engine.
+//! An MPC is created when the first `<MultiPartyCall>` naming it arrives
+//! (its room on the least loaded media worker, its status callback task,
+//! its `maxDuration` timer) and forgotten when its engine ends it. Every
+//! input (a join, a hangup, digits, speech, the timer) goes through the
+//! engine under the registry's lock, and its outputs are applied at once:
+//! media commands to the media plane, status events to the MPC's callback
+//! task, released members to their call tasks (which continue their
+//! documents, see [`MpcRegistry::take_release`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chorus_mixer::tone::Beep;
-use chorus_mixer::{Participant, Role};
+use chorus_mpc::{
+    CallInfo, ExitCause, Input, MediaCommand, Mpc, Output, StatusEvent, Then, Timestamp,
+};
 use chorus_xml::{MultiPartyCall, Sound};
 use tokio::sync::mpsc;
 
+use crate::events::spawn_status_callbacks;
 use crate::media::{Entrance, Leg, LegEvent, LegId, MediaError, MediaPlane, RoomKey};
 
 /// A live MPC on this host.
-#[derive(Debug, Clone)]
 struct MpcEntry {
     key: RoomKey,
     worker: usize,
-    uuid: String,
-    max_participants: usize,
-    started: bool,
-    members: Vec<LegId>,
+    engine: Mpc,
+    /// Member id → leg, for the members in the room.
+    legs: HashMap<u32, LegId>,
+    /// Where status events go; `None` without a `statusCallbackUrl`.
+    callbacks: Option<mpsc::UnboundedSender<StatusEvent>>,
 }
 
 /// A participant's place in an MPC, returned by [`MpcRegistry::join`].
 pub struct Membership {
     /// The MPC's friendly name.
     pub name: String,
-    /// The MPC's UUID (stable while it has members).
+    /// The MPC's UUID.
     pub mpc_uuid: String,
+    /// The participant's member id in the MPC.
+    pub member: u32,
     /// The participant's leg.
     pub leg_id: LegId,
-    /// The participant's state in the mixer.
-    pub participant: Participant,
-    /// Played to the others when this participant leaves.
-    pub exit_sound: Option<Beep>,
     /// Digits, speech changes, and the leg itself when it leaves.
     pub events: mpsc::UnboundedReceiver<LegEvent>,
 }
@@ -57,7 +60,7 @@ pub enum JoinError {
         /// The MPC's name.
         name: String,
         /// Its maxParticipants.
-        max: usize,
+        max: u32,
         /// The leg, still the caller's.
         leg: Box<Leg>,
     },
@@ -66,124 +69,288 @@ pub enum JoinError {
     Media(#[from] MediaError),
 }
 
-/// All MPCs of this host, by friendly name.
+/// All MPCs of this host, by friendly name. Cheap to clone.
+#[derive(Clone)]
 pub struct MpcRegistry {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     media: Arc<MediaPlane>,
+    http: reqwest::Client,
     mpcs: Mutex<HashMap<String, MpcEntry>>,
+    /// What released members' calls do next, until they ask.
+    releases: Mutex<HashMap<LegId, Then>>,
     next_key: AtomicU64,
 }
 
+/// The wall clock, as the engine takes it.
+fn now() -> Timestamp {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    Timestamp(u64::try_from(ms).unwrap_or(u64::MAX))
+}
+
 impl MpcRegistry {
-    /// An empty registry placing rooms on `media`.
-    pub fn new(media: Arc<MediaPlane>) -> Self {
+    /// An empty registry placing rooms on `media` and posting callbacks
+    /// with `http`.
+    pub fn new(media: Arc<MediaPlane>, http: reqwest::Client) -> Self {
         Self {
-            media,
-            mpcs: Mutex::new(HashMap::new()),
-            next_key: AtomicU64::new(1),
+            inner: Arc::new(Inner {
+                media,
+                http,
+                mpcs: Mutex::new(HashMap::new()),
+                releases: Mutex::new(HashMap::new()),
+                next_key: AtomicU64::new(1),
+            }),
         }
     }
 
-    /// Puts `leg` into the MPC that `spec` names, creating it if needed.
+    /// Puts `leg` (of `call`) into the MPC that `spec` names, creating it if
+    /// needed.
     pub fn join(
         &self,
         spec: &MultiPartyCall,
+        call: CallInfo,
         leg_id: LegId,
         leg: Box<Leg>,
     ) -> Result<Membership, JoinError> {
+        let now = now();
         let mut mpcs = self.lock();
-        let entry = mpcs.entry(spec.name.clone()).or_insert_with(|| MpcEntry {
-            key: RoomKey(self.next_key.fetch_add(1, Ordering::Relaxed)),
-            worker: self.media.pick_worker(),
-            uuid: uuid::Uuid::new_v4().to_string(),
-            max_participants: spec.max_participants as usize,
-            started: false,
-            members: Vec::new(),
-        });
-        if entry.members.len() >= entry.max_participants {
-            let (name, max) = (spec.name.clone(), entry.max_participants);
-            if entry.members.is_empty() {
-                mpcs.remove(&spec.name);
-            }
-            return Err(JoinError::Full { name, max, leg });
+        if !mpcs.contains_key(&spec.name) {
+            let entry = self.create(now, spec);
+            mpcs.insert(spec.name.clone(), entry);
         }
-        let participant = participant_of(spec);
-        let starts = spec.start_mpc_on_enter && !entry.started;
-        entry.started |= spec.start_mpc_on_enter;
-        // Plivo: no enter or exit sound for a supervisor in coach mode.
-        let silent_entry = participant.role == Role::Supervisor && participant.coach;
-        let entrance = Entrance {
-            participant,
-            start: starts,
-            sound: if silent_entry {
-                None
-            } else {
-                bridge_sound(&spec.enter_sound)
+        let entry = mpcs.get_mut(&spec.name).expect("inserted above");
+        entry.engine.handle(
+            now,
+            Input::Join {
+                call,
+                spec: Box::new(spec.clone()),
             },
+        );
+        let outputs: Vec<Output> = std::iter::from_fn(|| entry.engine.poll_output()).collect();
+        let mut member = None;
+        let mut entrance = Entrance {
+            participant: chorus_mixer::Participant::new(chorus_mixer::Role::Customer),
+            start: false,
+            sound: None,
         };
+        for output in &outputs {
+            match output {
+                Output::Rejected { .. } => {
+                    let max = spec.max_participants;
+                    return Err(JoinError::Full {
+                        name: spec.name.clone(),
+                        max,
+                        leg,
+                    });
+                }
+                Output::Joined { member: m, .. } => member = Some(*m),
+                Output::Media(MediaCommand::Join { participant, .. }) => {
+                    entrance.participant = *participant;
+                }
+                Output::Media(MediaCommand::Start) => entrance.start = true,
+                Output::Media(MediaCommand::Bridge { sound, .. }) => entrance.sound = beep(sound),
+                _ => {}
+            }
+        }
+        let member = member.expect("an accepted join names the member");
+        entry.legs.insert(member, leg_id);
         let events = self
+            .inner
             .media
             .join(entry.worker, entry.key, leg_id, leg, entrance)?;
-        entry.members.push(leg_id);
+        self.apply(entry, outputs, None);
         tracing::info!(
             mpc = %spec.name,
-            mpc_uuid = %entry.uuid,
+            mpc_uuid = %entry.engine.uuid(),
+            member,
             %leg_id,
-            members = entry.members.len(),
-            started = entry.started,
+            members = entry.legs.len(),
             "participant joined"
         );
         Ok(Membership {
             name: spec.name.clone(),
-            mpc_uuid: entry.uuid.clone(),
+            mpc_uuid: entry.engine.uuid().to_owned(),
+            member,
             leg_id,
-            participant,
-            exit_sound: if silent_entry {
-                None
-            } else {
-                bridge_sound(&spec.exit_sound)
-            },
             events,
         })
     }
 
-    /// Takes the participant out of its MPC, playing its exit sound to the
-    /// others; the leg comes back on [`Membership::events`]. The MPC is
-    /// forgotten with its last member.
-    pub fn leave(&self, membership: &Membership) -> Result<(), MediaError> {
+    /// The participant's call ended (`cause` Hangup) or left for another
+    /// document (Transferred): the engine takes it out, and the leg comes
+    /// back on [`Membership::events`].
+    pub fn leave(&self, membership: &Membership, cause: ExitCause) {
+        self.handle(
+            &membership.name,
+            &membership.mpc_uuid,
+            Input::Leave {
+                member: membership.member,
+                cause,
+            },
+        );
+    }
+
+    /// Digits pressed by a member.
+    pub fn digits(&self, membership: &Membership, digit: char) {
+        self.handle(
+            &membership.name,
+            &membership.mpc_uuid,
+            Input::Digits {
+                member: membership.member,
+                digits: digit.to_string(),
+            },
+        );
+    }
+
+    /// A member started or stopped speaking.
+    pub fn speaking(&self, membership: &Membership, speaking: bool) {
+        self.handle(
+            &membership.name,
+            &membership.mpc_uuid,
+            Input::Speaking {
+                member: membership.member,
+                speaking,
+            },
+        );
+    }
+
+    /// What the call of a leg the MPC released does next; `None` if it was
+    /// not released (its call hung up, or it is still in the MPC).
+    pub fn take_release(&self, leg_id: LegId) -> Option<Then> {
+        self.inner
+            .releases
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&leg_id)
+    }
+
+    /// A new MPC for `spec`: engine, room placement, callbacks, timer.
+    fn create(&self, now: Timestamp, spec: &MultiPartyCall) -> MpcEntry {
+        let uuid = uuid::Uuid::new_v4().to_string();
+        let engine = Mpc::new(now, uuid.clone(), spec);
+        let callbacks = spec.status_callback_url.as_ref().map(|url| {
+            spawn_status_callbacks(
+                self.inner.http.clone(),
+                url.clone(),
+                spec.status_callback_method,
+            )
+        });
+        if let Some(deadline) = engine.poll_timeout() {
+            let registry = self.clone();
+            let (name, wait) = (spec.name.clone(), deadline.0.saturating_sub(now.0));
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+                registry.handle(&name, &uuid, Input::Tick);
+            });
+        }
+        let mut entry = MpcEntry {
+            key: RoomKey(self.inner.next_key.fetch_add(1, Ordering::Relaxed)),
+            worker: self.inner.media.pick_worker(),
+            engine,
+            legs: HashMap::new(),
+            callbacks,
+        };
+        let outputs: Vec<Output> = std::iter::from_fn(|| entry.engine.poll_output()).collect();
+        self.apply(&mut entry, outputs, None);
+        entry
+    }
+
+    /// Feeds one input to the MPC `name` (if it is still the one with
+    /// `uuid`) and applies the outputs.
+    fn handle(&self, name: &str, uuid: &str, input: Input) {
         let mut mpcs = self.lock();
-        if let Some(entry) = mpcs.get_mut(&membership.name) {
-            entry.members.retain(|m| *m != membership.leg_id);
-            tracing::info!(mpc = %membership.name, leg_id = %membership.leg_id, members = entry.members.len(), "participant left");
-            if entry.members.is_empty() {
-                mpcs.remove(&membership.name);
+        let Some(entry) = mpcs.get_mut(name).filter(|e| e.engine.uuid() == uuid) else {
+            return;
+        };
+        let subject = match &input {
+            Input::Leave { member, .. } => Some(*member),
+            _ => None,
+        };
+        entry.engine.handle(now(), input);
+        let outputs: Vec<Output> = std::iter::from_fn(|| entry.engine.poll_output()).collect();
+        self.apply(entry, outputs, subject);
+        if let Some((_, termination)) = entry.engine.ended() {
+            tracing::info!(mpc = %name, mpc_uuid = %uuid, cause = termination.cause(), "MPC ended");
+            mpcs.remove(name);
+        }
+    }
+
+    /// Carries out an engine's outputs (a join's entrance is done by
+    /// `join`). `subject` is the member whose leaving caused them: it gets
+    /// the exit sound.
+    fn apply(&self, entry: &mut MpcEntry, outputs: Vec<Output>, subject: Option<u32>) {
+        let exit_sound = outputs.iter().find_map(|o| match o {
+            Output::Media(MediaCommand::Bridge { sound, .. }) if subject.is_some() => beep(sound),
+            _ => None,
+        });
+        for output in outputs {
+            match output {
+                Output::Event(event) => {
+                    if let Some(callbacks) = &entry.callbacks {
+                        let _ = callbacks.send(event);
+                    }
+                }
+                Output::Media(MediaCommand::Leave { member }) => {
+                    let Some(leg_id) = entry.legs.remove(&member) else {
+                        continue;
+                    };
+                    let exit = if subject == Some(member) {
+                        exit_sound
+                    } else {
+                        None
+                    };
+                    if let Err(error) = self.inner.media.leave(leg_id, exit) {
+                        tracing::warn!(%error, %leg_id, "could not take the leg out of its room");
+                    }
+                }
+                Output::Media(MediaCommand::Update {
+                    member,
+                    participant,
+                }) => {
+                    if let Some(leg_id) = entry.legs.get(&member)
+                        && let Err(error) = self.inner.media.update(*leg_id, participant)
+                    {
+                        tracing::warn!(%error, %leg_id, "could not update the participant");
+                    }
+                }
+                Output::Media(MediaCommand::Relay { from, to, digits }) => {
+                    tracing::info!(from, ?to, %digits, "DTMF relay is not sent yet");
+                }
+                Output::Released { member, then, .. } => {
+                    if let Some(leg_id) = entry.legs.get(&member) {
+                        self.inner
+                            .releases
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(*leg_id, then);
+                    }
+                }
+                Output::Record(command) => {
+                    tracing::warn!(?command, "MPC recording is not implemented yet");
+                }
+                // Joins are applied by `join`; starts without a join (the
+                // API) and bridge sounds other than enter/exit do not exist
+                // yet.
+                Output::Joined { .. }
+                | Output::Rejected { .. }
+                | Output::Media(MediaCommand::Join { .. })
+                | Output::Media(MediaCommand::Start)
+                | Output::Media(MediaCommand::Bridge { .. }) => {}
             }
         }
-        self.media.leave(membership.leg_id, membership.exit_sound)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, MpcEntry>> {
-        self.mpcs.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.mpcs.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-/// The mixer state a `<MultiPartyCall>` element asks for.
-fn participant_of(spec: &MultiPartyCall) -> Participant {
-    let role = match spec.role {
-        chorus_xml::Role::Agent => Role::Agent,
-        chorus_xml::Role::Supervisor => Role::Supervisor,
-        chorus_xml::Role::Customer => Role::Customer,
-    };
-    Participant {
-        role,
-        muted: spec.mute,
-        held: spec.hold,
-        // chorus-xml already forces coach mode off for non-supervisors.
-        coach: spec.coach_mode,
-    }
-}
-
-/// The built-in bridge sound for an enter/exit attribute.
-fn bridge_sound(sound: &Sound) -> Option<Beep> {
+/// The built-in bridge sound for an enter/exit sound.
+fn beep(sound: &Sound) -> Option<Beep> {
     match sound {
         Sound::None => None,
         Sound::Beep1 => Some(Beep::One),

@@ -185,7 +185,8 @@ async fn enter_and_exit_sounds_are_heard_but_never_for_a_coaching_supervisor() {
         app.set_route("/answer", mpc(attributes));
         dial(chorus.sip_addr(), "roles", DialOptions::default())
     };
-    let listener = silent(r#"role="customer" enterSound="none""#)
+    // stayAlone: the listener must outlive the others' hang-ups.
+    let listener = silent(r#"role="customer" enterSound="none" stayAlone="true""#)
         .await
         .unwrap();
     let_media_flow(300).await;

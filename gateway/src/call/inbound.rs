@@ -30,6 +30,7 @@ use super::params::CallParties;
 use crate::gateway::Gateway;
 use crate::media::{Leg, LegEvent, LegId};
 use crate::mpc::{JoinError, Membership};
+use chorus_mpc::{CallInfo, ExitCause, Then};
 
 /// Why the call flow stopped early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,7 +183,14 @@ impl InboundCall {
                 }
             };
             match verb {
-                Verb::MultiPartyCall(mpc) => self.multi_party_call(&mpc).await?,
+                Verb::MultiPartyCall(mpc) => {
+                    // Released by the MPC: go on with the next element, or
+                    // with the onExitActionUrl document.
+                    if let Some(Then::Fetch { url, method }) = self.multi_party_call(&mpc).await? {
+                        let params = self.parties.answer_params(&self.call_uuid, self.status());
+                        steps = self.fetch(url, http_method(method), params).await?.into();
+                    }
+                }
                 Verb::Wait(wait) => {
                     self.answer()?;
                     let pause = tokio::time::sleep(Duration::from_secs(u64::from(wait.length)));
@@ -248,43 +256,59 @@ impl InboundCall {
         }
     }
 
-    /// Joins the MPC and stays until the caller hangs up or the leg is
-    /// taken out of the room.
-    async fn multi_party_call(&mut self, mpc: &MultiPartyCall) -> Result<(), End> {
+    /// Joins the MPC and stays until the caller hangs up or the MPC
+    /// releases the participant; then says what the flow does next (`None`:
+    /// the next element).
+    async fn multi_party_call(&mut self, mpc: &MultiPartyCall) -> Result<Option<Then>, End> {
         self.answer()?;
         let Media::Idle(leg) = std::mem::replace(&mut self.media, Media::Gone) else {
-            return Ok(());
+            return Ok(None);
         };
-        let membership = match self.gw.mpcs.join(mpc, self.leg_id, leg) {
+        let call = CallInfo {
+            call_uuid: self.call_uuid.clone(),
+            from: self.parties.from.clone(),
+            to: self.parties.to.clone(),
+            inbound: true,
+        };
+        let membership = match self.gw.mpcs.join(mpc, call, self.leg_id, leg) {
             Ok(m) => m,
             Err(JoinError::Full { name, max, leg }) => {
                 // The call goes on with the next element, as after leaving.
                 tracing::warn!(mpc = %name, max, "MPC is full; continuing with the next element");
                 self.media = Media::Idle(leg);
-                return Ok(());
+                return Ok(None);
             }
             Err(error) => {
                 tracing::error!(%error, mpc = %mpc.name, "could not join the MPC");
-                return Ok(());
+                return Ok(None);
             }
         };
         tracing::info!(mpc = %mpc.name, mpc_uuid = %membership.mpc_uuid, role = ?mpc.role, "joined MPC");
         self.media = Media::InMpc(membership);
         loop {
             let Media::InMpc(membership) = &mut self.media else {
-                return Ok(());
+                return Ok(None);
             };
             tokio::select! {
                 event = membership.events.recv() => match event {
-                    Some(LegEvent::Digit(digit)) => tracing::info!(%digit, "DTMF digit"),
-                    Some(LegEvent::Speaking(true)) => tracing::debug!("participant speaking"),
-                    Some(LegEvent::Speaking(false)) => tracing::debug!("participant stopped speaking"),
+                    Some(LegEvent::Digit(digit)) => {
+                        tracing::info!(%digit, "DTMF digit");
+                        self.gw.mpcs.digits(membership, digit);
+                    }
+                    Some(LegEvent::Speaking(speaking)) => {
+                        if speaking {
+                            tracing::debug!("participant speaking");
+                        } else {
+                            tracing::debug!("participant stopped speaking");
+                        }
+                        self.gw.mpcs.speaking(membership, speaking);
+                    }
                     Some(LegEvent::Left(leg)) => {
                         tracing::debug!(counters = ?leg.counters(), "leg taken out of the MPC");
                         self.media = Media::Idle(leg);
-                        return Ok(());
+                        return Ok(self.gw.mpcs.take_release(self.leg_id));
                     }
-                    None => return Ok(()),
+                    None => return Ok(None),
                 },
                 state = self.states.recv() => self.on_dialog_state(state).await?,
                 () = self.hang_up.cancelled() => return Err(End::Shutdown),
@@ -415,9 +439,7 @@ impl InboundCall {
         let Media::InMpc(membership) = &mut self.media else {
             return;
         };
-        if self.gw.mpcs.leave(membership).is_err() {
-            return;
-        }
+        self.gw.mpcs.leave(membership, ExitCause::Hangup);
         let wait = tokio::time::timeout(Duration::from_secs(2), async {
             while let Some(event) = membership.events.recv().await {
                 if let LegEvent::Left(leg) = event {
@@ -433,12 +455,14 @@ impl InboundCall {
     }
 }
 
-/// The built-in app: `sip:<room>@host` joins MPC `<room>` as a customer.
+/// The built-in app: `sip:<room>@host` joins MPC `<room>` as a customer
+/// who stays when left alone (a dial-in room; Plivo's default `stayAlone`
+/// would release the last phone).
 fn builtin_document(room: &str) -> Vec<Step> {
-    vec![Step::Verb(Verb::MultiPartyCall(MultiPartyCall::for_room(
-        room,
-        Role::Customer,
-    )))]
+    vec![Step::Verb(Verb::MultiPartyCall(MultiPartyCall {
+        stay_alone: true,
+        ..MultiPartyCall::for_room(room, Role::Customer)
+    }))]
 }
 
 fn http_method(method: Method) -> HttpMethod {
