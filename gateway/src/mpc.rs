@@ -287,6 +287,20 @@ impl MpcRegistry {
             Output::Media(MediaCommand::Bridge { sound, .. }) if subject.is_some() => beep(sound),
             _ => None,
         });
+        // Releases first: a released member's call learns what to do next
+        // when its leg comes back, which can happen as soon as the leave
+        // below reaches the media worker.
+        for output in &outputs {
+            if let Output::Released { member, then, .. } = output
+                && let Some(leg_id) = entry.legs.get(member)
+            {
+                self.inner
+                    .releases
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(*leg_id, then.clone());
+            }
+        }
         for output in outputs {
             match output {
                 Output::Event(event) => {
@@ -320,15 +334,6 @@ impl MpcRegistry {
                 Output::Media(MediaCommand::Relay { from, to, digits }) => {
                     tracing::info!(from, ?to, %digits, "DTMF relay is not sent yet");
                 }
-                Output::Released { member, then, .. } => {
-                    if let Some(leg_id) = entry.legs.get(&member) {
-                        self.inner
-                            .releases
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .insert(*leg_id, then);
-                    }
-                }
                 Output::Record(command) => {
                     tracing::warn!(?command, "MPC recording is not implemented yet");
                 }
@@ -336,6 +341,7 @@ impl MpcRegistry {
                 // API) and bridge sounds other than enter/exit do not exist
                 // yet.
                 Output::Joined { .. }
+                | Output::Released { .. }
                 | Output::Rejected { .. }
                 | Output::Media(MediaCommand::Join { .. })
                 | Output::Media(MediaCommand::Start)

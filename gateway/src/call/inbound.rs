@@ -306,7 +306,9 @@ impl InboundCall {
                     Some(LegEvent::Left(leg)) => {
                         tracing::debug!(counters = ?leg.counters(), "leg taken out of the MPC");
                         self.media = Media::Idle(leg);
-                        return Ok(self.gw.mpcs.take_release(self.leg_id));
+                        let then = self.gw.mpcs.take_release(self.leg_id);
+                        tracing::info!(?then, "left the MPC");
+                        return Ok(then);
                     }
                     None => return Ok(None),
                 },
