@@ -3,7 +3,9 @@
 //! How the pieces fit (see ARCHITECTURE.md beside the repository):
 //! - [`sip`] owns the rsipstack endpoint and turns requests into calls;
 //! - [`call`] runs each call's XML flow on the tokio control plane;
-//! - [`mpc`] places call legs into MPC rooms;
+//! - [`mpc`] runs each MPC's engine (`chorus-mpc`) and carries out its
+//!   outputs: legs into rooms and out, released calls, callbacks;
+//! - [`events`] delivers status callbacks;
 //! - [`media`] runs the worker threads that receive, mix and send RTP.
 //!
 //! To drive it from code (tests do this through the binary instead):
