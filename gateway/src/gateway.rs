@@ -80,7 +80,8 @@ impl Daemon {
             udp_port: sip_udp.port(),
             config,
         });
-        let serving = tokio::spawn(signalling.serve(gateway.clone()));
+        // Logged before serving starts: once a request is answered, the
+        // line is in the log (tests read it right after OPTIONS succeeds).
         tracing::info!(
             udp = %sip_udp,
             tcp = ?gateway.config.sip.tcp_listen,
@@ -90,6 +91,7 @@ impl Daemon {
             answer_url = gateway.config.inbound.answer_url.as_deref().unwrap_or("(built-in: sip:<room>@host joins MPC <room>)"),
             "chorusd ready"
         );
+        let serving = tokio::spawn(signalling.serve(gateway.clone()));
         Ok(Self {
             gateway,
             stop,

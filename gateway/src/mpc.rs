@@ -332,7 +332,14 @@ impl MpcRegistry {
                     }
                 }
                 Output::Media(MediaCommand::Relay { from, to, digits }) => {
-                    tracing::info!(from, ?to, %digits, "DTMF relay is not sent yet");
+                    tracing::info!(from, ?to, %digits, "relaying DTMF");
+                    for leg_id in to.iter().filter_map(|m| entry.legs.get(m)) {
+                        for digit in digits.chars() {
+                            if let Err(error) = self.inner.media.send_digit(*leg_id, digit) {
+                                tracing::warn!(%error, %leg_id, "could not relay a digit");
+                            }
+                        }
+                    }
                 }
                 Output::Record(command) => {
                     tracing::warn!(?command, "MPC recording is not implemented yet");

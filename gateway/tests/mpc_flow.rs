@@ -140,3 +140,45 @@ async fn digits_and_speech_are_reported_when_asked_for() {
     assert_eq!(call.hangup().await.unwrap(), 200);
     chorus.stop().await;
 }
+
+/// relayDTMFInputs: digits reach exactly the phones that hear the presser,
+/// as RFC 4733 events; a coaching supervisor's never reach the customer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relayed_digits_reach_exactly_those_who_hear_the_presser() {
+    let app = AppServer::start(vec![]).await;
+    let chorus = start_with_answer_url(&app.url("/answer"), "POST").await;
+    let join = |role: &str| {
+        app.set_route(
+            "/answer",
+            Reply::xml(&format!(
+                r#"<Response><MultiPartyCall role="{role}" relayDTMFInputs="true" stayAlone="true">dtmf</MultiPartyCall></Response>"#
+            )),
+        );
+        dial(chorus.sip_addr(), "dtmf", DialOptions::default())
+    };
+    let agent = join("agent").await.unwrap();
+    let customer = join("customer").await.unwrap();
+    let coach = join("supervisor").await.unwrap();
+    let_media_flow(300).await;
+
+    coach.send_dtmf('3').await.unwrap();
+    let_media_flow(800).await;
+    assert_eq!(agent.received_digits(), ['3'], "the agent hears the coach");
+    assert!(
+        customer.received_digits().is_empty(),
+        "a customer never receives a coaching supervisor's digits"
+    );
+
+    customer.send_dtmf('9').await.unwrap();
+    let_media_flow(800).await;
+    assert_eq!(agent.received_digits(), ['3', '9']);
+    assert_eq!(coach.received_digits(), ['9']);
+    assert!(
+        customer.received_digits().is_empty(),
+        "not back to the presser"
+    );
+    for call in [agent, customer, coach] {
+        let _ = call.hangup().await;
+    }
+    chorus.stop().await;
+}

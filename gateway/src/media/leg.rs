@@ -9,7 +9,7 @@
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 
-use chorus_media::dtmf::DtmfReceiver;
+use chorus_media::dtmf::{DtmfReceiver, DtmfSender};
 use chorus_media::g711::Law;
 use chorus_media::jitter::{JitterBuffer, JitterConfig, Playout};
 use chorus_media::plc::Concealer;
@@ -85,6 +85,8 @@ pub struct Leg {
     jitter: JitterBuffer,
     concealer: Concealer,
     dtmf: DtmfReceiver,
+    /// Digits relayed to this peer, sent in place of audio frames.
+    dtmf_out: DtmfSender,
     writer: RtpWriter,
     first_packet: bool,
     counters: LegCounters,
@@ -109,6 +111,7 @@ impl Leg {
             jitter: JitterBuffer::new(JitterConfig::default()),
             concealer: Concealer::new(FRAME_8K),
             dtmf: DtmfReceiver::new(8000),
+            dtmf_out: DtmfSender::default(),
             writer: RtpWriter::new(ssrc, first_sequence, ssrc.rotate_left(7)),
             first_packet: true,
             counters: LegCounters::default(),
@@ -228,22 +231,57 @@ impl Leg {
         self.law
     }
 
-    /// Sends one encoded 20 ms frame (`samples` long) to the peer. When we
-    /// must not send (hold, inactive, no address yet) the timestamp still
-    /// advances, so the stream stays continuous when sending resumes.
+    /// Queues a digit to send to the peer as RFC 4733 events; false if the
+    /// peer did not negotiate telephone-event, the digit is not a DTMF
+    /// digit, or too many wait.
+    pub fn send_digit(&mut self, digit: char) -> bool {
+        self.telephone_event.is_some() && self.dtmf_out.push(digit)
+    }
+
+    /// Sends one encoded 20 ms frame (`samples` long) to the peer, or in
+    /// its place a telephone-event packet while a relayed digit is being
+    /// sent. When we must not send (hold, inactive, no address yet) the
+    /// timestamp still advances, so the stream stays continuous when sending
+    /// resumes.
     pub fn send(&mut self, payload: &[u8], samples: u32) {
         let Some(remote) = self.remote.filter(|_| self.mode.send) else {
             self.writer.skip(samples);
             return;
         };
-        let marker = std::mem::take(&mut self.first_packet);
-        let Ok(len) = self.writer.write(
-            self.payload_type,
-            marker,
-            payload,
-            samples,
-            &mut self.send_buf,
-        ) else {
+        let event = self.telephone_event.and_then(|pt| {
+            let frame = u16::try_from(samples).unwrap_or(u16::MAX);
+            Some((
+                pt,
+                self.dtmf_out
+                    .next_frame(self.writer.next_timestamp(), frame)?,
+            ))
+        });
+        let written = match event {
+            Some((pt, event)) => {
+                // The event's packets share its start timestamp; the audio
+                // clock goes on underneath.
+                let written = self.writer.write_at(
+                    pt,
+                    event.marker,
+                    event.timestamp,
+                    &event.payload,
+                    &mut self.send_buf,
+                );
+                self.writer.skip(samples);
+                written
+            }
+            None => {
+                let marker = std::mem::take(&mut self.first_packet);
+                self.writer.write(
+                    self.payload_type,
+                    marker,
+                    payload,
+                    samples,
+                    &mut self.send_buf,
+                )
+            }
+        };
+        let Ok(len) = written else {
             return;
         };
         // A full socket buffer drops this frame like the network would; the

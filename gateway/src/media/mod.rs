@@ -187,6 +187,13 @@ impl MediaPlane {
         self.send(worker, Command::Leave { leg_id, exit })
     }
 
+    /// Sends a digit to a leg's peer as RFC 4733 events (DTMF relay); it is
+    /// dropped if the peer did not negotiate telephone-event.
+    pub fn send_digit(&self, leg_id: LegId, digit: char) -> Result<(), MediaError> {
+        let worker = self.worker_of(leg_id)?;
+        self.send(worker, Command::SendDigit { leg_id, digit })
+    }
+
     /// Changes a participant's role, mute, hold or coach mode.
     pub fn update(&self, leg_id: LegId, participant: Participant) -> Result<(), MediaError> {
         let worker = self.worker_of(leg_id)?;

@@ -54,6 +54,13 @@ pub enum Command {
         /// The new state.
         participant: Participant,
     },
+    /// Send a digit to a leg's peer as RFC 4733 events (DTMF relay).
+    SendDigit {
+        /// The leg's id.
+        leg_id: LegId,
+        /// The digit.
+        digit: char,
+    },
     /// Apply a renegotiated session to a leg.
     Renegotiate {
         /// The leg's id.
@@ -176,6 +183,14 @@ impl Worker {
                 } => {
                     if let Some((_, room)) = self.room_of(leg_id) {
                         room.update(leg_id, participant);
+                    }
+                }
+                Command::SendDigit { leg_id, digit } => {
+                    // Dropped without a word (no logging on the media
+                    // thread; the control plane logged the relay) if the
+                    // peer negotiated no telephone-event or too many wait.
+                    if let Some(m) = self.room_of(leg_id).and_then(|(_, r)| r.member_mut(leg_id)) {
+                        let _ = m.leg.send_digit(digit);
                     }
                 }
                 Command::Renegotiate { leg_id, negotiated } => {
