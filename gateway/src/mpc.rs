@@ -304,6 +304,15 @@ impl MpcRegistry {
         for output in outputs {
             match output {
                 Output::Event(event) => {
+                    // Every event is logged, whether or not the application
+                    // asked for callbacks.
+                    tracing::info!(
+                        mpc_uuid = %event.mpc.uuid,
+                        event = event.name.as_str(),
+                        sequence = event.sequence,
+                        member = event.member.as_ref().map(|m| m.member_id),
+                        "MPC event"
+                    );
                     if let Some(callbacks) = &entry.callbacks {
                         let _ = callbacks.send(event);
                     }
