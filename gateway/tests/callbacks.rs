@@ -184,3 +184,51 @@ async fn a_failed_callback_is_retried_in_order() {
     assert_eq!(call.hangup().await.unwrap(), 200);
     chorus.stop().await;
 }
+
+/// One MPC's failing callback URL delays nobody else: while its callbacks
+/// are being retried, another MPC's arrive at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_callback_url_does_not_hold_up_another_mpc() {
+    let app = AppServer::start(vec![
+        ("/dead".to_owned(), Reply::status(503)),
+        ("/live".to_owned(), Reply::status(200)),
+    ])
+    .await;
+    let chorus = start_with_answer_url(&app.url("/answer"), "POST").await;
+    let mpc = |name: &str, callback: &str| {
+        Reply::xml(&format!(
+            r#"<Response><MultiPartyCall role="agent" statusCallbackUrl="{}">{name}</MultiPartyCall></Response>"#,
+            app.url(callback)
+        ))
+    };
+    app.set_route("/answer", mpc("slow", "/dead"));
+    let slow = dial(chorus.sip_addr(), "slow", DialOptions::default())
+        .await
+        .unwrap();
+    app.wait_for_requests("/dead", 1, TIMEOUT).await;
+    app.set_route("/answer", mpc("quick", "/live"));
+    let start = std::time::Instant::now();
+    let quick = dial(chorus.sip_addr(), "quick", DialOptions::default())
+        .await
+        .unwrap();
+    let got = app.wait_for_requests("/live", 3, TIMEOUT).await;
+    let names: Vec<&str> = got
+        .iter()
+        .map(|r| r.param("EventName").unwrap_or("?"))
+        .collect();
+    assert_eq!(names, ["MPCInitialized", "ParticipantJoin", "MPCStart"]);
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "the other MPC's callbacks are not queued behind the retries ({:?})",
+        start.elapsed()
+    );
+    let dead = app.requests_to("/dead");
+    assert!(
+        dead.iter()
+            .all(|r| r.param("EventName") == Some("MPCInitialized")),
+        "the failing MPC is still retrying its first event, in order"
+    );
+    assert_eq!(slow.hangup().await.unwrap(), 200);
+    assert_eq!(quick.hangup().await.unwrap(), 200);
+    chorus.stop().await;
+}
