@@ -7,6 +7,7 @@ use std::time::Duration;
 use chorus_mpc::StatusEvent;
 use chorus_xml::Method;
 use tokio::sync::mpsc;
+use tokio_util::task::TaskTracker;
 
 /// Delays before the retries of a callback that failed (no answer within
 /// [`ATTEMPT_TIMEOUT`], or a non-2xx status): four attempts in all.
@@ -19,16 +20,18 @@ pub const RETRY_DELAYS: [Duration; 3] = [
 /// How long one attempt may take.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Starts the delivery task of one MPC's status callbacks to `url`; events
+/// Starts the delivery task of one MPC's status callbacks to `url` on
+/// `tasks` (so a stopping daemon can wait for the queues to drain); events
 /// sent on the returned channel are delivered in order. The task ends when
 /// the sender is dropped and its queue is delivered.
 pub fn spawn_status_callbacks(
+    tasks: &TaskTracker,
     http: reqwest::Client,
     url: String,
     method: Method,
 ) -> mpsc::UnboundedSender<StatusEvent> {
     let (tx, mut rx) = mpsc::unbounded_channel::<StatusEvent>();
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         while let Some(event) = rx.recv().await {
             deliver(&http, &url, method, &event).await;
         }

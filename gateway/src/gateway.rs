@@ -40,6 +40,10 @@ pub struct Gateway {
 /// How long a graceful stop waits for calls to hang up.
 const DRAIN: Duration = Duration::from_secs(5);
 
+/// How long it then waits for the last status callbacks to be delivered
+/// (the unit's TimeoutStopSec=15s covers both and the rest of the stop).
+const CALLBACK_DRAIN: Duration = Duration::from_secs(3);
+
 /// A started daemon: signalling and media are up.
 pub struct Daemon {
     gateway: Arc<Gateway>,
@@ -117,6 +121,10 @@ impl Daemon {
                 left = gw.calls.len(),
                 "calls still up after the drain period"
             );
+        }
+        // The calls' last events (exits, MPCEnd) are still being posted.
+        if !gw.mpcs.drain_callbacks(CALLBACK_DRAIN).await {
+            tracing::warn!("status callbacks still pending at exit are dropped");
         }
         self.stop.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(2), self.serving).await;

@@ -21,6 +21,7 @@ use chorus_mpc::{
 };
 use chorus_xml::{MultiPartyCall, Sound};
 use tokio::sync::mpsc;
+use tokio_util::task::TaskTracker;
 
 use crate::events::spawn_status_callbacks;
 use crate::media::{Entrance, Leg, LegEvent, LegId, MediaError, MediaPlane, RoomKey};
@@ -81,6 +82,8 @@ struct Inner {
     mpcs: Mutex<HashMap<String, MpcEntry>>,
     /// What released members' calls do next, until they ask.
     releases: Mutex<HashMap<LegId, Then>>,
+    /// The MPCs' callback delivery tasks.
+    deliveries: TaskTracker,
     next_key: AtomicU64,
 }
 
@@ -102,6 +105,7 @@ impl MpcRegistry {
                 http,
                 mpcs: Mutex::new(HashMap::new()),
                 releases: Mutex::new(HashMap::new()),
+                deliveries: TaskTracker::new(),
                 next_key: AtomicU64::new(1),
             }),
         }
@@ -234,6 +238,7 @@ impl MpcRegistry {
         let engine = Mpc::new(now, uuid.clone(), spec);
         let callbacks = spec.status_callback_url.as_ref().map(|url| {
             spawn_status_callbacks(
+                &self.inner.deliveries,
                 self.inner.http.clone(),
                 url.clone(),
                 spec.status_callback_method,
@@ -364,6 +369,15 @@ impl MpcRegistry {
                 | Output::Media(MediaCommand::Bridge { .. }) => {}
             }
         }
+    }
+
+    /// Waits up to `limit` for every MPC's callback queue to be delivered
+    /// (call once no call is left, so every MPC has ended); true if all were.
+    pub async fn drain_callbacks(&self, limit: Duration) -> bool {
+        self.inner.deliveries.close();
+        tokio::time::timeout(limit, self.inner.deliveries.wait())
+            .await
+            .is_ok()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, MpcEntry>> {

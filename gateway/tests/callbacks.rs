@@ -232,3 +232,43 @@ async fn a_failing_callback_url_does_not_hold_up_another_mpc() {
     assert_eq!(quick.hangup().await.unwrap(), 200);
     chorus.stop().await;
 }
+
+/// A stopping chorusd hangs up its calls and still delivers the callbacks
+/// that causes (exits, MPCEnd) before it exits, even from a slow server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_chorusd_delivers_the_last_callbacks() {
+    let app = AppServer::start(vec![(
+        "/cb".to_owned(),
+        Reply::status(200).with_delay(Duration::from_millis(400)),
+    )])
+    .await;
+    let chorus = start_with_answer_url(&app.url("/answer"), "POST").await;
+    app.set_route(
+        "/answer",
+        Reply::xml(&format!(
+            r#"<Response><MultiPartyCall role="agent" statusCallbackUrl="{}">bye</MultiPartyCall></Response>"#,
+            app.url("/cb")
+        )),
+    );
+    let call = dial(chorus.sip_addr(), "bye", DialOptions::default())
+        .await
+        .unwrap();
+    app.wait_for_requests("/cb", 3, TIMEOUT).await;
+    assert!(chorus.stop().await.success());
+    let names: Vec<String> = app
+        .requests_to("/cb")
+        .iter()
+        .map(|r| r.param("EventName").unwrap_or("?").to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "MPCInitialized",
+            "ParticipantJoin",
+            "MPCStart",
+            "ParticipantExit",
+            "MPCEnd"
+        ]
+    );
+    drop(call);
+}
