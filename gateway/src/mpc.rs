@@ -162,11 +162,25 @@ impl MpcRegistry {
         }
         let member = member.expect("an accepted join names the member");
         entry.legs.insert(member, leg_id);
-        let events = self
+        self.apply(entry, outputs, None);
+        let events = match self
             .inner
             .media
-            .join(entry.worker, entry.key, leg_id, leg, entrance)?;
-        self.apply(entry, outputs, None);
+            .join(entry.worker, entry.key, leg_id, leg, entrance)
+        {
+            Ok(events) => events,
+            Err(error) => {
+                // The engine has the member; the room does not. Take it
+                // out again as if its call had ended.
+                entry.legs.remove(&member);
+                let leave = Input::Leave {
+                    member,
+                    cause: ExitCause::Hangup,
+                };
+                self.feed(&mut mpcs, &spec.name, now, leave);
+                return Err(error.into());
+            }
+        };
         tracing::info!(
             mpc = %spec.name,
             mpc_uuid = %entry.engine.uuid(),
@@ -268,18 +282,26 @@ impl MpcRegistry {
     /// `uuid`) and applies the outputs.
     fn handle(&self, name: &str, uuid: &str, input: Input) {
         let mut mpcs = self.lock();
-        let Some(entry) = mpcs.get_mut(name).filter(|e| e.engine.uuid() == uuid) else {
+        if mpcs.get(name).is_some_and(|e| e.engine.uuid() == uuid) {
+            self.feed(&mut mpcs, name, now(), input);
+        }
+    }
+
+    /// Feeds one input to the MPC `name` (which must exist), applies the
+    /// outputs, and forgets the MPC if it ended.
+    fn feed(&self, mpcs: &mut HashMap<String, MpcEntry>, name: &str, now: Timestamp, input: Input) {
+        let Some(entry) = mpcs.get_mut(name) else {
             return;
         };
         let subject = match &input {
             Input::Leave { member, .. } => Some(*member),
             _ => None,
         };
-        entry.engine.handle(now(), input);
+        entry.engine.handle(now, input);
         let outputs: Vec<Output> = std::iter::from_fn(|| entry.engine.poll_output()).collect();
         self.apply(entry, outputs, subject);
         if let Some((_, termination)) = entry.engine.ended() {
-            tracing::info!(mpc = %name, mpc_uuid = %uuid, cause = termination.cause(), "MPC ended");
+            tracing::info!(mpc = %name, mpc_uuid = %entry.engine.uuid(), cause = termination.cause(), "MPC ended");
             mpcs.remove(name);
         }
     }
