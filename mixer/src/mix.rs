@@ -355,7 +355,12 @@ fn mix_blocks<L: Lanes>(room: &mut Room, lanes: L) {
         ..
     } = room;
     let (blocks, started) = (*blocks, *started);
-    let (voices, privates, feeds) = (voices.blocks(), privates.blocks(), feeds.blocks());
+    let inputs = Inputs {
+        blocks,
+        voices: voices.blocks(),
+        privates: privates.blocks(),
+        feeds: feeds.blocks(),
+    };
     let (own_outputs, shared_outputs) = (own_outputs.blocks_mut(), shared_outputs.blocks_mut());
     let (open_talkers, coach_talkers) = (open_talkers.as_slice(), coach_talkers.as_slice());
     let (mix_minus, jobs) = (mix_minus.as_slice(), jobs.as_slice());
@@ -366,28 +371,18 @@ fn mix_blocks<L: Lanes>(room: &mut Room, lanes: L) {
         let at = |frame: usize| frame * blocks + b;
         if !started {
             // Before the start everyone hears music: only jobs (private
-            // audio) need a mix of their own.
+            // audio) need a mix of their own, and none hears a room sum.
             for job in jobs {
-                serve(
-                    lanes,
-                    job,
-                    lanes.zero(),
-                    lanes.zero(),
-                    at,
-                    voices,
-                    privates,
-                    feeds,
-                    own_outputs,
-                );
+                serve(lanes, job, [lanes.zero(); 2], &inputs, b, own_outputs);
             }
             continue;
         }
         let mut customer_side = lanes.zero();
         for &t in open_talkers {
-            customer_side = lanes.add(customer_side, &voices[at(t)]);
+            customer_side = lanes.add(customer_side, inputs.voice(t, b));
         }
         if bridge {
-            customer_side = lanes.add(customer_side, &feeds[at(Feed::Bridge as usize)]);
+            customer_side = lanes.add(customer_side, inputs.feed(Feed::Bridge, b));
         }
         // Each sum is saturated into its shared mix as soon as it is
         // complete and goes to memory only if a listener needs it in i32 (a
@@ -405,7 +400,7 @@ fn mix_blocks<L: Lanes>(room: &mut Room, lanes: L) {
         });
         let mut everyone = customer_side;
         for &t in coach_talkers {
-            everyone = lanes.add(everyone, &voices[at(t)]);
+            everyone = lanes.add(everyone, inputs.voice(t, b));
         }
         // The everyone mix is made whenever the room runs: it is the
         // recording. Customers hear it too while no coach talks.
@@ -414,16 +409,18 @@ fn mix_blocks<L: Lanes>(room: &mut Room, lanes: L) {
         if in_i32(everyone_clip.1) {
             lanes.store(&mut sums[0], everyone);
         }
-        let customer_clip = customer_clip.unwrap_or(everyone_clip);
-        let customer_sums = usize::from(coach_talked);
+        // Where customers' mix is: the customer side, or everyone's.
+        let (customer_sums, customer_clip) = match customer_clip {
+            Some(clip) => (1, clip),
+            None => (0, everyone_clip),
+        };
         for m in mix_minus {
-            let side = if m.customer { customer_sums } else { 0 };
-            let (clipped, exact) = if m.customer {
-                customer_clip
+            let (side, (clipped, exact)) = if m.customer {
+                (customer_sums, customer_clip)
             } else {
-                everyone_clip
+                (0, everyone_clip)
             };
-            let (out, own) = (&mut own_outputs[at(m.slot)], &voices[at(m.slot)]);
+            let (out, own) = (&mut own_outputs[at(m.slot)], inputs.voice(m.slot, b));
             if exact {
                 lanes.sub_saturating(out, clipped, own);
             } else {
@@ -431,49 +428,59 @@ fn mix_blocks<L: Lanes>(room: &mut Room, lanes: L) {
             }
         }
         for job in jobs {
-            let (everyone, customer_side) =
-                (lanes.load(&sums[0]), lanes.load(&sums[customer_sums]));
-            serve(
-                lanes,
-                job,
-                everyone,
-                customer_side,
-                at,
-                voices,
-                privates,
-                feeds,
-                own_outputs,
-            );
+            let heard = [lanes.load(&sums[0]), lanes.load(&sums[customer_sums])];
+            serve(lanes, job, heard, &inputs, b, own_outputs);
         }
     }
 }
 
-/// One block of a [`Job`]: what it hears, its voice out, its private audio
-/// in, saturated.
-#[allow(clippy::too_many_arguments)]
+/// A tick's input blocks: frame `i` is blocks `[i * blocks..][..blocks]`.
+struct Inputs<'a> {
+    blocks: usize,
+    voices: &'a [Block],
+    privates: &'a [Block],
+    feeds: &'a [Block],
+}
+
+impl Inputs<'_> {
+    #[inline(always)]
+    fn voice(&self, slot: usize, b: usize) -> &Block {
+        &self.voices[slot * self.blocks + b]
+    }
+
+    #[inline(always)]
+    fn private(&self, slot: usize, b: usize) -> &Block {
+        &self.privates[slot * self.blocks + b]
+    }
+
+    #[inline(always)]
+    fn feed(&self, feed: Feed, b: usize) -> &Block {
+        &self.feeds[feed as usize * self.blocks + b]
+    }
+}
+
+/// Block `b` of a [`Job`]: what it hears (of the everyone and the
+/// customer-side sums), its voice out, its private audio in, saturated.
 #[inline(always)]
 fn serve<L: Lanes>(
     lanes: L,
     job: &Job,
-    everyone: L::Sum,
-    customer_side: L::Sum,
-    at: impl Fn(usize) -> usize,
-    voices: &[Block],
-    privates: &[Block],
-    feeds: &[Block],
+    [everyone, customer_side]: [L::Sum; 2],
+    inputs: &Inputs<'_>,
+    b: usize,
     own_outputs: &mut [Block],
 ) {
     let mut sum = match job.heard {
         Heard::Everyone => everyone,
         Heard::CustomerSide => customer_side,
-        Heard::Music(feed) => lanes.widen(&feeds[at(feed as usize)]),
+        Heard::Music(feed) => lanes.widen(inputs.feed(feed, b)),
         Heard::Silence => lanes.zero(),
     };
     if job.own {
-        sum = lanes.sub(sum, &voices[at(job.slot)]);
+        sum = lanes.sub(sum, inputs.voice(job.slot, b));
     }
     if job.private {
-        sum = lanes.add(sum, &privates[at(job.slot)]);
+        sum = lanes.add(sum, inputs.private(job.slot, b));
     }
-    lanes.clip(&mut own_outputs[at(job.slot)], sum);
+    lanes.clip(&mut own_outputs[job.slot * inputs.blocks + b], sum);
 }
