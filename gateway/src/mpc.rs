@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chorus_mixer::tone::Beep;
 use chorus_mpc::{
-    CallInfo, ExitCause, Input, MediaCommand, Mpc, Output, StatusEvent, Then, Timestamp,
+    CallInfo, ExitCause, Input, MediaCommand, Mpc, Output, Rejection, StatusEvent, Then, Timestamp,
 };
 use chorus_xml::{MultiPartyCall, Sound};
 use tokio::sync::mpsc;
@@ -55,13 +55,14 @@ pub struct Membership {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum JoinError {
-    /// The MPC already has `maxParticipants` members; the leg is handed back.
-    #[error("MPC {name:?} is full ({max} participants)")]
-    Full {
+    /// The MPC did not let the participant in (full, or ended); the leg is
+    /// handed back.
+    #[error("MPC {name:?} is {reason}")]
+    Rejected {
         /// The MPC's name.
         name: String,
-        /// Its maxParticipants.
-        max: u32,
+        /// Why.
+        reason: Rejection,
         /// The leg, still the caller's.
         leg: Box<Leg>,
     },
@@ -135,32 +136,35 @@ impl MpcRegistry {
             },
         );
         let outputs: Vec<Output> = std::iter::from_fn(|| entry.engine.poll_output()).collect();
-        let mut member = None;
-        let mut entrance = Entrance {
-            participant: chorus_mixer::Participant::new(chorus_mixer::Role::Customer),
-            start: false,
-            sound: None,
-        };
-        for output in &outputs {
-            match output {
-                Output::Rejected { .. } => {
-                    let max = spec.max_participants;
-                    return Err(JoinError::Full {
-                        name: spec.name.clone(),
-                        max,
-                        leg,
-                    });
-                }
-                Output::Joined { member: m, .. } => member = Some(*m),
-                Output::Media(MediaCommand::Join { participant, .. }) => {
-                    entrance.participant = *participant;
-                }
-                Output::Media(MediaCommand::Start) => entrance.start = true,
-                Output::Media(MediaCommand::Bridge { sound, .. }) => entrance.sound = beep(sound),
-                _ => {}
-            }
+        let rejection = outputs.iter().find_map(|o| match o {
+            Output::Rejected { reason, .. } => Some(*reason),
+            _ => None,
+        });
+        if let Some(reason) = rejection {
+            return Err(JoinError::Rejected {
+                name: spec.name.clone(),
+                reason,
+                leg,
+            });
         }
-        let member = member.expect("an accepted join names the member");
+        let (member, participant) = outputs
+            .iter()
+            .find_map(|o| match o {
+                Output::Media(MediaCommand::Join {
+                    member,
+                    participant,
+                }) => Some((*member, *participant)),
+                _ => None,
+            })
+            .expect("an accepted join puts the member in the room");
+        let entrance = Entrance {
+            participant,
+            start: outputs.contains(&Output::Media(MediaCommand::Start)),
+            sound: outputs.iter().find_map(|o| match o {
+                Output::Media(MediaCommand::Bridge { sound, .. }) => beep(sound),
+                _ => None,
+            }),
+        };
         entry.legs.insert(member, leg_id);
         self.apply(entry, outputs, None);
         let events = match self

@@ -122,6 +122,15 @@ pub enum Rejection {
     Ended,
 }
 
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Full { max } => write!(f, "full ({max} participants)"),
+            Self::Ended => f.write_str("ended"),
+        }
+    }
+}
+
 /// A change for the MPC's media room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaCommand {
@@ -193,6 +202,7 @@ pub enum RecordCommand {
 /// A present member.
 #[derive(Debug, Clone)]
 struct Member {
+    /// As reported; `coach_mode` is taken from `participant` when emitted.
     fields: MemberFields,
     spec: Box<MultiPartyCall>,
     participant: Participant,
@@ -433,7 +443,6 @@ impl Mpc {
             return;
         }
         self.members[i].participant = after;
-        self.members[i].fields.coach_mode = after.coach;
         self.media(MediaCommand::Update {
             member,
             participant: after,
@@ -578,7 +587,11 @@ impl Mpc {
                 started: self.started,
                 ended: self.ended,
             },
-            member: i.map(|i| self.members[i].fields.clone()),
+            // The mixer state is the truth for coach mode (it changes).
+            member: i.map(|i| MemberFields {
+                coach_mode: self.members[i].participant.coach,
+                ..self.members[i].fields.clone()
+            }),
             digits,
         };
         self.outputs.push_back(Output::Event(event));

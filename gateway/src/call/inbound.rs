@@ -272,9 +272,9 @@ impl InboundCall {
         };
         let membership = match self.gw.mpcs.join(mpc, call, self.leg_id, leg) {
             Ok(m) => m,
-            Err(JoinError::Full { name, max, leg }) => {
+            Err(JoinError::Rejected { name, reason, leg }) => {
                 // The call goes on with the next element, as after leaving.
-                tracing::warn!(mpc = %name, max, "MPC is full; continuing with the next element");
+                tracing::warn!(mpc = %name, %reason, "not let into the MPC; continuing with the next element");
                 self.media = Media::Idle(leg);
                 return Ok(None);
             }
