@@ -15,6 +15,7 @@ use crate::call::CallTable;
 use crate::call::answer::http_client;
 use crate::media::MediaPlane;
 use crate::mpc::MpcRegistry;
+use crate::player::Player;
 use crate::sip::Signalling;
 
 /// What every call task shares.
@@ -27,6 +28,8 @@ pub struct Gateway {
     pub mpcs: MpcRegistry,
     /// HTTP client for answer URLs and callbacks.
     pub http: reqwest::Client,
+    /// Fetches and decodes what calls and MPCs play.
+    pub player: Player,
     /// rsipstack's dialogs.
     pub dialogs: Arc<DialogLayer>,
     /// Live calls.
@@ -74,8 +77,10 @@ impl Daemon {
         )?;
         let sip_udp = signalling.udp_addr;
         let http = http_client(&config.sip.user_agent)?;
+        let player = Player::new(http.clone(), config.media.sample_rate.hz());
         let gateway = Arc::new(Gateway {
-            mpcs: MpcRegistry::new(media.clone(), http.clone()),
+            mpcs: MpcRegistry::new(media.clone(), http.clone(), player.clone()),
+            player,
             http,
             media,
             dialogs: signalling.dialogs.clone(),

@@ -6,6 +6,7 @@
 //! - [`mpc`] runs each MPC's engine (`chorus-mpc`) and carries out its
 //!   outputs: legs into rooms and out, released calls, callbacks;
 //! - [`events`] delivers status callbacks;
+//! - [`player`] fetches and decodes sounds and music into clips;
 //! - [`media`] runs the worker threads that receive, mix and send RTP.
 //!
 //! To drive it from code (tests do this through the binary instead):
@@ -25,4 +26,5 @@ pub mod events;
 pub mod gateway;
 pub mod media;
 pub mod mpc;
+pub mod player;
 pub mod sip;

@@ -10,15 +10,17 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::net::UdpSocket;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chorus_gateway::media::Leg;
 use chorus_gateway::media::leg::LegId;
-use chorus_gateway::media::room::MediaRoom;
+use chorus_gateway::media::room::{MediaRoom, MusicSlot, RoomMusic};
 use chorus_media::dtmf::encode_event;
 use chorus_media::g711::Law;
 use chorus_media::rtp::RtpWriter;
 use chorus_media::sdp::{Direction, Negotiated};
+use chorus_mixer::clip::{Clip, Segment};
 use chorus_mixer::tone::Beep;
 use chorus_mixer::vad::VadConfig;
 use chorus_mixer::{Participant, Role};
@@ -69,7 +71,15 @@ struct Peer {
 
 #[test]
 fn ten_party_media_ticks_do_not_allocate() {
-    let mut room = MediaRoom::new(8000, VadConfig::default());
+    let mut room = MediaRoom::new(8000, VadConfig::default(), &RoomMusic::default());
+    // Application audio (sound and music URLs) is decoded before the count:
+    // what the tick does with it is play it.
+    let tone: Arc<[i16]> = (0..4000).map(|n| ((n % 40) * 300 - 6000) as i16).collect();
+    let music = Arc::new(Clip::new(
+        vec![Segment::Pcm(tone.clone()), Segment::Silence(900)],
+        Some(0),
+    ));
+    let sound = Arc::new(Clip::new(vec![Segment::Pcm(tone)], None));
     let roles = [Role::Customer, Role::Agent, Role::Supervisor];
     let mut peers = Vec::new();
     for k in 0..10u64 {
@@ -122,6 +132,11 @@ fn ten_party_media_ticks_do_not_allocate() {
         // State changes between ticks, as the worker applies its commands.
         match t % 500 {
             0 => room.play_bridge(Beep::One),
+            50 => {
+                room.set_music(MusicSlot::AgentHold, Some(music.clone()));
+                room.set_music(MusicSlot::CustomerHold, None);
+                room.play_bridge_clip(sound.clone());
+            }
             100 => room.update(
                 peers[1].leg_id,
                 Participant {

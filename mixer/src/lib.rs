@@ -38,6 +38,7 @@
 //! (AVX-512BW, AVX2, SSE2 or portable); [`mod@reference`] holds the naive O(N²)
 //! mix that the fast path is tested against.
 
+pub mod clip;
 mod hearing;
 mod kernel;
 mod mix;

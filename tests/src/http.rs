@@ -24,7 +24,7 @@ pub struct Reply {
     /// Content-Type header.
     pub content_type: String,
     /// Response body.
-    pub body: String,
+    pub body: Vec<u8>,
     /// Wait this long before answering.
     pub delay: Duration,
 }
@@ -35,7 +35,7 @@ impl Reply {
         Reply {
             status: 200,
             content_type: "application/xml".into(),
-            body: body.into(),
+            body: body.as_bytes().to_vec(),
             delay: Duration::ZERO,
         }
     }
@@ -45,7 +45,17 @@ impl Reply {
         Reply {
             status,
             content_type: "text/plain".into(),
-            body: String::new(),
+            body: Vec::new(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// 200 with a binary body (an audio file for `<Play>`).
+    pub fn bytes(content_type: &str, body: Vec<u8>) -> Reply {
+        Reply {
+            status: 200,
+            content_type: content_type.into(),
+            body,
             delay: Duration::ZERO,
         }
     }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use chorus_media::g711::Law;
 use chorus_media::rtp::RtpPacket;
 
-use crate::tone::sine;
+use crate::tone::{sine, wav_bytes};
 
 /// A scratch directory removed on drop.
 pub struct Scratch(PathBuf);
@@ -55,24 +55,7 @@ pub fn write_ulaw_tone(path: &Path, hz: f32, seconds: f32) {
 /// Writes `seconds` of a sine as a 16-bit mono 8 kHz WAV file (baresip `aufile`).
 pub fn write_wav_tone(path: &Path, hz: f32, seconds: f32) {
     let pcm = sine(hz, 8000, -10.0, (seconds * 8000.0) as usize);
-    let data_len = (pcm.len() * 2) as u32;
-    let mut out = Vec::with_capacity(44 + data_len as usize);
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data_len).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    out.extend_from_slice(&1u16.to_le_bytes()); // mono
-    out.extend_from_slice(&8000u32.to_le_bytes());
-    out.extend_from_slice(&16000u32.to_le_bytes()); // byte rate
-    out.extend_from_slice(&2u16.to_le_bytes()); // block align
-    out.extend_from_slice(&16u16.to_le_bytes());
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&data_len.to_le_bytes());
-    for s in pcm {
-        out.extend_from_slice(&s.to_le_bytes());
-    }
-    std::fs::write(path, out).expect("write wav");
+    std::fs::write(path, wav_bytes(&pcm, 1, 8000)).expect("write wav");
 }
 
 /// Reads the samples of a 16-bit PCM WAV file (mono, or the first channel).

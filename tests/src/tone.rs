@@ -177,6 +177,29 @@ pub fn sine(freq: f32, rate: u32, amplitude_dbfs: f64, n: usize) -> Vec<i16> {
     out
 }
 
+/// A 16-bit PCM WAV file holding `pcm` (`channels` interleaved) at `rate`.
+pub fn wav_bytes(pcm: &[i16], channels: u16, rate: u32) -> Vec<u8> {
+    let data_len = (pcm.len() * 2) as u32;
+    let block = 2 * channels;
+    let mut out = Vec::with_capacity(44 + data_len as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&channels.to_le_bytes());
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * u32::from(block)).to_le_bytes()); // byte rate
+    out.extend_from_slice(&block.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    for s in pcm {
+        out.extend_from_slice(&s.to_le_bytes());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -263,6 +263,11 @@ impl Mpc {
         mpc
     }
 
+    /// The MPC's friendly name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The MPC's UUID.
     pub fn uuid(&self) -> &str {
         &self.uuid

@@ -1,4 +1,5 @@
-//! Fetching an application's XML document (answer URL, redirects).
+//! Fetching an application's XML documents (answer URL, redirects, sound
+//! and music documents) and audio files.
 //!
 //! Plivo sends the call's parameters as a query string for GET and as an
 //! `application/x-www-form-urlencoded` body for POST; so do we.
@@ -49,6 +50,20 @@ pub async fn fetch_document(
     params: &[(String, String)],
     timeout: Duration,
 ) -> Result<String, FetchError> {
+    let body = fetch_bytes(http, url, method, params, timeout, MAX_DOCUMENT).await?;
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Fetches `url` with `params`, within `timeout`, refusing bodies over
+/// `limit` bytes.
+pub async fn fetch_bytes(
+    http: &reqwest::Client,
+    url: &str,
+    method: HttpMethod,
+    params: &[(String, String)],
+    timeout: Duration,
+    limit: usize,
+) -> Result<Vec<u8>, FetchError> {
     let transport = |source| FetchError::Transport {
         url: url.to_owned(),
         source,
@@ -67,15 +82,15 @@ pub async fn fetch_document(
     }
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(transport)? {
-        if body.len() + chunk.len() > MAX_DOCUMENT {
+        if body.len() + chunk.len() > limit {
             return Err(FetchError::TooLarge {
                 url: url.to_owned(),
-                limit: MAX_DOCUMENT,
+                limit,
             });
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(String::from_utf8_lossy(&body).into_owned())
+    Ok(body)
 }
 
 /// The HTTP client every fetch shares (connection pooling, rustls on ring).

@@ -26,9 +26,11 @@ use chorus_mixer::tone::Beep;
 use chorus_mixer::vad::VadConfig;
 use tokio::sync::{Notify, mpsc};
 
+use chorus_mixer::clip::Clip;
 pub use leg::{Leg, LegId};
 pub use ports::{PortPool, PortsExhausted};
 use room::LegSignal;
+pub use room::{Music, MusicSlot, RoomMusic};
 pub use worker::RoomKey;
 use worker::{Command, Event, Worker};
 
@@ -69,6 +71,7 @@ pub struct MediaPlane {
     workers: Vec<WorkerHandle>,
     ports: PortPool,
     next_leg: AtomicU64,
+    next_room: AtomicU64,
     /// Where each leg lives and who hears about it.
     legs: Mutex<HashMap<LegId, LegRoute>>,
 }
@@ -126,6 +129,7 @@ impl MediaPlane {
             workers: handles,
             ports: PortPool::new(ip, port_min, port_max),
             next_leg: AtomicU64::new(1),
+            next_room: AtomicU64::new(1),
             legs: Mutex::new(HashMap::new()),
         });
         tokio::spawn(route_events(Arc::downgrade(&plane), event_rings, notify));
@@ -142,24 +146,28 @@ impl MediaPlane {
         LegId(self.next_leg.fetch_add(1, Ordering::Relaxed))
     }
 
-    /// The least loaded worker, for a new room.
-    pub fn pick_worker(&self) -> usize {
-        (0..self.workers.len())
+    /// A place for a new room: the least loaded worker and a fresh key.
+    pub fn new_room(&self) -> (usize, RoomKey) {
+        let worker = (0..self.workers.len())
             .min_by_key(|&i| self.workers[i].legs.load(Ordering::Relaxed))
-            .unwrap_or(0)
+            .unwrap_or(0);
+        (
+            worker,
+            RoomKey(self.next_room.fetch_add(1, Ordering::Relaxed)),
+        )
     }
 
     /// Moves `leg` into `room` on `worker` as `participant`, starting the
-    /// MPC if `start` and playing `enter` on the bridge. Events about the leg
-    /// arrive on the returned receiver until [`LegEvent::Left`] (which comes
-    /// at once if the room is full).
+    /// MPC if `start` and playing `enter` on the bridge; a room this creates
+    /// plays `music`. Events about the leg arrive on the returned receiver
+    /// until [`LegEvent::Left`] (which comes at once if the room is full).
     pub fn join(
         &self,
-        worker: usize,
-        room: RoomKey,
+        (worker, room): (usize, RoomKey),
         leg_id: LegId,
         leg: Box<Leg>,
         entrance: Entrance,
+        music: &RoomMusic,
     ) -> Result<mpsc::UnboundedReceiver<LegEvent>, MediaError> {
         let (tx, rx) = mpsc::unbounded_channel();
         self.lock_legs()
@@ -171,6 +179,7 @@ impl MediaPlane {
             participant: entrance.participant,
             start: entrance.start,
             enter: entrance.sound,
+            music: Box::new(music.clone()),
         };
         if let Err(e) = self.send(worker, command) {
             self.lock_legs().remove(&leg_id);
@@ -185,6 +194,26 @@ impl MediaPlane {
     pub fn leave(&self, leg_id: LegId, exit: Option<Beep>) -> Result<(), MediaError> {
         let worker = self.worker_of(leg_id)?;
         self.send(worker, Command::Leave { leg_id, exit })
+    }
+
+    /// Replaces one of a room's musics with a loaded clip, or silence
+    /// (`None`); a room that is gone ignores it.
+    pub fn set_music(
+        &self,
+        (worker, room): (usize, RoomKey),
+        slot: MusicSlot,
+        clip: Option<Arc<Clip>>,
+    ) -> Result<(), MediaError> {
+        self.send(worker, Command::Music { room, slot, clip })
+    }
+
+    /// Plays a clip on a room's bridge; a room that is gone ignores it.
+    pub fn play_bridge_clip(
+        &self,
+        (worker, room): (usize, RoomKey),
+        clip: Arc<Clip>,
+    ) -> Result<(), MediaError> {
+        self.send(worker, Command::BridgeClip { room, clip })
     }
 
     /// Sends a digit to a leg's peer as RFC 4733 events (DTMF relay); it is

@@ -1,12 +1,16 @@
 //! One MPC's media on a worker: its legs, its mixer room, and the sounds the
-//! room plays itself (wait music, hold music, enter/exit beeps).
+//! room plays itself (wait music, hold music, enter/exit sounds), built in or
+//! decoded from the application's URLs (see [`crate::player`]).
 //!
 //! A tick reads every leg, feeds the mixer, mixes, then encodes each distinct
 //! mix once per codec (listeners in the same [`MixGroup`] share the payload)
 //! and sends it. Nothing here allocates: buffers are sized when the room and
 //! its legs are created.
 
+use std::sync::Arc;
+
 use chorus_media::g711::Law;
+use chorus_mixer::clip::{Clip, ClipPlayer};
 use chorus_mixer::music::{MusicPlayer, Tune};
 use chorus_mixer::tone::{Beep, BeepPlayer};
 use chorus_mixer::vad::{Vad, VadConfig, VadEvent};
@@ -18,7 +22,7 @@ use super::resample::{downsample_2x, upsample_2x};
 /// Largest room: Plivo's `maxParticipants` ceiling.
 pub const ROOM_CAPACITY: usize = 10;
 /// Bridge sounds that can overlap (people joining at once).
-const MAX_BEEPS: usize = 4;
+const MAX_BRIDGE_SOUNDS: usize = 4;
 /// Distinct (mix, codec) payloads cached per tick; more fall back to
 /// encoding per listener.
 const ENCODE_CACHE: usize = 2 * ROOM_CAPACITY;
@@ -33,6 +37,83 @@ pub enum LegSignal {
     Digit(char),
     /// Voice activity started (true) or stopped (false).
     Speaking(bool),
+}
+
+/// What a room plays as one of its musics.
+#[derive(Debug, Clone, Default)]
+pub enum Music {
+    /// chorus's synthesised tune (no URL given).
+    #[default]
+    Builtin,
+    /// Nothing (the URL is loading, or failed: Plivo plays no music then).
+    Silence,
+    /// The application's music, looping.
+    Clip(Arc<Clip>),
+}
+
+/// The three musics of a room.
+#[derive(Debug, Clone, Default)]
+pub struct RoomMusic {
+    /// For everyone until the MPC starts (`waitMusicUrl`).
+    pub wait: Music,
+    /// For held agents and supervisors (`agentHoldMusicUrl`).
+    pub agent_hold: Music,
+    /// For held customers (`customerHoldMusicUrl`).
+    pub customer_hold: Music,
+}
+
+/// Which of a room's musics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MusicSlot {
+    /// Wait music.
+    Wait,
+    /// Agent (and supervisor) hold music.
+    AgentHold,
+    /// Customer hold music.
+    CustomerHold,
+}
+
+/// A music being played.
+enum MusicSource {
+    Builtin(MusicPlayer),
+    Silence,
+    Clip(ClipPlayer),
+}
+
+impl MusicSource {
+    fn new(music: &Music, tune: Tune, sample_rate: u32) -> Self {
+        match music {
+            Music::Builtin => Self::Builtin(MusicPlayer::new(tune, sample_rate)),
+            Music::Silence => Self::Silence,
+            Music::Clip(clip) => Self::Clip(ClipPlayer::new(clip.clone())),
+        }
+    }
+
+    fn fill(&mut self, out: &mut [i16]) {
+        match self {
+            Self::Builtin(player) => player.fill(out),
+            Self::Silence => out.fill(0),
+            Self::Clip(player) => {
+                player.fill(out);
+            }
+        }
+    }
+}
+
+/// A sound being played on the bridge.
+enum BridgePlayer {
+    Beep(BeepPlayer),
+    Clip(ClipPlayer),
+}
+
+impl BridgePlayer {
+    /// Mixes the next samples in; false once finished.
+    fn add_to(&mut self, out: &mut [i16]) -> bool {
+        match self {
+            Self::Beep(beep) => beep.add_to(out),
+            Self::Clip(clip) => clip.add_to(out),
+        }
+    }
 }
 
 /// A participant's media inside the room.
@@ -52,10 +133,10 @@ pub struct Member {
 pub struct MediaRoom {
     mixer: Room,
     members: Vec<Member>,
-    wait_music: MusicPlayer,
-    agent_hold_music: MusicPlayer,
-    customer_hold_music: MusicPlayer,
-    beeps: [Option<BeepPlayer>; MAX_BEEPS],
+    wait_music: MusicSource,
+    agent_hold_music: MusicSource,
+    customer_hold_music: MusicSource,
+    bridge: [Option<BridgePlayer>; MAX_BRIDGE_SOUNDS],
     sample_rate: u32,
     vad: VadConfig,
     pcm: Box<[i16]>,
@@ -64,8 +145,9 @@ pub struct MediaRoom {
 }
 
 impl MediaRoom {
-    /// An empty room mixing at `sample_rate` (8000 or 16000).
-    pub fn new(sample_rate: u32, vad: VadConfig) -> Self {
+    /// An empty room mixing at `sample_rate` (8000 or 16000) and playing
+    /// `music`.
+    pub fn new(sample_rate: u32, vad: VadConfig, music: &RoomMusic) -> Self {
         let frame = (sample_rate / 50) as usize;
         let mixer = Room::new(RoomConfig {
             frame_samples: frame,
@@ -75,12 +157,10 @@ impl MediaRoom {
         Self {
             mixer,
             members: Vec::with_capacity(ROOM_CAPACITY),
-            wait_music: MusicPlayer::new(Tune::Wait, sample_rate),
-            // Both roles get the built-in hold tune until hold music URLs are
-            // supported (agentHoldMusicUrl / customerHoldMusicUrl).
-            agent_hold_music: MusicPlayer::new(Tune::Hold, sample_rate),
-            customer_hold_music: MusicPlayer::new(Tune::Hold, sample_rate),
-            beeps: Default::default(),
+            wait_music: MusicSource::new(&music.wait, Tune::Wait, sample_rate),
+            agent_hold_music: MusicSource::new(&music.agent_hold, Tune::Hold, sample_rate),
+            customer_hold_music: MusicSource::new(&music.customer_hold, Tune::Hold, sample_rate),
+            bridge: Default::default(),
             sample_rate,
             vad,
             pcm: vec![0; FRAME_8K].into_boxed_slice(),
@@ -144,10 +224,35 @@ impl MediaRoom {
         self.mixer.set_started(true);
     }
 
-    /// Plays a bridge sound to everyone who hears the bridge.
+    /// Plays a beep to everyone who hears the bridge.
     pub fn play_bridge(&mut self, beep: Beep) {
-        if let Some(slot) = self.beeps.iter_mut().find(|b| b.is_none()) {
-            *slot = Some(BeepPlayer::new(beep, self.sample_rate));
+        self.add_bridge_sound(BridgePlayer::Beep(BeepPlayer::new(beep, self.sample_rate)));
+    }
+
+    /// Plays a clip (an enter or exit sound URL) to everyone who hears the
+    /// bridge.
+    pub fn play_bridge_clip(&mut self, clip: Arc<Clip>) {
+        self.add_bridge_sound(BridgePlayer::Clip(ClipPlayer::new(clip)));
+    }
+
+    /// Replaces one of the room's musics with a loaded clip, or with
+    /// silence (`None`: its URL failed). Never allocates.
+    pub fn set_music(&mut self, slot: MusicSlot, clip: Option<Arc<Clip>>) {
+        let source = match clip {
+            Some(clip) => MusicSource::Clip(ClipPlayer::new(clip)),
+            None => MusicSource::Silence,
+        };
+        *match slot {
+            MusicSlot::Wait => &mut self.wait_music,
+            MusicSlot::AgentHold => &mut self.agent_hold_music,
+            MusicSlot::CustomerHold => &mut self.customer_hold_music,
+        } = source;
+    }
+
+    /// Starts a bridge sound if fewer than [`MAX_BRIDGE_SOUNDS`] play.
+    fn add_bridge_sound(&mut self, sound: BridgePlayer) {
+        if let Some(slot) = self.bridge.iter_mut().find(|b| b.is_none()) {
+            *slot = Some(sound);
         }
     }
 
@@ -209,12 +314,12 @@ impl MediaRoom {
             self.customer_hold_music
                 .fill(self.mixer.hold_music_mut(HoldMusic::Customer));
         }
-        if self.beeps.iter().any(Option::is_some) {
+        if self.bridge.iter().any(Option::is_some) {
             let bridge = self.mixer.bridge_mut();
             bridge.fill(0);
-            for slot in &mut self.beeps {
-                if let Some(beep) = slot
-                    && !beep.add_to(bridge)
+            for slot in &mut self.bridge {
+                if let Some(sound) = slot
+                    && !sound.add_to(bridge)
                 {
                     *slot = None;
                 }

@@ -17,7 +17,8 @@ use rtrb::{Consumer, Producer};
 use tokio::sync::Notify;
 
 use super::leg::{Leg, LegId};
-use super::room::{LegSignal, MediaRoom};
+use super::room::{LegSignal, MediaRoom, MusicSlot, RoomMusic};
+use chorus_mixer::clip::Clip;
 
 /// Identifies a room (one MPC's media) inside the media plane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,6 +40,8 @@ pub enum Command {
         start: bool,
         /// Bridge sound for the entrance, if any.
         enter: Option<Beep>,
+        /// The room's music, if this join creates the room.
+        music: Box<RoomMusic>,
     },
     /// Take a leg out of its room and hand it back.
     Leave {
@@ -53,6 +56,22 @@ pub enum Command {
         leg_id: LegId,
         /// The new state.
         participant: Participant,
+    },
+    /// Replace one of a room's musics with a loaded clip, or silence.
+    Music {
+        /// The room (ignored if it is gone).
+        room: RoomKey,
+        /// Which music.
+        slot: MusicSlot,
+        /// The clip; `None`: silence.
+        clip: Option<Arc<Clip>>,
+    },
+    /// Play a clip on a room's bridge (an enter or exit sound URL).
+    BridgeClip {
+        /// The room (ignored if it is gone).
+        room: RoomKey,
+        /// The sound.
+        clip: Arc<Clip>,
     },
     /// Send a digit to a leg's peer as RFC 4733 events (DTMF relay).
     SendDigit {
@@ -165,8 +184,10 @@ impl Worker {
                     participant,
                     start,
                     enter,
+                    music,
                 } => {
-                    if let Err(leg) = self.join(room, leg_id, leg, participant, start, enter) {
+                    let entrance = (participant, start, enter);
+                    if let Err(leg) = self.join(room, leg_id, leg, entrance, &music) {
                         self.emit(Event::Left { leg_id, leg });
                         signalled = true;
                     }
@@ -183,6 +204,16 @@ impl Worker {
                 } => {
                     if let Some((_, room)) = self.room_of(leg_id) {
                         room.update(leg_id, participant);
+                    }
+                }
+                Command::Music { room, slot, clip } => {
+                    if let Some((_, r)) = self.rooms.iter_mut().find(|(k, _)| *k == room) {
+                        r.set_music(slot, clip);
+                    }
+                }
+                Command::BridgeClip { room, clip } => {
+                    if let Some((_, r)) = self.rooms.iter_mut().find(|(k, _)| *k == room) {
+                        r.play_bridge_clip(clip);
                     }
                 }
                 Command::SendDigit { leg_id, digit } => {
@@ -230,15 +261,14 @@ impl Worker {
         key: RoomKey,
         leg_id: LegId,
         leg: Box<Leg>,
-        participant: Participant,
-        start: bool,
-        enter: Option<Beep>,
+        (participant, start, enter): (Participant, bool, Option<Beep>),
+        music: &RoomMusic,
     ) -> Result<(), Box<Leg>> {
         let index = match self.rooms.iter().position(|(k, _)| *k == key) {
             Some(i) => i,
             None => {
-                self.rooms
-                    .push((key, MediaRoom::new(self.sample_rate, self.vad)));
+                let room = MediaRoom::new(self.sample_rate, self.vad, music);
+                self.rooms.push((key, room));
                 self.rooms.len() - 1
             }
         };

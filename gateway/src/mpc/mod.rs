@@ -8,29 +8,37 @@
 //! engine under the registry's lock, and its outputs are applied at once:
 //! media commands to the media plane, status events to the MPC's callback
 //! task, released members to their call tasks (which continue their
-//! documents, see [`MpcRegistry::take_release`]).
+//! documents, see [`MpcRegistry::take_release`]). Sounds and music from
+//! URLs load in the background (the `sounds` module) and reach the room
+//! when ready.
+
+mod sounds;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use chorus_mixer::clip::Clip;
 use chorus_mixer::tone::Beep;
 use chorus_mpc::{
     CallInfo, ExitCause, Input, MediaCommand, Mpc, Output, Rejection, StatusEvent, Then, Timestamp,
 };
-use chorus_xml::{MultiPartyCall, Sound};
+use chorus_xml::{Method, MultiPartyCall, Sound};
 use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
 use crate::events::spawn_status_callbacks;
 use crate::media::{Entrance, Leg, LegEvent, LegId, MediaError, MediaPlane, RoomKey};
+use crate::player::{Player, Use};
+use sounds::{BridgePlay, MusicLoad, Sounds, Source};
 
 /// A live MPC on this host.
 struct MpcEntry {
-    key: RoomKey,
-    worker: usize,
+    /// The room's worker and key.
+    room: (usize, RoomKey),
     engine: Mpc,
+    /// Musics and bridge sounds from URLs.
+    sounds: Sounds,
     /// Member id → leg, for the members in the room.
     legs: HashMap<u32, LegId>,
     /// Where status events go; `None` without a `statusCallbackUrl`.
@@ -80,12 +88,12 @@ pub struct MpcRegistry {
 struct Inner {
     media: Arc<MediaPlane>,
     http: reqwest::Client,
+    player: Player,
     mpcs: Mutex<HashMap<String, MpcEntry>>,
     /// What released members' calls do next, until they ask.
     releases: Mutex<HashMap<LegId, Then>>,
     /// The MPCs' callback delivery tasks.
     deliveries: TaskTracker,
-    next_key: AtomicU64,
 }
 
 /// The wall clock, as the engine takes it.
@@ -97,17 +105,17 @@ fn now() -> Timestamp {
 }
 
 impl MpcRegistry {
-    /// An empty registry placing rooms on `media` and posting callbacks
-    /// with `http`.
-    pub fn new(media: Arc<MediaPlane>, http: reqwest::Client) -> Self {
+    /// An empty registry placing rooms on `media`, posting callbacks with
+    /// `http` and loading sounds with `player`.
+    pub fn new(media: Arc<MediaPlane>, http: reqwest::Client, player: Player) -> Self {
         Self {
             inner: Arc::new(Inner {
                 media,
                 http,
+                player,
                 mpcs: Mutex::new(HashMap::new()),
                 releases: Mutex::new(HashMap::new()),
                 deliveries: TaskTracker::new(),
-                next_key: AtomicU64::new(1),
             }),
         }
     }
@@ -157,21 +165,22 @@ impl MpcRegistry {
                 _ => None,
             })
             .expect("an accepted join puts the member in the room");
+        let enter = outputs.iter().find_map(|o| match o {
+            Output::Media(MediaCommand::Bridge { sound, method }) => Some((sound.clone(), *method)),
+            _ => None,
+        });
         let entrance = Entrance {
             participant,
             start: outputs.contains(&Output::Media(MediaCommand::Start)),
-            sound: outputs.iter().find_map(|o| match o {
-                Output::Media(MediaCommand::Bridge { sound, .. }) => beep(sound),
-                _ => None,
-            }),
+            sound: enter.as_ref().and_then(|(sound, _)| beep(sound)),
         };
         entry.legs.insert(member, leg_id);
         self.apply(entry, outputs, None);
-        let events = match self
+        let joined = self
             .inner
             .media
-            .join(entry.worker, entry.key, leg_id, leg, entrance)
-        {
+            .join(entry.room, leg_id, leg, entrance, &entry.sounds.music);
+        let events = match joined {
             Ok(events) => events,
             Err(error) => {
                 // The engine has the member; the room does not. Take it
@@ -185,6 +194,9 @@ impl MpcRegistry {
                 return Err(error.into());
             }
         };
+        if let Some((Sound::Url(url), method)) = enter {
+            self.play_sound(spec.name.clone(), entry, (url, method));
+        }
         tracing::info!(
             mpc = %spec.name,
             mpc_uuid = %entry.engine.uuid(),
@@ -270,16 +282,90 @@ impl MpcRegistry {
                 registry.handle(&name, &uuid, Input::Tick);
             });
         }
+        let (sounds, music_loads) = Sounds::new(spec);
         let mut entry = MpcEntry {
-            key: RoomKey(self.inner.next_key.fetch_add(1, Ordering::Relaxed)),
-            worker: self.inner.media.pick_worker(),
+            room: self.inner.media.new_room(),
             engine,
+            sounds,
             legs: HashMap::new(),
             callbacks,
         };
+        for load in music_loads {
+            self.load_music(spec.name.clone(), entry.engine.uuid().to_owned(), load);
+        }
         let outputs: Vec<Output> = std::iter::from_fn(|| entry.engine.poll_output()).collect();
         self.apply(&mut entry, outputs, None);
         entry
+    }
+
+    /// Loads a music document in the background and gives it to the room.
+    fn load_music(&self, name: String, uuid: String, load: MusicLoad) {
+        let registry = self.clone();
+        tokio::spawn(async move {
+            let (url, method) = &load.source;
+            let clip = registry.load(url, *method, Use::Music).await;
+            let mut mpcs = registry.lock();
+            let Some(entry) = mpcs.get_mut(&name).filter(|e| e.engine.uuid() == uuid) else {
+                return;
+            };
+            entry.sounds.music_loaded(&load.slots, clip.clone());
+            for &slot in &load.slots {
+                if let Err(error) = registry
+                    .inner
+                    .media
+                    .set_music(entry.room, slot, clip.clone())
+                {
+                    tracing::warn!(%error, ?slot, "could not change the room's music");
+                }
+            }
+        });
+    }
+
+    /// Plays an enter or exit sound document on the MPC's bridge: now if
+    /// it is loaded, else once it is.
+    fn play_sound(&self, name: String, entry: &mut MpcEntry, source: Source) {
+        match entry.sounds.bridge(&source) {
+            BridgePlay::Now(clip) => self.play_bridge_clip(entry, clip),
+            BridgePlay::Later => {}
+            BridgePlay::Load => {
+                let registry = self.clone();
+                let uuid = entry.engine.uuid().to_owned();
+                tokio::spawn(async move {
+                    let clip = registry.load(&source.0, source.1, Use::Bridge).await;
+                    let mut mpcs = registry.lock();
+                    let Some(entry) = mpcs.get_mut(&name).filter(|e| e.engine.uuid() == uuid)
+                    else {
+                        return;
+                    };
+                    let plays = entry.sounds.bridge_loaded(&source, clip.clone());
+                    for _ in 0..plays {
+                        if let Some(clip) = &clip {
+                            registry.play_bridge_clip(entry, clip.clone());
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    fn play_bridge_clip(&self, entry: &MpcEntry, clip: Arc<Clip>) {
+        if let Err(error) = self.inner.media.play_bridge_clip(entry.room, clip) {
+            tracing::warn!(%error, "could not play a sound on the bridge");
+        }
+    }
+
+    /// A sound document as a clip; `None` (silence) if it failed, logged.
+    async fn load(&self, url: &str, method: Method, use_: Use) -> Option<Arc<Clip>> {
+        match self.inner.player.sound_document(url, method, use_).await {
+            Ok(clip) => {
+                tracing::info!(%url, ?use_, seconds = clip.len() as f32 / self.inner.player.sample_rate() as f32, loops = clip.loops(), "sound document loaded");
+                Some(clip)
+            }
+            Err(error) => {
+                tracing::warn!(%url, %error, "sound document unusable; playing silence instead");
+                None
+            }
+        }
     }
 
     /// Feeds one input to the MPC `name` (if it is still the one with
@@ -315,7 +401,9 @@ impl MpcRegistry {
     /// the exit sound.
     fn apply(&self, entry: &mut MpcEntry, outputs: Vec<Output>, subject: Option<u32>) {
         let exit_sound = outputs.iter().find_map(|o| match o {
-            Output::Media(MediaCommand::Bridge { sound, .. }) if subject.is_some() => beep(sound),
+            Output::Media(MediaCommand::Bridge { sound, method }) if subject.is_some() => {
+                Some((sound.clone(), *method))
+            }
             _ => None,
         });
         // Releases first: a released member's call learns what to do next
@@ -352,13 +440,17 @@ impl MpcRegistry {
                     let Some(leg_id) = entry.legs.remove(&member) else {
                         continue;
                     };
-                    let exit = if subject == Some(member) {
-                        exit_sound
-                    } else {
-                        None
-                    };
-                    if let Err(error) = self.inner.media.leave(leg_id, exit) {
+                    let exit = exit_sound.as_ref().filter(|_| subject == Some(member));
+                    if let Err(error) = self
+                        .inner
+                        .media
+                        .leave(leg_id, exit.and_then(|(s, _)| beep(s)))
+                    {
                         tracing::warn!(%error, %leg_id, "could not take the leg out of its room");
+                    }
+                    if let Some((Sound::Url(url), method)) = exit {
+                        let name = entry.engine.name().to_owned();
+                        self.play_sound(name, entry, (url.clone(), *method));
                     }
                 }
                 Output::Media(MediaCommand::Update {
@@ -411,15 +503,12 @@ impl MpcRegistry {
     }
 }
 
-/// The built-in bridge sound for an enter/exit sound.
+/// The built-in bridge sound for an enter/exit sound (URLs are loaded by
+/// [`MpcRegistry::play_sound`]).
 fn beep(sound: &Sound) -> Option<Beep> {
     match sound {
-        Sound::None => None,
+        Sound::None | Sound::Url(_) => None,
         Sound::Beep1 => Some(Beep::One),
         Sound::Beep2 => Some(Beep::Two),
-        Sound::Url(url) => {
-            tracing::warn!(%url, "sound URLs are not played yet; no bridge sound");
-            None
-        }
     }
 }
