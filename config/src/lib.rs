@@ -63,6 +63,8 @@ pub struct Config {
     pub inbound: InboundConfig,
     /// `[log]`: logging.
     pub log: LogConfig,
+    /// `[metrics]`: the Prometheus endpoint.
+    pub metrics: MetricsConfig,
 }
 
 impl Config {
@@ -268,6 +270,23 @@ impl HttpMethod {
 impl std::fmt::Display for HttpMethod {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// `[metrics]`: counters of calls, MPC events, callbacks and sounds,
+/// served as Prometheus text at `GET /metrics`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// `listen`: HTTP `IP:port` of the endpoint. Default
+    /// `Some(127.0.0.1:9464)`; `"off"` or `""` disables it.
+    pub listen: Option<SocketAddr>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            listen: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9464)),
+        }
     }
 }
 

@@ -57,6 +57,7 @@ pub(crate) const SCHEMA: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     ("log", &[("level", Kind::Str), ("format", Kind::Str)]),
+    ("metrics", &[("listen", Kind::Str)]),
 ];
 
 /// Environment variable name for a dotted key: `sip.udp_listen` -> `CHORUS_SIP__UDP_LISTEN`.

@@ -93,6 +93,8 @@ fn full_file_round_trips() {
         [log]
         level = "warn,chorus_gateway=debug,rsipstack::transport=trace"
         format = "json"
+        [metrics]
+        listen = "[::1]:9100"
     "#;
     let expected = Config {
         sip: SipConfig {
@@ -121,6 +123,9 @@ fn full_file_round_trips() {
             level: "warn,chorus_gateway=debug,rsipstack::transport=trace".into(),
             format: LogFormat::Json,
         },
+        metrics: MetricsConfig {
+            listen: Some("[::1]:9100".parse().unwrap()),
+        },
     };
     let config = Config::from_toml_str(text).unwrap();
     assert_eq!(config, expected);
@@ -129,6 +134,17 @@ fn full_file_round_trips() {
         "192.0.2.7".parse::<IpAddr>().unwrap()
     );
     assert_eq!(config.media.sample_rate.hz(), 16000);
+}
+
+#[test]
+fn metrics_can_be_disabled_and_a_bad_address_names_the_key() {
+    for off in ["off", ""] {
+        let c = Config::from_toml_str(&format!("[metrics]\nlisten = {off:?}\n")).unwrap();
+        assert_eq!(c.metrics.listen, None);
+    }
+    let err = Config::from_toml_str("[metrics]\nlisten = \"localhost:9464\"\n").unwrap_err();
+    assert_eq!(err.key(), Some("metrics.listen"));
+    assert!(err.to_string().contains("not an IP:port"), "{err}");
 }
 
 #[test]

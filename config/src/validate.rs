@@ -12,8 +12,8 @@ use toml::Value;
 use crate::error::ConfigError;
 use crate::source::Layers;
 use crate::{
-    Config, HttpMethod, InboundConfig, LogConfig, LogFormat, MediaConfig, RtpConfig, SampleRate,
-    SipConfig,
+    Config, HttpMethod, InboundConfig, LogConfig, LogFormat, MediaConfig, MetricsConfig, RtpConfig,
+    SampleRate, SipConfig,
 };
 
 /// Highest accepted `media.workers`.
@@ -91,7 +91,19 @@ pub(crate) fn build(layers: &Layers) -> Result<Config, ConfigError> {
         media: media(&r)?,
         inbound: inbound(&r)?,
         log: log(&r)?,
+        metrics: metrics(&r)?,
     })
+}
+
+fn metrics(r: &Reader<'_>) -> Result<MetricsConfig, ConfigError> {
+    let mut metrics = MetricsConfig::default();
+    if let Some(text) = r.string("metrics.listen")? {
+        metrics.listen = match text.trim() {
+            "" | "off" => None,
+            _ => Some(r.socket_addr("metrics.listen", text)?),
+        };
+    }
+    Ok(metrics)
 }
 
 fn sip(r: &Reader<'_>) -> Result<SipConfig, ConfigError> {

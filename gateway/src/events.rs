@@ -2,12 +2,15 @@
 //! retrying with backoff, so a slow or dead callback URL delays nothing but
 //! that MPC's later callbacks (never a media tick, never another MPC).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chorus_mpc::StatusEvent;
 use chorus_xml::Method;
 use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
+
+use crate::metrics::{Callback, Metrics};
 
 /// Delays before the retries of a callback that failed (no answer within
 /// [`ATTEMPT_TIMEOUT`], or a non-2xx status): four attempts in all.
@@ -29,22 +32,40 @@ pub fn spawn_status_callbacks(
     http: reqwest::Client,
     url: String,
     method: Method,
+    metrics: Arc<Metrics>,
 ) -> mpsc::UnboundedSender<StatusEvent> {
     let (tx, mut rx) = mpsc::unbounded_channel::<StatusEvent>();
     tasks.spawn(async move {
         while let Some(event) = rx.recv().await {
-            deliver(&http, &url, method, &event).await;
+            let delivered = deliver(&http, &url, method, &event, &metrics).await;
+            metrics.callback(if delivered {
+                Callback::Delivered
+            } else {
+                Callback::Dropped
+            });
         }
     });
     tx
 }
 
 /// Sends one event, retrying; logs it with its payload if every attempt
-/// failed.
-async fn deliver(http: &reqwest::Client, url: &str, method: Method, event: &StatusEvent) {
+/// failed. True if it was delivered.
+async fn deliver(
+    http: &reqwest::Client,
+    url: &str,
+    method: Method,
+    event: &StatusEvent,
+    metrics: &Metrics,
+) -> bool {
     let fields = event.fields();
     let mut last_error = String::new();
-    for delay in std::iter::once(Duration::ZERO).chain(RETRY_DELAYS) {
+    for (attempt, delay) in std::iter::once(Duration::ZERO)
+        .chain(RETRY_DELAYS)
+        .enumerate()
+    {
+        if attempt > 0 {
+            metrics.callback(Callback::Retried);
+        }
         tokio::time::sleep(delay).await;
         let request = match method {
             Method::Get => http.get(url).query(&fields),
@@ -57,7 +78,7 @@ async fn deliver(http: &reqwest::Client, url: &str, method: Method, event: &Stat
                     sequence = event.sequence,
                     "status callback delivered"
                 );
-                return;
+                return true;
             }
             Ok(response) => last_error = format!("HTTP {}", response.status().as_u16()),
             Err(error) => last_error = error.to_string(),
@@ -71,4 +92,5 @@ async fn deliver(http: &reqwest::Client, url: &str, method: Method, event: &Stat
         payload = ?fields,
         "status callback not delivered after every retry"
     );
+    false
 }

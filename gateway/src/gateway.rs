@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use anyhow::Context as _;
 use chorus_config::Config;
 use chorus_mixer::vad::VadConfig;
 use rsipstack::dialog::dialog_layer::DialogLayer;
@@ -14,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::call::CallTable;
 use crate::call::answer::http_client;
 use crate::media::MediaPlane;
+use crate::metrics::{self, Metrics};
 use crate::mpc::MpcRegistry;
 use crate::player::Player;
 use crate::sip::Signalling;
@@ -30,6 +32,8 @@ pub struct Gateway {
     pub http: reqwest::Client,
     /// Fetches and decodes what calls and MPCs play.
     pub player: Player,
+    /// Counters for `GET /metrics`.
+    pub metrics: Arc<Metrics>,
     /// rsipstack's dialogs.
     pub dialogs: Arc<DialogLayer>,
     /// Live calls.
@@ -76,11 +80,21 @@ impl Daemon {
             config.rtp.port_max,
         )?;
         let sip_udp = signalling.udp_addr;
+        let metrics_listener = match config.metrics.listen {
+            Some(addr) => Some(
+                metrics::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen for metrics on {addr}"))?,
+            ),
+            None => None,
+        };
         let http = http_client(&config.sip.user_agent)?;
         let player = Player::new(http.clone(), config.media.sample_rate.hz());
+        let metrics = Arc::new(Metrics::default());
         let gateway = Arc::new(Gateway {
-            mpcs: MpcRegistry::new(media.clone(), http.clone(), player.clone()),
+            mpcs: MpcRegistry::new(media.clone(), http.clone(), player.clone(), metrics.clone()),
             player,
+            metrics,
             http,
             media,
             dialogs: signalling.dialogs.clone(),
@@ -98,8 +112,12 @@ impl Daemon {
             workers = gateway.config.media.workers,
             sample_rate = gateway.config.media.sample_rate.hz(),
             answer_url = gateway.config.inbound.answer_url.as_deref().unwrap_or("(built-in: sip:<room>@host joins MPC <room>)"),
+            metrics = ?gateway.config.metrics.listen,
             "chorusd ready"
         );
+        if let Some(listener) = metrics_listener {
+            tokio::spawn(metrics::serve(listener, gateway.clone(), stop.clone()));
+        }
         let serving = tokio::spawn(signalling.serve(gateway.clone()));
         Ok(Self {
             gateway,

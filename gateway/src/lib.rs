@@ -7,7 +7,9 @@
 //!   outputs: legs into rooms and out, released calls, callbacks;
 //! - [`events`] delivers status callbacks;
 //! - [`player`] fetches and decodes sounds and music into clips;
-//! - [`media`] runs the worker threads that receive, mix and send RTP.
+//! - [`media`] runs the worker threads that receive, mix and send RTP;
+//! - [`metrics`] counts calls, MPC events, callbacks and sounds for
+//!   Prometheus (`GET /metrics`).
 //!
 //! To drive it from code (tests do this through the binary instead):
 //! ```no_run
@@ -25,6 +27,7 @@ pub mod call;
 pub mod events;
 pub mod gateway;
 pub mod media;
+pub mod metrics;
 pub mod mpc;
 pub mod player;
 pub mod sip;

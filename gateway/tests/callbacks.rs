@@ -4,8 +4,9 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use chorus_tests::daemon::Chorusd;
 use chorus_tests::http::{AppServer, Reply};
 use chorus_tests::phone::{Call, DialOptions, dial};
 use common::{let_media_flow, start_with_answer_url};
@@ -143,7 +144,42 @@ async fn four_party_flow_callbacks_arrive_in_order_with_their_fields() {
         "Participant With endMpcOnExit Exited"
     );
     assert_eq!(param(10, "MPCTerminationCauseCode"), "2010");
+    // The same events are counted for Prometheus.
+    wait_for_metric(
+        &chorus,
+        r#"chorus_status_callbacks_total{outcome="delivered"}"#,
+        11.0,
+    )
+    .await;
+    let metrics = chorus.metrics().await;
+    for (key, want) in [
+        ("chorus_calls_total", 4.0),
+        ("chorus_mpcs_active", 0.0),
+        (r#"chorus_mpc_events_total{event="MPCInitialized"}"#, 1.0),
+        (r#"chorus_mpc_events_total{event="ParticipantJoin"}"#, 4.0),
+        (r#"chorus_mpc_events_total{event="ParticipantExit"}"#, 4.0),
+        (r#"chorus_mpc_events_total{event="MPCEnd"}"#, 1.0),
+        (r#"chorus_status_callbacks_total{outcome="dropped"}"#, 0.0),
+    ] {
+        assert_eq!(metrics.get(key), Some(&want), "{key} in {metrics:#?}");
+    }
     chorus.stop().await;
+}
+
+/// Waits (up to 5 s) until the metric `key` reads `want`.
+async fn wait_for_metric(chorus: &Chorusd, key: &str, want: f64) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let metrics = chorus.metrics().await;
+        if metrics.get(key) == Some(&want) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{key} never reached {want}: {metrics:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Callbacks to a URL that fails are retried: the first attempt gets a 500,
@@ -181,6 +217,21 @@ async fn a_failed_callback_is_retried_in_order() {
         "the failed one first, again, then the rest in order"
     );
     assert!(got.iter().all(|r| r.method == "GET"));
+    wait_for_metric(
+        &chorus,
+        r#"chorus_status_callbacks_total{outcome="delivered"}"#,
+        3.0,
+    )
+    .await;
+    let metrics = chorus.metrics().await;
+    assert_eq!(
+        metrics[r#"chorus_status_callbacks_total{outcome="retried"}"#],
+        1.0
+    );
+    assert_eq!(
+        metrics[r#"chorus_status_callbacks_total{outcome="dropped"}"#],
+        0.0
+    );
     assert_eq!(call.hangup().await.unwrap(), 200);
     chorus.stop().await;
 }

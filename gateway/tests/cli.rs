@@ -73,3 +73,21 @@ fn unknown_argument_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage"));
 }
+
+#[test]
+fn a_taken_metrics_port_stops_the_daemon_with_the_address() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = std::process::Command::new(chorusd_bin())
+        .env("CHORUS_SIP__UDP_LISTEN", "127.0.0.1:0")
+        .env("CHORUS_SIP__TCP_LISTEN", "off")
+        .env("CHORUS_METRICS__LISTEN", &addr)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot listen for metrics on {addr}")),
+        "{err}"
+    );
+}

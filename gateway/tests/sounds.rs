@@ -245,6 +245,14 @@ async fn unusable_music_urls_play_silence_not_the_built_in_music() {
         log.contains("<Play> skipped"),
         "the undecodable file:\n{log}"
     );
+    let metrics = chorus.metrics().await;
+    let sounds =
+        |outcome: &str| metrics[&format!("chorus_sound_documents_total{{outcome=\"{outcome}\"}}")];
+    assert_eq!(
+        (sounds("loaded"), sounds("failed")),
+        (1.0, 2.0),
+        "{metrics:#?}"
+    );
     for call in [waiting, agent, held] {
         let _ = call.hangup().await;
     }

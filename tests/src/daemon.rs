@@ -33,6 +33,8 @@ static DAEMONS: AtomicU32 = AtomicU32::new(0);
 pub struct Chorusd {
     child: Child,
     sip: SocketAddr,
+    /// The metrics endpoint (each daemon gets a free port), unless off.
+    metrics: Option<SocketAddr>,
     log_path: PathBuf,
 }
 
@@ -50,6 +52,13 @@ fn free_sip_port() -> u16 {
         }
     }
     panic!("no loopback port free for both UDP and TCP");
+}
+
+/// A loopback TCP address nobody listens on right now.
+fn free_tcp_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback TCP port")
 }
 
 /// Whether every UDP port of `[min, min + RTP_RANGE)` binds on 127.0.0.1.
@@ -94,6 +103,7 @@ impl Chorusd {
     /// panic message includes its log.
     pub async fn start(bin: &Path, env: &[(&str, &str)]) -> Chorusd {
         let sip = SocketAddr::from(([127, 0, 0, 1], free_sip_port()));
+        let metrics = free_tcp_addr();
         let (rtp_min, rtp_max) = rtp_range();
         let mut vars: BTreeMap<String, String> = BTreeMap::new();
         for (k, v) in [
@@ -102,6 +112,7 @@ impl Chorusd {
             ("CHORUS_RTP__PORT_MIN", rtp_min.to_string()),
             ("CHORUS_RTP__PORT_MAX", rtp_max.to_string()),
             ("CHORUS_LOG__LEVEL", "debug".to_string()),
+            ("CHORUS_METRICS__LISTEN", metrics.to_string()),
         ] {
             vars.insert(k.to_string(), v);
         }
@@ -123,9 +134,13 @@ impl Chorusd {
             .stderr(Stdio::from(err))
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
+        let metrics = vars
+            .get("CHORUS_METRICS__LISTEN")
+            .and_then(|a| a.parse().ok());
         let mut daemon = Chorusd {
             child,
             sip,
+            metrics,
             log_path,
         };
         let deadline = Instant::now() + START_TIMEOUT;
@@ -157,6 +172,32 @@ impl Chorusd {
     /// The SIP address (UDP and TCP).
     pub fn sip_addr(&self) -> SocketAddr {
         self.sip
+    }
+
+    /// `GET /metrics`: the value of every sample line, by its name and
+    /// labels (`chorus_calls_total`, `chorus_mpc_events_total{event="MPCEnd"}`).
+    ///
+    /// # Panics
+    /// If the endpoint is off or does not answer 200.
+    pub async fn metrics(&self) -> BTreeMap<String, f64> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.metrics.expect("the metrics endpoint is on");
+        let mut stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("connect to the metrics endpoint");
+        let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.expect("read");
+        let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        body.lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .filter_map(|l| {
+                let (key, value) = l.rsplit_once(' ')?;
+                Some((key.to_owned(), value.parse().ok()?))
+            })
+            .collect()
     }
 
     /// Path of the log file.

@@ -577,14 +577,17 @@ impl Mpc {
     /// Queues an event if `statusCallbackEvents` selects it; the member is
     /// `self.members[i]`.
     fn emit(&mut self, now: Timestamp, name: EventName, i: Option<usize>, digits: Option<String>) {
-        if !self.events.contains(name.group()) {
-            return;
+        // Every event is reported (logs and metrics count them all); only
+        // the groups the application asked for are sent, and numbered.
+        let requested = self.events.contains(name.group());
+        if requested {
+            self.sequence += 1;
         }
-        self.sequence += 1;
         let event = StatusEvent {
             name,
             at: now,
-            sequence: self.sequence,
+            requested,
+            sequence: if requested { self.sequence } else { 0 },
             mpc: MpcFields {
                 uuid: self.uuid.clone(),
                 name: self.name.clone(),

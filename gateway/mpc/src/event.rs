@@ -38,6 +38,24 @@ pub enum EventName {
 }
 
 impl EventName {
+    /// Every event, in declaration order.
+    pub const ALL: [EventName; 14] = [
+        Self::MpcInitialized,
+        Self::MpcStart,
+        Self::MpcEnd,
+        Self::ParticipantJoin,
+        Self::ParticipantExit,
+        Self::ParticipantMute,
+        Self::ParticipantUnmute,
+        Self::ParticipantHold,
+        Self::ParticipantUnhold,
+        Self::ParticipantCoachModeStart,
+        Self::ParticipantCoachModeStop,
+        Self::ParticipantSpeakStart,
+        Self::ParticipantSpeakStop,
+        Self::ParticipantDigitInput,
+    ];
+
     /// As sent in `EventName`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -183,7 +201,11 @@ pub struct StatusEvent {
     pub name: EventName,
     /// `EventTimestamp`.
     pub at: Timestamp,
-    /// `SequenceNumber`: 1, 2, … per MPC, over the events delivered.
+    /// Whether the application asked for this event's group
+    /// (`statusCallbackEvents`): only those are sent as callbacks.
+    pub requested: bool,
+    /// `SequenceNumber`: 1, 2, … per MPC, over the requested events; 0 for
+    /// the others.
     pub sequence: u64,
     /// The MPC as it was when the event happened.
     pub mpc: MpcFields,

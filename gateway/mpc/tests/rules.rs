@@ -62,10 +62,11 @@ fn leave(m: &mut Mpc, secs: u64, member: u32, cause: ExitCause) -> Vec<Output> {
     drain(m)
 }
 
+/// The events sent as callbacks (the requested ones).
 fn events(out: &[Output]) -> Vec<&StatusEvent> {
     out.iter()
         .filter_map(|o| match o {
-            Output::Event(e) => Some(e),
+            Output::Event(e) if e.requested => Some(e),
             _ => None,
         })
         .collect()
@@ -522,6 +523,22 @@ fn status_callback_events_filter_and_sequence_numbers_count_what_is_sent() {
     );
     let sequence: Vec<u64> = events(&out).iter().map(|e| e.sequence).collect();
     assert_eq!(sequence, [1, 2, 3, 4, 5]);
+    // The others are still reported (for logs and metrics), unnumbered.
+    let unrequested: Vec<(&str, u64)> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Event(e) if !e.requested => Some((e.name.as_str(), e.sequence)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        unrequested,
+        [
+            ("ParticipantJoin", 0),
+            ("ParticipantDigitInput", 0),
+            ("ParticipantExit", 0)
+        ]
+    );
 }
 
 #[test]

@@ -29,6 +29,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::events::spawn_status_callbacks;
 use crate::media::{Entrance, Leg, LegEvent, LegId, MediaError, MediaPlane, RoomKey};
+use crate::metrics::Metrics;
 use crate::player::{Player, Use};
 use sounds::{BridgePlay, MusicLoad, Sounds, Source};
 
@@ -89,6 +90,7 @@ struct Inner {
     media: Arc<MediaPlane>,
     http: reqwest::Client,
     player: Player,
+    metrics: Arc<Metrics>,
     mpcs: Mutex<HashMap<String, MpcEntry>>,
     /// What released members' calls do next, until they ask.
     releases: Mutex<HashMap<LegId, Then>>,
@@ -106,13 +108,19 @@ fn now() -> Timestamp {
 
 impl MpcRegistry {
     /// An empty registry placing rooms on `media`, posting callbacks with
-    /// `http` and loading sounds with `player`.
-    pub fn new(media: Arc<MediaPlane>, http: reqwest::Client, player: Player) -> Self {
+    /// `http`, loading sounds with `player` and counting on `metrics`.
+    pub fn new(
+        media: Arc<MediaPlane>,
+        http: reqwest::Client,
+        player: Player,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 media,
                 http,
                 player,
+                metrics,
                 mpcs: Mutex::new(HashMap::new()),
                 releases: Mutex::new(HashMap::new()),
                 deliveries: TaskTracker::new(),
@@ -272,6 +280,7 @@ impl MpcRegistry {
                 self.inner.http.clone(),
                 url.clone(),
                 spec.status_callback_method,
+                self.inner.metrics.clone(),
             )
         });
         if let Some(deadline) = engine.poll_timeout() {
@@ -356,7 +365,9 @@ impl MpcRegistry {
 
     /// A sound document as a clip; `None` (silence) if it failed, logged.
     async fn load(&self, url: &str, method: Method, use_: Use) -> Option<Arc<Clip>> {
-        match self.inner.player.sound_document(url, method, use_).await {
+        let loaded = self.inner.player.sound_document(url, method, use_).await;
+        self.inner.metrics.sound(loaded.is_ok());
+        match loaded {
             Ok(clip) => {
                 tracing::info!(%url, ?use_, seconds = clip.len() as f32 / self.inner.player.sample_rate() as f32, loops = clip.loops(), "sound document loaded");
                 Some(clip)
@@ -423,16 +434,19 @@ impl MpcRegistry {
         for output in outputs {
             match output {
                 Output::Event(event) => {
-                    // Every event is logged, whether or not the application
-                    // asked for callbacks.
+                    // Every event is logged and counted, whether or not the
+                    // application asked for its callback.
                     tracing::info!(
                         mpc_uuid = %event.mpc.uuid,
                         event = event.name.as_str(),
-                        sequence = event.sequence,
+                        sequence = event.requested.then_some(event.sequence),
                         member = event.member.as_ref().map(|m| m.member_id),
                         "MPC event"
                     );
-                    if let Some(callbacks) = &entry.callbacks {
+                    self.inner.metrics.event(event.name);
+                    if let Some(callbacks) = &entry.callbacks
+                        && event.requested
+                    {
                         let _ = callbacks.send(event);
                     }
                 }
@@ -496,6 +510,16 @@ impl MpcRegistry {
         tokio::time::timeout(limit, self.inner.deliveries.wait())
             .await
             .is_ok()
+    }
+
+    /// How many MPCs are live.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// True when no MPC is live.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, MpcEntry>> {

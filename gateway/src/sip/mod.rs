@@ -237,6 +237,7 @@ fn new_call(gw: &Arc<Gateway>, mut tx: Transaction) {
                 .map(|h| h.value().to_owned())
                 .unwrap_or_default();
             tracing::info!(from, uri = %invite.uri, "incoming call");
+            gw.metrics.call();
             if let Some(call) = InboundCall::prepare(
                 gw.clone(),
                 dialog.clone(),

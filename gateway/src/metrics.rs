@@ -1,0 +1,218 @@
+//! Counters of what the daemon does, served as Prometheus text at
+//! `GET /metrics` on `metrics.listen`.
+//!
+//! The MPC events counted here are the same ones that are logged and sent as
+//! status callbacks (every event, whether or not the application asked for
+//! its callback). Counters are relaxed atomics bumped on the control plane;
+//! the media path never touches them.
+//!
+//! ```
+//! use chorus_gateway::metrics::{Metrics, Callback};
+//! let metrics = Metrics::default();
+//! metrics.event(chorus_mpc::EventName::ParticipantJoin);
+//! metrics.callback(Callback::Delivered);
+//! let text = metrics.render(0, 0);
+//! assert!(text.contains("chorus_mpc_events_total{event=\"ParticipantJoin\"} 1"));
+//! ```
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chorus_mpc::EventName;
+use tokio_util::sync::CancellationToken;
+
+use crate::gateway::Gateway;
+
+/// What became of one status callback attempt or delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Callback {
+    /// Delivered (2xx).
+    Delivered,
+    /// An attempt failed and will be retried.
+    Retried,
+    /// Every attempt failed; the payload was logged.
+    Dropped,
+}
+
+const CALLBACKS: [(Callback, &str); 3] = [
+    (Callback::Delivered, "delivered"),
+    (Callback::Retried, "retried"),
+    (Callback::Dropped, "dropped"),
+];
+
+/// The daemon's counters.
+#[derive(Default)]
+pub struct Metrics {
+    calls: AtomicU64,
+    events: [AtomicU64; EventName::ALL.len()],
+    callbacks: [AtomicU64; CALLBACKS.len()],
+    sounds_loaded: AtomicU64,
+    sounds_failed: AtomicU64,
+}
+
+impl Metrics {
+    /// An inbound call arrived (an INVITE that got as far as its flow).
+    pub fn call(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An MPC event happened.
+    pub fn event(&self, name: EventName) {
+        let i = EventName::ALL.iter().position(|&n| n == name);
+        if let Some(i) = i {
+            self.events[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A status callback was delivered, retried or dropped.
+    pub fn callback(&self, outcome: Callback) {
+        if let Some(i) = CALLBACKS.iter().position(|(c, _)| *c == outcome) {
+            self.callbacks[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A sound or music document loaded (`true`) or failed.
+    pub fn sound(&self, loaded: bool) {
+        let counter = if loaded {
+            &self.sounds_loaded
+        } else {
+            &self.sounds_failed
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition, with the two gauges given.
+    pub fn render(&self, active_calls: usize, active_mpcs: usize) -> String {
+        let mut out = String::with_capacity(2048);
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, u64)]| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (labels, value) in samples {
+                let _ = writeln!(out, "{name}{labels} {value}");
+            }
+        };
+        metric(
+            "chorus_calls_total",
+            "counter",
+            "Inbound calls received.",
+            &[(String::new(), get(&self.calls))],
+        );
+        metric(
+            "chorus_calls_active",
+            "gauge",
+            "Calls in progress.",
+            &[(String::new(), active_calls as u64)],
+        );
+        metric(
+            "chorus_mpcs_active",
+            "gauge",
+            "Multiparty calls in progress.",
+            &[(String::new(), active_mpcs as u64)],
+        );
+        let events: Vec<(String, u64)> = EventName::ALL
+            .iter()
+            .zip(&self.events)
+            .map(|(name, c)| (format!("{{event=\"{}\"}}", name.as_str()), get(c)))
+            .collect();
+        metric(
+            "chorus_mpc_events_total",
+            "counter",
+            "MPC events, as logged and (when asked for) sent as status callbacks.",
+            &events,
+        );
+        let callbacks: Vec<(String, u64)> = CALLBACKS
+            .iter()
+            .zip(&self.callbacks)
+            .map(|((_, label), c)| (format!("{{outcome=\"{label}\"}}"), get(c)))
+            .collect();
+        metric(
+            "chorus_status_callbacks_total",
+            "counter",
+            "Status callback deliveries, retries and drops (after every retry).",
+            &callbacks,
+        );
+        let sounds = [
+            ("{outcome=\"loaded\"}".to_owned(), get(&self.sounds_loaded)),
+            ("{outcome=\"failed\"}".to_owned(), get(&self.sounds_failed)),
+        ];
+        metric(
+            "chorus_sound_documents_total",
+            "counter",
+            "Music and enter/exit sound documents loaded or failed (silence).",
+            &sounds,
+        );
+        out
+    }
+}
+
+/// Binds the metrics endpoint (before the daemon reports ready, so a taken
+/// port is a start-up error).
+pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await
+}
+
+/// Serves `GET /metrics` until `stop`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    gateway: Arc<Gateway>,
+    stop: CancellationToken,
+) {
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let gateway = gateway.clone();
+            async move {
+                let text = gateway
+                    .metrics
+                    .render(gateway.calls.len(), gateway.mpcs.len());
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    text,
+                )
+            }
+        }),
+    );
+    let shutdown = async move { stop.cancelled().await };
+    if let Err(error) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        tracing::warn!(%error, "metrics endpoint stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_and_outcome_has_its_own_line() {
+        let m = Metrics::default();
+        m.call();
+        m.event(EventName::MpcStart);
+        m.event(EventName::MpcStart);
+        m.callback(Callback::Retried);
+        m.sound(false);
+        let text = m.render(3, 1);
+        for line in [
+            "chorus_calls_total 1",
+            "chorus_calls_active 3",
+            "chorus_mpcs_active 1",
+            "chorus_mpc_events_total{event=\"MPCStart\"} 2",
+            "chorus_mpc_events_total{event=\"ParticipantDigitInput\"} 0",
+            "chorus_status_callbacks_total{outcome=\"retried\"} 1",
+            "chorus_status_callbacks_total{outcome=\"delivered\"} 0",
+            "chorus_sound_documents_total{outcome=\"failed\"} 1",
+            "# TYPE chorus_mpc_events_total counter",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+        }
+        let samples = text.lines().filter(|l| !l.starts_with('#')).count();
+        assert_eq!(samples, 3 + EventName::ALL.len() + 3 + 2);
+    }
+}
