@@ -3,9 +3,11 @@
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chorus_tests::daemon::Chorusd;
+use chorus_tests::http::{AppServer, Reply};
+use chorus_tests::phone::{Call, DialOptions, dial};
 
 /// The binary under test, built by cargo for this package's tests.
 pub fn chorusd_bin() -> &'static Path {
@@ -32,4 +34,42 @@ pub async fn start_with_answer_url(answer_url: &str, method: &str) -> Chorusd {
 /// Lets media flow for a while (the tests listen to what arrives meanwhile).
 pub async fn let_media_flow(ms: u64) {
     tokio::time::sleep(Duration::from_millis(ms)).await;
+}
+
+/// An answer document joining MPC `room` with `attributes`.
+pub fn mpc_document(room: &str, attributes: &str) -> Reply {
+    Reply::xml(&format!(
+        "<Response><MultiPartyCall {attributes}>{room}</MultiPartyCall></Response>"
+    ))
+}
+
+/// Points `app`'s answer URL at MPC `room` with `attributes` and dials in,
+/// sending `tone` (`None`: silence).
+pub async fn join_mpc(
+    app: &AppServer,
+    chorus: &Chorusd,
+    room: &str,
+    attributes: &str,
+    tone: Option<f32>,
+) -> Call {
+    app.set_route("/answer", mpc_document(room, attributes));
+    let options = DialOptions {
+        tone_hz: tone,
+        ..Default::default()
+    };
+    dial(chorus.sip_addr(), room, options)
+        .await
+        .unwrap_or_else(|e| panic!("{attributes}: {e}\n{}", chorus.log()))
+}
+
+/// What each phone heard during `ms` milliseconds, after letting things
+/// settle for `settle_ms`.
+pub async fn listen(calls: &[&Call], settle_ms: u64, ms: u64) -> Vec<Vec<i16>> {
+    let_media_flow(settle_ms).await;
+    let since = Instant::now();
+    let_media_flow(ms).await;
+    calls
+        .iter()
+        .map(|c| c.received_audio_since(since))
+        .collect()
 }

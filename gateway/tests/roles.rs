@@ -10,34 +10,23 @@ use chorus_tests::daemon::Chorusd;
 use chorus_tests::http::{AppServer, Reply};
 use chorus_tests::phone::{Call, DialOptions, dial};
 use chorus_tests::tone::{assert_hears, rms_dbfs};
-use common::{let_media_flow, start_with_answer_url};
+use common::{join_mpc, let_media_flow, mpc_document, start_with_answer_url};
 
 /// Every tone a phone in these tests sends.
 const TONES: [f32; 5] = [400.0, 700.0, 1100.0, 1900.0, 1700.0];
 
 fn mpc(attributes: &str) -> Reply {
-    Reply::xml(&format!(
-        "<Response><MultiPartyCall {attributes}>roles</MultiPartyCall></Response>"
-    ))
+    mpc_document("roles", attributes)
 }
 
 /// Dials in with `tone` after pointing the answer URL at `attributes`.
 async fn join(app: &AppServer, chorus: &Chorusd, attributes: &str, tone: f32) -> Call {
-    app.set_route("/answer", mpc(attributes));
-    dial(chorus.sip_addr(), "roles", DialOptions::with_tone(tone))
-        .await
-        .unwrap_or_else(|e| panic!("{attributes}: {e}\n{}", chorus.log()))
+    join_mpc(app, chorus, "roles", attributes, Some(tone)).await
 }
 
-/// What a phone heard during the next `ms` milliseconds.
+/// What each phone heard during the next `ms` milliseconds.
 async fn listen(calls: &[&Call], ms: u64) -> Vec<Vec<i16>> {
-    let_media_flow(400).await;
-    let since = Instant::now();
-    let_media_flow(ms).await;
-    calls
-        .iter()
-        .map(|c| c.received_audio_since(since))
-        .collect()
+    common::listen(calls, 400, ms).await
 }
 
 fn absent_except(present: &[f32]) -> Vec<f32> {

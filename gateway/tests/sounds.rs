@@ -11,7 +11,7 @@ use chorus_tests::daemon::Chorusd;
 use chorus_tests::http::{AppServer, Reply};
 use chorus_tests::phone::{Call, DialOptions, dial};
 use chorus_tests::tone::{assert_hears, rms_dbfs, sine, wav_bytes};
-use common::{let_media_flow, start_with_answer_url};
+use common::{join_mpc, let_media_flow, start_with_answer_url};
 
 /// The voices of the phones.
 const VOICES: [f32; 3] = [950.0, 1150.0, 1350.0];
@@ -62,33 +62,14 @@ fn sound_document(app: &AppServer, files: &[&str]) -> Reply {
     Reply::xml(&format!("<Response>{plays}</Response>"))
 }
 
-fn mpc(attributes: &str) -> Reply {
-    Reply::xml(&format!(
-        "<Response><MultiPartyCall {attributes}>sounds</MultiPartyCall></Response>"
-    ))
-}
-
 async fn join(app: &AppServer, chorus: &Chorusd, attributes: &str, tone: Option<f32>) -> Call {
-    app.set_route("/answer", mpc(attributes));
-    let options = DialOptions {
-        tone_hz: tone,
-        ..Default::default()
-    };
-    dial(chorus.sip_addr(), "sounds", options)
-        .await
-        .unwrap_or_else(|e| panic!("{attributes}: {e}\n{}", chorus.log()))
+    join_mpc(app, chorus, "sounds", attributes, tone).await
 }
 
-/// What each phone heard during the next `ms` milliseconds, after letting
-/// things settle for 600 ms (a sound document loads in the background).
+/// What each phone heard during the next `ms` milliseconds, after 600 ms
+/// (a sound document loads in the background).
 async fn listen(calls: &[&Call], ms: u64) -> Vec<Vec<i16>> {
-    let_media_flow(600).await;
-    let since = Instant::now();
-    let_media_flow(ms).await;
-    calls
-        .iter()
-        .map(|c| c.received_audio_since(since))
-        .collect()
+    common::listen(calls, 600, ms).await
 }
 
 fn all_but(present: &[f32]) -> Vec<f32> {
