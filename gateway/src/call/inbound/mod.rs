@@ -19,22 +19,22 @@ use std::time::Duration;
 
 use chorus_config::HttpMethod;
 use chorus_media::sdp::{self, LocalMedia, SessionDescription};
-use chorus_mixer::Participant;
-use chorus_mixer::clip::Clip;
 use chorus_xml::{HangupReason, Method, MultiPartyCall, Role, SoundItem, Step, Verb};
 use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver};
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::{Header, Method as SipMethod, Request, StatusCode};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::answer::fetch_document;
 use super::params::CallParties;
 use crate::gateway::Gateway;
-use crate::media::{Entrance, Leg, LegEvent, LegId, RoomMusic};
+use crate::media::{Leg, LegEvent, LegId};
 use crate::mpc::{JoinError, Membership};
 use crate::player::Use;
 use chorus_mpc::{CallInfo, ExitCause, Then};
+
+mod play;
+use play::leg_back;
 
 /// Why the call flow stopped early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -331,56 +331,6 @@ impl InboundCall {
         }
     }
 
-    /// Plays `clip` to the caller alone (a room of one, the clip on its
-    /// bridge) until it ends, or for ever if it loops; the leg comes back
-    /// afterwards, also when the call ends meanwhile.
-    async fn play(&mut self, clip: Arc<Clip>) -> Result<(), End> {
-        if clip.is_empty() {
-            return Ok(());
-        }
-        let Media::Idle(leg) = std::mem::replace(&mut self.media, Media::Gone) else {
-            return Ok(());
-        };
-        let media = self.gw.media.clone();
-        let room = media.new_room();
-        let entrance = Entrance {
-            participant: Participant::new(chorus_mixer::Role::Customer),
-            start: true,
-            sound: None,
-        };
-        let mut events = match media.join(room, self.leg_id, leg, entrance, &RoomMusic::default()) {
-            Ok(events) => events,
-            Err(error) => {
-                tracing::error!(%error, "could not play to the caller");
-                return Ok(());
-            }
-        };
-        let _ = media.play_bridge_clip(room, clip.clone());
-        let rate = u64::from(self.gw.config.media.sample_rate.hz());
-        // The clip starts within a tick of the join; one more tick of
-        // margin and the tail is never cut.
-        let length = Duration::from_millis(clip.len() as u64 * 1000 / rate + 40);
-        let loops = clip.loops();
-        tracing::info!(
-            seconds = length.as_secs_f32(),
-            loops,
-            "playing to the caller"
-        );
-        let played = self
-            .serve_until(async move {
-                if loops {
-                    std::future::pending::<()>().await;
-                }
-                tokio::time::sleep(length).await;
-            })
-            .await;
-        let _ = media.leave(self.leg_id, None);
-        if let Some(leg) = leg_back(&mut events).await {
-            self.media = Media::Idle(leg);
-        }
-        played
-    }
-
     /// Waits for `work` while answering in-dialog requests; stops early if
     /// the call ends.
     async fn serve_until<F: Future>(&mut self, work: F) -> Result<F::Output, End> {
@@ -510,22 +460,6 @@ impl InboundCall {
             self.media = Media::Idle(leg);
         }
     }
-}
-
-/// Waits (up to 2 s) for a leg taken out of its room to come back.
-async fn leg_back(events: &mut mpsc::UnboundedReceiver<LegEvent>) -> Option<Box<Leg>> {
-    let wait = async {
-        while let Some(event) = events.recv().await {
-            if let LegEvent::Left(leg) = event {
-                return Some(leg);
-            }
-        }
-        None
-    };
-    tokio::time::timeout(Duration::from_secs(2), wait)
-        .await
-        .ok()
-        .flatten()
 }
 
 /// The built-in app: `sip:<room>@host` joins MPC `<room>` as a customer

@@ -1,0 +1,80 @@
+//! `<Play>` in a call flow: the caller alone in a room of one, the clip on
+//! its bridge.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chorus_mixer::Participant;
+use chorus_mixer::clip::Clip;
+use tokio::sync::mpsc;
+
+use super::{End, InboundCall, Media};
+use crate::media::{Entrance, Leg, LegEvent, RoomMusic};
+
+impl InboundCall {
+    /// Plays `clip` to the caller alone (a room of one, the clip on its
+    /// bridge) until it ends, or for ever if it loops; the leg comes back
+    /// afterwards, also when the call ends meanwhile.
+    pub(super) async fn play(&mut self, clip: Arc<Clip>) -> Result<(), End> {
+        if clip.is_empty() {
+            return Ok(());
+        }
+        let Media::Idle(leg) = std::mem::replace(&mut self.media, Media::Gone) else {
+            return Ok(());
+        };
+        let media = self.gw.media.clone();
+        let room = media.new_room();
+        let entrance = Entrance {
+            participant: Participant::new(chorus_mixer::Role::Customer),
+            start: true,
+            sound: None,
+        };
+        let mut events = match media.join(room, self.leg_id, leg, entrance, &RoomMusic::default()) {
+            Ok(events) => events,
+            Err(error) => {
+                tracing::error!(%error, "could not play to the caller");
+                return Ok(());
+            }
+        };
+        let _ = media.play_bridge_clip(room, clip.clone());
+        let rate = u64::from(self.gw.config.media.sample_rate.hz());
+        // The clip starts within a tick of the join; one more tick of
+        // margin and the tail is never cut.
+        let length = Duration::from_millis(clip.len() as u64 * 1000 / rate + 40);
+        let loops = clip.loops();
+        tracing::info!(
+            seconds = length.as_secs_f32(),
+            loops,
+            "playing to the caller"
+        );
+        let played = self
+            .serve_until(async move {
+                if loops {
+                    std::future::pending::<()>().await;
+                }
+                tokio::time::sleep(length).await;
+            })
+            .await;
+        let _ = media.leave(self.leg_id, None);
+        if let Some(leg) = leg_back(&mut events).await {
+            self.media = Media::Idle(leg);
+        }
+        played
+    }
+}
+
+/// Waits (up to 2 s) for a leg taken out of its room to come back.
+pub(super) async fn leg_back(events: &mut mpsc::UnboundedReceiver<LegEvent>) -> Option<Box<Leg>> {
+    let wait = async {
+        while let Some(event) = events.recv().await {
+            if let LegEvent::Left(leg) = event {
+                return Some(leg);
+            }
+        }
+        None
+    };
+    tokio::time::timeout(Duration::from_secs(2), wait)
+        .await
+        .ok()
+        .flatten()
+}
