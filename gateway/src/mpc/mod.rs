@@ -18,20 +18,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use chorus_mixer::clip::Clip;
 use chorus_mixer::tone::Beep;
 use chorus_mpc::{
     CallInfo, ExitCause, Input, MediaCommand, Mpc, Output, Rejection, StatusEvent, Then, Timestamp,
 };
-use chorus_xml::{Method, MultiPartyCall, Sound};
+use chorus_xml::{MultiPartyCall, Sound};
 use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
 use crate::events::spawn_status_callbacks;
 use crate::media::{Entrance, Leg, LegEvent, LegId, MediaError, MediaPlane, RoomKey};
 use crate::metrics::Metrics;
-use crate::player::{Player, Use};
-use sounds::{BridgePlay, MusicLoad, Sounds, Source};
+use crate::player::Player;
+use sounds::Sounds;
 
 /// A live MPC on this host.
 struct MpcEntry {
@@ -305,78 +304,6 @@ impl MpcRegistry {
         let outputs: Vec<Output> = std::iter::from_fn(|| entry.engine.poll_output()).collect();
         self.apply(&mut entry, outputs, None);
         entry
-    }
-
-    /// Loads a music document in the background and gives it to the room.
-    fn load_music(&self, name: String, uuid: String, load: MusicLoad) {
-        let registry = self.clone();
-        tokio::spawn(async move {
-            let (url, method) = &load.source;
-            let clip = registry.load(url, *method, Use::Music).await;
-            let mut mpcs = registry.lock();
-            let Some(entry) = mpcs.get_mut(&name).filter(|e| e.engine.uuid() == uuid) else {
-                return;
-            };
-            entry.sounds.music_loaded(&load.slots, clip.clone());
-            for &slot in &load.slots {
-                if let Err(error) = registry
-                    .inner
-                    .media
-                    .set_music(entry.room, slot, clip.clone())
-                {
-                    tracing::warn!(%error, ?slot, "could not change the room's music");
-                }
-            }
-        });
-    }
-
-    /// Plays an enter or exit sound document on the MPC's bridge: now if
-    /// it is loaded, else once it is.
-    fn play_sound(&self, name: String, entry: &mut MpcEntry, source: Source) {
-        match entry.sounds.bridge(&source) {
-            BridgePlay::Now(clip) => self.play_bridge_clip(entry, clip),
-            BridgePlay::Later => {}
-            BridgePlay::Load => {
-                let registry = self.clone();
-                let uuid = entry.engine.uuid().to_owned();
-                tokio::spawn(async move {
-                    let clip = registry.load(&source.0, source.1, Use::Bridge).await;
-                    let mut mpcs = registry.lock();
-                    let Some(entry) = mpcs.get_mut(&name).filter(|e| e.engine.uuid() == uuid)
-                    else {
-                        return;
-                    };
-                    let plays = entry.sounds.bridge_loaded(&source, clip.clone());
-                    for _ in 0..plays {
-                        if let Some(clip) = &clip {
-                            registry.play_bridge_clip(entry, clip.clone());
-                        }
-                    }
-                });
-            }
-        }
-    }
-
-    fn play_bridge_clip(&self, entry: &MpcEntry, clip: Arc<Clip>) {
-        if let Err(error) = self.inner.media.play_bridge_clip(entry.room, clip) {
-            tracing::warn!(%error, "could not play a sound on the bridge");
-        }
-    }
-
-    /// A sound document as a clip; `None` (silence) if it failed, logged.
-    async fn load(&self, url: &str, method: Method, use_: Use) -> Option<Arc<Clip>> {
-        let loaded = self.inner.player.sound_document(url, method, use_).await;
-        self.inner.metrics.sound(loaded.is_ok());
-        match loaded {
-            Ok(clip) => {
-                tracing::info!(%url, ?use_, seconds = clip.len() as f32 / self.inner.player.sample_rate() as f32, loops = clip.loops(), "sound document loaded");
-                Some(clip)
-            }
-            Err(error) => {
-                tracing::warn!(%url, %error, "sound document unusable; playing silence instead");
-                None
-            }
-        }
     }
 
     /// Feeds one input to the MPC `name` (if it is still the one with

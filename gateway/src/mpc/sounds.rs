@@ -2,9 +2,9 @@
 //! `agentHoldMusicUrl`, `customerHoldMusicUrl`) and the enter/exit sound
 //! documents of its members.
 //!
-//! This is the bookkeeping only; the registry starts the loads (off its
-//! lock, on the [`Player`](crate::player::Player)) and hands what they give
-//! to the MPC's room. Until a music loads its room plays silence, and a
+//! [`Sounds`] is the bookkeeping; the registry methods below start the
+//! loads (off its lock, on the [`Player`](crate::player::Player)) and hand
+//! what they give to the MPC's room. Until a music loads its room plays silence, and a
 //! music or sound whose URL fails stays silent, as the spec says. Loaded
 //! clips are kept here for the MPC's life: the room only borrows them, so
 //! the media thread never frees their samples, and an enter sound shared by
@@ -16,7 +16,9 @@ use std::sync::Arc;
 use chorus_mixer::clip::Clip;
 use chorus_xml::{Method, MultiPartyCall};
 
+use super::{MpcEntry, MpcRegistry};
 use crate::media::{Music, MusicSlot, RoomMusic};
+use crate::player::Use;
 
 /// A sound document to fetch: URL and method.
 pub type Source = (String, Method);
@@ -136,6 +138,80 @@ impl Sounds {
             MusicSlot::Wait => &mut self.music.wait,
             MusicSlot::AgentHold => &mut self.music.agent_hold,
             MusicSlot::CustomerHold => &mut self.music.customer_hold,
+        }
+    }
+}
+
+impl MpcRegistry {
+    /// Loads a music document in the background and gives it to the room.
+    pub(super) fn load_music(&self, name: String, uuid: String, load: MusicLoad) {
+        let registry = self.clone();
+        tokio::spawn(async move {
+            let (url, method) = &load.source;
+            let clip = registry.load(url, *method, Use::Music).await;
+            let mut mpcs = registry.lock();
+            let Some(entry) = mpcs.get_mut(&name).filter(|e| e.engine.uuid() == uuid) else {
+                return;
+            };
+            entry.sounds.music_loaded(&load.slots, clip.clone());
+            for &slot in &load.slots {
+                if let Err(error) = registry
+                    .inner
+                    .media
+                    .set_music(entry.room, slot, clip.clone())
+                {
+                    tracing::warn!(%error, ?slot, "could not change the room's music");
+                }
+            }
+        });
+    }
+
+    /// Plays an enter or exit sound document on the MPC's bridge: now if
+    /// it is loaded, else once it is.
+    pub(super) fn play_sound(&self, name: String, entry: &mut MpcEntry, source: Source) {
+        match entry.sounds.bridge(&source) {
+            BridgePlay::Now(clip) => self.play_bridge_clip(entry, clip),
+            BridgePlay::Later => {}
+            BridgePlay::Load => {
+                let registry = self.clone();
+                let uuid = entry.engine.uuid().to_owned();
+                tokio::spawn(async move {
+                    let clip = registry.load(&source.0, source.1, Use::Bridge).await;
+                    let mut mpcs = registry.lock();
+                    let Some(entry) = mpcs.get_mut(&name).filter(|e| e.engine.uuid() == uuid)
+                    else {
+                        return;
+                    };
+                    let plays = entry.sounds.bridge_loaded(&source, clip.clone());
+                    for _ in 0..plays {
+                        if let Some(clip) = &clip {
+                            registry.play_bridge_clip(entry, clip.clone());
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    fn play_bridge_clip(&self, entry: &MpcEntry, clip: Arc<Clip>) {
+        if let Err(error) = self.inner.media.play_bridge_clip(entry.room, clip) {
+            tracing::warn!(%error, "could not play a sound on the bridge");
+        }
+    }
+
+    /// A sound document as a clip; `None` (silence) if it failed, logged.
+    async fn load(&self, url: &str, method: Method, use_: Use) -> Option<Arc<Clip>> {
+        let loaded = self.inner.player.sound_document(url, method, use_).await;
+        self.inner.metrics.sound(loaded.is_ok());
+        match loaded {
+            Ok(clip) => {
+                tracing::info!(%url, ?use_, seconds = clip.len() as f32 / self.inner.player.sample_rate() as f32, loops = clip.loops(), "sound document loaded");
+                Some(clip)
+            }
+            Err(error) => {
+                tracing::warn!(%url, %error, "sound document unusable; playing silence instead");
+                None
+            }
         }
     }
 }
