@@ -82,7 +82,7 @@ impl Daemon {
         let sip_udp = signalling.udp_addr;
         let metrics_listener = match config.metrics.listen {
             Some(addr) => Some(
-                metrics::bind(addr)
+                tokio::net::TcpListener::bind(addr)
                     .await
                     .with_context(|| format!("cannot listen for metrics on {addr}"))?,
             ),

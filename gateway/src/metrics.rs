@@ -16,7 +16,6 @@
 //! ```
 
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -36,11 +35,8 @@ pub enum Callback {
     Dropped,
 }
 
-const CALLBACKS: [(Callback, &str); 3] = [
-    (Callback::Delivered, "delivered"),
-    (Callback::Retried, "retried"),
-    (Callback::Dropped, "dropped"),
-];
+/// Labels of [`Callback`], in declaration order.
+const CALLBACKS: [&str; 3] = ["delivered", "retried", "dropped"];
 
 /// The daemon's counters.
 #[derive(Default)]
@@ -60,17 +56,13 @@ impl Metrics {
 
     /// An MPC event happened.
     pub fn event(&self, name: EventName) {
-        let i = EventName::ALL.iter().position(|&n| n == name);
-        if let Some(i) = i {
-            self.events[i].fetch_add(1, Ordering::Relaxed);
-        }
+        // EventName::ALL is in declaration order, so the discriminant indexes it.
+        self.events[name as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// A status callback was delivered, retried or dropped.
     pub fn callback(&self, outcome: Callback) {
-        if let Some(i) = CALLBACKS.iter().position(|(c, _)| *c == outcome) {
-            self.callbacks[i].fetch_add(1, Ordering::Relaxed);
-        }
+        self.callbacks[outcome as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// A sound or music document loaded (`true`) or failed.
@@ -125,7 +117,7 @@ impl Metrics {
         let callbacks: Vec<(String, u64)> = CALLBACKS
             .iter()
             .zip(&self.callbacks)
-            .map(|((_, label), c)| (format!("{{outcome=\"{label}\"}}"), get(c)))
+            .map(|(label, c)| (format!("{{outcome=\"{label}\"}}"), get(c)))
             .collect();
         metric(
             "chorus_status_callbacks_total",
@@ -147,13 +139,8 @@ impl Metrics {
     }
 }
 
-/// Binds the metrics endpoint (before the daemon reports ready, so a taken
-/// port is a start-up error).
-pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(addr).await
-}
-
-/// Serves `GET /metrics` until `stop`.
+/// Serves `GET /metrics` on `listener` (bound before the daemon reports
+/// ready, so a taken port is a start-up error) until `stop`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     gateway: Arc<Gateway>,

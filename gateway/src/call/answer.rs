@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use chorus_config::HttpMethod;
+use chorus_xml::Method;
 
 /// Largest document we accept; bigger answers are treated as failures.
 const MAX_DOCUMENT: usize = 100 * 1024;
@@ -40,6 +41,14 @@ pub enum FetchError {
         /// The limit in bytes.
         limit: usize,
     },
+}
+
+/// The HTTP method of an XML `method` attribute.
+pub fn http_method(method: Method) -> HttpMethod {
+    match method {
+        Method::Get => HttpMethod::Get,
+        Method::Post => HttpMethod::Post,
+    }
 }
 
 /// Fetches `url` with the call's `params`, within `timeout`.

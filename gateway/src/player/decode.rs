@@ -25,7 +25,7 @@ pub const MAX_SECONDS: u32 = 600;
 pub enum DecodeError {
     /// Not a format we read (WAV, MP3), or a damaged file.
     #[error("unsupported or unreadable audio: {0}")]
-    Format(String),
+    Format(#[from] SymphoniaError),
     /// The file holds no audio track or no samples.
     #[error("no audio in the file")]
     Empty,
@@ -33,14 +33,15 @@ pub enum DecodeError {
     #[error("audio longer than {MAX_SECONDS} s")]
     TooLong,
     /// The resampler refused the rates.
-    #[error("cannot resample {from} Hz to {to} Hz: {reason}")]
+    #[error("cannot resample {from} Hz to {to} Hz: {source}")]
     Resample {
         /// The file's rate.
         from: u32,
         /// The room's rate.
         to: u32,
         /// What rubato said.
-        reason: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -60,7 +61,6 @@ pub fn decode(bytes: Vec<u8>, extension: Option<&str>, rate: u32) -> Result<Vec<
 
 /// The file's samples, channels averaged, as f32 in [-1, 1], and its rate.
 fn decode_mono(bytes: Vec<u8>, extension: Option<&str>) -> Result<(Vec<f32>, u32), DecodeError> {
-    let format_error = |e: SymphoniaError| DecodeError::Format(e.to_string());
     let stream = MediaSourceStream::new(Box::new(std::io::Cursor::new(bytes)), Default::default());
     let mut hint = Hint::new();
     if let Some(extension) = extension {
@@ -73,7 +73,7 @@ fn decode_mono(bytes: Vec<u8>, extension: Option<&str>) -> Result<(Vec<f32>, u32
             FormatOptions::default(),
             MetadataOptions::default(),
         )
-        .map_err(format_error)?;
+        .map_err(DecodeError::Format)?;
     let track = format
         .default_track(TrackType::Audio)
         .ok_or(DecodeError::Empty)?;
@@ -85,7 +85,7 @@ fn decode_mono(bytes: Vec<u8>, extension: Option<&str>) -> Result<(Vec<f32>, u32
         .ok_or(DecodeError::Empty)?;
     let mut decoder = symphonia::default::get_codecs()
         .make_audio_decoder(params, &AudioDecoderOptions::default())
-        .map_err(format_error)?;
+        .map_err(DecodeError::Format)?;
     let mut mono = Vec::new();
     let mut interleaved = Vec::new();
     let mut rate = 0;
@@ -95,7 +95,7 @@ fn decode_mono(bytes: Vec<u8>, extension: Option<&str>) -> Result<(Vec<f32>, u32
             Ok(None) => break,
             // A damaged tail ends the file; what was decoded is kept.
             Err(SymphoniaError::IoError(_)) if !mono.is_empty() => break,
-            Err(e) => return Err(format_error(e)),
+            Err(e) => return Err(e.into()),
         };
         if packet.track_id != track_id {
             continue;
@@ -104,7 +104,7 @@ fn decode_mono(bytes: Vec<u8>, extension: Option<&str>) -> Result<(Vec<f32>, u32
             Ok(buffer) => buffer,
             // One bad frame is skipped, as players do.
             Err(SymphoniaError::DecodeError(_)) => continue,
-            Err(e) => return Err(format_error(e)),
+            Err(e) => return Err(e.into()),
         };
         rate = buffer.spec().rate();
         append_mono(&buffer, &mut interleaved, &mut mono);
@@ -134,7 +134,11 @@ fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>, DecodeError> 
     if from == to {
         return Ok(input.to_vec());
     }
-    let error = |reason: String| DecodeError::Resample { from, to, reason };
+    let error = |source: Box<dyn std::error::Error + Send + Sync>| DecodeError::Resample {
+        from,
+        to,
+        source,
+    };
     let mut resampler = rubato::Fft::<f32>::new(
         from as usize,
         to as usize,
@@ -142,13 +146,13 @@ fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>, DecodeError> 
         1,
         rubato::FixedSync::Input,
     )
-    .map_err(|e| error(e.to_string()))?;
+    .map_err(|e| error(Box::new(e)))?;
     let adapter =
         rubato::audioadapter_buffers::direct::InterleavedSlice::new(input, 1, input.len())
-            .map_err(|e| error(e.to_string()))?;
+            .map_err(|e| error(Box::new(e)))?;
     let output = resampler
         .process_all(&adapter, input.len(), None)
-        .map_err(|e| error(e.to_string()))?;
+        .map_err(|e| error(Box::new(e)))?;
     Ok(output.take_data())
 }
 

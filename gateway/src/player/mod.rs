@@ -34,7 +34,7 @@ use chorus_config::HttpMethod;
 use chorus_mixer::clip::{Clip, Segment};
 use chorus_xml::{DocumentError, Method, Play, SoundItem};
 
-use crate::call::answer::{FetchError, fetch_bytes};
+use crate::call::answer::{FetchError, fetch_bytes, http_method};
 use decode::DecodeError;
 
 /// Largest sound document.
@@ -112,12 +112,15 @@ impl Player {
         method: Method,
         use_: Use,
     ) -> Result<Arc<Clip>, PlayError> {
-        let method = match method {
-            Method::Get => HttpMethod::Get,
-            Method::Post => HttpMethod::Post,
-        };
-        let body =
-            fetch_bytes(&self.http, url, method, &[], DOCUMENT_TIMEOUT, MAX_DOCUMENT).await?;
+        let body = fetch_bytes(
+            &self.http,
+            url,
+            http_method(method),
+            &[],
+            DOCUMENT_TIMEOUT,
+            MAX_DOCUMENT,
+        )
+        .await?;
         let document = chorus_xml::parse_sound_document(&String::from_utf8_lossy(&body))?;
         for warning in &document.warnings {
             tracing::warn!(%url, %warning, "sound document");

@@ -19,13 +19,13 @@ use std::time::Duration;
 
 use chorus_config::HttpMethod;
 use chorus_media::sdp::{self, LocalMedia, SessionDescription};
-use chorus_xml::{HangupReason, Method, MultiPartyCall, Role, SoundItem, Step, Verb};
+use chorus_xml::{HangupReason, MultiPartyCall, Role, SoundItem, Step, Verb};
 use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver};
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::{Header, Method as SipMethod, Request, StatusCode};
 use tokio_util::sync::CancellationToken;
 
-use super::answer::fetch_document;
+use super::answer::{fetch_document, http_method};
 use super::params::CallParties;
 use crate::gateway::Gateway;
 use crate::media::{Leg, LegEvent, LegId};
@@ -470,13 +470,6 @@ fn builtin_document(room: &str) -> Vec<Step> {
         stay_alone: true,
         ..MultiPartyCall::for_room(room, Role::Customer)
     }))]
-}
-
-fn http_method(method: Method) -> HttpMethod {
-    match method {
-        Method::Get => HttpMethod::Get,
-        Method::Post => HttpMethod::Post,
-    }
 }
 
 fn sdp_content_type() -> Header {

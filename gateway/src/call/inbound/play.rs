@@ -37,7 +37,7 @@ impl InboundCall {
             }
         };
         let _ = media.play_bridge_clip(room, clip.clone());
-        let rate = u64::from(self.gw.config.media.sample_rate.hz());
+        let rate = u64::from(self.gw.player.sample_rate());
         // The clip starts within a tick of the join; one more tick of
         // margin and the tail is never cut.
         let length = Duration::from_millis(clip.len() as u64 * 1000 / rate + 40);
