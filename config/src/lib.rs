@@ -44,7 +44,7 @@ mod tests;
 mod tests_env;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use error::{ConfigError, Origin};
@@ -65,6 +65,8 @@ pub struct Config {
     pub log: LogConfig,
     /// `[metrics]`: the Prometheus endpoint.
     pub metrics: MetricsConfig,
+    /// `[recording]`: where MPC recordings are written.
+    pub recording: RecordingConfig,
 }
 
 impl Config {
@@ -286,6 +288,30 @@ impl Default for MetricsConfig {
     fn default() -> Self {
         MetricsConfig {
             listen: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9464)),
+        }
+    }
+}
+
+/// `[recording]`: where MPC recordings are written and how their URLs are
+/// reported (`RecordingURL` in recording callbacks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingConfig {
+    /// `dir`: absolute directory for recording files, created on first use.
+    /// Default `/var/lib/chorus/recordings` (the systemd unit's state
+    /// directory).
+    pub dir: PathBuf,
+    /// `url_base`: absolute `http://` or `https://` URL under which `dir` is
+    /// served (by a web server in front of chorusd), without a trailing
+    /// `/`. A recording's URL is `<url_base>/<file name>`. Default `None`:
+    /// the URL is the file's `file://` URL on this host. `""` means `None`.
+    pub url_base: Option<String>,
+}
+
+impl Default for RecordingConfig {
+    fn default() -> Self {
+        RecordingConfig {
+            dir: PathBuf::from("/var/lib/chorus/recordings"),
+            url_base: None,
         }
     }
 }

@@ -95,6 +95,9 @@ fn full_file_round_trips() {
         format = "json"
         [metrics]
         listen = "[::1]:9100"
+        [recording]
+        dir = "/srv/calls"
+        url_base = "https://media.example.com/calls/"
     "#;
     let expected = Config {
         sip: SipConfig {
@@ -126,6 +129,10 @@ fn full_file_round_trips() {
         metrics: MetricsConfig {
             listen: Some("[::1]:9100".parse().unwrap()),
         },
+        recording: RecordingConfig {
+            dir: "/srv/calls".into(),
+            url_base: Some("https://media.example.com/calls".into()),
+        },
     };
     let config = Config::from_toml_str(text).unwrap();
     assert_eq!(config, expected);
@@ -134,6 +141,24 @@ fn full_file_round_trips() {
         "192.0.2.7".parse::<IpAddr>().unwrap()
     );
     assert_eq!(config.media.sample_rate.hz(), 16000);
+}
+
+#[test]
+fn a_relative_recording_dir_or_a_bad_url_base_names_the_key() {
+    for (toml, key) in [
+        ("dir = \"recordings\"", "recording.dir"),
+        ("dir = \"\"", "recording.dir"),
+        (
+            "url_base = \"ftp://files.example.com/\"",
+            "recording.url_base",
+        ),
+        ("url_base = \"media.example.com\"", "recording.url_base"),
+    ] {
+        let err = Config::from_toml_str(&format!("[recording]\n{toml}\n")).unwrap_err();
+        assert_eq!(err.key(), Some(key), "{toml}: {err}");
+    }
+    let c = Config::from_toml_str("[recording]\nurl_base = \"\"\n").unwrap();
+    assert_eq!(c.recording.url_base, None);
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! reason and the origin of the offending value.
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use toml::Value;
@@ -12,8 +13,8 @@ use toml::Value;
 use crate::error::ConfigError;
 use crate::source::Layers;
 use crate::{
-    Config, HttpMethod, InboundConfig, LogConfig, LogFormat, MediaConfig, MetricsConfig, RtpConfig,
-    SampleRate, SipConfig,
+    Config, HttpMethod, InboundConfig, LogConfig, LogFormat, MediaConfig, MetricsConfig,
+    RecordingConfig, RtpConfig, SampleRate, SipConfig,
 };
 
 /// Highest accepted `media.workers`.
@@ -92,7 +93,31 @@ pub(crate) fn build(layers: &Layers) -> Result<Config, ConfigError> {
         inbound: inbound(&r)?,
         log: log(&r)?,
         metrics: metrics(&r)?,
+        recording: recording(&r)?,
     })
+}
+
+fn recording(r: &Reader<'_>) -> Result<RecordingConfig, ConfigError> {
+    let mut recording = RecordingConfig::default();
+    if let Some(text) = r.string("recording.dir")? {
+        if !text.starts_with('/') || text.chars().any(char::is_control) {
+            return Err(r.invalid(
+                "recording.dir",
+                format!("must be an absolute path without control characters, got {text:?}"),
+            ));
+        }
+        recording.dir = PathBuf::from(text);
+    }
+    if let Some(text) = r.string("recording.url_base")? {
+        recording.url_base = match text.trim() {
+            "" => None,
+            _ => {
+                check_http_url(text).map_err(|why| r.invalid("recording.url_base", why))?;
+                Some(text.trim_end_matches('/').to_owned())
+            }
+        };
+    }
+    Ok(recording)
 }
 
 fn metrics(r: &Reader<'_>) -> Result<MetricsConfig, ConfigError> {
