@@ -92,7 +92,13 @@ impl Daemon {
         let player = Player::new(http.clone(), config.media.sample_rate.hz());
         let metrics = Arc::new(Metrics::default());
         let gateway = Arc::new(Gateway {
-            mpcs: MpcRegistry::new(media.clone(), http.clone(), player.clone(), metrics.clone()),
+            mpcs: MpcRegistry::new(
+                media.clone(),
+                http.clone(),
+                player.clone(),
+                metrics.clone(),
+                config.recording.clone(),
+            ),
             player,
             metrics,
             http,

@@ -7,10 +7,10 @@
 //! the media path never touches them.
 //!
 //! ```
-//! use chorus_gateway::metrics::{Metrics, Callback};
+//! use chorus_gateway::metrics::{Callback, CallbackKind, Metrics};
 //! let metrics = Metrics::default();
 //! metrics.event(chorus_mpc::EventName::ParticipantJoin);
-//! metrics.callback(Callback::Delivered);
+//! metrics.callback(CallbackKind::Status, Callback::Delivered);
 //! let text = metrics.render(0, 0);
 //! assert!(text.contains("chorus_mpc_events_total{event=\"ParticipantJoin\"} 1"));
 //! ```
@@ -24,7 +24,26 @@ use tokio_util::sync::CancellationToken;
 
 use crate::gateway::Gateway;
 
-/// What became of one status callback attempt or delivery.
+/// Which of an MPC's callback URLs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackKind {
+    /// `statusCallbackUrl`.
+    Status,
+    /// `recordingCallbackUrl`.
+    Recording,
+}
+
+impl CallbackKind {
+    /// `status` or `recording`, as in logs and metric names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Status => "status",
+            Self::Recording => "recording",
+        }
+    }
+}
+
+/// What became of one callback attempt or delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Callback {
     /// Delivered (2xx).
@@ -43,9 +62,12 @@ const CALLBACKS: [&str; 3] = ["delivered", "retried", "dropped"];
 pub struct Metrics {
     calls: AtomicU64,
     events: [AtomicU64; EventName::ALL.len()],
-    callbacks: [AtomicU64; CALLBACKS.len()],
+    /// By [`CallbackKind`], then [`Callback`].
+    callbacks: [[AtomicU64; CALLBACKS.len()]; 2],
     sounds_loaded: AtomicU64,
     sounds_failed: AtomicU64,
+    recordings_completed: AtomicU64,
+    recordings_failed: AtomicU64,
 }
 
 impl Metrics {
@@ -60,9 +82,19 @@ impl Metrics {
         self.events[name as usize].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A status callback was delivered, retried or dropped.
-    pub fn callback(&self, outcome: Callback) {
-        self.callbacks[outcome as usize].fetch_add(1, Ordering::Relaxed);
+    /// A callback was delivered, retried or dropped.
+    pub fn callback(&self, kind: CallbackKind, outcome: Callback) {
+        self.callbacks[kind as usize][outcome as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An MPC recording was completed (`true`) or failed.
+    pub fn recording(&self, completed: bool) {
+        let counter = if completed {
+            &self.recordings_completed
+        } else {
+            &self.recordings_failed
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A sound or music document loaded (`true`) or failed.
@@ -114,17 +146,25 @@ impl Metrics {
             "MPC events, as logged and (when asked for) sent as status callbacks.",
             &events,
         );
-        let callbacks: Vec<(String, u64)> = CALLBACKS
-            .iter()
-            .zip(&self.callbacks)
-            .map(|(label, c)| (format!("{{outcome=\"{label}\"}}"), get(c)))
-            .collect();
-        metric(
-            "chorus_status_callbacks_total",
-            "counter",
-            "Status callback deliveries, retries and drops (after every retry).",
-            &callbacks,
-        );
+        for kind in [CallbackKind::Status, CallbackKind::Recording] {
+            let callbacks: Vec<(String, u64)> = CALLBACKS
+                .iter()
+                .zip(&self.callbacks[kind as usize])
+                .map(|(label, c)| (format!("{{outcome=\"{label}\"}}"), get(c)))
+                .collect();
+            metric(
+                &format!("chorus_{}_callbacks_total", kind.as_str()),
+                "counter",
+                &format!(
+                    "{} callback deliveries, retries and drops (after every retry).",
+                    match kind {
+                        CallbackKind::Status => "Status",
+                        CallbackKind::Recording => "Recording",
+                    }
+                ),
+                &callbacks,
+            );
+        }
         let sounds = [
             ("{outcome=\"loaded\"}".to_owned(), get(&self.sounds_loaded)),
             ("{outcome=\"failed\"}".to_owned(), get(&self.sounds_failed)),
@@ -134,6 +174,22 @@ impl Metrics {
             "counter",
             "Music and enter/exit sound documents loaded or failed (silence).",
             &sounds,
+        );
+        let recordings = [
+            (
+                "{outcome=\"completed\"}".to_owned(),
+                get(&self.recordings_completed),
+            ),
+            (
+                "{outcome=\"failed\"}".to_owned(),
+                get(&self.recordings_failed),
+            ),
+        ];
+        metric(
+            "chorus_recordings_total",
+            "counter",
+            "MPC recordings completed or failed.",
+            &recordings,
         );
         out
     }
@@ -183,8 +239,10 @@ mod tests {
         m.call();
         m.event(EventName::MpcStart);
         m.event(EventName::MpcStart);
-        m.callback(Callback::Retried);
+        m.callback(CallbackKind::Status, Callback::Retried);
+        m.callback(CallbackKind::Recording, Callback::Delivered);
         m.sound(false);
+        m.recording(true);
         let text = m.render(3, 1);
         for line in [
             "chorus_calls_total 1",
@@ -194,12 +252,16 @@ mod tests {
             "chorus_mpc_events_total{event=\"ParticipantDigitInput\"} 0",
             "chorus_status_callbacks_total{outcome=\"retried\"} 1",
             "chorus_status_callbacks_total{outcome=\"delivered\"} 0",
+            "chorus_recording_callbacks_total{outcome=\"delivered\"} 1",
+            "chorus_recording_callbacks_total{outcome=\"retried\"} 0",
             "chorus_sound_documents_total{outcome=\"failed\"} 1",
+            "chorus_recordings_total{outcome=\"completed\"} 1",
+            "chorus_recordings_total{outcome=\"failed\"} 0",
             "# TYPE chorus_mpc_events_total counter",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
         }
         let samples = text.lines().filter(|l| !l.starts_with('#')).count();
-        assert_eq!(samples, 3 + EventName::ALL.len() + 3 + 2);
+        assert_eq!(samples, 3 + EventName::ALL.len() + 3 + 3 + 2 + 2);
     }
 }

@@ -4,12 +4,11 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chorus_tests::daemon::Chorusd;
 use chorus_tests::http::{AppServer, Reply};
 use chorus_tests::phone::{Call, DialOptions, dial};
-use common::{let_media_flow, start_with_answer_url};
+use common::{let_media_flow, start_with_answer_url, wait_for_metric};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -164,22 +163,6 @@ async fn four_party_flow_callbacks_arrive_in_order_with_their_fields() {
         assert_eq!(metrics.get(key), Some(&want), "{key} in {metrics:#?}");
     }
     chorus.stop().await;
-}
-
-/// Waits (up to 5 s) until the metric `key` reads `want`.
-async fn wait_for_metric(chorus: &Chorusd, key: &str, want: f64) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let metrics = chorus.metrics().await;
-        if metrics.get(key) == Some(&want) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{key} never reached {want}: {metrics:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Callbacks to a URL that fails are retried: the first attempt gets a 500,

@@ -73,3 +73,19 @@ pub async fn listen(calls: &[&Call], settle_ms: u64, ms: u64) -> Vec<Vec<i16>> {
         .map(|c| c.received_audio_since(since))
         .collect()
 }
+
+/// Waits (up to 5 s) until the metric `key` reads `want`.
+pub async fn wait_for_metric(chorus: &Chorusd, key: &str, want: f64) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let metrics = chorus.metrics().await;
+        if metrics.get(key) == Some(&want) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{key} never reached {want}: {metrics:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

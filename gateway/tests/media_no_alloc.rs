@@ -12,6 +12,7 @@ use std::cell::Cell;
 use std::net::UdpSocket;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use chorus_gateway::media::Leg;
 use chorus_gateway::media::leg::LegId;
@@ -24,6 +25,7 @@ use chorus_mixer::clip::{Clip, Segment};
 use chorus_mixer::tone::Beep;
 use chorus_mixer::vad::VadConfig;
 use chorus_mixer::{Participant, Role};
+use chorus_recorder::Format;
 
 struct Counting;
 
@@ -113,6 +115,16 @@ fn ten_party_media_ticks_do_not_allocate() {
         });
     }
     room.start();
+    // The MPC recording is fed every tick (its writer thread, which does
+    // allocate, is not the media thread and is not counted).
+    let recording =
+        std::env::temp_dir().join(format!("chorus-no-alloc-{}.wav", std::process::id()));
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let tap = chorus_recorder::start(recording.clone(), Format::Wav, 8000, move |r| {
+        let _ = done_tx.send(r);
+    })
+    .unwrap();
+    assert!(room.record(tap).is_none());
 
     let mut payload = [0u8; 160];
     let mut packet = [0u8; 200];
@@ -163,6 +175,15 @@ fn ten_party_media_ticks_do_not_allocate() {
     }
     COUNTING.with(|c| c.set(false));
     let allocations = ALLOCATIONS.load(Ordering::Relaxed);
+    drop(room.stop_recording());
+    let finished = done_rx
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap()
+        .unwrap();
+    std::fs::remove_file(&recording).unwrap();
+    // Ticks run flat out here, far faster than real time, so the writer
+    // may lag and frames become silence; either way the file has them all.
+    assert_eq!(finished.samples, 5050 * 160, "one frame per tick");
     assert!(
         signals > 0,
         "the room really ran (VAD and digits were reported)"

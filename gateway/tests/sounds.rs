@@ -35,22 +35,16 @@ fn wav(hz: f32, seconds: f32, rate: u32, channels: u16) -> Reply {
     Reply::bytes("audio/wav", wav_bytes(&pcm, channels, rate))
 }
 
-/// An MP3 file of `seconds` of `hz` (mono, 16 kHz, 64 kbit/s).
+/// An MP3 file of `seconds` of `hz` (mono, 16 kHz), made by chorus's own
+/// recorder.
 fn mp3(hz: f32, seconds: f32) -> Reply {
-    use mp3lame_encoder::{Bitrate, Builder, FlushNoGap, MonoPcm};
+    use chorus_recorder::{Format, TrackWriter};
     let pcm = sine(hz, 16000, -12.0, (seconds * 16000.0) as usize);
-    let mut builder = Builder::new().expect("LAME");
-    builder.set_num_channels(1).expect("channels");
-    builder.set_sample_rate(16000).expect("rate");
-    builder.set_brate(Bitrate::Kbps64).expect("bitrate");
-    let mut encoder = builder.build().expect("encoder");
-    // LAME reads an empty buffer as "unbounded": reserve first.
-    let mut out = Vec::with_capacity(mp3lame_encoder::max_required_buffer_size(pcm.len()) + 7200);
-    encoder
-        .encode_to_vec(MonoPcm(&pcm[..]), &mut out)
-        .expect("encode");
-    encoder.flush_to_vec::<FlushNoGap>(&mut out).expect("flush");
-    Reply::bytes("audio/mpeg", out)
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut track = TrackWriter::new(&mut out, Format::Mp3, 16000).expect("encoder");
+    track.write(&pcm).expect("encode");
+    track.finish().expect("flush");
+    Reply::bytes("audio/mpeg", out.into_inner())
 }
 
 /// A sound document playing `files` (paths on `app`) in order.

@@ -27,6 +27,7 @@ use chorus_mixer::vad::VadConfig;
 use tokio::sync::{Notify, mpsc};
 
 use chorus_mixer::clip::Clip;
+use chorus_recorder::Tap;
 pub use leg::{Leg, LegId};
 pub use ports::{PortPool, PortsExhausted};
 use room::LegSignal;
@@ -216,6 +217,17 @@ impl MediaPlane {
         self.send(worker, Command::BridgeClip { room, clip })
     }
 
+    /// Feeds a room's recording mix to `tap` (see [`chorus_recorder`]);
+    /// if the room is gone the tap is dropped at once, ending the recording.
+    pub fn record(&self, (worker, room): (usize, RoomKey), tap: Tap) -> Result<(), MediaError> {
+        self.send(worker, Command::Record { room, tap })
+    }
+
+    /// Stops feeding a room's recording; the recording then ends.
+    pub fn stop_recording(&self, (worker, room): (usize, RoomKey)) -> Result<(), MediaError> {
+        self.send(worker, Command::StopRecording { room })
+    }
+
     /// Sends a digit to a leg's peer as RFC 4733 events (DTMF relay); it is
     /// dropped if the peer did not negotiate telephone-event.
     pub fn send_digit(&self, leg_id: LegId, digit: char) -> Result<(), MediaError> {
@@ -284,6 +296,9 @@ impl MediaPlane {
 
     fn on_event(&self, worker: usize, event: Event) {
         match event {
+            // Dropped here, on the control plane: the writer thread sees
+            // the tap gone, drains the ring and finalises the file.
+            Event::RecordingStopped(tap) => drop(tap),
             Event::Signal { leg_id, signal } => {
                 let event = match signal {
                     LegSignal::Digit(digit) => LegEvent::Digit(digit),

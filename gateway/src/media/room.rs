@@ -15,6 +15,7 @@ use chorus_mixer::music::{MusicPlayer, Tune};
 use chorus_mixer::tone::{Beep, BeepPlayer};
 use chorus_mixer::vad::{Vad, VadConfig, VadEvent};
 use chorus_mixer::{ChannelId, HoldMusic, MixGroup, Participant, Room, RoomConfig};
+use chorus_recorder::Tap;
 
 use super::leg::{FRAME_8K, Leg, LegId};
 use super::resample::{downsample_2x, upsample_2x};
@@ -137,6 +138,8 @@ pub struct MediaRoom {
     agent_hold_music: MusicSource,
     customer_hold_music: MusicSource,
     bridge: [Option<BridgePlayer>; MAX_BRIDGE_SOUNDS],
+    /// The MPC recording, fed the recording mix every tick.
+    recording: Option<Tap>,
     sample_rate: u32,
     vad: VadConfig,
     pcm: Box<[i16]>,
@@ -161,6 +164,7 @@ impl MediaRoom {
             agent_hold_music: MusicSource::new(&music.agent_hold, Tune::Hold, sample_rate),
             customer_hold_music: MusicSource::new(&music.customer_hold, Tune::Hold, sample_rate),
             bridge: Default::default(),
+            recording: None,
             sample_rate,
             vad,
             pcm: vec![0; FRAME_8K].into_boxed_slice(),
@@ -249,6 +253,19 @@ impl MediaRoom {
         } = source;
     }
 
+    /// Feeds the recording mix (every audible talker, coaching supervisors
+    /// included, and bridge sounds) to `tap` from the next tick; gives back
+    /// the tap it replaces.
+    pub fn record(&mut self, tap: Tap) -> Option<Tap> {
+        self.recording.replace(tap)
+    }
+
+    /// Stops feeding the recording; gives its tap back (to be dropped off
+    /// the media thread, which ends the recording).
+    pub fn stop_recording(&mut self) -> Option<Tap> {
+        self.recording.take()
+    }
+
     /// Starts a bridge sound if fewer than [`MAX_BRIDGE_SOUNDS`] play.
     fn add_bridge_sound(&mut self, sound: BridgePlayer) {
         if let Some(slot) = self.bridge.iter_mut().find(|b| b.is_none()) {
@@ -296,6 +313,9 @@ impl MediaRoom {
         }
         self.play_room_sounds();
         self.mixer.mix();
+        if let Some(tap) = &mut self.recording {
+            tap.push(self.mixer.recording_mix());
+        }
         self.send_mixes(wide);
     }
 

@@ -19,6 +19,7 @@ use tokio::sync::Notify;
 use super::leg::{Leg, LegId};
 use super::room::{LegSignal, MediaRoom, MusicSlot, RoomMusic};
 use chorus_mixer::clip::Clip;
+use chorus_recorder::Tap;
 
 /// Identifies a room (one MPC's media) inside the media plane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,6 +74,18 @@ pub enum Command {
         /// The sound.
         clip: Arc<Clip>,
     },
+    /// Start feeding a room's recording mix to a recording.
+    Record {
+        /// The room (the tap comes straight back if it is gone).
+        room: RoomKey,
+        /// The recording's end on the media side.
+        tap: Tap,
+    },
+    /// Stop feeding a room's recording: its tap comes back.
+    StopRecording {
+        /// The room.
+        room: RoomKey,
+    },
     /// Send a digit to a leg's peer as RFC 4733 events (DTMF relay).
     SendDigit {
         /// The leg's id.
@@ -101,6 +114,9 @@ pub enum Event {
         /// The leg, to be dropped (closing its socket) off the media thread.
         leg: Box<Leg>,
     },
+    /// A recording's tap, no longer fed (stopped, or its room is gone);
+    /// dropping it, off the media thread, ends the recording.
+    RecordingStopped(Tap),
     /// Something the peer did: a digit, speech starting or stopping.
     Signal {
         /// The leg's id.
@@ -216,6 +232,27 @@ impl Worker {
                         r.play_bridge_clip(clip);
                     }
                 }
+                Command::Record { room, tap } => {
+                    let old = match self.rooms.iter_mut().find(|(k, _)| *k == room) {
+                        Some((_, r)) => r.record(tap),
+                        None => Some(tap),
+                    };
+                    if let Some(old) = old {
+                        self.emit(Event::RecordingStopped(old));
+                        signalled = true;
+                    }
+                }
+                Command::StopRecording { room } => {
+                    let tap = self
+                        .rooms
+                        .iter_mut()
+                        .find(|(k, _)| *k == room)
+                        .and_then(|(_, r)| r.stop_recording());
+                    if let Some(tap) = tap {
+                        self.emit(Event::RecordingStopped(tap));
+                        signalled = true;
+                    }
+                }
                 Command::SendDigit { leg_id, digit } => {
                     // Dropped without a word (no logging on the media
                     // thread; the control plane logged the relay) if the
@@ -292,6 +329,9 @@ impl Worker {
         let room = &mut self.rooms[index].1;
         let leg = room.leave(leg_id);
         if room.is_empty() {
+            if let Some(tap) = room.stop_recording() {
+                self.emit(Event::RecordingStopped(tap));
+            }
             self.rooms.swap_remove(index);
         } else if let Some(beep) = exit {
             room.play_bridge(beep);

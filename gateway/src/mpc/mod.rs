@@ -12,24 +12,28 @@
 //! URLs load in the background (the `sounds` module) and reach the room
 //! when ready.
 
+mod recording;
 mod sounds;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use chorus_config::RecordingConfig;
 use chorus_mixer::tone::Beep;
 use chorus_mpc::{
-    CallInfo, ExitCause, Input, MediaCommand, Mpc, Output, Rejection, StatusEvent, Then, Timestamp,
+    CallInfo, ExitCause, Input, MediaCommand, Mpc, Output, RecordCommand, Rejection, StatusEvent,
+    Then, Timestamp,
 };
 use chorus_xml::{MultiPartyCall, Sound};
 use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
-use crate::events::spawn_status_callbacks;
+use crate::events::spawn_callbacks;
 use crate::media::{Entrance, Leg, LegEvent, LegId, MediaError, MediaPlane, RoomKey};
 use crate::metrics::Metrics;
 use crate::player::Player;
+use recording::RecordingCallback;
 use sounds::Sounds;
 
 /// A live MPC on this host.
@@ -43,6 +47,8 @@ struct MpcEntry {
     legs: HashMap<u32, LegId>,
     /// Where status events go; `None` without a `statusCallbackUrl`.
     callbacks: Option<mpsc::UnboundedSender<StatusEvent>>,
+    /// Where recording events go (`recordingCallbackUrl`).
+    recording_callback: RecordingCallback,
 }
 
 /// A participant's place in an MPC, returned by [`MpcRegistry::join`].
@@ -90,6 +96,7 @@ struct Inner {
     http: reqwest::Client,
     player: Player,
     metrics: Arc<Metrics>,
+    recording: RecordingConfig,
     mpcs: Mutex<HashMap<String, MpcEntry>>,
     /// What released members' calls do next, until they ask.
     releases: Mutex<HashMap<LegId, Then>>,
@@ -107,12 +114,14 @@ fn now() -> Timestamp {
 
 impl MpcRegistry {
     /// An empty registry placing rooms on `media`, posting callbacks with
-    /// `http`, loading sounds with `player` and counting on `metrics`.
+    /// `http`, loading sounds with `player` (whose rate is the rooms'),
+    /// counting on `metrics` and writing recordings as `recording` says.
     pub fn new(
         media: Arc<MediaPlane>,
         http: reqwest::Client,
         player: Player,
         metrics: Arc<Metrics>,
+        recording: RecordingConfig,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -120,6 +129,7 @@ impl MpcRegistry {
                 http,
                 player,
                 metrics,
+                recording,
                 mpcs: Mutex::new(HashMap::new()),
                 releases: Mutex::new(HashMap::new()),
                 deliveries: TaskTracker::new(),
@@ -182,6 +192,11 @@ impl MpcRegistry {
             sound: enter.as_ref().and_then(|(sound, _)| beep(sound)),
         };
         entry.legs.insert(member, leg_id);
+        // A recording this join starts is fed by the room, which the join
+        // itself creates on the worker: it goes after.
+        let (record, outputs): (Vec<Output>, Vec<Output>) = outputs
+            .into_iter()
+            .partition(|o| matches!(o, Output::Record(_)));
         self.apply(entry, outputs, None);
         let joined = self
             .inner
@@ -201,6 +216,7 @@ impl MpcRegistry {
                 return Err(error.into());
             }
         };
+        self.apply(entry, record, None);
         if let Some((Sound::Url(url), method)) = enter {
             self.play_sound(spec.name.clone(), entry, (url, method));
         }
@@ -274,7 +290,7 @@ impl MpcRegistry {
         let uuid = uuid::Uuid::new_v4().to_string();
         let engine = Mpc::new(now, uuid.clone(), spec);
         let callbacks = spec.status_callback_url.as_ref().map(|url| {
-            spawn_status_callbacks(
+            spawn_callbacks(
                 &self.inner.deliveries,
                 self.inner.http.clone(),
                 url.clone(),
@@ -297,6 +313,10 @@ impl MpcRegistry {
             sounds,
             legs: HashMap::new(),
             callbacks,
+            recording_callback: spec
+                .recording_callback_url
+                .clone()
+                .map(|url| (url, spec.recording_callback_method)),
         };
         for load in music_loads {
             self.load_music(spec.name.clone(), entry.engine.uuid().to_owned(), load);
@@ -414,9 +434,10 @@ impl MpcRegistry {
                         }
                     }
                 }
-                Output::Record(command) => {
-                    tracing::warn!(?command, "MPC recording is not implemented yet");
+                Output::Record(RecordCommand::Start { format }) => {
+                    self.start_recording(entry, format);
                 }
+                Output::Record(RecordCommand::Stop) => self.stop_recording(entry),
                 // Joins are applied by `join`; starts without a join (the
                 // API) and bridge sounds other than enter/exit do not exist
                 // yet.

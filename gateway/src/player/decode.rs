@@ -203,19 +203,13 @@ mod tests {
 
     #[test]
     fn an_mp3_decodes_to_the_same_tone_at_the_room_rate() {
-        use mp3lame_encoder::{Bitrate, Builder, FlushNoGap, MonoPcm};
+        use chorus_recorder::{Format, TrackWriter};
         let tone = sine(800.0, 16000, 1.0);
-        let mut builder = Builder::new().unwrap();
-        builder.set_num_channels(1).unwrap();
-        builder.set_sample_rate(16000).unwrap();
-        builder.set_brate(Bitrate::Kbps64).unwrap();
-        let mut encoder = builder.build().unwrap();
-        // LAME reads an empty buffer as "unbounded": reserve first.
-        let mut mp3 =
-            Vec::with_capacity(mp3lame_encoder::max_required_buffer_size(tone.len()) + 7200);
-        encoder.encode_to_vec(MonoPcm(&tone[..]), &mut mp3).unwrap();
-        encoder.flush_to_vec::<FlushNoGap>(&mut mp3).unwrap();
-        let out = decode(mp3, Some("mp3"), 8000).unwrap();
+        let mut mp3 = std::io::Cursor::new(Vec::new());
+        let mut track = TrackWriter::new(&mut mp3, Format::Mp3, 16000).unwrap();
+        track.write(&tone).unwrap();
+        track.finish().unwrap();
+        let out = decode(mp3.into_inner(), Some("mp3"), 8000).unwrap();
         // MP3 frames pad the start and end: about a second, give or take.
         assert!((7000..=9500).contains(&out.len()), "{} samples", out.len());
         let middle = &out[1000..out.len() - 1000];
