@@ -119,6 +119,7 @@ impl Daemon {
             sample_rate = gateway.config.media.sample_rate.hz(),
             answer_url = gateway.config.inbound.answer_url.as_deref().unwrap_or("(built-in: sip:<room>@host joins MPC <room>)"),
             metrics = ?gateway.config.metrics.listen,
+            recordings = %gateway.config.recording.dir.display(),
             "chorusd ready"
         );
         if let Some(listener) = metrics_listener {
@@ -151,9 +152,10 @@ impl Daemon {
                 "calls still up after the drain period"
             );
         }
-        // The calls' last events (exits, MPCEnd) are still being posted.
+        // The calls' last events (exits, MPCEnd, finished recordings) are
+        // still being posted.
         if !gw.mpcs.drain_callbacks(CALLBACK_DRAIN).await {
-            tracing::warn!("status callbacks still pending at exit are dropped");
+            tracing::warn!("callbacks still pending at exit are dropped");
         }
         self.stop.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(2), self.serving).await;
