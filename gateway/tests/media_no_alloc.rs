@@ -1,7 +1,9 @@
-//! The media path allocates nothing: thousands of ticks of a real room (legs
-//! on loopback sockets, RTP and RFC 4733 arriving, voice activity, bridge
-//! beeps, hold and wait music, encode once per mix) with state changes
-//! between ticks, counted by a global allocator.
+//! The media path allocates and frees nothing: thousands of ticks of a real
+//! room (legs on loopback sockets, RTP and RFC 4733 arriving, voice
+//! activity, bridge beeps, hold and wait music, encode once per mix, the
+//! recording tap) with state changes between ticks; and a media worker's
+//! whole life with a room — opened, joined, ticked, recorded, left, closed —
+//! counted on its own thread by a global allocator.
 
 // A GlobalAlloc implementation is unsafe by definition; this test file is the
 // only place in the gateway that needs it.
@@ -11,12 +13,12 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::net::UdpSocket;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chorus_gateway::media::Leg;
 use chorus_gateway::media::leg::LegId;
 use chorus_gateway::media::room::{MediaRoom, MusicSlot, RoomMusic};
+use chorus_gateway::media::worker::{Command, Event, RoomKey, Worker};
 use chorus_media::dtmf::encode_event;
 use chorus_media::g711::Law;
 use chorus_media::rtp::RtpWriter;
@@ -26,36 +28,54 @@ use chorus_mixer::tone::Beep;
 use chorus_mixer::vad::VadConfig;
 use chorus_mixer::{Participant, Role};
 use chorus_recorder::Format;
+use tokio::sync::Notify;
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
 thread_local! {
-    // Const-initialised, so reading it never allocates (no recursion).
+    // Const-initialised, so reading them never allocates (no recursion).
+    // Per thread, so tests running side by side do not count each other.
     static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+    static FREES: Cell<usize> = const { Cell::new(0) };
+}
+
+fn bump(counter: &'static std::thread::LocalKey<Cell<usize>>) {
+    if COUNTING.with(Cell::get) {
+        counter.with(|c| c.set(c.get() + 1));
+    }
+}
+
+/// Counts allocations and frees on this thread from now on.
+fn count_here() {
+    ALLOCATIONS.with(|c| c.set(0));
+    FREES.with(|c| c.set(0));
+    COUNTING.with(|c| c.set(true));
+}
+
+/// Stops counting on this thread: (allocations, frees) since `count_here`.
+fn counted_here() -> (usize, usize) {
+    COUNTING.with(|c| c.set(false));
+    (ALLOCATIONS.with(Cell::get), FREES.with(Cell::get))
 }
 
 // SAFETY: every call is forwarded unchanged to the system allocator; the
 // wrapper only bumps a counter on the thread under test.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.with(Cell::get) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
+        bump(&ALLOCATIONS);
         // SAFETY: same contract as our caller's.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        bump(&FREES);
         // SAFETY: same contract as our caller's.
         unsafe { System.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.with(Cell::get) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
+        bump(&ALLOCATIONS);
         // SAFETY: same contract as our caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -82,37 +102,11 @@ fn ten_party_media_ticks_do_not_allocate() {
         Some(0),
     ));
     let sound = Arc::new(Clip::new(vec![Segment::Pcm(tone)], None));
-    let roles = [Role::Customer, Role::Agent, Role::Supervisor];
     let mut peers = Vec::new();
     for k in 0..10u64 {
-        let peer_socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let leg_socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        leg_socket.set_nonblocking(true).unwrap();
-        let negotiated = Negotiated {
-            law: if k % 2 == 0 { Law::Ulaw } else { Law::Alaw },
-            payload_type: if k % 2 == 0 { 0 } else { 8 },
-            telephone_event: Some(101),
-            remote_rtp: peer_socket.local_addr().unwrap(),
-            remote_direction: Direction::SendRecv,
-            local_direction: Direction::SendRecv,
-            ptime_ms: 20,
-        };
-        peer_socket
-            .connect(leg_socket.local_addr().unwrap())
-            .unwrap();
-        let leg = Leg::new(leg_socket, &negotiated, 1000 + k as u32, 1);
-        let leg_id = LegId(k);
-        room.join(
-            leg_id,
-            Box::new(leg),
-            Participant::new(roles[k as usize % 3]),
-        )
-        .unwrap();
-        peers.push(Peer {
-            socket: peer_socket,
-            writer: RtpWriter::new(5000 + k as u32, 1, 1),
-            leg_id,
-        });
+        let (peer, leg) = peer(k);
+        room.join(peer.leg_id, leg, participant(k)).unwrap();
+        peers.push(peer);
     }
     room.start();
     // The MPC recording is fed every tick (its writer thread, which does
@@ -138,15 +132,18 @@ fn ten_party_media_ticks_do_not_allocate() {
         tick(&mut room, t * 20);
     }
 
-    COUNTING.with(|c| c.set(true));
+    let mut retired = Vec::with_capacity(100);
+    count_here();
     for t in 50..5050u64 {
         send_voices(&mut peers, t, &mut payload, &mut packet);
         // State changes between ticks, as the worker applies its commands.
         match t % 500 {
             0 => room.play_bridge(Beep::One),
             50 => {
-                room.set_music(MusicSlot::AgentHold, Some(music.clone()));
-                room.set_music(MusicSlot::CustomerHold, None);
+                // The worker hands replaced musics back to the control
+                // plane; here they are kept until the count is over.
+                retired.push(room.set_music(MusicSlot::AgentHold, Some(music.clone())));
+                retired.push(room.set_music(MusicSlot::CustomerHold, None));
                 room.play_bridge_clip(sound.clone());
             }
             100 => room.update(
@@ -173,8 +170,7 @@ fn ten_party_media_ticks_do_not_allocate() {
         }
         tick(&mut room, t * 20);
     }
-    COUNTING.with(|c| c.set(false));
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed);
+    let (allocations, frees) = counted_here();
     drop(room.stop_recording());
     let finished = done_rx
         .recv_timeout(Duration::from_secs(10))
@@ -189,9 +185,134 @@ fn ten_party_media_ticks_do_not_allocate() {
         "the room really ran (VAD and digits were reported)"
     );
     assert_eq!(
-        allocations, 0,
-        "allocations on the media path over 5000 ticks"
+        (allocations, frees),
+        (0, 0),
+        "allocations and frees on the media path over 5000 ticks"
     );
+}
+
+#[test]
+fn a_worker_runs_a_rooms_whole_life_without_allocating_or_freeing() {
+    let (mut commands, command_ring) = rtrb::RingBuffer::new(64);
+    let (event_ring, mut events) = rtrb::RingBuffer::new(64);
+    let mut worker = Worker::new(command_ring, event_ring, Arc::new(Notify::new()));
+    let media_thread = std::thread::spawn(move || {
+        count_here();
+        worker.run();
+        let counted = counted_here();
+        drop(worker); // its room list, at the end of the thread
+        counted
+    });
+    let mut send = |command: Command| {
+        assert!(commands.push(command).is_ok());
+        media_thread.thread().unpark();
+    };
+    // Built here, as the control plane does, and handed over.
+    let room = RoomKey(7);
+    let media_room = Box::new(MediaRoom::new(
+        8000,
+        VadConfig::default(),
+        &RoomMusic::default(),
+    ));
+    send(Command::Open { room, media_room });
+    let mut peers = Vec::new();
+    for k in 0..3u64 {
+        let (peer, leg) = peer(k);
+        send(Command::Join {
+            room,
+            leg_id: peer.leg_id,
+            leg,
+            participant: participant(k),
+            start: k == 1,
+            enter: Some(Beep::One),
+        });
+        peers.push(peer);
+    }
+    let recording = std::env::temp_dir().join(format!("chorus-worker-{}.wav", std::process::id()));
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let tap = chorus_recorder::start(recording.clone(), Format::Wav, 8000, move |r| {
+        let _ = done_tx.send(r);
+    })
+    .unwrap();
+    send(Command::Record { room, tap });
+    let (mut payload, mut packet) = ([0u8; 160], [0u8; 200]);
+    for t in 0..50u64 {
+        send_voices(&mut peers, t, &mut payload, &mut packet);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    send_digit(&peers[0], &mut packet);
+    for peer in &peers {
+        send(Command::Leave {
+            leg_id: peer.leg_id,
+            exit: Some(Beep::Two),
+        });
+    }
+    send(Command::Close { room });
+    send(Command::Shutdown);
+    let (allocations, frees) = media_thread.join().unwrap();
+
+    // Everything came back to be dropped here: the legs, and the room
+    // with its recording tap (which ends the recording).
+    let (mut left, mut closed) = (0, 0);
+    while let Ok(event) = events.pop() {
+        match event {
+            Event::Left { .. } => left += 1,
+            Event::Closed(_) => closed += 1,
+            _ => {}
+        }
+    }
+    assert_eq!((left, closed), (3, 1));
+    let finished = done_rx
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap()
+        .unwrap();
+    std::fs::remove_file(&recording).unwrap();
+    assert!(
+        finished.duration() >= Duration::from_millis(500),
+        "the room ticked and recorded: {finished:?}"
+    );
+    assert_eq!(
+        (allocations, frees),
+        (0, 0),
+        "allocations and frees on the media thread"
+    );
+}
+
+/// Peer `k`: a loopback socket, and chorus's leg talking to it (µ-law for
+/// even `k`, A-law for odd).
+fn peer(k: u64) -> (Peer, Box<Leg>) {
+    let peer_socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let leg_socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    leg_socket.set_nonblocking(true).unwrap();
+    let negotiated = Negotiated {
+        law: if k.is_multiple_of(2) {
+            Law::Ulaw
+        } else {
+            Law::Alaw
+        },
+        payload_type: if k.is_multiple_of(2) { 0 } else { 8 },
+        telephone_event: Some(101),
+        remote_rtp: peer_socket.local_addr().unwrap(),
+        remote_direction: Direction::SendRecv,
+        local_direction: Direction::SendRecv,
+        ptime_ms: 20,
+    };
+    peer_socket
+        .connect(leg_socket.local_addr().unwrap())
+        .unwrap();
+    let leg = Leg::new(leg_socket, &negotiated, 1000 + k as u32, 1);
+    let peer = Peer {
+        socket: peer_socket,
+        writer: RtpWriter::new(5000 + k as u32, 1, 1),
+        leg_id: LegId(k),
+    };
+    (peer, Box::new(leg))
+}
+
+/// Customers, agents and supervisors in turn.
+fn participant(k: u64) -> Participant {
+    let roles = [Role::Customer, Role::Agent, Role::Supervisor];
+    Participant::new(roles[k as usize % 3])
 }
 
 /// Every peer sends one 20 ms frame of its own tone.

@@ -1,9 +1,11 @@
 //! The media plane: worker threads (shard-per-core) that own rooms and legs.
 //!
 //! The control plane (tokio) talks to it only through [`MediaPlane`]:
-//! [`MediaPlane::bind_leg`] reserves a port before the SDP answer,
-//! [`MediaPlane::join`] moves a ready leg into a room on the room's worker,
-//! [`MediaPlane::leave`] takes it out. Each worker's commands travel on a
+//! [`MediaPlane::open_room`] builds a room (here, not on the media thread)
+//! and hands it to the least loaded worker, [`MediaPlane::bind_leg`]
+//! reserves a port before the SDP answer, [`MediaPlane::join`] moves a ready
+//! leg into a room, [`MediaPlane::leave`] takes it out, and dropping the
+//! [`RoomHandle`] closes the room, whose buffers come back here to be freed. Each worker's commands travel on a
 //! wait-free SPSC ring; the control side serialises its producers with a
 //! mutex, which only control-plane tasks ever touch, so the media threads
 //! never lock. What comes back (left legs, digits) is routed to the owning
@@ -30,10 +32,33 @@ use chorus_mixer::clip::Clip;
 use chorus_recorder::Tap;
 pub use leg::{Leg, LegId};
 pub use ports::{PortPool, PortsExhausted};
-use room::LegSignal;
+use room::{LegSignal, MediaRoom};
 pub use room::{Music, MusicSlot, RoomMusic};
 pub use worker::RoomKey;
 use worker::{Command, Event, Worker};
+
+/// An open room: where it lives, for the commands about it. Dropping it
+/// closes the room (legs still in it are handed back first).
+pub struct RoomHandle {
+    plane: Arc<MediaPlane>,
+    place: (usize, RoomKey),
+}
+
+impl RoomHandle {
+    /// The room's worker and key.
+    pub fn place(&self) -> (usize, RoomKey) {
+        self.place
+    }
+}
+
+impl Drop for RoomHandle {
+    fn drop(&mut self) {
+        let (worker, room) = self.place;
+        if let Err(error) = self.plane.send(worker, Command::Close { room }) {
+            tracing::error!(%error, "could not close a room");
+        }
+    }
+}
 
 /// What the media plane tells a call about its leg.
 pub enum LegEvent {
@@ -70,6 +95,8 @@ struct WorkerHandle {
 /// Handle to the media workers, shared by every call task.
 pub struct MediaPlane {
     workers: Vec<WorkerHandle>,
+    sample_rate: u32,
+    vad: VadConfig,
     ports: PortPool,
     next_leg: AtomicU64,
     next_room: AtomicU64,
@@ -114,10 +141,13 @@ impl MediaPlane {
         for index in 0..workers {
             let (cmd_tx, cmd_rx) = rtrb::RingBuffer::new(RING);
             let (evt_tx, evt_rx) = rtrb::RingBuffer::new(RING);
-            let worker = Worker::new(cmd_rx, evt_tx, notify.clone(), sample_rate, vad);
+            let worker = Worker::new(cmd_rx, evt_tx, notify.clone());
             let join = std::thread::Builder::new()
                 .name(format!("chorus-media-{index}"))
-                .spawn(move || worker.run())?;
+                .spawn(move || {
+                    let mut worker = worker;
+                    worker.run();
+                })?;
             handles.push(WorkerHandle {
                 commands: Mutex::new(cmd_tx),
                 thread: join.thread().clone(),
@@ -128,6 +158,8 @@ impl MediaPlane {
         }
         let plane = Arc::new(Self {
             workers: handles,
+            sample_rate,
+            vad,
             ports: PortPool::new(ip, port_min, port_max),
             next_leg: AtomicU64::new(1),
             next_room: AtomicU64::new(1),
@@ -147,28 +179,35 @@ impl MediaPlane {
         LegId(self.next_leg.fetch_add(1, Ordering::Relaxed))
     }
 
-    /// A place for a new room: the least loaded worker and a fresh key.
-    pub fn new_room(&self) -> (usize, RoomKey) {
+    /// Opens a room playing `music` on the least loaded worker; it closes
+    /// when the handle is dropped. The room's buffers are allocated here,
+    /// on the control plane.
+    pub fn open_room(self: &Arc<Self>, music: &RoomMusic) -> RoomHandle {
         let worker = (0..self.workers.len())
             .min_by_key(|&i| self.workers[i].legs.load(Ordering::Relaxed))
             .unwrap_or(0);
-        (
-            worker,
-            RoomKey(self.next_room.fetch_add(1, Ordering::Relaxed)),
-        )
+        let room = RoomKey(self.next_room.fetch_add(1, Ordering::Relaxed));
+        let media_room = Box::new(MediaRoom::new(self.sample_rate, self.vad, music));
+        if let Err(error) = self.send(worker, Command::Open { room, media_room }) {
+            // Joins to it then come straight back, as to a full room.
+            tracing::error!(%error, "could not open a room");
+        }
+        RoomHandle {
+            plane: self.clone(),
+            place: (worker, room),
+        }
     }
 
     /// Moves `leg` into `room` on `worker` as `participant`, starting the
-    /// MPC if `start` and playing `enter` on the bridge; a room this creates
-    /// plays `music`. Events about the leg arrive on the returned receiver
-    /// until [`LegEvent::Left`] (which comes at once if the room is full).
+    /// MPC if `start` and playing `enter` on the bridge. Events about the
+    /// leg arrive on the returned receiver until [`LegEvent::Left`] (which
+    /// comes at once if the room is full or closed).
     pub fn join(
         &self,
         (worker, room): (usize, RoomKey),
         leg_id: LegId,
         leg: Box<Leg>,
         entrance: Entrance,
-        music: &RoomMusic,
     ) -> Result<mpsc::UnboundedReceiver<LegEvent>, MediaError> {
         let (tx, rx) = mpsc::unbounded_channel();
         self.lock_legs()
@@ -180,7 +219,6 @@ impl MediaPlane {
             participant: entrance.participant,
             start: entrance.start,
             enter: entrance.sound,
-            music: Box::new(music.clone()),
         };
         if let Err(e) = self.send(worker, command) {
             self.lock_legs().remove(&leg_id);
@@ -299,6 +337,8 @@ impl MediaPlane {
             // Dropped here, on the control plane: the writer thread sees
             // the tap gone, drains the ring and finalises the file.
             Event::RecordingStopped(tap) => drop(tap),
+            Event::Closed(room) => drop(room),
+            Event::MusicRetired(music) => drop(music),
             Event::Signal { leg_id, signal } => {
                 let event = match signal {
                     LegSignal::Digit(digit) => LegEvent::Digit(digit),

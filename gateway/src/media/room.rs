@@ -101,6 +101,10 @@ impl MusicSource {
     }
 }
 
+/// A music a room no longer plays, to be dropped off the media thread (the
+/// built-in tune's tables are freed with it).
+pub struct RetiredMusic(#[allow(dead_code)] MusicSource);
+
 /// A sound being played on the bridge.
 enum BridgePlayer {
     Beep(BeepPlayer),
@@ -240,17 +244,19 @@ impl MediaRoom {
     }
 
     /// Replaces one of the room's musics with a loaded clip, or with
-    /// silence (`None`: its URL failed). Never allocates.
-    pub fn set_music(&mut self, slot: MusicSlot, clip: Option<Arc<Clip>>) {
+    /// silence (`None`: its URL failed). Never allocates; the music it
+    /// replaces is given back, to be dropped off the media thread.
+    pub fn set_music(&mut self, slot: MusicSlot, clip: Option<Arc<Clip>>) -> RetiredMusic {
         let source = match clip {
             Some(clip) => MusicSource::Clip(ClipPlayer::new(clip)),
             None => MusicSource::Silence,
         };
-        *match slot {
+        let current = match slot {
             MusicSlot::Wait => &mut self.wait_music,
             MusicSlot::AgentHold => &mut self.agent_hold_music,
             MusicSlot::CustomerHold => &mut self.customer_hold_music,
-        } = source;
+        };
+        RetiredMusic(std::mem::replace(current, source))
     }
 
     /// Feeds the recording mix (every audible talker, coaching supervisors

@@ -2,7 +2,9 @@
 //!
 //! Every 20 ms it ticks each of its rooms (see [`super::room`]). Commands from
 //! the control plane arrive on a wait-free SPSC ring and are applied between
-//! ticks; leaving legs, digits and speech changes go back on another ring.
+//! ticks; leaving legs, closed rooms, digits and speech changes go back on
+//! another ring. Rooms are built by the control plane and handed back to it
+//! when closed, so their buffers are never allocated or freed here.
 //! With no rooms the thread parks, so an idle worker costs no CPU; the control
 //! plane unparks it after a command. Between ticks it parks with a timeout,
 //! so commands never wait for a tick.
@@ -12,12 +14,11 @@ use std::time::{Duration, Instant};
 
 use chorus_mixer::Participant;
 use chorus_mixer::tone::Beep;
-use chorus_mixer::vad::VadConfig;
 use rtrb::{Consumer, Producer};
 use tokio::sync::Notify;
 
 use super::leg::{Leg, LegId};
-use super::room::{LegSignal, MediaRoom, MusicSlot, RoomMusic};
+use super::room::{LegSignal, MediaRoom, MusicSlot, RetiredMusic};
 use chorus_mixer::clip::Clip;
 use chorus_recorder::Tap;
 
@@ -27,7 +28,20 @@ pub struct RoomKey(pub u64);
 
 /// Control plane → worker.
 pub enum Command {
-    /// Put a leg into a room (created on first use).
+    /// Take charge of a new room (built by the control plane).
+    Open {
+        /// Its key.
+        room: RoomKey,
+        /// The room.
+        media_room: Box<MediaRoom>,
+    },
+    /// Hand a room back (any legs still in it leave first).
+    Close {
+        /// Its key.
+        room: RoomKey,
+    },
+    /// Put a leg into an open room (it comes straight back if the room is
+    /// full or not open).
     Join {
         /// The room.
         room: RoomKey,
@@ -41,8 +55,6 @@ pub enum Command {
         start: bool,
         /// Bridge sound for the entrance, if any.
         enter: Option<Beep>,
-        /// The room's music, if this join creates the room.
-        music: Box<RoomMusic>,
     },
     /// Take a leg out of its room and hand it back.
     Leave {
@@ -117,6 +129,11 @@ pub enum Event {
     /// A recording's tap, no longer fed (stopped, or its room is gone);
     /// dropping it, off the media thread, ends the recording.
     RecordingStopped(Tap),
+    /// A music a room no longer plays, to be dropped off the media thread.
+    MusicRetired(RetiredMusic),
+    /// A closed room, to be dropped (with its buffers and any recording
+    /// tap, which ends the recording) off the media thread.
+    Closed(Box<MediaRoom>),
     /// Something the peer did: a digit, speech starting or stopping.
     Signal {
         /// The leg's id.
@@ -127,40 +144,39 @@ pub enum Event {
 }
 
 const TICK: Duration = Duration::from_millis(20);
+/// Rooms a worker holds without growing its list (more still work).
+const MAX_ROOMS: usize = 4096;
 
 /// The state one worker thread owns.
 pub struct Worker {
     commands: Consumer<Command>,
     events: Producer<Event>,
     wake_control: Arc<Notify>,
-    rooms: Vec<(RoomKey, MediaRoom)>,
-    sample_rate: u32,
-    vad: VadConfig,
+    rooms: Vec<(RoomKey, Box<MediaRoom>)>,
     started: Instant,
 }
 
 impl Worker {
-    /// A worker mixing at `sample_rate` (8000 or 16000).
+    /// A worker taking commands from `commands`, reporting on `events` and
+    /// waking the control plane with `wake_control`.
     pub fn new(
         commands: Consumer<Command>,
         events: Producer<Event>,
         wake_control: Arc<Notify>,
-        sample_rate: u32,
-        vad: VadConfig,
     ) -> Self {
         Self {
             commands,
             events,
             wake_control,
-            rooms: Vec::with_capacity(64),
-            sample_rate,
-            vad,
+            // Opening a room pushes here: sized so that it never grows on
+            // this thread in practice (16 bytes a room).
+            rooms: Vec::with_capacity(MAX_ROOMS),
             started: Instant::now(),
         }
     }
 
-    /// Runs until [`Command::Shutdown`].
-    pub fn run(mut self) {
+    /// Runs until [`Command::Shutdown`]; the caller drops the worker.
+    pub fn run(&mut self) {
         let mut next_tick = Instant::now();
         loop {
             if !self.apply_commands() {
@@ -193,6 +209,22 @@ impl Worker {
         let mut signalled = false;
         while let Ok(command) = self.commands.pop() {
             match command {
+                Command::Open { room, media_room } => self.rooms.push((room, media_room)),
+                Command::Close { room } => {
+                    if let Some(index) = self.rooms.iter().position(|(k, _)| *k == room) {
+                        let (_, mut closed) = self.rooms.swap_remove(index);
+                        loop {
+                            let Some(leg_id) = closed.leg_ids().next() else {
+                                break;
+                            };
+                            if let Some(leg) = closed.leave(leg_id) {
+                                self.emit(Event::Left { leg_id, leg });
+                            }
+                        }
+                        self.emit(Event::Closed(closed));
+                        signalled = true;
+                    }
+                }
                 Command::Join {
                     room,
                     leg_id,
@@ -200,10 +232,9 @@ impl Worker {
                     participant,
                     start,
                     enter,
-                    music,
                 } => {
                     let entrance = (participant, start, enter);
-                    if let Err(leg) = self.join(room, leg_id, leg, entrance, &music) {
+                    if let Err(leg) = self.join(room, leg_id, leg, entrance) {
                         self.emit(Event::Left { leg_id, leg });
                         signalled = true;
                     }
@@ -224,7 +255,9 @@ impl Worker {
                 }
                 Command::Music { room, slot, clip } => {
                     if let Some((_, r)) = self.rooms.iter_mut().find(|(k, _)| *k == room) {
-                        r.set_music(slot, clip);
+                        let retired = r.set_music(slot, clip);
+                        self.emit(Event::MusicRetired(retired));
+                        signalled = true;
                     }
                 }
                 Command::BridgeClip { room, clip } => {
@@ -299,47 +332,30 @@ impl Worker {
         leg_id: LegId,
         leg: Box<Leg>,
         (participant, start, enter): (Participant, bool, Option<Beep>),
-        music: &RoomMusic,
     ) -> Result<(), Box<Leg>> {
-        let index = match self.rooms.iter().position(|(k, _)| *k == key) {
-            Some(i) => i,
-            None => {
-                let room = MediaRoom::new(self.sample_rate, self.vad, music);
-                self.rooms.push((key, room));
-                self.rooms.len() - 1
-            }
+        let Some((_, room)) = self.rooms.iter_mut().find(|(k, _)| *k == key) else {
+            return Err(leg);
         };
-        let room = &mut self.rooms[index].1;
-        let joined = room.join(leg_id, leg, participant);
-        if joined.is_ok() {
-            if start {
-                room.start();
-            }
-            if let Some(beep) = enter {
-                room.play_bridge(beep);
-            }
-        } else if room.is_empty() {
-            self.rooms.swap_remove(index);
+        room.join(leg_id, leg, participant)?;
+        if start {
+            room.start();
         }
-        joined
+        if let Some(beep) = enter {
+            room.play_bridge(beep);
+        }
+        Ok(())
     }
 
     fn leave(&mut self, leg_id: LegId, exit: Option<Beep>) -> Option<Box<Leg>> {
-        let index = self.rooms.iter().position(|(_, r)| r.has(leg_id))?;
-        let room = &mut self.rooms[index].1;
+        let (_, room) = self.rooms.iter_mut().find(|(_, r)| r.has(leg_id))?;
         let leg = room.leave(leg_id);
-        if room.is_empty() {
-            if let Some(tap) = room.stop_recording() {
-                self.emit(Event::RecordingStopped(tap));
-            }
-            self.rooms.swap_remove(index);
-        } else if let Some(beep) = exit {
+        if let Some(beep) = exit.filter(|_| !room.is_empty()) {
             room.play_bridge(beep);
         }
         leg
     }
 
-    fn room_of(&mut self, leg_id: LegId) -> Option<&mut (RoomKey, MediaRoom)> {
+    fn room_of(&mut self, leg_id: LegId) -> Option<&mut (RoomKey, Box<MediaRoom>)> {
         self.rooms.iter_mut().find(|(_, r)| r.has(leg_id))
     }
 

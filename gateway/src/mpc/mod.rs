@@ -2,15 +2,16 @@
 //! ([`chorus_mpc::Mpc`]) whose outputs this module carries out.
 //!
 //! An MPC is created when the first `<MultiPartyCall>` naming it arrives
-//! (its room on the least loaded media worker, its status callback task,
-//! its `maxDuration` timer) and forgotten when its engine ends it. Every
-//! input (a join, a hangup, digits, speech, the timer) goes through the
-//! engine under the registry's lock, and its outputs are applied at once:
-//! media commands to the media plane, status events to the MPC's callback
-//! task, released members to their call tasks (which continue their
-//! documents, see [`MpcRegistry::take_release`]). Sounds and music from
-//! URLs load in the background (the `sounds` module) and reach the room
-//! when ready.
+//! (its room opened on the least loaded media worker, its status callback
+//! task, its `maxDuration` timer) and forgotten when its engine ends it,
+//! which closes its room. Every input (a join, a hangup, digits, speech, the
+//! timer) goes through the engine under the registry's lock, and its
+//! outputs are applied at once: media commands to the media plane, status
+//! events to the MPC's callback task, the recording to start or stop (the
+//! `recording` module), released members to their call tasks (which
+//! continue their documents, see [`MpcRegistry::take_release`]). Sounds and
+//! music from URLs load in the background (the `sounds` module) and reach
+//! the room when ready.
 
 mod recording;
 mod sounds;
@@ -30,7 +31,7 @@ use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
 use crate::events::spawn_callbacks;
-use crate::media::{Entrance, Leg, LegEvent, LegId, MediaError, MediaPlane, RoomKey};
+use crate::media::{Entrance, Leg, LegEvent, LegId, MediaError, MediaPlane, RoomHandle};
 use crate::metrics::Metrics;
 use crate::player::Player;
 use recording::RecordingCallback;
@@ -38,8 +39,8 @@ use sounds::Sounds;
 
 /// A live MPC on this host.
 struct MpcEntry {
-    /// The room's worker and key.
-    room: (usize, RoomKey),
+    /// The MPC's room, closed when the entry is dropped (the MPC ended).
+    room: RoomHandle,
     engine: Mpc,
     /// Musics and bridge sounds from URLs.
     sounds: Sounds,
@@ -192,16 +193,11 @@ impl MpcRegistry {
             sound: enter.as_ref().and_then(|(sound, _)| beep(sound)),
         };
         entry.legs.insert(member, leg_id);
-        // A recording this join starts is fed by the room, which the join
-        // itself creates on the worker: it goes after.
-        let (record, outputs): (Vec<Output>, Vec<Output>) = outputs
-            .into_iter()
-            .partition(|o| matches!(o, Output::Record(_)));
         self.apply(entry, outputs, None);
         let joined = self
             .inner
             .media
-            .join(entry.room, leg_id, leg, entrance, &entry.sounds.music);
+            .join(entry.room.place(), leg_id, leg, entrance);
         let events = match joined {
             Ok(events) => events,
             Err(error) => {
@@ -216,7 +212,6 @@ impl MpcRegistry {
                 return Err(error.into());
             }
         };
-        self.apply(entry, record, None);
         if let Some((Sound::Url(url), method)) = enter {
             self.play_sound(spec.name.clone(), entry, (url, method));
         }
@@ -306,9 +301,9 @@ impl MpcRegistry {
                 registry.handle(&name, &uuid, Input::Tick);
             });
         }
-        let (sounds, music_loads) = Sounds::new(spec);
+        let (sounds, music, music_loads) = Sounds::new(spec);
         let mut entry = MpcEntry {
-            room: self.inner.media.new_room(),
+            room: self.inner.media.open_room(&music),
             engine,
             sounds,
             legs: HashMap::new(),

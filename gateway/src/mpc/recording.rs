@@ -93,7 +93,7 @@ impl MpcRegistry {
         };
         match chorus_recorder::start(path, format, rate, done) {
             Ok(tap) => {
-                if let Err(error) = self.inner.media.record(entry.room, tap) {
+                if let Err(error) = self.inner.media.record(entry.room.place(), tap) {
                     // The tap went with the refused command: the file ends
                     // at once, empty, and is reported like any other.
                     tracing::warn!(%error, "could not start feeding the recording");
@@ -120,7 +120,7 @@ impl MpcRegistry {
     /// Stops feeding the MPC's recording (the engine's Record Stop); the
     /// writer then finalises the file.
     pub(super) fn stop_recording(&self, entry: &MpcEntry) {
-        if let Err(error) = self.inner.media.stop_recording(entry.room) {
+        if let Err(error) = self.inner.media.stop_recording(entry.room.place()) {
             tracing::warn!(%error, "could not stop the recording");
         }
     }

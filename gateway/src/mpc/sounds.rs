@@ -51,17 +51,15 @@ enum BridgeSound {
 /// An MPC's URL sounds.
 #[derive(Default)]
 pub struct Sounds {
-    /// What the room plays now, for a room created later.
-    pub music: RoomMusic,
     loaded_music: Vec<Arc<Clip>>,
     bridge: HashMap<Source, BridgeSound>,
 }
 
 impl Sounds {
-    /// The musics of an MPC created by `spec` (built in without a URL,
-    /// silent while a URL loads) and the loads to start.
-    pub fn new(spec: &MultiPartyCall) -> (Self, Vec<MusicLoad>) {
-        let mut sounds = Self::default();
+    /// The musics an MPC created by `spec` starts with (built in without
+    /// a URL, silent while a URL loads) and the loads to start.
+    pub fn new(spec: &MultiPartyCall) -> (Self, RoomMusic, Vec<MusicLoad>) {
+        let mut music = RoomMusic::default();
         let mut loads: Vec<MusicLoad> = Vec::new();
         let urls = [
             (
@@ -82,7 +80,11 @@ impl Sounds {
         ];
         for (slot, url, method) in urls {
             let Some(url) = url else { continue };
-            *sounds.music_mut(slot) = Music::Silence;
+            *match slot {
+                MusicSlot::Wait => &mut music.wait,
+                MusicSlot::AgentHold => &mut music.agent_hold,
+                MusicSlot::CustomerHold => &mut music.customer_hold,
+            } = Music::Silence;
             let source = (url.clone(), method);
             match loads.iter_mut().find(|l| l.source == source) {
                 Some(load) => load.slots.push(slot),
@@ -92,15 +94,12 @@ impl Sounds {
                 }),
             }
         }
-        (sounds, loads)
+        (Self::default(), music, loads)
     }
 
-    /// A music load finished: `clip`, or `None` if it failed (silence).
-    pub fn music_loaded(&mut self, slots: &[MusicSlot], clip: Option<Arc<Clip>>) {
-        for &slot in slots {
-            *self.music_mut(slot) = clip.clone().map_or(Music::Silence, Music::Clip);
-        }
-        self.loaded_music.extend(clip);
+    /// A music loaded: kept for the MPC's life (the room borrows it).
+    pub fn music_loaded(&mut self, clip: Arc<Clip>) {
+        self.loaded_music.push(clip);
     }
 
     /// A member's enter or exit sound document is wanted on the bridge.
@@ -132,14 +131,6 @@ impl Sounds {
             _ => 0,
         }
     }
-
-    fn music_mut(&mut self, slot: MusicSlot) -> &mut Music {
-        match slot {
-            MusicSlot::Wait => &mut self.music.wait,
-            MusicSlot::AgentHold => &mut self.music.agent_hold,
-            MusicSlot::CustomerHold => &mut self.music.customer_hold,
-        }
-    }
 }
 
 impl MpcRegistry {
@@ -153,12 +144,15 @@ impl MpcRegistry {
             let Some(entry) = mpcs.get_mut(&name).filter(|e| e.engine.uuid() == uuid) else {
                 return;
             };
-            entry.sounds.music_loaded(&load.slots, clip.clone());
+            if let Some(clip) = &clip {
+                entry.sounds.music_loaded(clip.clone());
+            }
             for &slot in &load.slots {
-                if let Err(error) = registry
-                    .inner
-                    .media
-                    .set_music(entry.room, slot, clip.clone())
+                if let Err(error) =
+                    registry
+                        .inner
+                        .media
+                        .set_music(entry.room.place(), slot, clip.clone())
                 {
                     tracing::warn!(%error, ?slot, "could not change the room's music");
                 }
@@ -194,7 +188,7 @@ impl MpcRegistry {
     }
 
     fn play_bridge_clip(&self, entry: &MpcEntry, clip: Arc<Clip>) {
-        if let Err(error) = self.inner.media.play_bridge_clip(entry.room, clip) {
+        if let Err(error) = self.inner.media.play_bridge_clip(entry.room.place(), clip) {
             tracing::warn!(%error, "could not play a sound on the bridge");
         }
     }
@@ -233,18 +227,15 @@ mod tests {
             customer_hold_music_url: Some("http://a/hold.xml".into()),
             ..MultiPartyCall::for_room("r", Role::Agent)
         };
-        let (mut sounds, loads) = Sounds::new(&spec);
-        assert!(matches!(sounds.music.wait, Music::Builtin));
-        assert!(matches!(sounds.music.agent_hold, Music::Silence));
+        let (_, music, loads) = Sounds::new(&spec);
+        assert!(matches!(music.wait, Music::Builtin));
+        assert!(matches!(music.agent_hold, Music::Silence));
+        assert!(matches!(music.customer_hold, Music::Silence));
         assert_eq!(loads.len(), 1);
         assert_eq!(
             loads[0].slots,
             [MusicSlot::AgentHold, MusicSlot::CustomerHold]
         );
-        sounds.music_loaded(&loads[0].slots, Some(clip()));
-        assert!(matches!(sounds.music.customer_hold, Music::Clip(_)));
-        sounds.music_loaded(&[MusicSlot::Wait], None);
-        assert!(matches!(sounds.music.wait, Music::Silence));
     }
 
     #[test]

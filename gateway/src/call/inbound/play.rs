@@ -23,20 +23,21 @@ impl InboundCall {
             return Ok(());
         };
         let media = self.gw.media.clone();
-        let room = media.new_room();
+        // Closed when this returns (the handle drops), after the leave.
+        let room = media.open_room(&RoomMusic::default());
         let entrance = Entrance {
             participant: Participant::new(chorus_mixer::Role::Customer),
             start: true,
             sound: None,
         };
-        let mut events = match media.join(room, self.leg_id, leg, entrance, &RoomMusic::default()) {
+        let mut events = match media.join(room.place(), self.leg_id, leg, entrance) {
             Ok(events) => events,
             Err(error) => {
                 tracing::error!(%error, "could not play to the caller");
                 return Ok(());
             }
         };
-        let _ = media.play_bridge_clip(room, clip.clone());
+        let _ = media.play_bridge_clip(room.place(), clip.clone());
         let rate = u64::from(self.gw.player.sample_rate());
         // The clip starts within a tick of the join; one more tick of
         // margin and the tail is never cut.
