@@ -60,9 +60,29 @@ pub struct Daemon {
     pub sip_udp: SocketAddr,
 }
 
+/// Finishes the WAV recordings a crash cut short (see
+/// [`chorus_recorder::repair_dir`]), before any new recording can start.
+async fn repair_recordings(dir: std::path::PathBuf) {
+    let repairs = tokio::task::spawn_blocking(move || chorus_recorder::repair_dir(&dir)).await;
+    for (path, result) in repairs.unwrap_or_default() {
+        match result {
+            Ok(chorus_recorder::Repair::Repaired { bytes }) => tracing::warn!(
+                path = %path.display(),
+                audio_bytes = bytes,
+                "a recording cut short by a crash was repaired"
+            ),
+            Ok(_) => tracing::warn!(path = %path.display(), "not a recording; left alone"),
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "could not check a recording")
+            }
+        }
+    }
+}
+
 impl Daemon {
     /// Binds the SIP listeners and starts the media workers.
     pub async fn start(config: Config) -> anyhow::Result<Self> {
+        repair_recordings(config.recording.dir.clone()).await;
         let stop = CancellationToken::new();
         let signalling = Signalling::start(&config, stop.clone()).await?;
         let vad = VadConfig {

@@ -265,3 +265,34 @@ async fn a_recording_that_cannot_be_written_fails_and_the_call_goes_on() {
     assert!(agent.wait_for_bye(TIMEOUT).await);
     chorus.stop().await;
 }
+
+/// A WAV recording a crash cut short (its header counts only what was there
+/// at the last checkpoint) plays to its end once chorusd has started again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_cut_short_by_a_crash_is_repaired_at_start_up() {
+    use chorus_recorder::{Format, TrackWriter};
+    let app = AppServer::start(vec![]).await;
+    let dir = Scratch::new("recording-crash");
+    let path = dir.path("cut-short.wav");
+    let audio: Vec<i16> = (0..12_000)
+        .map(|i| (i % 400) as i16 * 50 - 10_000)
+        .collect();
+    let mut track =
+        TrackWriter::new(std::fs::File::create(&path).unwrap(), Format::Wav, 8000).unwrap();
+    track.write(&audio[..8000]).unwrap();
+    track.checkpoint().unwrap();
+    track.write(&audio[8000..]).unwrap();
+    std::mem::forget(track); // the crash: nothing is finalised
+    assert_eq!(read_wav(&path).unwrap().1.len(), 8000);
+
+    let chorus = start(&app, dir.path("").to_str().unwrap(), "8000").await;
+    assert_eq!(read_wav(&path).unwrap().1, audio, "repaired before ready");
+    assert!(
+        chorus
+            .log()
+            .contains("a recording cut short by a crash was repaired"),
+        "{}",
+        chorus.log()
+    );
+    chorus.stop().await;
+}
