@@ -64,7 +64,10 @@ pub struct Finished {
 impl Finished {
     /// The recording's length.
     pub fn duration(&self) -> Duration {
-        Duration::from_secs_f64(self.samples as f64 / f64::from(self.sample_rate))
+        match self.sample_rate {
+            0 => Duration::ZERO,
+            rate => Duration::from_secs_f64(self.samples as f64 / f64::from(rate)),
+        }
     }
 }
 

@@ -130,8 +130,7 @@ impl MpcRegistry {
         let at = now();
         match result {
             Ok(finished) => {
-                let rate = u64::from(finished.sample_rate);
-                let secs = (finished.samples + rate / 2) / rate;
+                let secs = finished.duration().as_secs_f64().round() as u64;
                 if finished.dropped > 0 {
                     tracing::warn!(
                         path = %finished.path.display(),
