@@ -60,21 +60,24 @@ pub struct Daemon {
     pub sip_udp: SocketAddr,
 }
 
-/// Finishes the WAV recordings a crash cut short (see
+/// Finishes the recordings a crash cut short (see
 /// [`chorus_recorder::repair_dir`]), before any new recording can start.
 async fn repair_recordings(dir: std::path::PathBuf) {
+    use chorus_recorder::Repair;
     let repairs = tokio::task::spawn_blocking(move || chorus_recorder::repair_dir(&dir)).await;
     for (path, result) in repairs.unwrap_or_default() {
+        let path = path.display();
         match result {
-            Ok(chorus_recorder::Repair::Repaired { bytes }) => tracing::warn!(
-                path = %path.display(),
+            Ok(Repair::Repaired { bytes }) => tracing::warn!(
+                %path,
                 audio_bytes = bytes,
                 "a recording cut short by a crash was repaired"
             ),
-            Ok(_) => tracing::warn!(path = %path.display(), "not a recording; left alone"),
-            Err(error) => {
-                tracing::warn!(path = %path.display(), %error, "could not check a recording")
+            Ok(Repair::Intact) => {
+                tracing::warn!(%path, "a recording cut short by a crash was finished")
             }
+            Ok(Repair::NotWav) => tracing::warn!(%path, "not a recording; left alone"),
+            Err(error) => tracing::warn!(%path, %error, "could not finish a recording"),
         }
     }
 }

@@ -274,19 +274,21 @@ async fn a_recording_cut_short_by_a_crash_is_repaired_at_start_up() {
     let app = AppServer::start(vec![]).await;
     let dir = Scratch::new("recording-crash");
     let path = dir.path("cut-short.wav");
+    let part = chorus_recorder::part_path(&path);
     let audio: Vec<i16> = (0..12_000)
         .map(|i| (i % 400) as i16 * 50 - 10_000)
         .collect();
     let mut track =
-        TrackWriter::new(std::fs::File::create(&path).unwrap(), Format::Wav, 8000).unwrap();
+        TrackWriter::new(std::fs::File::create(&part).unwrap(), Format::Wav, 8000).unwrap();
     track.write(&audio[..8000]).unwrap();
     track.checkpoint().unwrap();
     track.write(&audio[8000..]).unwrap();
     std::mem::forget(track); // the crash: nothing is finalised
-    assert_eq!(read_wav(&path).unwrap().1.len(), 8000);
+    assert_eq!(read_wav(&part).unwrap().1.len(), 8000);
 
     let chorus = start(&app, dir.path("").to_str().unwrap(), "8000").await;
     assert_eq!(read_wav(&path).unwrap().1, audio, "repaired before ready");
+    assert!(!part.exists(), "and named");
     assert!(
         chorus
             .log()

@@ -9,7 +9,8 @@
 //! file every second (a crash loses at most that much), and when the tap is
 //! dropped finalises the file and reports a [`Finished`] — or, as soon as
 //! anything fails (a full disk), the [`RecordError`], while the call goes on.
-//! WAV files a crash cut short are finished by [`repair_dir`] at start-up.
+//! A file is `<name>.part` until it is final; those a crash cut short are
+//! finished by [`repair_dir`] at start-up.
 //!
 //! ```no_run
 //! use chorus_recorder::{Format, start};
@@ -33,7 +34,7 @@ mod track;
 
 use std::path::PathBuf;
 
-pub use recording::{Finished, RING_SECONDS, Tap, start};
+pub use recording::{Finished, PART_SUFFIX, RING_SECONDS, Tap, part_path, start};
 pub use repair::{Repair, repair_dir, repair_wav};
 pub use track::{Format, TrackWriter};
 

@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Seek, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -73,9 +73,11 @@ impl Finished {
 
 /// Starts recording `sample_rate` Hz mono audio to a new file at `path`
 /// (its directory is created; an existing file is never overwritten) on
-/// its own thread. `done` is called on that thread once the file is final
-/// (after the [`Tap`] is dropped) or as soon as writing fails (then the
-/// tap's frames go nowhere until it is dropped).
+/// its own thread. While it grows the file is `<path>.part` (see
+/// [`part_path`]); it takes its name once final. `done` is called on that
+/// thread once the file is final (after the [`Tap`] is dropped) or as soon
+/// as writing fails (then the tap's frames go nowhere until it is dropped,
+/// and the `.part` file is left for [`crate::repair_dir`]).
 pub fn start(
     path: PathBuf,
     format: Format,
@@ -108,10 +110,20 @@ fn write_file(
         }
         File::create_new(path)
     };
-    let file = create(&path).map_err(|source| RecordError::Create {
-        path: path.clone(),
-        source,
-    })?;
+    let part = part_path(&path);
+    let file = create(&part)
+        .and_then(|file| match path.try_exists() {
+            Ok(false) => Ok(file),
+            Ok(true) => {
+                let _ = std::fs::remove_file(&part);
+                Err(std::io::ErrorKind::AlreadyExists.into())
+            }
+            Err(error) => Err(error),
+        })
+        .map_err(|source| RecordError::Create {
+            path: path.clone(),
+            source,
+        })?;
     let track = TrackWriter::new(BufWriter::new(file), format, sample_rate)?;
     let mut drain = Drain::new(ring, dropped, track);
     let mut checkpointed = Instant::now();
@@ -123,13 +135,26 @@ fn write_file(
         std::thread::sleep(POLL);
     }
     let Drain { track, filled, .. } = drain;
+    let samples = track.samples();
+    track.finish()?;
+    std::fs::rename(&part, &path)?;
     Ok(Finished {
         path,
-        samples: track.finish()?,
+        samples,
         sample_rate,
         dropped: filled,
     })
 }
+
+/// Where a recording bound for `path` grows: `<path>.part`.
+pub fn part_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(PART_SUFFIX);
+    PathBuf::from(name)
+}
+
+/// The suffix of a recording still being written (or cut short).
+pub const PART_SUFFIX: &str = ".part";
 
 /// Moves audio from the ring to the track.
 struct Drain<W: Write + Seek> {
@@ -197,7 +222,8 @@ mod tests {
         drop(tap);
         assert!(drain.step().unwrap(), "the tap is gone and all is written");
         assert_eq!(drain.filled, 160);
-        assert_eq!(drain.track.finish().unwrap(), 640);
+        assert_eq!(drain.track.samples(), 640);
+        drain.track.finish().unwrap();
         let samples: Vec<i16> = hound::WavReader::open(&path)
             .unwrap()
             .into_samples()

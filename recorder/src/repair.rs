@@ -1,21 +1,23 @@
-//! Finishing WAV recordings a crash left behind.
+//! Finishing recordings a crash left behind.
 //!
-//! A WAV header states the length of the audio after it. The writer
-//! rewrites it every second, so a recording cut short by a crash (or a
-//! kill) holds up to a second of audio past what its header says; players
-//! stop there. [`repair_wav`] sets the header from the file's real length;
-//! chorusd runs [`repair_dir`] over its recordings at start-up.
+//! A recording is `<name>.part` until its writer finalises it, so what a
+//! crash (or a kill) cut short is easy to find. A WAV header states the
+//! length of the audio after it; the writer rewrites it every second, so
+//! such a file holds up to a second of audio past what its header says, and
+//! players stop there. [`repair_wav`] sets the header from the file's real
+//! length (MP3 frames need nothing). chorusd runs [`repair_dir`] over its
+//! recordings at start-up, which also gives each file its final name.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use crate::RecordError;
+use crate::{PART_SUFFIX, RecordError};
 
 /// What [`repair_wav`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Repair {
-    /// The header already matched the file.
+    /// Nothing needed mending (an MP3, or a WAV whose header was right).
     Intact,
     /// The header was rewritten: the file now plays its `bytes` of audio.
     Repaired {
@@ -58,9 +60,11 @@ pub fn repair_wav(path: &Path) -> Result<Repair, RecordError> {
     Ok(Repair::Repaired { bytes })
 }
 
-/// Repairs every `.wav` file in `dir` (none if it does not exist yet);
-/// returns what was done to each file that needed it, or why it could not
-/// be read.
+/// Finishes every recording a crash left in `dir` (`*.wav.part`,
+/// `*.mp3.part`; none if `dir` does not exist yet): a WAV header is
+/// repaired, then the file takes its final name. Returns each `.part`
+/// file with what was done, or why it could not be; one that is not a WAV
+/// file keeps its name.
 pub fn repair_dir(dir: &Path) -> Vec<(PathBuf, Result<Repair, RecordError>)> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -68,12 +72,24 @@ pub fn repair_dir(dir: &Path) -> Vec<(PathBuf, Result<Repair, RecordError>)> {
     entries
         .filter_map(Result::ok)
         .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|e| e == "wav"))
-        .map(|path| {
-            let result = repair_wav(&path);
-            (path, result)
+        .filter_map(|part| {
+            let name = part.file_name()?.to_str()?;
+            let final_name = name.strip_suffix(PART_SUFFIX)?;
+            let repair = if final_name.ends_with(".wav") {
+                repair_wav(&part)
+            } else if final_name.ends_with(".mp3") {
+                Ok(Repair::Intact)
+            } else {
+                return None;
+            };
+            let result = repair.and_then(|repair| {
+                if repair != Repair::NotWav {
+                    std::fs::rename(&part, part.with_file_name(final_name))?;
+                }
+                Ok(repair)
+            });
+            Some((part, result))
         })
-        .filter(|(_, result)| !matches!(result, Ok(Repair::Intact)))
         .collect()
 }
 

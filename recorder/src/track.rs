@@ -120,8 +120,7 @@ impl<W: Write + Seek> TrackWriter<W> {
     /// Ends the track: the WAV header gets its final sizes; the MP3 encoder
     /// flushes its last frames and its info frame (exact length, so players
     /// drop the encoder's padding) replaces the placeholder at the start.
-    /// Returns the samples written.
-    pub fn finish(self) -> Result<u64, RecordError> {
+    pub fn finish(self) -> Result<(), RecordError> {
         match self.encoder {
             Encoder::Wav(wav) => wav.finalize()?,
             Encoder::Mp3 {
@@ -146,7 +145,7 @@ impl<W: Write + Seek> TrackWriter<W> {
                 sink.flush()?;
             }
         }
-        Ok(self.samples)
+        Ok(())
     }
 }
 

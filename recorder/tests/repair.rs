@@ -76,10 +76,14 @@ fn a_half_sample_at_the_end_is_dropped() {
 }
 
 #[test]
-fn a_directory_is_repaired_file_by_file_and_other_files_are_left_alone() {
+fn what_a_crash_left_in_a_directory_is_finished_and_named_and_the_rest_left_alone() {
     let dir = scratch();
     let audio = ramp(6000);
-    crashed_wav(&dir.join("crashed.wav"), &audio[..2000], &audio[2000..]);
+    crashed_wav(
+        &dir.join("crashed.wav.part"),
+        &audio[..2000],
+        &audio[2000..],
+    );
     let mut good = TrackWriter::new(
         File::create(dir.join("good.wav")).unwrap(),
         Format::Wav,
@@ -88,8 +92,9 @@ fn a_directory_is_repaired_file_by_file_and_other_files_are_left_alone() {
     .unwrap();
     good.write(&audio).unwrap();
     good.finish().unwrap();
-    std::fs::write(dir.join("notes.wav"), b"not a recording").unwrap();
-    std::fs::write(dir.join("call.mp3"), b"\xff\xf3 not touched").unwrap();
+    std::fs::write(dir.join("notes.wav.part"), b"not a recording").unwrap();
+    std::fs::write(dir.join("cut.mp3.part"), b"\xff\xf3 frames").unwrap();
+    std::fs::write(dir.join("other.txt.part"), b"not ours").unwrap();
 
     let mut report = repair_dir(&dir);
     report.sort_by(|a, b| a.0.cmp(&b.0));
@@ -103,16 +108,26 @@ fn a_directory_is_repaired_file_by_file_and_other_files_are_left_alone() {
     assert_eq!(
         got,
         [
-            ("crashed.wav".to_owned(), Repair::Repaired { bytes: 12_000 }),
-            ("notes.wav".to_owned(), Repair::NotWav),
+            (
+                "crashed.wav.part".to_owned(),
+                Repair::Repaired { bytes: 12_000 }
+            ),
+            ("cut.mp3.part".to_owned(), Repair::Intact),
+            ("notes.wav.part".to_owned(), Repair::NotWav),
         ]
     );
     assert_eq!(samples(&dir.join("crashed.wav")), audio);
+    assert_eq!(
+        std::fs::read(dir.join("cut.mp3")).unwrap(),
+        b"\xff\xf3 frames"
+    );
     assert_eq!(samples(&dir.join("good.wav")), audio);
     assert_eq!(
-        std::fs::read(dir.join("notes.wav")).unwrap(),
+        std::fs::read(dir.join("notes.wav.part")).unwrap(),
         b"not a recording"
     );
+    assert!(dir.join("other.txt.part").exists());
+    assert!(!dir.join("crashed.wav.part").exists() && !dir.join("cut.mp3.part").exists());
     assert!(repair_dir(&dir.join("missing")).is_empty());
     std::fs::remove_dir_all(dir).unwrap();
 }

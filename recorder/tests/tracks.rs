@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use chorus_recorder::{Finished, Format, RecordError, Tap, TrackWriter, start};
+use chorus_recorder::{Finished, Format, RecordError, Tap, TrackWriter, part_path, start};
 
 /// A fresh path in a directory of its own.
 fn scratch(name: &str) -> PathBuf {
@@ -60,6 +60,7 @@ fn a_wav_recording_holds_exactly_what_the_tap_was_given() {
         assert_eq!(finished.duration(), Duration::from_millis(1500));
         assert_eq!(finished.dropped, 0);
         assert_eq!(finished.path, path);
+        assert!(!part_path(&path).exists(), "the .part file took its name");
         let reader = hound::WavReader::open(&path).unwrap();
         assert_eq!(reader.spec().sample_rate, rate);
         assert_eq!(reader.spec().channels, 1);
@@ -75,18 +76,23 @@ fn a_wav_recording_is_readable_while_it_is_still_being_made() {
     let (mut tap, done) = record(path.clone(), Format::Wav, 8000);
     push_frames(&mut tap, &sine(440.0, 8000, 2.0), 8000);
     // The writer checkpoints every second: the header on disk soon counts
-    // the samples, as it would if chorusd died now.
+    // the samples, as it would if chorusd died now. Until it is final the
+    // file is <name>.part.
     let deadline = Instant::now() + Duration::from_secs(5);
+    let part = part_path(&path);
     loop {
-        let readable = hound::WavReader::open(&path).map(|r| r.len()).unwrap_or(0);
+        let readable = hound::WavReader::open(&part).map(|r| r.len()).unwrap_or(0);
         if readable == 16000 {
             break;
         }
         assert!(Instant::now() < deadline, "{readable} samples readable");
         std::thread::sleep(Duration::from_millis(50));
     }
+    assert!(!path.exists());
     drop(tap);
     done.recv_timeout(Duration::from_secs(5)).unwrap().unwrap();
+    assert_eq!(hound::WavReader::open(&path).unwrap().len(), 16000);
+    assert!(!part.exists());
     std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
 }
 
@@ -182,6 +188,7 @@ fn an_existing_file_is_never_overwritten() {
         .unwrap_err();
     assert!(matches!(error, RecordError::Create { .. }), "{error}");
     assert_eq!(std::fs::read(&path).unwrap(), b"somebody's recording");
+    assert!(!part_path(&path).exists(), "nothing left behind");
     drop(tap);
     std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
 }
