@@ -67,6 +67,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// `[recording]`: where MPC recordings are written.
     pub recording: RecordingConfig,
+    /// `[speech]`: the text-to-speech engine behind `<Speak>`.
+    pub speech: SpeechConfig,
 }
 
 impl Config {
@@ -305,6 +307,23 @@ pub struct RecordingConfig {
     /// `/`. A recording's URL is `<url_base>/<file name>`. Default `None`:
     /// the URL is the file's `file://` URL on this host. `""` means `None`.
     pub url_base: Option<String>,
+}
+
+/// `[speech]`: the text-to-speech engine that says `<Speak>` text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpeechConfig {
+    /// `command`: the eSpeak NG program (name looked up on `PATH`, or a
+    /// path). Default `espeak-ng` (`apt-get install espeak-ng`). Without
+    /// it, `<Speak>` is skipped with an error naming the command.
+    pub command: String,
+}
+
+impl Default for SpeechConfig {
+    fn default() -> Self {
+        SpeechConfig {
+            command: "espeak-ng".to_owned(),
+        }
+    }
 }
 
 impl Default for RecordingConfig {

@@ -59,6 +59,7 @@ pub(crate) const SCHEMA: &[(&str, &[(&str, Kind)])] = &[
     ("log", &[("level", Kind::Str), ("format", Kind::Str)]),
     ("metrics", &[("listen", Kind::Str)]),
     ("recording", &[("dir", Kind::Str), ("url_base", Kind::Str)]),
+    ("speech", &[("command", Kind::Str)]),
 ];
 
 /// Environment variable name for a dotted key: `sip.udp_listen` -> `CHORUS_SIP__UDP_LISTEN`.

@@ -98,6 +98,8 @@ fn full_file_round_trips() {
         [recording]
         dir = "/srv/calls"
         url_base = "https://media.example.com/calls/"
+        [speech]
+        command = "/opt/espeak/bin/espeak-ng"
     "#;
     let expected = Config {
         sip: SipConfig {
@@ -133,6 +135,9 @@ fn full_file_round_trips() {
             dir: "/srv/calls".into(),
             url_base: Some("https://media.example.com/calls".into()),
         },
+        speech: SpeechConfig {
+            command: "/opt/espeak/bin/espeak-ng".into(),
+        },
     };
     let config = Config::from_toml_str(text).unwrap();
     assert_eq!(config, expected);
@@ -159,6 +164,14 @@ fn a_relative_recording_dir_or_a_bad_url_base_names_the_key() {
     }
     let c = Config::from_toml_str("[recording]\nurl_base = \"\"\n").unwrap();
     assert_eq!(c.recording.url_base, None);
+}
+
+#[test]
+fn an_empty_speech_command_or_one_with_arguments_names_the_key() {
+    for command in ["", "espeak-ng --stdout"] {
+        let err = Config::from_toml_str(&format!("[speech]\ncommand = {command:?}\n")).unwrap_err();
+        assert_eq!(err.key(), Some("speech.command"), "{command:?}: {err}");
+    }
 }
 
 #[test]

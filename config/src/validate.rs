@@ -14,7 +14,7 @@ use crate::error::ConfigError;
 use crate::source::Layers;
 use crate::{
     Config, HttpMethod, InboundConfig, LogConfig, LogFormat, MediaConfig, MetricsConfig,
-    RecordingConfig, RtpConfig, SampleRate, SipConfig,
+    RecordingConfig, RtpConfig, SampleRate, SipConfig, SpeechConfig,
 };
 
 /// Highest accepted `media.workers`.
@@ -94,7 +94,22 @@ pub(crate) fn build(layers: &Layers) -> Result<Config, ConfigError> {
         log: log(&r)?,
         metrics: metrics(&r)?,
         recording: recording(&r)?,
+        speech: speech(&r)?,
     })
+}
+
+fn speech(r: &Reader<'_>) -> Result<SpeechConfig, ConfigError> {
+    let mut speech = SpeechConfig::default();
+    if let Some(text) = r.string("speech.command")? {
+        if text.trim().is_empty() || text.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(r.invalid(
+                "speech.command",
+                format!("must be a program name or path without spaces, got {text:?}"),
+            ));
+        }
+        speech.command = text.to_owned();
+    }
+    Ok(speech)
 }
 
 fn recording(r: &Reader<'_>) -> Result<RecordingConfig, ConfigError> {

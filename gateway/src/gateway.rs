@@ -112,7 +112,11 @@ impl Daemon {
             None => None,
         };
         let http = http_client(&config.sip.user_agent)?;
-        let player = Player::new(http.clone(), config.media.sample_rate.hz());
+        let player = Player::new(
+            http.clone(),
+            config.media.sample_rate.hz(),
+            config.speech.command.clone(),
+        );
         let metrics = Arc::new(Metrics::default());
         let gateway = Arc::new(Gateway {
             mpcs: MpcRegistry::new(

@@ -1,9 +1,11 @@
-//! Interop with real third-party peers: SIPp and baresip against a
-//! default-started chorusd (SIP on 127.0.0.1:5060, built-in app).
+//! Interop with real third-party programs: SIPp and baresip against a
+//! default-started chorusd (SIP on 127.0.0.1:5060, built-in app), and
+//! eSpeak NG saying `<Speak>` text.
 //!
-//! These tests need `sipp`, `baresip` and `tshark` and bind port 5060, so they
-//! are `#[ignore]`d in `cargo test --workspace` and run by the interop
-//! command (`tests/interop/run`, which `.ci/run` calls) one at a time.
+//! These tests need `sipp`, `baresip`, `tshark` and `espeak-ng` and bind
+//! port 5060, so they are `#[ignore]`d in `cargo test --workspace` and run
+//! by the interop command (`tests/interop/run`, which `.ci/run` calls) one
+//! at a time.
 
 mod common;
 
@@ -190,5 +192,84 @@ async fn sipp_over_tcp_and_sipp_over_udp_hear_each_other() {
     let udp_caller = decode_stream(&packets, 6310, first + 1.5, first + 5.0);
     assert_hears("sipp over TCP (400 Hz)", &tcp_caller, &[1100.0], &[400.0]);
     assert_hears("sipp over UDP (1100 Hz)", &udp_caller, &[400.0], &[1100.0]);
+    chorus.stop().await;
+}
+
+/// `<Speak>` is said by eSpeak NG: the caller hears speech (twice, with
+/// `loop="2"`), in English and in French with a male voice, then the flow
+/// goes on to `<Hangup>`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs espeak-ng: run tests/interop/run"]
+async fn speak_is_said_by_espeak_ng() {
+    use chorus_tests::http::{AppServer, Reply};
+    use chorus_tests::phone::{DialOptions, dial};
+    use chorus_tests::tone::rms_dbfs;
+
+    let app = AppServer::start(vec![]).await;
+    let chorus = common::start_with_answer_url(&app.url("/answer"), "POST").await;
+    for (speak, min_seconds) in [
+        (r#"<Speak loop="2">Welcome to chorus.</Speak>"#, 1.5),
+        (
+            r#"<Speak voice="MAN" language="fr-FR">Bienvenue.</Speak>"#,
+            0.4,
+        ),
+    ] {
+        app.set_route(
+            "/answer",
+            Reply::xml(&format!("<Response>{speak}<Hangup/></Response>")),
+        );
+        let started = Instant::now();
+        let caller = dial(chorus.sip_addr(), "speak", DialOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{}", chorus.log()));
+        assert!(
+            caller.wait_for_bye(Duration::from_secs(15)).await,
+            "{speak}: <Hangup> after the speech\n{}",
+            chorus.log()
+        );
+        let seconds = started.elapsed().as_secs_f64();
+        assert!(seconds >= min_seconds, "{speak}: over in {seconds:.2} s");
+        let heard = caller.received_audio();
+        // Speech: loud 100 ms windows for a good part of the call (silence
+        // or comfort noise would be far below).
+        let loud = heard
+            .chunks(800)
+            .filter(|w| w.len() == 800 && rms_dbfs(w) > -35.0)
+            .count();
+        assert!(
+            loud as f64 * 0.1 >= min_seconds * 0.5,
+            "{speak}: {loud} loud windows in {:.2} s of audio",
+            heard.len() as f64 / 8000.0
+        );
+    }
+    // In a music document too: a waiting member hears the speech as wait
+    // music.
+    app.set_route(
+        "/wait.xml",
+        Reply::xml("<Response><Speak>Please hold.</Speak></Response>"),
+    );
+    app.set_route(
+        "/answer",
+        Reply::xml(&format!(
+            r#"<Response><MultiPartyCall role="customer" startMpcOnEnter="false" waitMusicUrl="{}">spoken</MultiPartyCall></Response>"#,
+            app.url("/wait.xml")
+        )),
+    );
+    let waiting = dial(chorus.sip_addr(), "spoken", DialOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", chorus.log()));
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let heard = waiting.received_audio();
+    let loud = heard
+        .chunks(800)
+        .filter(|w| w.len() == 800 && rms_dbfs(w) > -35.0)
+        .count();
+    assert!(loud >= 5, "{loud} loud windows of wait music");
+    let _ = waiting.hangup().await;
+    assert!(
+        !chorus.log().contains("<Speak> skipped"),
+        "{}",
+        chorus.log()
+    );
     chorus.stop().await;
 }

@@ -324,3 +324,50 @@ async fn play_in_the_call_flow_is_heard_before_the_next_element() {
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), chorus.stop()).await;
 }
+
+/// `<Speak>` without its text-to-speech program is skipped with an error
+/// naming the program, and the flow goes on with the next element.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn speak_without_its_program_is_skipped_and_the_flow_goes_on() {
+    let app = AppServer::start(vec![(
+        "/greeting.wav".to_owned(),
+        wav(GREETING, 0.6, 8000, 1),
+    )])
+    .await;
+    app.set_route(
+        "/answer",
+        Reply::xml(&format!(
+            "<Response><Speak>Welcome</Speak><Play>{}</Play><Hangup/></Response>",
+            app.url("/greeting.wav")
+        )),
+    );
+    let answer = app.url("/answer");
+    let chorus = Chorusd::start(
+        common::chorusd_bin(),
+        &[
+            ("CHORUS_INBOUND__ANSWER_URL", answer.as_str()),
+            ("CHORUS_SPEECH__COMMAND", "/nonexistent/espeak-ng"),
+        ],
+    )
+    .await;
+    let since = Instant::now();
+    let caller = dial(chorus.sip_addr(), "speak", DialOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", chorus.log()));
+    assert!(
+        caller.wait_for_bye(Duration::from_secs(5)).await,
+        "<Hangup> after <Play>"
+    );
+    assert_hears(
+        "caller",
+        &caller.received_audio_since(since),
+        &[GREETING],
+        &all_but(&[GREETING]),
+    );
+    let log = chorus.log();
+    assert!(
+        log.contains("<Speak> skipped") && log.contains("/nonexistent/espeak-ng"),
+        "{log}"
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(5), chorus.stop()).await;
+}

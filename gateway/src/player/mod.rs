@@ -12,13 +12,13 @@
 //! error, which callers turn into silence (the spec: "no music will be
 //! played").
 //!
-//! `<Speak>` needs a text-to-speech engine, which chorus does not have yet:
-//! it is skipped with a warning.
+//! `<Speak>` text is said by eSpeak NG ([`speech`]) and decoded the same
+//! way.
 //!
 //! ```no_run
 //! # async fn demo(http: reqwest::Client) {
 //! use chorus_gateway::player::{Player, Use};
-//! let player = Player::new(http, 16000);
+//! let player = Player::new(http, 16000, "espeak-ng".into());
 //! let music = player
 //!     .sound_document("http://127.0.0.1:8080/hold.xml", chorus_xml::Method::Get, Use::Music)
 //!     .await;
@@ -26,16 +26,18 @@
 //! ```
 
 pub mod decode;
+pub mod speech;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chorus_config::HttpMethod;
 use chorus_mixer::clip::{Clip, Segment};
-use chorus_xml::{DocumentError, Method, Play, SoundItem};
+use chorus_xml::{DocumentError, Method, Play, SoundItem, Speak};
 
 use crate::call::answer::{FetchError, fetch_bytes, http_method};
 use decode::DecodeError;
+use speech::SpeechError;
 
 /// Largest sound document.
 const MAX_DOCUMENT: usize = 100 * 1024;
@@ -70,10 +72,13 @@ pub enum PlayError {
     /// The document is not a `<Response>`.
     #[error("sound document: {0}")]
     Document(#[from] DocumentError),
-    /// An audio file could not be decoded.
+    /// `<Speak>` text could not be said.
+    #[error(transparent)]
+    Speech(#[from] SpeechError),
+    /// An audio file (or the speech) could not be decoded.
     #[error("{url}: {source}")]
     Decode {
-        /// The audio URL.
+        /// The audio URL (`<Speak>` for speech).
         url: String,
         /// Why.
         #[source]
@@ -87,17 +92,24 @@ pub enum PlayError {
     },
 }
 
-/// Fetches, decodes and assembles clips at the media plane's rate.
+/// Fetches, speaks, decodes and assembles clips at the media plane's rate.
 #[derive(Clone)]
 pub struct Player {
     http: reqwest::Client,
     sample_rate: u32,
+    /// `speech.command`.
+    speech: Arc<str>,
 }
 
 impl Player {
-    /// A player producing clips at `sample_rate` (the rooms' rate).
-    pub fn new(http: reqwest::Client, sample_rate: u32) -> Self {
-        Self { http, sample_rate }
+    /// A player producing clips at `sample_rate` (the rooms' rate), saying
+    /// `<Speak>` text with the eSpeak NG program `speech`.
+    pub fn new(http: reqwest::Client, sample_rate: u32, speech: String) -> Self {
+        Self {
+            http,
+            sample_rate,
+            speech: speech.into(),
+        }
     }
 
     /// The rate of the clips it makes.
@@ -145,10 +157,13 @@ impl Player {
                     let samples = u64::from(wait.length) * u64::from(self.sample_rate);
                     (Segment::Silence(samples as usize), 1)
                 }
-                SoundItem::Speak(speak) => {
-                    tracing::warn!(text = %speak.text, "<Speak> is not supported yet (no text-to-speech); skipped");
-                    continue;
-                }
+                SoundItem::Speak(speak) => match self.speech(speak).await {
+                    Ok(pcm) => (Segment::Pcm(pcm), speak.loop_count),
+                    Err(error) => {
+                        tracing::warn!(%error, "<Speak> skipped");
+                        continue;
+                    }
+                },
             };
             if times == 0 && use_ != Use::Bridge {
                 // Forever: nothing after this item is ever reached.
@@ -175,8 +190,25 @@ impl Player {
             MAX_AUDIO,
         )
         .await?;
-        let rate = self.sample_rate;
         let extension = extension_of(&url);
+        self.decode(bytes, extension, url).await
+    }
+
+    /// Says one `<Speak>` text.
+    async fn speech(&self, speak: &Speak) -> Result<Arc<[i16]>, PlayError> {
+        let wav = speech::synthesize(&self.speech, speak).await?;
+        self.decode(wav, Some("wav".to_owned()), "<Speak>".to_owned())
+            .await
+    }
+
+    /// Decodes audio off the runtime; `url` names it in errors and logs.
+    async fn decode(
+        &self,
+        bytes: Vec<u8>,
+        extension: Option<String>,
+        url: String,
+    ) -> Result<Arc<[i16]>, PlayError> {
+        let rate = self.sample_rate;
         let decoded =
             tokio::task::spawn_blocking(move || decode::decode(bytes, extension.as_deref(), rate))
                 .await

@@ -30,7 +30,6 @@ use super::params::CallParties;
 use crate::gateway::Gateway;
 use crate::media::{Leg, LegEvent, LegId};
 use crate::mpc::{JoinError, Membership};
-use crate::player::Use;
 use chorus_mpc::{CallInfo, ExitCause, Then};
 
 mod play;
@@ -220,18 +219,8 @@ impl InboundCall {
                         .await?
                         .into();
                 }
-                Verb::Play(play) => {
-                    self.answer()?;
-                    let player = self.gw.player.clone();
-                    let items = [SoundItem::Play(play)];
-                    let clip = self.serve_until(player.clip(&items, Use::Call)).await?;
-                    self.play(clip).await?;
-                }
-                Verb::Speak(_) => {
-                    tracing::warn!(
-                        "<Speak> is not supported yet (no text-to-speech); element skipped"
-                    );
-                }
+                Verb::Play(play) => self.say(SoundItem::Play(play)).await?,
+                Verb::Speak(speak) => self.say(SoundItem::Speak(speak)).await?,
             }
         }
         Ok(())

@@ -6,12 +6,25 @@ use std::time::Duration;
 
 use chorus_mixer::Participant;
 use chorus_mixer::clip::Clip;
+use chorus_xml::SoundItem;
 use tokio::sync::mpsc;
 
 use super::{End, InboundCall, Media};
 use crate::media::{Entrance, Leg, LegEvent, RoomMusic};
+use crate::player::Use;
 
 impl InboundCall {
+    /// `<Play>` or `<Speak>`: answers, makes the clip (a file fetched and
+    /// decoded, or text spoken) and plays it to the caller.
+    pub(super) async fn say(&mut self, item: SoundItem) -> Result<(), End> {
+        self.answer()?;
+        let player = self.gw.player.clone();
+        let clip = self
+            .serve_until(async move { player.clip(&[item], Use::Call).await })
+            .await?;
+        self.play(clip).await
+    }
+
     /// Plays `clip` to the caller alone (a room of one, the clip on its
     /// bridge) until it ends, or for ever if it loops; the leg comes back
     /// afterwards, also when the call ends meanwhile.
