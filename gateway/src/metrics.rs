@@ -64,10 +64,10 @@ pub struct Metrics {
     events: [AtomicU64; EventName::ALL.len()],
     /// By [`CallbackKind`], then [`Callback`].
     callbacks: [[AtomicU64; CALLBACKS.len()]; 2],
-    sounds_loaded: AtomicU64,
-    sounds_failed: AtomicU64,
-    recordings_completed: AtomicU64,
-    recordings_failed: AtomicU64,
+    /// Sound documents: [failed, loaded].
+    sounds: [AtomicU64; 2],
+    /// MPC recordings: [failed, completed].
+    recordings: [AtomicU64; 2],
 }
 
 impl Metrics {
@@ -89,22 +89,12 @@ impl Metrics {
 
     /// An MPC recording was completed (`true`) or failed.
     pub fn recording(&self, completed: bool) {
-        let counter = if completed {
-            &self.recordings_completed
-        } else {
-            &self.recordings_failed
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+        self.recordings[usize::from(completed)].fetch_add(1, Ordering::Relaxed);
     }
 
     /// A sound or music document loaded (`true`) or failed.
     pub fn sound(&self, loaded: bool) {
-        let counter = if loaded {
-            &self.sounds_loaded
-        } else {
-            &self.sounds_failed
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+        self.sounds[usize::from(loaded)].fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition, with the two gauges given.
@@ -156,40 +146,28 @@ impl Metrics {
                 &format!("chorus_{}_callbacks_total", kind.as_str()),
                 "counter",
                 &format!(
-                    "{} callback deliveries, retries and drops (after every retry).",
-                    match kind {
-                        CallbackKind::Status => "Status",
-                        CallbackKind::Recording => "Recording",
-                    }
+                    "Deliveries, retries and drops (after every retry) of {} callbacks.",
+                    kind.as_str()
                 ),
                 &callbacks,
             );
         }
-        let sounds = [
-            ("{outcome=\"loaded\"}".to_owned(), get(&self.sounds_loaded)),
-            ("{outcome=\"failed\"}".to_owned(), get(&self.sounds_failed)),
-        ];
+        // [failed, succeeded] counters, each with its outcome label.
+        let outcomes = |counters: &[AtomicU64; 2], succeeded: &str| {
+            [(succeeded, &counters[1]), ("failed", &counters[0])]
+                .map(|(label, c)| (format!("{{outcome=\"{label}\"}}"), get(c)))
+        };
         metric(
             "chorus_sound_documents_total",
             "counter",
             "Music and enter/exit sound documents loaded or failed (silence).",
-            &sounds,
+            &outcomes(&self.sounds, "loaded"),
         );
-        let recordings = [
-            (
-                "{outcome=\"completed\"}".to_owned(),
-                get(&self.recordings_completed),
-            ),
-            (
-                "{outcome=\"failed\"}".to_owned(),
-                get(&self.recordings_failed),
-            ),
-        ];
         metric(
             "chorus_recordings_total",
             "counter",
             "MPC recordings completed or failed.",
-            &recordings,
+            &outcomes(&self.recordings, "completed"),
         );
         out
     }

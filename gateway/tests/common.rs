@@ -21,14 +21,15 @@ pub async fn start_builtin() -> Chorusd {
 
 /// Starts chorusd fetching its call flow from `answer_url`.
 pub async fn start_with_answer_url(answer_url: &str, method: &str) -> Chorusd {
-    Chorusd::start(
-        chorusd_bin(),
-        &[
-            ("CHORUS_INBOUND__ANSWER_URL", answer_url),
-            ("CHORUS_INBOUND__ANSWER_METHOD", method),
-        ],
-    )
-    .await
+    start_with_settings(answer_url, &[("CHORUS_INBOUND__ANSWER_METHOD", method)]).await
+}
+
+/// Starts chorusd fetching its call flow from `answer_url` (POST), with
+/// more settings as `CHORUS_*` variables.
+pub async fn start_with_settings(answer_url: &str, settings: &[(&str, &str)]) -> Chorusd {
+    let mut env = vec![("CHORUS_INBOUND__ANSWER_URL", answer_url)];
+    env.extend_from_slice(settings);
+    Chorusd::start(chorusd_bin(), &env).await
 }
 
 /// Lets media flow for a while (the tests listen to what arrives meanwhile).

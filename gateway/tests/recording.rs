@@ -12,7 +12,7 @@ use chorus_tests::http::{AppServer, RecordedRequest, Reply};
 use chorus_tests::peers::{Scratch, read_wav};
 use chorus_tests::phone::Call;
 use chorus_tests::tone::assert_hears;
-use common::{chorusd_bin, join_mpc, let_media_flow, listen, wait_for_metric};
+use common::{join_mpc, let_media_flow, listen, start_with_settings, wait_for_metric};
 
 const CUSTOMER: f32 = 950.0;
 const AGENT: f32 = 1150.0;
@@ -24,11 +24,9 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 /// chorusd fetching its flow from `app`'s /answer, recording into `dir`,
 /// mixing at `sample_rate`.
 async fn start(app: &AppServer, dir: &str, sample_rate: &str) -> Chorusd {
-    let answer = app.url("/answer");
-    Chorusd::start(
-        chorusd_bin(),
+    start_with_settings(
+        &app.url("/answer"),
         &[
-            ("CHORUS_INBOUND__ANSWER_URL", answer.as_str()),
             ("CHORUS_RECORDING__DIR", dir),
             ("CHORUS_MEDIA__SAMPLE_RATE", sample_rate),
         ],

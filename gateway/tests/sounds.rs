@@ -341,13 +341,9 @@ async fn speak_without_its_program_is_skipped_and_the_flow_goes_on() {
             app.url("/greeting.wav")
         )),
     );
-    let answer = app.url("/answer");
-    let chorus = Chorusd::start(
-        common::chorusd_bin(),
-        &[
-            ("CHORUS_INBOUND__ANSWER_URL", answer.as_str()),
-            ("CHORUS_SPEECH__COMMAND", "/nonexistent/espeak-ng"),
-        ],
+    let chorus = common::start_with_settings(
+        &app.url("/answer"),
+        &[("CHORUS_SPEECH__COMMAND", "/nonexistent/espeak-ng")],
     )
     .await;
     let since = Instant::now();

@@ -104,26 +104,11 @@ fn write_file(
     ring: Consumer<i16>,
     dropped: Arc<AtomicU64>,
 ) -> Result<Finished, RecordError> {
-    let create = |path: &PathBuf| -> std::io::Result<File> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        File::create_new(path)
-    };
     let part = part_path(&path);
-    let file = create(&part)
-        .and_then(|file| match path.try_exists() {
-            Ok(false) => Ok(file),
-            Ok(true) => {
-                let _ = std::fs::remove_file(&part);
-                Err(std::io::ErrorKind::AlreadyExists.into())
-            }
-            Err(error) => Err(error),
-        })
-        .map_err(|source| RecordError::Create {
-            path: path.clone(),
-            source,
-        })?;
+    let file = create_part(&path, &part).map_err(|source| RecordError::Create {
+        path: path.clone(),
+        source,
+    })?;
     let track = TrackWriter::new(BufWriter::new(file), format, sample_rate)?;
     let mut drain = Drain::new(ring, dropped, track);
     let mut checkpointed = Instant::now();
@@ -144,6 +129,18 @@ fn write_file(
         sample_rate,
         dropped: filled,
     })
+}
+
+/// Creates `part` for a recording bound for `path`, its directory first;
+/// neither file may exist yet.
+fn create_part(path: &Path, part: &Path) -> std::io::Result<File> {
+    if path.try_exists()? {
+        return Err(std::io::ErrorKind::AlreadyExists.into());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    File::create_new(part)
 }
 
 /// Where a recording bound for `path` grows: `<path>.part`.

@@ -15,7 +15,8 @@ use tokio::io::AsyncWriteExt;
 
 /// Longest text Plivo accepts in one `<Speak>`.
 pub const MAX_TEXT: usize = 3000;
-/// How long one synthesis may take (3000 characters take about a second).
+/// How long one synthesis may take: far more than eSpeak needs for
+/// [`MAX_TEXT`] characters, so only a hung program reaches it.
 const TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Why a text could not be spoken.
@@ -65,28 +66,18 @@ pub async fn synthesize(command: &str, speak: &Speak) -> Result<Vec<u8>, SpeechE
         _ => "+f3",
     };
     let language = speak.language.to_ascii_lowercase();
-    let primary = language.split(['-', '_']).next().unwrap_or("en").to_owned();
-    let mut stderr = String::new();
-    for voice in [language, primary] {
-        match run(command, &format!("{voice}{variant}"), &speak.text).await? {
-            Ok(wav) => return Ok(wav),
-            Err(said) => stderr = said,
+    let primary = language.split(['-', '_']).next().unwrap_or("en");
+    let said = run(command, &format!("{language}{variant}"), speak).await;
+    match said {
+        Err(SpeechError::Failed { .. }) if primary != language => {
+            run(command, &format!("{primary}{variant}"), speak).await
         }
+        said => said,
     }
-    Err(SpeechError::Failed {
-        command: command.to_owned(),
-        language: speak.language.clone(),
-        stderr,
-    })
 }
 
-/// One run with `voice`: the WAV bytes, or what the program said when it
-/// failed.
-async fn run(
-    command: &str,
-    voice: &str,
-    text: &str,
-) -> Result<Result<Vec<u8>, String>, SpeechError> {
+/// Says the text once with eSpeak voice `voice`: the WAV file.
+async fn run(command: &str, voice: &str, speak: &Speak) -> Result<Vec<u8>, SpeechError> {
     let unavailable = |source| SpeechError::Unavailable {
         command: command.to_owned(),
         source,
@@ -100,7 +91,7 @@ async fn run(
         .spawn()
         .map_err(unavailable)?;
     let mut stdin = child.stdin.take().expect("piped");
-    let text = text.to_owned();
+    let text = speak.text.clone();
     // Written while the output is read, so a long text cannot deadlock on
     // full pipes; a program that exits early just closes its stdin.
     let feed = tokio::spawn(async move {
@@ -113,11 +104,14 @@ async fn run(
         })?
         .map_err(unavailable)?;
     let _ = feed.await;
-    let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-    Ok(if output.status.success() && !output.stdout.is_empty() {
-        Ok(output.stdout)
-    } else {
-        Err(format!("{} ({stderr})", output.status))
+    if output.status.success() && !output.stdout.is_empty() {
+        return Ok(output.stdout);
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    Err(SpeechError::Failed {
+        command: command.to_owned(),
+        language: speak.language.clone(),
+        stderr: format!("{} ({})", output.status, stderr.trim()),
     })
 }
 
