@@ -1,15 +1,20 @@
-//! Callback delivery (status and recording callbacks): one task per MPC and
-//! URL posts its events in order, retrying with backoff, so a slow or dead
-//! callback URL delays nothing but that MPC's later callbacks to it (never a
-//! media tick, never another MPC).
+//! Callback delivery (status and recording callbacks): a [`CallbackQueue`]
+//! per MPC and URL posts its events in order, retrying with backoff, so a
+//! slow or dead callback URL delays nothing but that MPC's later callbacks to
+//! it (never a media tick, never another MPC, never the MPC's own engine).
+//!
+//! The queue belongs to its MPC's task, which drives it from its select loop
+//! with [`CallbackQueue::deliver_next`] (cancel-safe: the attempt in flight
+//! lives in the queue, so losing a select race does not restart it).
 
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chorus_mpc::{RecordingEvent, StatusEvent};
 use chorus_xml::Method;
-use tokio::sync::mpsc;
-use tokio_util::task::TaskTracker;
 
 use crate::metrics::{Callback, CallbackKind, Metrics};
 
@@ -62,43 +67,83 @@ pub const RETRY_DELAYS: [Duration; 3] = [
 /// How long one attempt may take.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Starts the delivery task of one MPC's callbacks of one kind to `url` on
-/// `tasks` (so a stopping daemon can wait for the queues to drain); events
-/// sent on the returned channel are delivered in order. The task ends when
-/// the sender is dropped and its queue is delivered.
-pub fn spawn_callbacks<E: CallbackEvent>(
-    tasks: &TaskTracker,
+/// Where one queue's events go.
+struct Target {
     http: reqwest::Client,
     url: String,
     method: Method,
     metrics: Arc<Metrics>,
-) -> mpsc::UnboundedSender<E> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<E>();
-    tasks.spawn(async move {
-        while let Some(event) = rx.recv().await {
-            let delivered = deliver(&http, &url, method, &event, &metrics).await;
-            metrics.callback(
-                E::KIND,
-                if delivered {
-                    Callback::Delivered
-                } else {
-                    Callback::Dropped
-                },
-            );
+}
+
+/// One MPC's events of one kind for one URL, delivered in order.
+pub struct CallbackQueue<E> {
+    target: Arc<Target>,
+    pending: VecDeque<E>,
+    in_flight: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+impl<E: CallbackEvent> CallbackQueue<E> {
+    /// An empty queue for `url`, posting with `http` by `method` and
+    /// counting outcomes on `metrics`.
+    pub fn new(http: reqwest::Client, url: String, method: Method, metrics: Arc<Metrics>) -> Self {
+        Self {
+            target: Arc::new(Target {
+                http,
+                url,
+                method,
+                metrics,
+            }),
+            pending: VecDeque::new(),
+            in_flight: None,
         }
-    });
-    tx
+    }
+
+    /// Queues an event behind the others.
+    pub fn push(&mut self, event: E) {
+        self.pending.push_back(event);
+    }
+
+    /// True when everything queued was delivered (or dropped).
+    pub fn is_idle(&self) -> bool {
+        self.in_flight.is_none() && self.pending.is_empty()
+    }
+
+    /// Delivers (or, after every retry, drops) the oldest event; pends for
+    /// ever when the queue is idle. Cancel-safe.
+    pub async fn deliver_next(&mut self) {
+        if self.in_flight.is_none() {
+            let Some(event) = self.pending.pop_front() else {
+                return std::future::pending().await;
+            };
+            let target = self.target.clone();
+            self.in_flight = Some(Box::pin(async move {
+                let delivered = deliver(&target, &event).await;
+                target.metrics.callback(
+                    E::KIND,
+                    if delivered {
+                        Callback::Delivered
+                    } else {
+                        Callback::Dropped
+                    },
+                );
+            }));
+        }
+        if let Some(attempt) = &mut self.in_flight {
+            attempt.await;
+        }
+        self.in_flight = None;
+    }
 }
 
 /// Sends one event, retrying; logs it with its payload if every attempt
 /// failed. True if it was delivered.
-async fn deliver<E: CallbackEvent>(
-    http: &reqwest::Client,
-    url: &str,
-    method: Method,
-    event: &E,
-    metrics: &Metrics,
-) -> bool {
+async fn deliver<E: CallbackEvent>(target: &Target, event: &E) -> bool {
+    let Target {
+        http,
+        url,
+        method,
+        metrics,
+    } = target;
     let fields = event.fields();
     let mut last_error = String::new();
     for (attempt, delay) in std::iter::once(Duration::ZERO)

@@ -1,21 +1,32 @@
 //! chorusd: a SIP/RTP media gateway hosting Plivo-style multiparty calls.
 //!
-//! How the pieces fit (see ARCHITECTURE.md beside the repository):
-//! - [`sip`] owns the rsipstack endpoint and turns requests into calls;
-//! - [`call`] runs each call's XML flow on the tokio control plane;
-//! - [`mpc`] runs each MPC's engine (`chorus-mpc`) and carries out its
-//!   outputs: legs into rooms and out, released calls, callbacks;
-//! - [`events`] delivers status callbacks;
-//! - [`player`] fetches and decodes sounds and music into clips;
-//! - [`media`] runs the worker threads that receive, mix and send RTP;
-//! - [`metrics`] counts calls, MPC events, callbacks and sounds for
-//!   Prometheus (`GET /metrics`).
+//! Imports run one way, top to bottom; a module that needs something from
+//! above it gets a narrow handle or a channel:
+//!
+//! ```text
+//! bin/chorusd.rs
+//!  → daemon        builds and wires every part; owns start, serve, graceful stop
+//!   → call, mpc    one task per call (the driver of its chorus-flow interpreter),
+//!                  one task per MPC (its engine, timer, room, callbacks, recording)
+//!    → events, player, fetch, media
+//!                  callback queues; sounds into clips; HTTP fetching; RTP workers
+//!     → metrics, sip
+//!                  leaves: counters served by a render closure; SIP, the only
+//!                  module that names rsipstack
+//! ```
+//!
+//! Within a level, `call` uses `mpc` (to join) and `player` uses `fetch`;
+//! `sip` hands new calls up to `call` over a channel the daemon wires. The
+//! control API will sit beside `call` and `mpc`. The decisions themselves
+//! live in pure crates beside this one: `chorus-flow` (what a call does
+//! next), `chorus-mpc` (Plivo's MPC rules), `chorus-media` (RTP, jitter,
+//! SDP, DTMF) and `chorus-mixer` (who hears whom).
 //!
 //! To drive it from code (tests do this through the binary instead):
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
 //! let config = chorus_config::Config::default();
-//! let daemon = chorus_gateway::gateway::Daemon::start(config).await?;
+//! let daemon = chorus_gateway::daemon::Daemon::start(config).await?;
 //! // ... calls come in on daemon.sip_udp ...
 //! daemon.stop().await;
 //! # Ok(()) }
@@ -24,8 +35,9 @@
 #![forbid(unsafe_code)]
 
 pub mod call;
+pub mod daemon;
 pub mod events;
-pub mod gateway;
+pub mod fetch;
 pub mod media;
 pub mod metrics;
 pub mod mpc;

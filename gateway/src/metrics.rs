@@ -16,13 +16,10 @@
 //! ```
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chorus_mpc::EventName;
 use tokio_util::sync::CancellationToken;
-
-use crate::gateway::Gateway;
 
 /// Which of an MPC's callback URLs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,20 +171,18 @@ impl Metrics {
 }
 
 /// Serves `GET /metrics` on `listener` (bound before the daemon reports
-/// ready, so a taken port is a start-up error) until `stop`.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    gateway: Arc<Gateway>,
-    stop: CancellationToken,
-) {
+/// ready, so a taken port is a start-up error) until `stop`; each request
+/// answers what `render` returns (the daemon's closure over its counters and
+/// gauges).
+pub async fn serve<R>(listener: tokio::net::TcpListener, render: R, stop: CancellationToken)
+where
+    R: Fn() -> String + Clone + Send + Sync + 'static,
+{
     let app = axum::Router::new().route(
         "/metrics",
         axum::routing::get(move || {
-            let gateway = gateway.clone();
+            let text = render();
             async move {
-                let text = gateway
-                    .metrics
-                    .render(gateway.calls.len(), gateway.mpcs.len());
                 (
                     [(
                         axum::http::header::CONTENT_TYPE,

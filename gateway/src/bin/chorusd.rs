@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chorus_config::{Config, LogFormat};
-use chorus_gateway::gateway::Daemon;
+use chorus_gateway::daemon::Daemon;
 
 const USAGE: &str = "usage: chorusd [--config PATH] [--check-config]
   --config PATH    read settings from this TOML file (see systemd/chorusd.toml)

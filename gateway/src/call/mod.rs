@@ -1,24 +1,65 @@
-//! Calls: one tokio task per call runs its XML call flow.
+//! Calls: one tokio task per call drives its XML call flow.
 //!
-//! [`inbound::InboundCall`] answers an INVITE: negotiates SDP, rings, fetches
-//! the answer URL (or uses the built-in app), then executes the `<Response>`
-//! one element at a time, serving in-dialog requests (re-INVITE, OPTIONS,
-//! BYE) all along. [`CallTable`] knows every live call so a graceful stop can
+//! The flow's decisions are [`chorus_flow`]'s (a sans-IO interpreter);
+//! [`inbound`] is its driver for calls that arrive: it negotiates SDP, rings,
+//! performs each of the flow's actions (fetch a document, answer, play, join
+//! an MPC, reject or hang up) and tells the flow what happened, serving the
+//! caller's in-dialog requests (re-INVITE, UPDATE, OPTIONS, BYE) all along.
+//! [`serve`] starts a task for each call signalling hands over, in the call's
+//! span; [`CallTable`] knows every live call so that a graceful stop can
 //! hang them all up.
 
-pub mod answer;
 pub mod inbound;
 mod params;
+mod services;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::sip::IncomingCall;
+use inbound::InboundCall;
+pub use services::CallServices;
+
+/// Starts a task for every call that arrives on `calls`, until the channel
+/// closes.
+pub async fn serve(
+    mut calls: mpsc::UnboundedReceiver<IncomingCall>,
+    services: Arc<CallServices>,
+    table: CallTable,
+) {
+    while let Some(incoming) = calls.recv().await {
+        let span = incoming.span.clone();
+        let hang_up = table.insert(&incoming.call_uuid);
+        let (services, table) = (services.clone(), table.clone());
+        tokio::spawn(
+            async move {
+                let call_uuid = incoming.call_uuid.clone();
+                tracing::info!(
+                    from = incoming.invite.from,
+                    uri = incoming.invite.uri,
+                    "incoming call"
+                );
+                services.metrics.call();
+                if let Some(call) = InboundCall::prepare(services, incoming, hang_up) {
+                    call.run().await;
+                }
+                table.remove(&call_uuid);
+                tracing::info!("call ended");
+            }
+            .instrument(span),
+        );
+    }
+}
 
 /// Every live call, by call UUID, with the token that asks it to hang up.
-#[derive(Default)]
+/// Cheap to clone.
+#[derive(Clone, Default)]
 pub struct CallTable {
-    calls: Mutex<HashMap<String, CancellationToken>>,
+    calls: Arc<Mutex<HashMap<String, CancellationToken>>>,
 }
 
 impl CallTable {

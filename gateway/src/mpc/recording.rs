@@ -4,54 +4,41 @@
 //! go of it and the writer finalises the file. Each step is reported to
 //! `recordingCallbackUrl` — MPCRecordingInitiated, then
 //! MPCRecordingCompleted or MPCRecordingFailed — and logged and counted
-//! whether or not the application gave that URL.
+//! whether or not the application gave that URL. The MPC's task drives the
+//! writer's answer and the callbacks ([`Recording::progress`]).
 
-use chorus_mpc::{RecordingEvent, RecordingEventName, RecordingFields, Timestamp};
+use chorus_mpc::{Mpc, RecordingEvent, RecordingEventName, RecordingFields, Timestamp};
 use chorus_recorder::{Finished, Format, RecordError};
 use chorus_xml::{Method, RecordFileFormat};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
-use super::{MpcEntry, MpcRegistry, now};
-use crate::events::spawn_callbacks;
+use super::clock::MpcClock;
+use super::services::MpcServices;
+use crate::events::CallbackQueue;
+use crate::media::RoomKey;
 
-/// Where an MPC's recording events go: `recordingCallbackUrl` and method.
-pub type RecordingCallback = Option<(String, Method)>;
-
-/// Reports one recording's events, numbered in order.
-struct Reporter {
+/// One recording of an MPC, from its start until its last callback.
+pub(super) struct Recording {
     fields: RecordingFields,
-    callbacks: Option<mpsc::UnboundedSender<RecordingEvent>>,
+    callbacks: Option<CallbackQueue<RecordingEvent>>,
     sequence: u64,
+    /// The writer's answer, until it came.
+    finished: Option<oneshot::Receiver<Result<Finished, RecordError>>>,
 }
 
-impl Reporter {
-    fn report(&mut self, name: RecordingEventName, at: Timestamp, ended: Option<(Timestamp, u64)>) {
-        self.sequence += 1;
-        tracing::info!(
-            mpc_uuid = %self.fields.mpc_uuid,
-            recording_uuid = %self.fields.uuid,
-            event = name.as_str(),
-            url = %self.fields.url,
-            duration_secs = ended.map(|(_, secs)| secs),
-            "MPC recording event"
-        );
-        if let Some(callbacks) = &self.callbacks {
-            let _ = callbacks.send(RecordingEvent {
-                name,
-                at,
-                sequence: self.sequence,
-                recording: self.fields.clone(),
-                ended,
-            });
-        }
-    }
-}
-
-impl MpcRegistry {
-    /// Starts the MPC's recording in `format` (the engine's Record Start).
-    pub(super) fn start_recording(&self, entry: &MpcEntry, format: RecordFileFormat) {
-        let started = now();
-        let config = &self.inner.recording;
+impl Recording {
+    /// Starts recording the room at `room` in `format` (the engine's
+    /// Record Start), reporting to `callback` if given.
+    pub(super) fn start(
+        services: &MpcServices,
+        engine: &Mpc,
+        room: (usize, RoomKey),
+        format: RecordFileFormat,
+        callback: Option<(String, Method)>,
+        clock: &MpcClock,
+    ) -> Self {
+        let started = clock.now();
+        let config = &services.recording;
         let uuid = uuid::Uuid::new_v4().to_string();
         let file_name = format!("{uuid}.{}", format.as_str());
         let path = config.dir.join(&file_name);
@@ -59,19 +46,13 @@ impl MpcRegistry {
             Some(base) => format!("{base}/{file_name}"),
             None => format!("file://{}", path.display()),
         };
-        let callbacks = entry.recording_callback.as_ref().map(|(url, method)| {
-            spawn_callbacks(
-                &self.inner.deliveries,
-                self.inner.http.clone(),
-                url.clone(),
-                *method,
-                self.inner.metrics.clone(),
-            )
+        let callbacks = callback.map(|(url, method)| {
+            CallbackQueue::new(services.http.clone(), url, method, services.metrics.clone())
         });
-        let mut reporter = Reporter {
+        let mut recording = Self {
             fields: RecordingFields {
-                mpc_uuid: entry.engine.uuid().to_owned(),
-                mpc_name: entry.engine.name().to_owned(),
+                mpc_uuid: engine.uuid().to_owned(),
+                mpc_name: engine.name().to_owned(),
                 uuid,
                 format,
                 url,
@@ -80,54 +61,71 @@ impl MpcRegistry {
             },
             callbacks,
             sequence: 0,
+            finished: None,
         };
-        reporter.report(RecordingEventName::Initiated, started, None);
+        recording.report(RecordingEventName::Initiated, started, None);
         let (done_tx, done_rx) = oneshot::channel();
         let format = match format {
             RecordFileFormat::Wav => Format::Wav,
             RecordFileFormat::Mp3 => Format::Mp3,
         };
-        let rate = self.inner.player.sample_rate();
         let done = move |result| {
             let _ = done_tx.send(result);
         };
-        match chorus_recorder::start(path, format, rate, done) {
+        match chorus_recorder::start(path, format, services.player.sample_rate(), done) {
             Ok(tap) => {
-                if let Err(error) = self.inner.media.record(entry.room.place(), tap) {
+                if let Err(error) = services.media.record(room, tap) {
                     // The tap went with the refused command: the file ends
                     // at once, empty, and is reported like any other.
                     tracing::warn!(%error, "could not start feeding the recording");
                 }
+                recording.finished = Some(done_rx);
             }
-            Err(error) => {
-                self.recording_ended(&mut reporter, Err(error));
-                return;
-            }
+            Err(error) => recording.ended(services, clock.now(), Err(error)),
         }
-        let registry = self.clone();
-        self.inner.deliveries.spawn(async move {
-            // The writer thread always answers; a closed channel means it
-            // panicked, which is a failure like any other.
-            let result = done_rx.await.unwrap_or_else(|_| {
-                Err(RecordError::Io(std::io::Error::other(
-                    "the recording's writer thread died",
-                )))
-            });
-            registry.recording_ended(&mut reporter, result);
-        });
+        recording
     }
 
-    /// Stops feeding the MPC's recording (the engine's Record Stop); the
-    /// writer then finalises the file.
-    pub(super) fn stop_recording(&self, entry: &MpcEntry) {
-        if let Err(error) = self.inner.media.stop_recording(entry.room.place()) {
-            tracing::warn!(%error, "could not stop the recording");
+    /// True once the file is final and every callback about it is out.
+    pub(super) fn is_done(&self) -> bool {
+        self.finished.is_none() && self.callbacks.as_ref().is_none_or(CallbackQueue::is_idle)
+    }
+
+    /// Waits for the writer's answer or delivers the next callback; pends
+    /// for ever when neither is due (or there is no recording).
+    pub(super) async fn progress(
+        recording: &mut Option<Self>,
+        services: &MpcServices,
+        clock: &MpcClock,
+    ) {
+        let Some(this) = recording else {
+            return std::future::pending().await;
+        };
+        let callbacks_due = this.callbacks.as_ref().is_some_and(|q| !q.is_idle());
+        match (&mut this.finished, &mut this.callbacks) {
+            (Some(finished), _) if !callbacks_due => {
+                // The writer thread always answers; a closed channel means
+                // it panicked, which is a failure like any other.
+                let result = finished.await.unwrap_or_else(|_| {
+                    Err(RecordError::Io(std::io::Error::other(
+                        "the recording's writer thread died",
+                    )))
+                });
+                this.finished = None;
+                this.ended(services, clock.now(), result);
+            }
+            (_, Some(callbacks)) if callbacks_due => callbacks.deliver_next().await,
+            _ => std::future::pending().await,
         }
     }
 
-    /// Reports how a recording ended: the file complete, or why not.
-    fn recording_ended(&self, reporter: &mut Reporter, result: Result<Finished, RecordError>) {
-        let at = now();
+    /// Reports how the recording ended: the file complete, or why not.
+    fn ended(
+        &mut self,
+        services: &MpcServices,
+        at: Timestamp,
+        result: Result<Finished, RecordError>,
+    ) {
         match result {
             Ok(finished) => {
                 let secs = finished.duration().as_secs_f64().round() as u64;
@@ -138,19 +136,38 @@ impl MpcRegistry {
                         "the disk fell behind: frames of the recording were replaced by silence"
                     );
                 }
-                self.inner.metrics.recording(true);
-                reporter.report(RecordingEventName::Completed, at, Some((at, secs)));
+                services.metrics.recording(true);
+                self.report(RecordingEventName::Completed, at, Some((at, secs)));
             }
             Err(error) => {
                 tracing::warn!(
-                    mpc_uuid = %reporter.fields.mpc_uuid,
-                    recording_uuid = %reporter.fields.uuid,
+                    recording_uuid = %self.fields.uuid,
                     %error,
                     "MPC recording failed; the call goes on"
                 );
-                self.inner.metrics.recording(false);
-                reporter.report(RecordingEventName::Failed, at, None);
+                services.metrics.recording(false);
+                self.report(RecordingEventName::Failed, at, None);
             }
+        }
+    }
+
+    fn report(&mut self, name: RecordingEventName, at: Timestamp, ended: Option<(Timestamp, u64)>) {
+        self.sequence += 1;
+        tracing::info!(
+            recording_uuid = %self.fields.uuid,
+            event = name.as_str(),
+            url = %self.fields.url,
+            duration_secs = ended.map(|(_, secs)| secs),
+            "MPC recording event"
+        );
+        if let Some(callbacks) = &mut self.callbacks {
+            callbacks.push(RecordingEvent {
+                name,
+                at,
+                sequence: self.sequence,
+                recording: self.fields.clone(),
+                ended,
+            });
         }
     }
 }

@@ -2,23 +2,26 @@
 //! `agentHoldMusicUrl`, `customerHoldMusicUrl`) and the enter/exit sound
 //! documents of its members.
 //!
-//! [`Sounds`] is the bookkeeping; the registry methods below start the
-//! loads (off its lock, on the [`Player`](crate::player::Player)) and hand
-//! what they give to the MPC's room. Until a music loads its room plays silence, and a
-//! music or sound whose URL fails stays silent, as the spec says. Loaded
-//! clips are kept here for the MPC's life: the room only borrows them, so
-//! the media thread never frees their samples, and an enter sound shared by
-//! every member is fetched once per MPC.
+//! [`Sounds`] is the bookkeeping; a [`SoundBank`] adds the loads in
+//! flight (beside the MPC's task, on the [`Player`]) and says what each
+//! finished load means for the MPC's room. Until a music loads its room
+//! plays silence, and a music or sound whose URL fails stays silent, as the
+//! spec says. Loaded clips are kept here for the MPC's life: the room only
+//! borrows them, so the media thread never frees their samples, and an
+//! enter sound shared by every member is fetched once per MPC.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use chorus_mixer::clip::Clip;
-use chorus_xml::{Method, MultiPartyCall};
+use chorus_mixer::tone::Beep;
+use chorus_xml::{Method, MultiPartyCall, Sound};
+use tokio::task::JoinSet;
+use tracing::Instrument;
 
-use super::{MpcEntry, MpcRegistry};
 use crate::media::{Music, MusicSlot, RoomMusic};
-use crate::player::Use;
+use crate::metrics::Metrics;
+use crate::player::{Player, Use};
 
 /// A sound document to fetch: URL and method.
 pub type Source = (String, Method);
@@ -133,79 +136,156 @@ impl Sounds {
     }
 }
 
-impl MpcRegistry {
-    /// Loads a music document in the background and gives it to the room.
-    pub(super) fn load_music(&self, name: String, uuid: String, load: MusicLoad) {
-        let registry = self.clone();
-        tokio::spawn(async move {
-            let (url, method) = &load.source;
-            let clip = registry.load(url, *method, Use::Music).await;
-            let mut mpcs = registry.lock();
-            let Some(entry) = mpcs.get_mut(&name).filter(|e| e.engine.uuid() == uuid) else {
-                return;
-            };
-            if let Some(clip) = &clip {
-                entry.sounds.music_loaded(clip.clone());
-            }
-            for &slot in &load.slots {
-                if let Err(error) =
-                    registry
-                        .inner
-                        .media
-                        .set_music(entry.room.place(), slot, clip.clone())
-                {
-                    tracing::warn!(%error, ?slot, "could not change the room's music");
-                }
-            }
-        });
-    }
+/// A load that finished.
+enum Loaded {
+    Music {
+        slots: Vec<MusicSlot>,
+        clip: Option<Arc<Clip>>,
+    },
+    Bridge {
+        source: Source,
+        clip: Option<Arc<Clip>>,
+    },
+}
 
-    /// Plays an enter or exit sound document on the MPC's bridge: now if
-    /// it is loaded, else once it is.
-    pub(super) fn play_sound(&self, name: String, entry: &mut MpcEntry, source: Source) {
-        match entry.sounds.bridge(&source) {
-            BridgePlay::Now(clip) => self.play_bridge_clip(entry, clip),
-            BridgePlay::Later => {}
-            BridgePlay::Load => {
-                let registry = self.clone();
-                let uuid = entry.engine.uuid().to_owned();
-                tokio::spawn(async move {
-                    let clip = registry.load(&source.0, source.1, Use::Bridge).await;
-                    let mut mpcs = registry.lock();
-                    let Some(entry) = mpcs.get_mut(&name).filter(|e| e.engine.uuid() == uuid)
-                    else {
-                        return;
-                    };
-                    let plays = entry.sounds.bridge_loaded(&source, clip.clone());
-                    for _ in 0..plays {
-                        if let Some(clip) = &clip {
-                            registry.play_bridge_clip(entry, clip.clone());
-                        }
+/// What a finished load means for the MPC's room.
+pub enum ForRoom {
+    /// These musics become `clip` (`None`: silence, its URL failed).
+    Music {
+        /// Which musics.
+        slots: Vec<MusicSlot>,
+        /// The clip.
+        clip: Option<Arc<Clip>>,
+    },
+    /// Play `clip` on the bridge `plays` times (members who entered or
+    /// left while it loaded).
+    Bridge {
+        /// The sound.
+        clip: Arc<Clip>,
+        /// How many times.
+        plays: u32,
+    },
+    /// Nothing (a bridge sound that failed, or a load that died).
+    Nothing,
+}
+
+/// An MPC's URL sounds and their loads in flight.
+pub struct SoundBank {
+    sounds: Sounds,
+    loads: JoinSet<Loaded>,
+    player: Player,
+    metrics: Arc<Metrics>,
+}
+
+impl SoundBank {
+    /// The sounds of an MPC created by `spec`, its music loads started
+    /// (in the current span), and the musics its room starts with.
+    pub fn new(spec: &MultiPartyCall, player: Player, metrics: Arc<Metrics>) -> (Self, RoomMusic) {
+        let (sounds, music, music_loads) = Sounds::new(spec);
+        let mut bank = Self {
+            sounds,
+            loads: JoinSet::new(),
+            player,
+            metrics,
+        };
+        for load in music_loads {
+            let (player, metrics) = (bank.player.clone(), bank.metrics.clone());
+            bank.loads.spawn(
+                async move {
+                    let (url, method) = &load.source;
+                    let clip = load_document(&player, &metrics, url, *method, Use::Music).await;
+                    Loaded::Music {
+                        slots: load.slots,
+                        clip,
                     }
-                });
-            }
+                }
+                .instrument(tracing::Span::current()),
+            );
         }
+        (bank, music)
     }
 
-    fn play_bridge_clip(&self, entry: &MpcEntry, clip: Arc<Clip>) {
-        if let Err(error) = self.inner.media.play_bridge_clip(entry.room.place(), clip) {
-            tracing::warn!(%error, "could not play a sound on the bridge");
-        }
-    }
-
-    /// A sound document as a clip; `None` (silence) if it failed, logged.
-    async fn load(&self, url: &str, method: Method, use_: Use) -> Option<Arc<Clip>> {
-        let loaded = self.inner.player.sound_document(url, method, use_).await;
-        self.inner.metrics.sound(loaded.is_ok());
-        match loaded {
-            Ok(clip) => {
-                tracing::info!(%url, ?use_, seconds = clip.len() as f32 / self.inner.player.sample_rate() as f32, loops = clip.loops(), "sound document loaded");
-                Some(clip)
-            }
-            Err(error) => {
-                tracing::warn!(%url, %error, "sound document unusable; playing silence instead");
+    /// An enter or exit sound document is wanted on the bridge: the clip
+    /// to play now if it is loaded; else it plays when its load finishes.
+    pub fn bridge(&mut self, source: Source) -> Option<Arc<Clip>> {
+        match self.sounds.bridge(&source) {
+            BridgePlay::Now(clip) => Some(clip),
+            BridgePlay::Later => None,
+            BridgePlay::Load => {
+                let (player, metrics) = (self.player.clone(), self.metrics.clone());
+                self.loads.spawn(
+                    async move {
+                        let (url, method) = &source;
+                        let clip =
+                            load_document(&player, &metrics, url, *method, Use::Bridge).await;
+                        Loaded::Bridge { source, clip }
+                    }
+                    .instrument(tracing::Span::current()),
+                );
                 None
             }
+        }
+    }
+
+    /// The next load to finish, and what it means for the room; pends while
+    /// none is in flight. Cancel-safe.
+    pub async fn next_load(&mut self) -> ForRoom {
+        let Some(finished) = self.loads.join_next().await else {
+            return std::future::pending().await;
+        };
+        match finished {
+            Ok(Loaded::Music { slots, clip }) => {
+                if let Some(clip) = &clip {
+                    self.sounds.music_loaded(clip.clone());
+                }
+                ForRoom::Music { slots, clip }
+            }
+            Ok(Loaded::Bridge { source, clip }) => {
+                let plays = self.sounds.bridge_loaded(&source, clip.clone());
+                match clip {
+                    Some(clip) if plays > 0 => ForRoom::Bridge { clip, plays },
+                    _ => ForRoom::Nothing,
+                }
+            }
+            Err(_) => ForRoom::Nothing,
+        }
+    }
+
+    /// Drops the loads in flight (the MPC ended).
+    pub fn stop(&mut self) {
+        self.loads.abort_all();
+    }
+}
+
+/// The built-in bridge sound for an enter/exit sound (URLs are loaded by a
+/// [`SoundBank`]).
+pub fn beep(sound: &Sound) -> Option<Beep> {
+    match sound {
+        Sound::None | Sound::Url(_) => None,
+        Sound::Beep1 => Some(Beep::One),
+        Sound::Beep2 => Some(Beep::Two),
+    }
+}
+
+/// A sound document as a clip; `None` (silence) if it failed, logged.
+async fn load_document(
+    player: &Player,
+    metrics: &Metrics,
+    url: &str,
+    method: Method,
+    use_: Use,
+) -> Option<Arc<Clip>> {
+    let loaded = player.sound_document(url, method, use_).await;
+    metrics.sound(loaded.is_ok());
+    match loaded {
+        Ok(clip) => {
+            let seconds = clip.len() as f32 / player.sample_rate() as f32;
+            tracing::info!(%url, ?use_, seconds, loops = clip.loops(), "sound document loaded");
+            Some(clip)
+        }
+        Err(error) => {
+            tracing::warn!(%url, %error, "sound document unusable; playing silence instead");
+            None
         }
     }
 }

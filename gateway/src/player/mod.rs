@@ -35,7 +35,7 @@ use chorus_config::HttpMethod;
 use chorus_mixer::clip::{Clip, Segment};
 use chorus_xml::{DocumentError, Method, Play, SoundItem, Speak};
 
-use crate::call::answer::{FetchError, fetch_bytes, http_method};
+use crate::fetch::{FetchError, fetch_bytes, http_method};
 use decode::DecodeError;
 use speech::SpeechError;
 

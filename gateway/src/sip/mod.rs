@@ -1,17 +1,21 @@
-//! Signalling: the rsipstack endpoint and what chorus does with each request.
+//! Signalling: the rsipstack endpoint, and the only module that names
+//! rsipstack. It turns SIP into chorus's own small interface: each new
+//! INVITE becomes an [`IncomingCall`] (what the INVITE said, and a
+//! [`ServerCall`] to answer it with) sent to whoever serves calls.
 //!
-//! This is the only module that knows rsipstack's transaction and dialog
-//! layers. [`Signalling::start`] binds UDP (through the screening socket,
-//! see [`screen`]) and TCP, then [`Signalling::serve`] takes every new server
-//! transaction: an initial INVITE becomes an inbound call task, in-dialog
-//! requests go to their dialog, OPTIONS is answered, other methods get 405
-//! (501 for unknown ones comes from the screen).
+//! [`Signalling::start`] binds UDP (through the screening socket, see
+//! [`screen`]) and TCP; [`Signalling::serve`] then takes every new server
+//! transaction: an initial INVITE becomes an incoming call (or a 503 once
+//! [`Admission::refuse`] was called), in-dialog requests go to their dialog,
+//! OPTIONS is answered, other methods get 405 (501 for unknown ones comes
+//! from the screen).
 
+mod call;
 pub mod screen;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rsipstack::dialog::dialog::{Dialog, DialogState};
 use rsipstack::dialog::dialog_layer::DialogLayer;
@@ -22,11 +26,11 @@ use rsipstack::transaction::{Endpoint, TransactionReceiver};
 use rsipstack::transport::tcp_listener::TcpListenerConnection;
 use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::{SipConnection, TransportLayer};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::call::inbound::InboundCall;
-use crate::gateway::Gateway;
+pub use call::{CallerGone, DialogEvent, IncomingCall, Invite, Query, ServerCall, SessionOffer};
 use screen::ScreeningSocket;
 
 /// Methods we answer, for `Allow` headers.
@@ -56,19 +60,44 @@ pub enum SignallingError {
 pub struct Signalling {
     endpoint: Endpoint,
     incoming: TransactionReceiver,
-    /// The dialog layer, shared with call tasks.
-    pub dialogs: Arc<DialogLayer>,
-    /// The UDP address actually bound (port 0 resolved).
-    pub udp_addr: SocketAddr,
+    dialogs: Arc<DialogLayer>,
+    contact: ContactAddresses,
+    admission: Admission,
+    udp_addr: SocketAddr,
+}
+
+/// Where our Contact headers point: the advertised address, with the port of
+/// the transport a dialog's INVITE came over.
+#[derive(Debug, Clone, Copy)]
+struct ContactAddresses {
+    advertised: std::net::IpAddr,
+    udp_port: u16,
+    tcp_port: Option<u16>,
+}
+
+/// Whether new calls are let in; cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct Admission {
+    refusing: Arc<AtomicBool>,
+}
+
+impl Admission {
+    /// From now on every new INVITE gets 503 (a graceful stop began).
+    pub fn refuse(&self) {
+        self.refusing.store(true, Ordering::Relaxed);
+    }
+
+    fn is_open(&self) -> bool {
+        !self.refusing.load(Ordering::Relaxed)
+    }
 }
 
 impl Signalling {
     /// Binds the configured SIP listeners. `stop` ends the endpoint.
     pub async fn start(
-        config: &chorus_config::Config,
+        sip: &chorus_config::SipConfig,
         stop: CancellationToken,
     ) -> Result<Self, SignallingError> {
-        let sip = &config.sip;
         let advertised = sip.advertised_ip();
         let transport_layer = TransportLayer::new(stop.child_token());
 
@@ -128,133 +157,159 @@ impl Signalling {
             .build();
         let incoming = endpoint.incoming_transactions()?;
         let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
+        let contact = ContactAddresses {
+            advertised,
+            udp_port: udp_addr.port(),
+            tcp_port: sip.tcp_listen.map(|a| a.port()),
+        };
         Ok(Self {
             endpoint,
             incoming,
             dialogs,
+            contact,
+            admission: Admission::default(),
             udp_addr,
         })
     }
 
-    /// Serves requests until the endpoint stops.
-    pub async fn serve(mut self, gw: Arc<Gateway>) {
-        let endpoint = self.endpoint;
+    /// The UDP address actually bound (port 0 resolved).
+    pub fn udp_addr(&self) -> SocketAddr {
+        self.udp_addr
+    }
+
+    /// The switch that refuses new calls.
+    pub fn admission(&self) -> Admission {
+        self.admission.clone()
+    }
+
+    /// Serves requests until the endpoint stops; every new call goes to
+    /// `calls`.
+    pub async fn serve(self, calls: mpsc::UnboundedSender<IncomingCall>) {
+        let Self {
+            endpoint,
+            mut incoming,
+            dialogs,
+            contact,
+            admission,
+            udp_addr: _,
+        } = self;
+        let dispatcher = Dispatcher {
+            dialogs,
+            contact,
+            admission,
+            calls,
+        };
         tokio::select! {
             () = endpoint.serve() => {}
-            () = dispatch(&mut self.incoming, gw) => {}
+            () = dispatcher.run(&mut incoming) => {}
         }
     }
 }
 
-async fn dispatch(incoming: &mut TransactionReceiver, gw: Arc<Gateway>) {
-    while let Some(tx) = incoming.recv().await {
-        let in_dialog = tx
-            .original
-            .to_header()
-            .ok()
-            .and_then(|to| to.tag().ok().flatten())
-            .is_some();
-        match (&tx.original.method, in_dialog) {
-            (Method::Invite, false) => new_call(&gw, tx),
-            (Method::Options, false) => {
-                tokio::spawn(reply_with_allow(tx, StatusCode::OK));
+/// Sends each new server transaction where it belongs.
+struct Dispatcher {
+    dialogs: Arc<DialogLayer>,
+    contact: ContactAddresses,
+    admission: Admission,
+    calls: mpsc::UnboundedSender<IncomingCall>,
+}
+
+impl Dispatcher {
+    async fn run(&self, incoming: &mut TransactionReceiver) {
+        while let Some(tx) = incoming.recv().await {
+            let in_dialog = tx
+                .original
+                .to_header()
+                .ok()
+                .and_then(|to| to.tag().ok().flatten())
+                .is_some();
+            match (&tx.original.method, in_dialog) {
+                (Method::Invite, false) => self.new_call(tx),
+                (Method::Options, false) => {
+                    tokio::spawn(reply_with_allow(tx, StatusCode::OK));
+                }
+                (_, true) => self.in_dialog_request(tx),
+                (Method::Bye | Method::Info | Method::Update, false) => {
+                    tokio::spawn(reply(tx, StatusCode::CallTransactionDoesNotExist));
+                }
+                _ => {
+                    tokio::spawn(reply_with_allow(tx, StatusCode::MethodNotAllowed));
+                }
             }
-            (_, true) => in_dialog_request(&gw, tx),
-            (Method::Bye | Method::Info | Method::Update, false) => {
-                tokio::spawn(reply(tx, StatusCode::CallTransactionDoesNotExist));
+        }
+    }
+
+    fn in_dialog_request(&self, mut tx: Transaction) {
+        match self.dialogs.match_dialog(&tx) {
+            Some(Dialog::Invite(mut dialog)) => {
+                tokio::spawn(async move {
+                    // A re-INVITE may overtake the ACK of our 200 (the ACK is
+                    // queued to the INVITE's own task). Until that ACK is in,
+                    // rsipstack would take the re-INVITE for an initial one and
+                    // never answer it, so wait for the dialog to be confirmed.
+                    if tx.original.method == Method::Invite && !confirmed_soon(&dialog).await {
+                        let retry = Header::Other("Retry-After".to_owned(), "1".to_owned());
+                        let _ = tx
+                            .reply_with(StatusCode::ServerInternalError, vec![retry], None)
+                            .await;
+                        return;
+                    }
+                    if let Err(error) = dialog.handle(&mut tx).await {
+                        tracing::debug!(%error, "in-dialog request");
+                    }
+                });
             }
             _ => {
-                tokio::spawn(reply_with_allow(tx, StatusCode::MethodNotAllowed));
+                tokio::spawn(reply(tx, StatusCode::CallTransactionDoesNotExist));
             }
         }
     }
-}
 
-fn in_dialog_request(gw: &Gateway, mut tx: Transaction) {
-    match gw.dialogs.match_dialog(&tx) {
-        Some(Dialog::Invite(mut dialog)) => {
-            tokio::spawn(async move {
-                // A re-INVITE may overtake the ACK of our 200 (the ACK is
-                // queued to the INVITE's own task). Until that ACK is in,
-                // rsipstack would take the re-INVITE for an initial one and
-                // never answer it, so wait for the dialog to be confirmed.
-                if tx.original.method == Method::Invite && !confirmed_soon(&dialog).await {
-                    let retry = Header::Other("Retry-After".to_owned(), "1".to_owned());
-                    let _ = tx
-                        .reply_with(StatusCode::ServerInternalError, vec![retry], None)
-                        .await;
-                    return;
-                }
-                if let Err(error) = dialog.handle(&mut tx).await {
-                    tracing::debug!(%error, "in-dialog request");
-                }
-            });
-        }
-        _ => {
-            tokio::spawn(reply(tx, StatusCode::CallTransactionDoesNotExist));
-        }
-    }
-}
-
-fn new_call(gw: &Arc<Gateway>, mut tx: Transaction) {
-    if !gw.accepting.load(Ordering::Relaxed) {
-        tokio::spawn(reply(tx, StatusCode::ServiceUnavailable));
-        return;
-    }
-    let contact = contact_uri(gw, &tx);
-    let (state_tx, states) = gw.dialogs.new_dialog_state_channel();
-    let dialog = match gw
-        .dialogs
-        .get_or_create_server_invite(&tx, state_tx, None, Some(contact))
-    {
-        Ok(d) => d,
-        Err(error) => {
-            tracing::info!(%error, "cannot create a dialog for INVITE");
-            tokio::spawn(reply(tx, StatusCode::BadRequest));
+    fn new_call(&self, mut tx: Transaction) {
+        if !self.admission.is_open() {
+            tokio::spawn(reply(tx, StatusCode::ServiceUnavailable));
             return;
         }
-    };
-    let call_uuid = uuid::Uuid::new_v4().to_string();
-    let span = tracing::info_span!("call", call_uuid = %call_uuid);
-    let hang_up = gw.calls.insert(&call_uuid);
-    let gw = gw.clone();
-    let invite = tx.original.clone();
-    let mut handler = dialog.clone();
-    // The INVITE transaction (100 Trying, our final response, the ACK or a
-    // CANCEL) runs in its own task; the call flow drives it through the dialog.
-    tokio::spawn(
-        async move {
-            if let Err(error) = handler.handle(&mut tx).await {
-                tracing::debug!(%error, "INVITE transaction");
+        let contact = self.contact.uri(&tx);
+        let (state_tx, states) = self.dialogs.new_dialog_state_channel();
+        let dialog =
+            match self
+                .dialogs
+                .get_or_create_server_invite(&tx, state_tx, None, Some(contact))
+            {
+                Ok(d) => d,
+                Err(error) => {
+                    tracing::info!(%error, "cannot create a dialog for INVITE");
+                    tokio::spawn(reply(tx, StatusCode::BadRequest));
+                    return;
+                }
+            };
+        let call_uuid = uuid::Uuid::new_v4().to_string();
+        let span = tracing::info_span!("call", call_uuid = %call_uuid);
+        let invite = Invite::of(&tx.original);
+        let mut handler = dialog.clone();
+        // The INVITE transaction (100 Trying, our final response, the ACK or a
+        // CANCEL) runs in its own task; the call drives it through the dialog.
+        tokio::spawn(
+            async move {
+                if let Err(error) = handler.handle(&mut tx).await {
+                    tracing::debug!(%error, "INVITE transaction");
+                }
             }
+            .instrument(span.clone()),
+        );
+        let call = IncomingCall {
+            call_uuid,
+            span,
+            invite,
+            call: ServerCall::new(dialog, states, self.dialogs.clone()),
+        };
+        if let Err(refused) = self.calls.send(call) {
+            // Nobody serves calls any more (stopping): the ServerCall drops
+            // with the message, forgetting its dialog.
+            refused.0.call.reject(503, "Service Unavailable");
         }
-        .instrument(span.clone()),
-    );
-    tokio::spawn(
-        async move {
-            let from = invite
-                .from_header()
-                .map(|h| h.value().to_owned())
-                .unwrap_or_default();
-            tracing::info!(from, uri = %invite.uri, "incoming call");
-            gw.metrics.call();
-            if let Some(call) = InboundCall::prepare(
-                gw.clone(),
-                dialog.clone(),
-                states,
-                &invite,
-                call_uuid.clone(),
-                hang_up,
-            ) {
-                call.run().await;
-            } else {
-                gw.dialogs.remove_dialog(&dialog.id());
-            }
-            gw.calls.remove(&call_uuid);
-            tracing::info!("call ended");
-        }
-        .instrument(span),
-    );
+    }
 }
 
 /// Waits up to [`ACK_WAIT`] for the dialog's initial INVITE to be ACKed.
@@ -273,28 +328,31 @@ async fn confirmed_soon(dialog: &rsipstack::dialog::invite_dialog::InviteDialog)
 /// How long a re-INVITE waits for the ACK it overtook.
 const ACK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Our Contact for a dialog: the advertised address, and the transport the
-/// INVITE came over so the peer's in-dialog requests come back the same way.
-fn contact_uri(gw: &Gateway, tx: &Transaction) -> Uri {
-    let transport = tx.connection.as_ref().map(|c| c.transport());
-    let port = match transport {
-        Some(Transport::Tcp) => gw.config.sip.tcp_listen.map(|a| a.port()),
-        _ => None,
-    }
-    .unwrap_or(gw.udp_port);
-    let mut params = Vec::new();
-    if let Some(t @ Transport::Tcp) = transport {
-        params.push(Param::Transport(t));
-    }
-    Uri {
-        scheme: Some(rsipstack::sip::Scheme::Sip),
-        auth: Some(rsipstack::sip::Auth {
-            user: "chorus".to_owned(),
-            password: None,
-        }),
-        host_with_port: SocketAddr::new(gw.config.sip.advertised_ip(), port).into(),
-        params,
-        headers: Vec::new(),
+impl ContactAddresses {
+    /// Our Contact for a dialog: the advertised address, and the transport
+    /// the INVITE came over so the peer's in-dialog requests come back the
+    /// same way.
+    fn uri(&self, tx: &Transaction) -> Uri {
+        let transport = tx.connection.as_ref().map(|c| c.transport());
+        let port = match transport {
+            Some(Transport::Tcp) => self.tcp_port,
+            _ => None,
+        }
+        .unwrap_or(self.udp_port);
+        let mut params = Vec::new();
+        if let Some(t @ Transport::Tcp) = transport {
+            params.push(Param::Transport(t));
+        }
+        Uri {
+            scheme: Some(rsipstack::sip::Scheme::Sip),
+            auth: Some(rsipstack::sip::Auth {
+                user: "chorus".to_owned(),
+                password: None,
+            }),
+            host_with_port: SocketAddr::new(self.advertised, port).into(),
+            params,
+            headers: Vec::new(),
+        }
     }
 }
 

@@ -14,11 +14,10 @@ use crate::media::{Entrance, Leg, LegEvent, RoomMusic};
 use crate::player::Use;
 
 impl InboundCall {
-    /// `<Play>` or `<Speak>`: answers, makes the clip (a file fetched and
-    /// decoded, or text spoken) and plays it to the caller.
+    /// `<Play>` or `<Speak>` (the call is answered): makes the clip (a
+    /// file fetched and decoded, or text spoken) and plays it to the caller.
     pub(super) async fn say(&mut self, item: SoundItem) -> Result<(), End> {
-        self.answer()?;
-        let player = self.gw.player.clone();
+        let player = self.services.player.clone();
         let clip = self
             .serve_until(async move { player.clip(&[item], Use::Call).await })
             .await?;
@@ -35,7 +34,7 @@ impl InboundCall {
         let Media::Idle(leg) = std::mem::replace(&mut self.media, Media::Gone) else {
             return Ok(());
         };
-        let media = self.gw.media.clone();
+        let media = self.services.media.clone();
         // Closed when this returns (the handle drops), after the leave.
         let room = media.open_room(&RoomMusic::default());
         let entrance = Entrance {
@@ -51,7 +50,7 @@ impl InboundCall {
             }
         };
         let _ = media.play_bridge_clip(room.place(), clip.clone());
-        let rate = u64::from(self.gw.player.sample_rate());
+        let rate = u64::from(self.services.player.sample_rate());
         // The clip starts within a tick of the join; one more tick of
         // margin and the tail is never cut.
         let length = Duration::from_millis(clip.len() as u64 * 1000 / rate + 40);

@@ -1,59 +1,38 @@
-//! The daemon's shared state and its life cycle: start everything, serve,
-//! stop gracefully.
+//! The daemon: builds every part, wires each to the narrow handles of the
+//! others it needs, and owns start, serve, and a graceful stop. It is the
+//! only module that knows every part.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use chorus_config::Config;
 use chorus_mixer::vad::VadConfig;
-use rsipstack::dialog::dialog_layer::DialogLayer;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::call::CallTable;
-use crate::call::answer::http_client;
+use crate::call::{self, CallServices, CallTable};
+use crate::fetch::http_client;
 use crate::media::MediaPlane;
 use crate::metrics::{self, Metrics};
-use crate::mpc::MpcRegistry;
+use crate::mpc::{MpcRegistry, MpcServices, wall_clock};
 use crate::player::Player;
-use crate::sip::Signalling;
-
-/// What every call task shares.
-pub struct Gateway {
-    /// The validated configuration.
-    pub config: Config,
-    /// The media workers.
-    pub media: Arc<MediaPlane>,
-    /// Live MPCs.
-    pub mpcs: MpcRegistry,
-    /// HTTP client for answer URLs and callbacks.
-    pub http: reqwest::Client,
-    /// Fetches and decodes what calls and MPCs play.
-    pub player: Player,
-    /// Counters for `GET /metrics`.
-    pub metrics: Arc<Metrics>,
-    /// rsipstack's dialogs.
-    pub dialogs: Arc<DialogLayer>,
-    /// Live calls.
-    pub calls: CallTable,
-    /// False once a stop began: new INVITEs get 503.
-    pub accepting: AtomicBool,
-    /// The bound SIP UDP port (for Contact headers).
-    pub udp_port: u16,
-}
+use crate::sip::{Admission, Signalling};
 
 /// How long a graceful stop waits for calls to hang up.
 const DRAIN: Duration = Duration::from_secs(5);
 
-/// How long it then waits for the last status callbacks to be delivered
+/// How long it then waits for the MPCs' last callbacks to be delivered
 /// (the unit's TimeoutStopSec=15s covers both and the rest of the stop).
 const CALLBACK_DRAIN: Duration = Duration::from_secs(3);
 
 /// A started daemon: signalling and media are up.
 pub struct Daemon {
-    gateway: Arc<Gateway>,
+    calls: CallTable,
+    mpcs: MpcRegistry,
+    media: Arc<MediaPlane>,
+    admission: Admission,
     stop: CancellationToken,
     serving: tokio::task::JoinHandle<()>,
     /// Where SIP over UDP is served.
@@ -83,26 +62,28 @@ async fn repair_recordings(dir: std::path::PathBuf) {
 }
 
 impl Daemon {
-    /// Binds the SIP listeners and starts the media workers.
+    /// Binds the SIP listeners and the metrics endpoint, starts the media
+    /// workers, and serves.
     pub async fn start(config: Config) -> anyhow::Result<Self> {
         repair_recordings(config.recording.dir.clone()).await;
         let stop = CancellationToken::new();
-        let signalling = Signalling::start(&config, stop.clone()).await?;
+        let signalling = Signalling::start(&config.sip, stop.clone()).await?;
         let vad = VadConfig {
             start_dbfs: config.media.vad_start_dbfs as f32,
             stop_dbfs: config.media.vad_stop_dbfs as f32,
             hangover_frames: (config.media.vad_hangover_ms / 20).max(1),
             ..VadConfig::default()
         };
+        let rate = config.media.sample_rate.hz();
         let media = MediaPlane::start(
             config.media.workers,
-            config.media.sample_rate.hz(),
+            rate,
             vad,
             config.sip.udp_listen.ip(),
             config.rtp.port_min,
             config.rtp.port_max,
         )?;
-        let sip_udp = signalling.udp_addr;
+        let sip_udp = signalling.udp_addr();
         let metrics_listener = match config.metrics.listen {
             Some(addr) => Some(
                 tokio::net::TcpListener::bind(addr)
@@ -112,49 +93,53 @@ impl Daemon {
             None => None,
         };
         let http = http_client(&config.sip.user_agent)?;
-        let player = Player::new(
-            http.clone(),
-            config.media.sample_rate.hz(),
-            config.speech.command.clone(),
-        );
+        let player = Player::new(http.clone(), rate, config.speech.command.clone());
         let metrics = Arc::new(Metrics::default());
-        let gateway = Arc::new(Gateway {
-            mpcs: MpcRegistry::new(
-                media.clone(),
-                http.clone(),
-                player.clone(),
-                metrics.clone(),
-                config.recording.clone(),
-            ),
-            player,
-            metrics,
-            http,
-            media,
-            dialogs: signalling.dialogs.clone(),
-            calls: CallTable::default(),
-            accepting: AtomicBool::new(true),
-            udp_port: sip_udp.port(),
-            config,
+        let mpcs = MpcRegistry::new(MpcServices {
+            media: media.clone(),
+            player: player.clone(),
+            http: http.clone(),
+            metrics: metrics.clone(),
+            recording: config.recording.clone(),
+            wall_clock,
         });
+        let calls = CallTable::default();
+        let services = CallServices::new(
+            media.clone(),
+            mpcs.clone(),
+            player,
+            http,
+            config.inbound.clone(),
+            config.sip.advertised_ip(),
+            metrics.clone(),
+        );
         // Logged before serving starts: once a request is answered, the
         // line is in the log (tests read it right after OPTIONS succeeds).
         tracing::info!(
             udp = %sip_udp,
-            tcp = ?gateway.config.sip.tcp_listen,
-            advertised = %gateway.config.sip.advertised_ip(),
-            workers = gateway.config.media.workers,
-            sample_rate = gateway.config.media.sample_rate.hz(),
-            answer_url = gateway.config.inbound.answer_url.as_deref().unwrap_or("(built-in: sip:<room>@host joins MPC <room>)"),
-            metrics = ?gateway.config.metrics.listen,
-            recordings = %gateway.config.recording.dir.display(),
+            tcp = ?config.sip.tcp_listen,
+            advertised = %config.sip.advertised_ip(),
+            workers = config.media.workers,
+            sample_rate = rate,
+            answer_url = config.inbound.answer_url.as_deref().unwrap_or("(built-in: sip:<room>@host joins MPC <room>)"),
+            metrics = ?config.metrics.listen,
+            recordings = %config.recording.dir.display(),
             "chorusd ready"
         );
         if let Some(listener) = metrics_listener {
-            tokio::spawn(metrics::serve(listener, gateway.clone(), stop.clone()));
+            let (calls, mpcs) = (calls.clone(), mpcs.clone());
+            let render = move || metrics.render(calls.len(), mpcs.len());
+            tokio::spawn(metrics::serve(listener, render, stop.clone()));
         }
-        let serving = tokio::spawn(signalling.serve(gateway.clone()));
+        let admission = signalling.admission();
+        let (incoming_tx, incoming) = mpsc::unbounded_channel();
+        tokio::spawn(call::serve(incoming, Arc::new(services), calls.clone()));
+        let serving = tokio::spawn(signalling.serve(incoming_tx));
         Ok(Self {
-            gateway,
+            calls,
+            mpcs,
+            media,
+            admission,
             stop,
             serving,
             sip_udp,
@@ -162,31 +147,30 @@ impl Daemon {
     }
 
     /// Stops gracefully: refuse new calls, hang up live ones (BYE), wait for
-    /// them up to a few seconds, then stop signalling and media.
+    /// them up to a few seconds, let the MPCs deliver their last callbacks,
+    /// then stop signalling and media.
     pub async fn stop(self) {
-        let gw = &self.gateway;
-        gw.accepting.store(false, Ordering::Relaxed);
-        let live = gw.calls.len();
-        tracing::info!(live_calls = live, "stopping: hanging up calls");
-        gw.calls.hang_up_all();
+        self.admission.refuse();
+        tracing::info!(live_calls = self.calls.len(), "stopping: hanging up calls");
+        self.calls.hang_up_all();
         let deadline = tokio::time::Instant::now() + DRAIN;
-        while !gw.calls.is_empty() && tokio::time::Instant::now() < deadline {
+        while !self.calls.is_empty() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        if !gw.calls.is_empty() {
+        if !self.calls.is_empty() {
             tracing::warn!(
-                left = gw.calls.len(),
+                left = self.calls.len(),
                 "calls still up after the drain period"
             );
         }
         // The calls' last events (exits, MPCEnd, finished recordings) are
         // still being posted.
-        if !gw.mpcs.drain_callbacks(CALLBACK_DRAIN).await {
+        if !self.mpcs.drain(CALLBACK_DRAIN).await {
             tracing::warn!("callbacks still pending at exit are dropped");
         }
         self.stop.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(2), self.serving).await;
-        gw.media.shutdown();
+        self.media.shutdown();
         tracing::info!("chorusd stopped");
     }
 }

@@ -1,5 +1,6 @@
-//! Fetching an application's XML documents (answer URL, redirects, sound
-//! and music documents) and audio files.
+//! HTTP fetching of the application's XML documents (answer URL, redirects,
+//! sound and music documents) and audio files, shared by call flows and the
+//! player.
 //!
 //! Plivo sends the call's parameters as a query string for GET and as an
 //! `application/x-www-form-urlencoded` body for POST; so do we.

@@ -1,0 +1,88 @@
+//! `<MultiPartyCall>`: the call's leg in an MPC until the caller hangs up or
+//! the MPC releases it, relaying the leg's digits and speech to the MPC.
+
+use chorus_mpc::{CallInfo, ExitCause, Then};
+use chorus_xml::MultiPartyCall;
+
+use super::play::leg_back;
+use super::{End, InboundCall, Media};
+use crate::media::LegEvent;
+use crate::mpc::JoinError;
+
+impl InboundCall {
+    /// Joins the MPC and stays until the caller hangs up or the MPC releases
+    /// the participant; then says what the flow does next (the next element
+    /// also when the MPC did not let the call in).
+    pub(super) async fn multi_party_call(&mut self, mpc: &MultiPartyCall) -> Result<Then, End> {
+        let Media::Idle(leg) = std::mem::replace(&mut self.media, Media::Gone) else {
+            return Ok(Then::NextElement);
+        };
+        let call = CallInfo {
+            call_uuid: self.call_uuid.clone(),
+            from: self.invite.from.clone(),
+            to: self.invite.to.clone(),
+            inbound: true,
+        };
+        // Not raced against the dialog: a join dropped half-way would leave
+        // the leg with the MPC and nobody to take it back. It takes one
+        // round trip to the MPC's task; what the caller did meanwhile waits.
+        let joined = self.services.mpcs.join(mpc, call, self.leg_id, leg).await;
+        let membership = match joined {
+            Ok(m) => m,
+            Err(JoinError::Rejected { name, reason, leg }) => {
+                tracing::warn!(mpc = %name, %reason, "not let into the MPC; continuing with the next element");
+                self.media = Media::Idle(leg);
+                return Ok(Then::NextElement);
+            }
+            Err(error) => {
+                tracing::error!(%error, mpc = %mpc.name, "could not join the MPC");
+                return Ok(Then::NextElement);
+            }
+        };
+        tracing::info!(mpc = %mpc.name, mpc_uuid = %membership.mpc_uuid, member = membership.member, role = ?mpc.role, "joined MPC");
+        self.media = Media::InMpc(membership);
+        loop {
+            let Media::InMpc(membership) = &mut self.media else {
+                return Ok(Then::NextElement);
+            };
+            tokio::select! {
+                event = membership.events.recv() => match event {
+                    Some(LegEvent::Digit(digit)) => {
+                        tracing::info!(%digit, "DTMF digit");
+                        membership.digit(digit);
+                    }
+                    Some(LegEvent::Speaking(speaking)) => {
+                        if speaking {
+                            tracing::debug!("participant speaking");
+                        } else {
+                            tracing::debug!("participant stopped speaking");
+                        }
+                        membership.speaking(speaking);
+                    }
+                    Some(LegEvent::Left(leg)) => {
+                        tracing::debug!(counters = ?leg.counters(), "leg taken out of the MPC");
+                        let then = membership.take_release();
+                        self.media = Media::Idle(leg);
+                        tracing::info!(?then, "left the MPC");
+                        return Ok(then.unwrap_or(Then::NextElement));
+                    }
+                    None => return Ok(Then::NextElement),
+                },
+                event = self.call.next_event() => self.on_dialog_event(event).await?,
+                () = self.hang_up.cancelled() => return Err(End::Shutdown),
+            }
+        }
+    }
+
+    /// Takes the leg out of its MPC and waits (briefly) for it to come back.
+    pub(super) async fn leave_mpc(&mut self) {
+        let Media::InMpc(membership) = &mut self.media else {
+            return;
+        };
+        membership.leave(ExitCause::Hangup);
+        if let Some(leg) = leg_back(&mut membership.events).await {
+            tracing::debug!(counters = ?leg.counters(), "leg released");
+            self.media = Media::Idle(leg);
+        }
+    }
+}

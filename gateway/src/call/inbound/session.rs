@@ -1,0 +1,72 @@
+//! The call's SIP session while its flow runs: answering once, serving the
+//! caller's in-dialog requests (re-INVITE and UPDATE renegotiate the media)
+//! while an action is under way, and noticing when the call is over.
+
+use chorus_media::sdp::{self, SessionDescription};
+
+use super::{End, InboundCall, Media};
+use crate::sip::{DialogEvent, SessionOffer};
+
+impl InboundCall {
+    /// Waits for `work` while answering in-dialog requests; stops early if
+    /// the call ends or chorusd stops.
+    pub(super) async fn serve_until<F: Future>(&mut self, work: F) -> Result<F::Output, End> {
+        let mut work = std::pin::pin!(work);
+        loop {
+            tokio::select! {
+                out = &mut work => return Ok(out),
+                event = self.call.next_event() => self.on_dialog_event(event).await?,
+                () = self.hang_up.cancelled() => return Err(End::Shutdown),
+            }
+        }
+    }
+
+    /// Acts on what the caller did; `Err` once the call is over.
+    pub(super) async fn on_dialog_event(&mut self, event: DialogEvent) -> Result<(), End> {
+        match event {
+            DialogEvent::Ended => return Err(End::Remote),
+            DialogEvent::Offer(offer) => self.renegotiate(offer).await,
+            DialogEvent::Query(query) => query.answer().await,
+        }
+        Ok(())
+    }
+
+    /// Answers a re-INVITE or UPDATE: a new offer renegotiates media (hold,
+    /// resume, new address); none gets our current session back.
+    async fn renegotiate(&mut self, offer: SessionOffer) {
+        if offer.body.is_empty() {
+            return offer.answer(self.answer_sdp.clone()).await;
+        }
+        let parsed = std::str::from_utf8(&offer.body)
+            .ok()
+            .and_then(|text| SessionDescription::parse(text).ok());
+        let Some(parsed) = parsed else {
+            return offer.refuse(400).await;
+        };
+        self.local.session_version += 1;
+        let Ok((negotiated, answer_sdp)) = sdp::answer(&parsed, &self.local) else {
+            self.local.session_version -= 1;
+            return offer.refuse(488).await;
+        };
+        tracing::info!(method = offer.method, direction = ?negotiated.remote_direction, "session renegotiated");
+        match &mut self.media {
+            Media::Idle(leg) => leg.renegotiate(&negotiated),
+            Media::InMpc(m) => {
+                let _ = self.services.media.renegotiate(m.leg_id, negotiated);
+            }
+            Media::Gone => {}
+        }
+        self.answer_sdp = answer_sdp;
+        offer.answer(self.answer_sdp.clone()).await;
+    }
+
+    /// Sends 200 OK with our SDP answer (the flow asks once).
+    pub(super) fn answer(&mut self) -> Result<(), End> {
+        if let Err(error) = self.call.accept(&self.answer_sdp) {
+            tracing::warn!(%error, "could not answer");
+            return Err(End::Remote);
+        }
+        tracing::info!("call answered");
+        Ok(())
+    }
+}

@@ -1,0 +1,47 @@
+//! What calls use of the rest of chorus.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use chorus_config::InboundConfig;
+
+use crate::media::MediaPlane;
+use crate::metrics::Metrics;
+use crate::mpc::MpcRegistry;
+use crate::player::Player;
+
+/// What a call uses: the media plane for its leg, the MPCs it joins, the
+/// player for `<Play>`, HTTP for its documents, `[inbound]` (answer URL,
+/// method, timeout), the address its SDP advertises, and counters.
+pub struct CallServices {
+    pub(super) media: Arc<MediaPlane>,
+    pub(super) mpcs: MpcRegistry,
+    pub(super) player: Player,
+    pub(super) http: reqwest::Client,
+    pub(super) inbound: InboundConfig,
+    pub(super) advertised_ip: IpAddr,
+    pub(super) metrics: Arc<Metrics>,
+}
+
+impl CallServices {
+    /// What calls use, as the daemon built it.
+    pub fn new(
+        media: Arc<MediaPlane>,
+        mpcs: MpcRegistry,
+        player: Player,
+        http: reqwest::Client,
+        inbound: InboundConfig,
+        advertised_ip: IpAddr,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            media,
+            mpcs,
+            player,
+            http,
+            inbound,
+            advertised_ip,
+            metrics,
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! What calls send an MPC's task, and what it answers.
+
+use chorus_mpc::{CallInfo, ExitCause, Rejection, Then};
+use chorus_xml::MultiPartyCall;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::media::{Leg, LegEvent, LegId, MediaError};
+
+/// Why a participant could not join.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JoinError {
+    /// The MPC did not let the participant in (full, or ended); the leg is
+    /// handed back.
+    #[error("MPC {name:?} is {reason}")]
+    Rejected {
+        /// The MPC's name.
+        name: String,
+        /// Why.
+        reason: Rejection,
+        /// The leg, still the caller's.
+        leg: Box<Leg>,
+    },
+    /// The media plane refused the leg.
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    /// The MPC's task died while taking the leg (a bug: it is logged).
+    #[error("MPC {name:?} stopped while the participant joined")]
+    Lost {
+        /// The MPC's name.
+        name: String,
+    },
+}
+
+/// What calls ask of an MPC.
+pub(super) enum Command {
+    /// Take a leg in.
+    Join(Box<JoinRequest>),
+    /// A member's call hung up or moved on.
+    Leave {
+        /// The member.
+        member: u32,
+        /// Hangup or Transferred.
+        cause: ExitCause,
+    },
+    /// A member pressed digits.
+    Digits {
+        /// The member.
+        member: u32,
+        /// What it pressed.
+        digits: String,
+    },
+    /// A member started or stopped speaking.
+    Speaking {
+        /// The member.
+        member: u32,
+        /// Started (true) or stopped.
+        speaking: bool,
+    },
+}
+
+/// A call executing `<MultiPartyCall>` for this MPC.
+pub(super) struct JoinRequest {
+    pub(super) call: CallInfo,
+    pub(super) spec: Box<MultiPartyCall>,
+    pub(super) leg_id: LegId,
+    pub(super) leg: Box<Leg>,
+    pub(super) reply: oneshot::Sender<JoinReply>,
+}
+
+/// How a join went.
+pub(super) enum JoinReply {
+    /// In: the member id, the leg's events, and where the MPC will say what
+    /// the call does next if it releases the member.
+    Joined {
+        member: u32,
+        events: mpsc::UnboundedReceiver<LegEvent>,
+        released: oneshot::Receiver<Then>,
+    },
+    /// Not let in.
+    Refused(JoinError),
+    /// The MPC had ended: try its successor with this leg.
+    Ended(Box<Leg>),
+}

@@ -1,0 +1,295 @@
+//! An inbound call as the rest of chorus sees it: [`IncomingCall`] carries
+//! what the INVITE said ([`Invite`]) and a [`ServerCall`] to answer it with,
+//! in chorus's own words (status codes, SDP text, [`DialogEvent`]s). Nothing
+//! here leaks an rsipstack type.
+//!
+//! The INVITE's transaction (100 Trying, our final response, the ACK or a
+//! CANCEL) runs in its own task, started by the dispatcher; a `ServerCall`
+//! drives it through the dialog. In-dialog requests come up as
+//! [`DialogEvent`]s: re-INVITE and UPDATE as [`SessionOffer`]s, since only
+//! the call knows its media; OPTIONS, INFO and the methods we refuse as
+//! [`Query`]s that answer themselves.
+
+use std::sync::Arc;
+
+use rsipstack::dialog::DialogId;
+use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver};
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::dialog::invite_dialog::InviteDialog;
+use rsipstack::sip::prelude::*;
+use rsipstack::sip::{Header, Method, Request, StatusCode, Uri};
+
+/// A new call, ready for its call flow.
+pub struct IncomingCall {
+    /// The call UUID chorus gave it when the INVITE arrived (its log lines,
+    /// the transaction's included, carry it in a `call` span).
+    pub call_uuid: String,
+    /// The `call` span the INVITE's transaction already runs in.
+    pub span: tracing::Span,
+    /// What the INVITE said.
+    pub invite: Invite,
+    /// How to answer it.
+    pub call: ServerCall,
+}
+
+/// What an INVITE said that a call flow needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invite {
+    /// The caller: the From URI's user part, or the whole URI without one.
+    pub from: String,
+    /// The dialled user (the Request-URI's user part): the MPC name for the
+    /// built-in app.
+    pub to: String,
+    /// The From display name, else the caller.
+    pub caller_name: String,
+    /// `X-PH-*` headers, name as sent.
+    pub custom_headers: Vec<(String, String)>,
+    /// The request URI, for logs.
+    pub uri: String,
+    /// The body: the SDP offer (empty for a delayed offer).
+    pub body: Vec<u8>,
+}
+
+impl Invite {
+    /// Reads an INVITE.
+    pub(super) fn of(invite: &Request) -> Self {
+        let from_header = invite.from_header().ok().and_then(|h| h.typed().ok());
+        let from = from_header
+            .as_ref()
+            .map(|f| user_or_uri(&f.uri))
+            .unwrap_or_default();
+        let caller_name = from_header
+            .and_then(|f| f.display_name)
+            .map(|n| n.trim_matches('"').to_owned())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| from.clone());
+        let custom_headers = invite
+            .headers
+            .iter()
+            .filter_map(|h| match h {
+                Header::Other(name, value)
+                    if name.len() > 5 && name[..5].eq_ignore_ascii_case("x-ph-") =>
+                {
+                    Some((name.clone(), value.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        Self {
+            from,
+            to: user_or_uri(&invite.uri),
+            caller_name,
+            custom_headers,
+            uri: invite.uri.to_string(),
+            body: invite.body.clone(),
+        }
+    }
+}
+
+fn user_or_uri(uri: &Uri) -> String {
+    match &uri.auth {
+        Some(auth) if !auth.user.is_empty() => auth.user.clone(),
+        _ => uri.to_string(),
+    }
+}
+
+/// The caller went away before we could answer (CANCEL, timeout, BYE).
+#[derive(Debug, thiserror::Error)]
+#[error("the caller has gone: {0}")]
+pub struct CallerGone(#[source] Box<rsipstack::Error>);
+
+/// Something the caller did in the dialog.
+pub enum DialogEvent {
+    /// The call is over: BYE, CANCEL, a timeout, or our own final response
+    /// or BYE went through.
+    Ended,
+    /// A re-INVITE or UPDATE: answer it with [`SessionOffer::answer`] or
+    /// [`SessionOffer::refuse`].
+    Offer(SessionOffer),
+    /// A request that needs no decision: call [`Query::answer`].
+    Query(Query),
+}
+
+/// An in-dialog request answered the same way in every call: OPTIONS and
+/// INFO get 200, REFER, MESSAGE, NOTIFY and PUBLISH 405.
+pub struct Query {
+    status: StatusCode,
+    handle: rsipstack::dialog::dialog::TransactionHandle,
+}
+
+impl Query {
+    /// Sends the answer.
+    pub async fn answer(self) {
+        let _ = self.handle.reply(self.status).await;
+    }
+}
+
+/// A re-INVITE or UPDATE waiting for its answer.
+pub struct SessionOffer {
+    /// `re-INVITE` or `UPDATE`, for logs.
+    pub method: &'static str,
+    /// The new offer (empty: the peer asks for our current session).
+    pub body: Vec<u8>,
+    handle: rsipstack::dialog::dialog::TransactionHandle,
+}
+
+impl SessionOffer {
+    /// Accepts it with our SDP answer.
+    pub async fn answer(self, sdp: String) {
+        let headers = vec![sdp_content_type()];
+        let _ = self
+            .handle
+            .respond(StatusCode::OK, Some(headers), Some(sdp.into_bytes()))
+            .await;
+    }
+
+    /// Refuses it with `code` (400 for an unreadable offer, 488 for one we
+    /// cannot accept).
+    pub async fn refuse(self, code: u16) {
+        let _ = self
+            .handle
+            .respond(StatusCode::from(code), None, None)
+            .await;
+    }
+}
+
+/// One inbound INVITE dialog, from our side. Dropping it forgets the dialog.
+pub struct ServerCall {
+    dialog: InviteDialog,
+    states: DialogStateReceiver,
+    dialogs: Arc<DialogLayer>,
+}
+
+impl ServerCall {
+    pub(super) fn new(
+        dialog: InviteDialog,
+        states: DialogStateReceiver,
+        dialogs: Arc<DialogLayer>,
+    ) -> Self {
+        Self {
+            dialog,
+            states,
+            dialogs,
+        }
+    }
+
+    /// Sends 180 Ringing.
+    pub fn ringing(&self) {
+        let _ = self.dialog.ringing(None, None);
+    }
+
+    /// Sends 200 OK with our SDP answer.
+    pub fn accept(&self, sdp: &str) -> Result<(), CallerGone> {
+        self.dialog
+            .accept(
+                Some(vec![sdp_content_type()]),
+                Some(sdp.as_bytes().to_vec()),
+            )
+            .map_err(|error| CallerGone(Box::new(error)))
+    }
+
+    /// Ends the call before answer with a final `code` and `reason`.
+    pub fn reject(&self, code: u16, reason: &str) {
+        if let Err(error) = self
+            .dialog
+            .reject(Some(StatusCode::from(code)), Some(reason.to_owned()))
+        {
+            tracing::debug!(%error, "reject failed");
+        }
+    }
+
+    /// Ends an answered call with BYE.
+    pub async fn bye(&self) {
+        if let Err(error) = self.dialog.bye().await {
+            tracing::debug!(%error, "BYE failed");
+        }
+    }
+
+    /// The next thing the caller does. Cancel-safe: nothing is answered
+    /// here, so a select that drops this future loses nothing.
+    pub async fn next_event(&mut self) -> DialogEvent {
+        loop {
+            match self.states.recv().await {
+                None => return DialogEvent::Ended,
+                Some(DialogState::Terminated(_, reason)) => {
+                    tracing::debug!(?reason, "dialog terminated");
+                    return DialogEvent::Ended;
+                }
+                Some(DialogState::Updated(_, request, handle)) => {
+                    let method = if request.method == Method::Update {
+                        "UPDATE"
+                    } else {
+                        "re-INVITE"
+                    };
+                    return DialogEvent::Offer(SessionOffer {
+                        method,
+                        body: request.body,
+                        handle,
+                    });
+                }
+                Some(DialogState::Options(_, _, handle) | DialogState::Info(_, _, handle)) => {
+                    return DialogEvent::Query(Query {
+                        status: StatusCode::OK,
+                        handle,
+                    });
+                }
+                Some(
+                    DialogState::Refer(_, _, handle)
+                    | DialogState::Message(_, _, handle)
+                    | DialogState::Notify(_, _, handle)
+                    | DialogState::Publish(_, _, handle),
+                ) => {
+                    return DialogEvent::Query(Query {
+                        status: StatusCode::MethodNotAllowed,
+                        handle,
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    fn id(&self) -> DialogId {
+        self.dialog.id()
+    }
+}
+
+impl Drop for ServerCall {
+    fn drop(&mut self) {
+        // rsipstack keeps every dialog until told (notes/crates.md).
+        self.dialogs.remove_dialog(&self.id());
+    }
+}
+
+fn sdp_content_type() -> Header {
+    Header::ContentType("application/sdp".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_parties_and_custom_headers() {
+        let raw = "INVITE sip:room7@127.0.0.1 SIP/2.0\r\n\
+            Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK1\r\n\
+            From: \"Alice\" <sip:alice@127.0.0.1>;tag=1\r\n\
+            To: <sip:room7@127.0.0.1>\r\n\
+            Call-ID: c1\r\nCSeq: 1 INVITE\r\n\
+            X-PH-Ticket: 42\r\nX-Other: no\r\nContent-Length: 0\r\n\r\n";
+        let rsipstack::sip::SipMessage::Request(req) =
+            rsipstack::sip::SipMessage::try_from(raw).unwrap()
+        else {
+            panic!("not a request")
+        };
+        let invite = Invite::of(&req);
+        assert_eq!(invite.from, "alice");
+        assert_eq!(invite.to, "room7");
+        assert_eq!(invite.caller_name, "Alice");
+        assert_eq!(
+            invite.custom_headers,
+            vec![("X-PH-Ticket".to_owned(), "42".to_owned())]
+        );
+        assert!(invite.body.is_empty());
+    }
+}
