@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::call::{self, CallServices, CallTable};
 use crate::fetch::http_client;
-use crate::media::MediaPlane;
+use crate::media::{Liveness, MediaPlane};
 use crate::metrics::{self, Metrics};
 use crate::mpc::{MpcRegistry, MpcServices, wall_clock};
 use crate::player::Player;
@@ -127,8 +127,12 @@ impl Daemon {
             "chorusd ready"
         );
         if let Some(listener) = metrics_listener {
-            let (calls, mpcs) = (calls.clone(), mpcs.clone());
-            let render = move || metrics.render(calls.len(), mpcs.len());
+            let (calls, mpcs, liveness) = (calls.clone(), mpcs.clone(), media.liveness());
+            let render = move || {
+                let mut text = metrics.render(calls.len(), mpcs.len());
+                liveness.render(&mut text);
+                text
+            };
             tokio::spawn(metrics::serve(listener, render, stop.clone()));
         }
         let admission = signalling.admission();
@@ -144,6 +148,12 @@ impl Daemon {
             serving,
             sip_udp,
         })
+    }
+
+    /// Whether the media workers are still going round their loops (for
+    /// systemd's watchdog).
+    pub fn liveness(&self) -> Liveness {
+        self.media.liveness()
     }
 
     /// Stops gracefully: refuse new calls, hang up live ones (BYE), wait for

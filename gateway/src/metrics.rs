@@ -3,8 +3,10 @@
 //!
 //! The MPC events counted here are the same ones that are logged and sent as
 //! status callbacks (every event, whether or not the application asked for
-//! its callback). Counters are relaxed atomics bumped on the control plane;
-//! the media path never touches them.
+//! its callback). Counters are relaxed atomics bumped on the control plane.
+//! The media workers keep their own [`Histogram`]s and counters (relaxed
+//! atomics too: wait-free, no lock, no allocation), which the media plane
+//! renders with [`render_histogram`] and [`render_counter`].
 //!
 //! ```
 //! use chorus_gateway::metrics::{Callback, CallbackKind, Metrics};
@@ -17,6 +19,7 @@
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use chorus_mpc::EventName;
 use tokio_util::sync::CancellationToken;
@@ -99,7 +102,7 @@ impl Metrics {
         let mut out = String::with_capacity(2048);
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, u64)]| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            render_header(&mut out, name, kind, help);
             for (labels, value) in samples {
                 let _ = writeln!(out, "{name}{labels} {value}");
             }
@@ -170,6 +173,72 @@ impl Metrics {
     }
 }
 
+/// Upper bounds of the [`Histogram`] buckets, in seconds: a media tick has
+/// 20 ms, so the buckets resolve what fits in it and by how much it overran.
+pub const TICK_BUCKETS: [f64; 10] = [
+    0.000_1, 0.000_25, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.02, 0.04, 0.1,
+];
+
+/// A histogram of durations over [`TICK_BUCKETS`], updated with relaxed
+/// atomics: [`Histogram::observe`] is wait-free and never allocates, so a
+/// media thread may call it in its tick.
+#[derive(Debug, Default)]
+pub struct Histogram {
+    /// Observations at or under each bound (not cumulative; the last slot
+    /// counts those over every bound).
+    buckets: [AtomicU64; TICK_BUCKETS.len() + 1],
+    sum_ns: AtomicU64,
+}
+
+impl Histogram {
+    /// Counts one duration.
+    pub fn observe(&self, duration: Duration) {
+        let secs = duration.as_secs_f64();
+        let slot = TICK_BUCKETS
+            .iter()
+            .position(|&bound| secs <= bound)
+            .unwrap_or(TICK_BUCKETS.len());
+        self.buckets[slot].fetch_add(1, Ordering::Relaxed);
+        let ns = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+        self.sum_ns.fetch_add(ns, Ordering::Relaxed);
+    }
+
+    /// How many durations were counted.
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum()
+    }
+}
+
+/// Writes the `# HELP`/`# TYPE` header of a metric.
+pub fn render_header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// Writes one histogram's samples (`_bucket`, `_sum`, `_count`) with
+/// `labels` (e.g. `worker="0"`); the header is written once per metric by
+/// [`render_header`].
+pub fn render_histogram(out: &mut String, name: &str, labels: &str, histogram: &Histogram) {
+    let mut cumulative = 0;
+    for (bound, bucket) in TICK_BUCKETS.iter().zip(&histogram.buckets) {
+        cumulative += bucket.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+    }
+    let total = histogram.count();
+    let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {total}");
+    let sum = histogram.sum_ns.load(Ordering::Relaxed) as f64 / 1e9;
+    let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}");
+    let _ = writeln!(out, "{name}_count{{{labels}}} {total}");
+}
+
+/// Writes one counter sample with `labels`.
+pub fn render_counter(out: &mut String, name: &str, labels: &str, counter: &AtomicU64) {
+    let _ = writeln!(
+        out,
+        "{name}{{{labels}}} {}",
+        counter.load(Ordering::Relaxed)
+    );
+}
+
 /// Serves `GET /metrics` on `listener` (bound before the daemon reports
 /// ready, so a taken port is a start-up error) until `stop`; each request
 /// answers what `render` returns (the daemon's closure over its counters and
@@ -236,5 +305,29 @@ mod tests {
         }
         let samples = text.lines().filter(|l| !l.starts_with('#')).count();
         assert_eq!(samples, 3 + EventName::ALL.len() + 3 + 3 + 2 + 2);
+    }
+
+    #[test]
+    fn a_histogram_renders_cumulative_buckets_its_sum_and_count() {
+        let h = Histogram::default();
+        h.observe(Duration::from_micros(80));
+        h.observe(Duration::from_micros(300));
+        h.observe(Duration::from_millis(30));
+        h.observe(Duration::from_secs(1));
+        let mut text = String::new();
+        render_histogram(&mut text, "t", "worker=\"0\"", &h);
+        for line in [
+            "t_bucket{worker=\"0\",le=\"0.0001\"} 1",
+            "t_bucket{worker=\"0\",le=\"0.00025\"} 1",
+            "t_bucket{worker=\"0\",le=\"0.0005\"} 2",
+            "t_bucket{worker=\"0\",le=\"0.02\"} 2",
+            "t_bucket{worker=\"0\",le=\"0.04\"} 3",
+            "t_bucket{worker=\"0\",le=\"0.1\"} 3",
+            "t_bucket{worker=\"0\",le=\"+Inf\"} 4",
+            "t_sum{worker=\"0\"} 1.03038",
+            "t_count{worker=\"0\"} 4",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+        }
     }
 }

@@ -17,6 +17,8 @@ use chorus_tests::peers::{
     Baresip, Scratch, decode_stream, read_pcap_rtp, sipp_tone_caller, start_capture, start_sipp,
     write_ulaw_tone, write_wav_tone,
 };
+use chorus_tests::phone::{DialOptions, dial};
+use chorus_tests::threads::{FutexTrace, threads_named};
 use chorus_tests::tone::assert_hears;
 use common::chorusd_bin;
 
@@ -271,4 +273,49 @@ fn loud_windows(pcm: &[i16]) -> usize {
     pcm.chunks_exact(800)
         .filter(|w| chorus_tests::tone::rms_dbfs(w) > -35.0)
         .count()
+}
+
+/// The media threads hand everything back through rings the control plane
+/// polls: across a call's digits, speech, a leg leaving and a room closing,
+/// strace sees them park (FUTEX_WAIT) but never wake another thread
+/// (FUTEX_WAKE: a task woken, a channel sent on, a contended lock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs strace: run tests/interop/run"]
+async fn media_threads_never_wake_another_thread() {
+    let chorus = common::start_builtin().await;
+    let scratch = Scratch::new("futex");
+    let a = dial(chorus.sip_addr(), "quiet", DialOptions::with_tone(400.0))
+        .await
+        .unwrap();
+    let b = dial(chorus.sip_addr(), "quiet", DialOptions::with_tone(700.0))
+        .await
+        .unwrap();
+    let media = threads_named(chorus.pid(), "chorus-media");
+    assert!(!media.is_empty(), "no media thread found");
+    let file = scratch.path("futex.txt");
+    let trace = tokio::task::block_in_place(|| FutexTrace::attach(chorus.pid(), &file));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for digit in ['1', '2', '#'] {
+        a.send_dtmf(digit).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(b.hangup().await.unwrap(), 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(a.hangup().await.unwrap(), 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let calls = tokio::task::block_in_place(|| trace.finish());
+
+    let by_media: Vec<_> = calls.iter().filter(|c| media.contains(&c.tid)).collect();
+    assert!(
+        by_media.iter().any(|c| !c.is_wake()),
+        "the trace never saw a media thread park ({} futex calls in all)",
+        calls.len()
+    );
+    let wakes: Vec<_> = by_media.iter().filter(|c| c.is_wake()).collect();
+    assert!(
+        wakes.is_empty(),
+        "media threads woke other threads {} times: {wakes:?}",
+        wakes.len()
+    );
+    assert!(chorus.stop().await.success());
 }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chorus_gateway::media::Leg;
+use chorus_gateway::media::health::WorkerStats;
 use chorus_gateway::media::leg::LegId;
 use chorus_gateway::media::room::{MediaRoom, MusicSlot, RoomMusic};
 use chorus_gateway::media::worker::{Command, Event, RoomKey, Worker};
@@ -28,7 +29,6 @@ use chorus_mixer::tone::Beep;
 use chorus_mixer::vad::VadConfig;
 use chorus_mixer::{Participant, Role};
 use chorus_recorder::Format;
-use tokio::sync::Notify;
 
 struct Counting;
 
@@ -195,7 +195,7 @@ fn ten_party_media_ticks_do_not_allocate() {
 fn a_worker_runs_a_rooms_whole_life_without_allocating_or_freeing() {
     let (mut commands, command_ring) = rtrb::RingBuffer::new(64);
     let (event_ring, mut events) = rtrb::RingBuffer::new(64);
-    let mut worker = Worker::new(command_ring, event_ring, Arc::new(Notify::new()));
+    let mut worker = Worker::new(command_ring, event_ring, Arc::new(WorkerStats::new()));
     let media_thread = std::thread::spawn(move || {
         count_here();
         worker.run();

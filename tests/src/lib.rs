@@ -14,6 +14,7 @@
 //! - [`http`]: a real HTTP server for answer URLs and callbacks that records
 //!   every request.
 //! - [`sip`]: the tolerant SIP message parser the phone uses.
+//! - [`threads`]: which of a process's threads wake others (strace).
 //!
 //! ```no_run
 //! use std::{path::Path, time::Duration};
@@ -50,4 +51,5 @@ pub mod http;
 pub mod peers;
 pub mod phone;
 pub mod sip;
+pub mod threads;
 pub mod tone;

@@ -213,6 +213,11 @@ impl Peer {
         None
     }
 
+    /// Stops the process now (SIGTERM) and waits for it to exit.
+    pub fn stop(&mut self) {
+        self.terminate();
+    }
+
     /// Stops the process. Peers run under `timeout`, which passes SIGTERM on
     /// to the peer; SIGKILL would orphan the peer and leave its ports taken.
     fn terminate(&mut self) {

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use chorus_config::{Config, LogFormat};
 use chorus_gateway::daemon::Daemon;
+use chorus_gateway::media::Liveness;
+use chorus_gateway::media::health::IDLE_HEARTBEAT;
 
 const USAGE: &str = "usage: chorusd [--config PATH] [--check-config]
   --config PATH    read settings from this TOML file (see systemd/chorusd.toml)
@@ -95,24 +97,57 @@ fn main() -> ExitCode {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let daemon = Daemon::start(config).await?;
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
-    tokio::spawn(watchdog());
+    tokio::spawn(watchdog(daemon.liveness()));
     wait_for_stop_signal().await?;
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     daemon.stop().await;
     Ok(())
 }
 
-/// Pets systemd's watchdog at half its interval, when one is configured.
-async fn watchdog() {
-    let mut usec = 0;
-    if !sd_notify::watchdog_enabled(false, &mut usec) || usec == 0 {
+/// Pets systemd's watchdog at half its interval, when one is configured,
+/// but only while every media worker is going round its loop: a stuck or
+/// dead media thread must get the service restarted, not be covered by a
+/// healthy control plane.
+async fn watchdog(liveness: Liveness) {
+    let Some(usec) = watchdog_usec() else {
         return;
-    }
+    };
+    // An idle worker beats every IDLE_HEARTBEAT, a busy one every tick; a
+    // worker silent for three heartbeats is stuck (set WatchdogSec well
+    // above this).
+    let max_silence = IDLE_HEARTBEAT * 3;
     let mut every = tokio::time::interval(Duration::from_micros(usec / 2));
+    let mut stalled_before = Vec::new();
     loop {
         every.tick().await;
-        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+        let stalled = liveness.stalled(max_silence);
+        if stalled.is_empty() {
+            let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+            if !stalled_before.is_empty() {
+                tracing::warn!("every media worker is ticking again");
+            }
+        } else if stalled != stalled_before {
+            tracing::error!(
+                workers = ?stalled,
+                silent_for_more_than = ?max_silence,
+                "media worker stalled: the systemd watchdog is no longer petted"
+            );
+        }
+        stalled_before = stalled;
     }
+}
+
+/// The watchdog interval systemd asks for, as sd_watchdog_enabled(3) reads
+/// it: `WATCHDOG_USEC`, for this process unless `WATCHDOG_PID` names
+/// another. (The sd-notify crate also insists on `WATCHDOG_PID` being set.)
+fn watchdog_usec() -> Option<u64> {
+    let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
+    if let Ok(pid) = std::env::var("WATCHDOG_PID")
+        && pid.parse() != Ok(std::process::id())
+    {
+        return None;
+    }
+    (usec > 0).then_some(usec)
 }
 
 async fn wait_for_stop_signal() -> std::io::Result<()> {

@@ -2,15 +2,21 @@
 //!
 //! The control plane (tokio) talks to it only through [`MediaPlane`]:
 //! [`MediaPlane::open_room`] builds a room (here, not on the media thread)
-//! and hands it to the least loaded worker, [`MediaPlane::bind_leg`]
-//! reserves a port before the SDP answer, [`MediaPlane::join`] moves a ready
-//! leg into a room, [`MediaPlane::leave`] takes it out, and dropping the
-//! [`RoomHandle`] closes the room, whose buffers come back here to be freed. Each worker's commands travel on a
-//! wait-free SPSC ring; the control side serialises its producers with a
-//! mutex, which only control-plane tasks ever touch, so the media threads
-//! never lock. What comes back (left legs, digits) is routed to the owning
-//! call through a per-leg channel.
+//! and hands it to the least loaded worker (rooms and legs placed on it,
+//! counted as soon as they are sent), [`MediaPlane::bind_leg`] reserves a
+//! port before the SDP answer, [`MediaPlane::join`] moves a ready leg into a
+//! room, [`MediaPlane::leave`] takes it out, and dropping the [`RoomHandle`]
+//! closes the room, whose buffers come back here to be freed. Each worker's
+//! commands travel on a wait-free SPSC ring; the control side serialises its
+//! producers with a mutex, which only control-plane tasks ever touch. What
+//! comes back (left legs, digits, speech, closed rooms) travels on another
+//! ring per worker, which a control-plane task polls every [`EVENT_POLL`]
+//! while any room is open, routing each event to its call through a
+//! per-leg channel: the media threads never lock and never wake anyone.
+//! [`MediaPlane::liveness`] tells whether every worker is still going round
+//! its loop (see [`health`]).
 
+pub mod health;
 pub mod leg;
 pub mod ports;
 pub mod resample;
@@ -22,6 +28,7 @@ use std::net::{IpAddr, UdpSocket};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use chorus_mixer::Participant;
 use chorus_mixer::tone::Beep;
@@ -30,6 +37,8 @@ use tokio::sync::{Notify, mpsc};
 
 use chorus_mixer::clip::Clip;
 use chorus_recorder::Tap;
+pub use health::Liveness;
+use health::WorkerStats;
 pub use leg::{Leg, LegId};
 pub use ports::{PortPool, PortsExhausted};
 use room::{LegSignal, MediaRoom};
@@ -85,11 +94,28 @@ pub struct Entrance {
 /// Capacity of each command and event ring: far more than a tick's worth.
 const RING: usize = 4096;
 
+/// How often the control plane drains the workers' event rings while a
+/// room is open: the longest a digit, a speech change or a leaving leg
+/// waits before its call hears of it.
+pub const EVENT_POLL: Duration = Duration::from_millis(5);
+
 struct WorkerHandle {
     commands: Mutex<rtrb::Producer<Command>>,
     thread: std::thread::Thread,
     join: Mutex<Option<JoinHandle<()>>>,
+    /// Rooms sent to it and not yet handed back.
+    rooms: AtomicUsize,
+    /// Legs sent to it and not yet handed back.
     legs: AtomicUsize,
+}
+
+impl WorkerHandle {
+    /// What the worker carries: its rooms and its legs, each counted from
+    /// the moment it is sent (a room costs a mix per tick even before
+    /// anyone joins it).
+    fn load(&self) -> usize {
+        self.rooms.load(Ordering::Relaxed) + self.legs.load(Ordering::Relaxed)
+    }
 }
 
 /// Handle to the media workers, shared by every call task.
@@ -102,6 +128,9 @@ pub struct MediaPlane {
     next_room: AtomicU64,
     /// Where each leg lives and who hears about it.
     legs: Mutex<HashMap<LegId, LegRoute>>,
+    /// Wakes the event poller when the first room opens.
+    activity: Arc<Notify>,
+    liveness: Liveness,
 }
 
 struct LegRoute {
@@ -135,13 +164,14 @@ impl MediaPlane {
         port_min: u16,
         port_max: u16,
     ) -> std::io::Result<Arc<Self>> {
-        let notify = Arc::new(Notify::new());
         let mut handles = Vec::with_capacity(workers);
         let mut event_rings = Vec::with_capacity(workers);
+        let mut stats = Vec::with_capacity(workers);
         for index in 0..workers {
             let (cmd_tx, cmd_rx) = rtrb::RingBuffer::new(RING);
             let (evt_tx, evt_rx) = rtrb::RingBuffer::new(RING);
-            let worker = Worker::new(cmd_rx, evt_tx, notify.clone());
+            let worker_stats = Arc::new(WorkerStats::new());
+            let worker = Worker::new(cmd_rx, evt_tx, worker_stats.clone());
             let join = std::thread::Builder::new()
                 .name(format!("chorus-media-{index}"))
                 .spawn(move || {
@@ -152,10 +182,13 @@ impl MediaPlane {
                 commands: Mutex::new(cmd_tx),
                 thread: join.thread().clone(),
                 join: Mutex::new(Some(join)),
+                rooms: AtomicUsize::new(0),
                 legs: AtomicUsize::new(0),
             });
             event_rings.push(evt_rx);
+            stats.push(worker_stats);
         }
+        let activity = Arc::new(Notify::new());
         let plane = Arc::new(Self {
             workers: handles,
             sample_rate,
@@ -164,9 +197,16 @@ impl MediaPlane {
             next_leg: AtomicU64::new(1),
             next_room: AtomicU64::new(1),
             legs: Mutex::new(HashMap::new()),
+            activity: activity.clone(),
+            liveness: Liveness::new(stats),
         });
-        tokio::spawn(route_events(Arc::downgrade(&plane), event_rings, notify));
+        tokio::spawn(route_events(Arc::downgrade(&plane), event_rings, activity));
         Ok(plane)
+    }
+
+    /// Every worker's heartbeat and tick figures.
+    pub fn liveness(&self) -> Liveness {
+        self.liveness.clone()
     }
 
     /// Reserves an RTP socket for a new leg (its port goes in the SDP answer).
@@ -184,13 +224,17 @@ impl MediaPlane {
     /// on the control plane.
     pub fn open_room(self: &Arc<Self>, music: &RoomMusic) -> RoomHandle {
         let worker = (0..self.workers.len())
-            .min_by_key(|&i| self.workers[i].legs.load(Ordering::Relaxed))
+            .min_by_key(|&i| self.workers[i].load())
             .unwrap_or(0);
         let room = RoomKey(self.next_room.fetch_add(1, Ordering::Relaxed));
         let media_room = Box::new(MediaRoom::new(self.sample_rate, self.vad, music));
-        if let Err(error) = self.send(worker, Command::Open { room, media_room }) {
+        match self.send(worker, Command::Open { room, media_room }) {
+            Ok(()) => {
+                self.workers[worker].rooms.fetch_add(1, Ordering::Relaxed);
+                self.activity.notify_one();
+            }
             // Joins to it then come straight back, as to a full room.
-            tracing::error!(%error, "could not open a room");
+            Err(error) => tracing::error!(%error, "could not open a room"),
         }
         RoomHandle {
             plane: self.clone(),
@@ -337,7 +381,10 @@ impl MediaPlane {
             // Dropped here, on the control plane: the writer thread sees
             // the tap gone, drains the ring and finalises the file.
             Event::RecordingStopped(tap) => drop(tap),
-            Event::Closed(room) => drop(room),
+            Event::Closed(room) => {
+                self.workers[worker].rooms.fetch_sub(1, Ordering::Relaxed);
+                drop(room);
+            }
             Event::MusicRetired(music) => drop(music),
             Event::Signal { leg_id, signal } => {
                 let event = match signal {
@@ -360,19 +407,83 @@ impl MediaPlane {
     }
 }
 
-/// Drains the workers' event rings whenever a worker signals.
+impl MediaPlane {
+    /// Rooms open on every worker (counted until they are handed back).
+    fn rooms_open(&self) -> usize {
+        self.workers
+            .iter()
+            .map(|w| w.rooms.load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+/// Drains the workers' event rings every [`EVENT_POLL`] while a room is
+/// open, and sleeps until one opens otherwise (an idle daemon polls
+/// nothing). Polled rather than woken: a media thread must not take the
+/// locks and syscalls of waking a task.
 async fn route_events(
     plane: std::sync::Weak<MediaPlane>,
     mut rings: Vec<rtrb::Consumer<Event>>,
-    notify: Arc<Notify>,
+    activity: Arc<Notify>,
 ) {
+    let mut poll = tokio::time::interval(EVENT_POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        notify.notified().await;
         let Some(plane) = plane.upgrade() else { return };
         for (worker, ring) in rings.iter_mut().enumerate() {
             while let Ok(event) = ring.pop() {
                 plane.on_event(worker, event);
             }
         }
+        // A room's last event is its Closed: with none open, nothing more
+        // can come until the next one opens.
+        let idle = plane.rooms_open() == 0;
+        drop(plane);
+        if idle {
+            activity.notified().await;
+        } else {
+            poll.tick().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+
+    fn plane(workers: usize) -> Arc<MediaPlane> {
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        MediaPlane::start(workers, 8000, VadConfig::default(), ip, 40_000, 40_001).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_new_rooms_is_spread_over_the_workers() {
+        let plane = plane(2);
+        // Nobody has joined any of them yet: each still costs its worker a
+        // mix per tick, so they must not all land on the first worker.
+        let rooms: Vec<RoomHandle> = (0..10)
+            .map(|_| plane.open_room(&RoomMusic::default()))
+            .collect();
+        let on_first = rooms.iter().filter(|r| r.place().0 == 0).count();
+        assert_eq!(on_first, 5, "10 new rooms over 2 workers");
+        drop(rooms);
+        plane.shutdown();
+    }
+
+    #[tokio::test]
+    async fn a_worker_that_stops_going_round_its_loop_is_reported_stalled() {
+        let plane = plane(2);
+        let liveness = plane.liveness();
+        let max_silence = health::IDLE_HEARTBEAT * 2;
+        // Idle workers still beat.
+        tokio::time::sleep(max_silence + health::IDLE_HEARTBEAT).await;
+        assert_eq!(liveness.stalled(max_silence), Vec::<usize>::new());
+        // Worker 1's thread ends (as if it had died); worker 0 goes on.
+        plane.send(1, Command::Shutdown).unwrap();
+        tokio::time::sleep(max_silence + health::IDLE_HEARTBEAT).await;
+        assert_eq!(liveness.stalled(max_silence), vec![1]);
+        plane.shutdown();
     }
 }

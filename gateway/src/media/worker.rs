@@ -3,20 +3,25 @@
 //! Every 20 ms it ticks each of its rooms (see [`super::room`]). Commands from
 //! the control plane arrive on a wait-free SPSC ring and are applied between
 //! ticks; leaving legs, closed rooms, digits and speech changes go back on
-//! another ring. Rooms are built by the control plane and handed back to it
-//! when closed, so their buffers are never allocated or freed here.
-//! With no rooms the thread parks, so an idle worker costs no CPU; the control
-//! plane unparks it after a command. Between ticks it parks with a timeout,
-//! so commands never wait for a tick.
+//! another ring, which the control plane polls: the worker never wakes (and
+//! so never waits for) anyone. Rooms are built by the control plane and
+//! handed back to it when closed, so their buffers are never allocated or
+//! freed here. With no rooms the thread parks, waking only to stamp its
+//! heartbeat, so an idle worker costs next to no CPU; the control plane
+//! unparks it after a command. Between ticks it parks with a timeout, so
+//! commands never wait for a tick. Each tick is timed, and a tick that ends
+//! after the next one was due is counted as an overrun (see
+//! [`super::health`]).
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use chorus_mixer::Participant;
 use chorus_mixer::tone::Beep;
 use rtrb::{Consumer, Producer};
-use tokio::sync::Notify;
 
+use super::health::{IDLE_HEARTBEAT, WorkerStats};
 use super::leg::{Leg, LegId};
 use super::room::{LegSignal, MediaRoom, MusicSlot, RetiredMusic};
 use chorus_mixer::clip::Clip;
@@ -144,6 +149,9 @@ pub enum Event {
 }
 
 const TICK: Duration = Duration::from_millis(20);
+/// How far behind a worker may fall before it skips ticks instead of
+/// bursting them out.
+const MAX_BEHIND: Duration = Duration::from_millis(100);
 /// Rooms a worker holds without growing its list (more still work).
 const MAX_ROOMS: usize = 4096;
 
@@ -151,23 +159,23 @@ const MAX_ROOMS: usize = 4096;
 pub struct Worker {
     commands: Consumer<Command>,
     events: Producer<Event>,
-    wake_control: Arc<Notify>,
+    stats: Arc<WorkerStats>,
     rooms: Vec<(RoomKey, Box<MediaRoom>)>,
     started: Instant,
 }
 
 impl Worker {
-    /// A worker taking commands from `commands`, reporting on `events` and
-    /// waking the control plane with `wake_control`.
+    /// A worker taking commands from `commands`, reporting on `events` (the
+    /// control plane polls it) and keeping its figures in `stats`.
     pub fn new(
         commands: Consumer<Command>,
         events: Producer<Event>,
-        wake_control: Arc<Notify>,
+        stats: Arc<WorkerStats>,
     ) -> Self {
         Self {
             commands,
             events,
-            wake_control,
+            stats,
             // Opening a room pushes here: sized so that it never grows on
             // this thread in practice (16 bytes a room).
             rooms: Vec::with_capacity(MAX_ROOMS),
@@ -179,11 +187,12 @@ impl Worker {
     pub fn run(&mut self) {
         let mut next_tick = Instant::now();
         loop {
+            self.stats.beat(Instant::now());
             if !self.apply_commands() {
                 return;
             }
             if self.rooms.is_empty() {
-                std::thread::park();
+                std::thread::park_timeout(IDLE_HEARTBEAT);
                 next_tick = Instant::now();
                 continue;
             }
@@ -194,19 +203,27 @@ impl Worker {
                 std::thread::park_timeout(next_tick - now);
                 continue;
             }
-            if now - next_tick > TICK * 5 {
-                // We fell far behind (suspended, overloaded): resynchronise
-                // instead of bursting out the missed ticks.
+            let behind = now - next_tick;
+            if behind > MAX_BEHIND {
+                // We fell far behind (suspended, starved): skip the missed
+                // ticks instead of bursting them out, and count them.
+                let missed = behind.as_nanos() / TICK.as_nanos();
+                let missed = u64::try_from(missed).unwrap_or(u64::MAX);
+                self.stats.skipped.fetch_add(missed, Ordering::Relaxed);
                 next_tick = now;
             }
             next_tick += TICK;
             self.tick();
+            let done = Instant::now();
+            self.stats.tick.observe(done - now);
+            if done > next_tick {
+                self.stats.overruns.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
     /// Applies queued commands; false once told to shut down.
     fn apply_commands(&mut self) -> bool {
-        let mut signalled = false;
         while let Ok(command) = self.commands.pop() {
             match command {
                 Command::Open { room, media_room } => self.rooms.push((room, media_room)),
@@ -222,7 +239,6 @@ impl Worker {
                             }
                         }
                         self.emit(Event::Closed(closed));
-                        signalled = true;
                     }
                 }
                 Command::Join {
@@ -236,13 +252,11 @@ impl Worker {
                     let entrance = (participant, start, enter);
                     if let Err(leg) = self.join(room, leg_id, leg, entrance) {
                         self.emit(Event::Left { leg_id, leg });
-                        signalled = true;
                     }
                 }
                 Command::Leave { leg_id, exit } => {
                     if let Some(leg) = self.leave(leg_id, exit) {
                         self.emit(Event::Left { leg_id, leg });
-                        signalled = true;
                     }
                 }
                 Command::Update {
@@ -257,7 +271,6 @@ impl Worker {
                     if let Some((_, r)) = self.rooms.iter_mut().find(|(k, _)| *k == room) {
                         let retired = r.set_music(slot, clip);
                         self.emit(Event::MusicRetired(retired));
-                        signalled = true;
                     }
                 }
                 Command::BridgeClip { room, clip } => {
@@ -272,7 +285,6 @@ impl Worker {
                     };
                     if let Some(old) = old {
                         self.emit(Event::RecordingStopped(old));
-                        signalled = true;
                     }
                 }
                 Command::StopRecording { room } => {
@@ -283,7 +295,6 @@ impl Worker {
                         .and_then(|(_, r)| r.stop_recording());
                     if let Some(tap) = tap {
                         self.emit(Event::RecordingStopped(tap));
-                        signalled = true;
                     }
                 }
                 Command::SendDigit { leg_id, digit } => {
@@ -307,13 +318,9 @@ impl Worker {
                             self.emit(Event::Left { leg_id, leg });
                         }
                     }
-                    self.wake_control.notify_one();
                     return false;
                 }
             }
-        }
-        if signalled {
-            self.wake_control.notify_one();
         }
         true
     }
@@ -362,16 +369,11 @@ impl Worker {
     /// One 20 ms step for every room of this worker.
     fn tick(&mut self) {
         let now_ms = self.started.elapsed().as_millis() as u64;
-        let mut signalled = false;
         let events = &mut self.events;
         for (_, room) in &mut self.rooms {
             room.tick(now_ms, |leg_id, signal| {
                 let _ = events.push(Event::Signal { leg_id, signal });
-                signalled = true;
             });
-        }
-        if signalled {
-            self.wake_control.notify_one();
         }
     }
 }
