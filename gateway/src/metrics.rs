@@ -68,7 +68,36 @@ pub struct Metrics {
     sounds: [AtomicU64; 2],
     /// MPC recordings: [failed, completed].
     recordings: [AtomicU64; 2],
+    /// By [`Rtp`].
+    rtp: [AtomicU64; RTP.len()],
 }
+
+/// What became of the RTP datagrams of a call's leg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rtp {
+    /// Valid RTP from the peer.
+    Received,
+    /// Not RTP at all (dropped).
+    Malformed,
+    /// RTCP (ignored).
+    Rtcp,
+    /// A payload type that was not negotiated (dropped).
+    UnknownPayload,
+    /// From a source other than the peer's (dropped).
+    Foreign,
+    /// RTP sent to the peer.
+    Sent,
+}
+
+/// Labels of [`Rtp`], in declaration order.
+const RTP: [&str; 6] = [
+    "received",
+    "malformed",
+    "rtcp",
+    "unknown_payload",
+    "foreign",
+    "sent",
+];
 
 impl Metrics {
     /// An inbound call arrived (an INVITE that got as far as its flow).
@@ -95,6 +124,11 @@ impl Metrics {
     /// A sound or music document loaded (`true`) or failed.
     pub fn sound(&self, loaded: bool) {
         self.sounds[usize::from(loaded)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `n` datagrams of a released leg went `kind`.
+    pub fn rtp(&self, kind: Rtp, n: u64) {
+        self.rtp[kind as usize].fetch_add(n, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition, with the two gauges given.
@@ -168,6 +202,17 @@ impl Metrics {
             "counter",
             "MPC recordings completed or failed.",
             &outcomes(&self.recordings, "completed"),
+        );
+        let rtp: Vec<(String, u64)> = RTP
+            .iter()
+            .zip(&self.rtp)
+            .map(|(label, c)| (format!("{{outcome=\"{label}\"}}"), get(c)))
+            .collect();
+        metric(
+            "chorus_rtp_packets_total",
+            "counter",
+            "RTP datagrams of calls' legs by what became of them (counted as each leg is released).",
+            &rtp,
         );
         out
     }
@@ -285,6 +330,7 @@ mod tests {
         m.callback(CallbackKind::Recording, Callback::Delivered);
         m.sound(false);
         m.recording(true);
+        m.rtp(Rtp::Foreign, 7);
         let text = m.render(3, 1);
         for line in [
             "chorus_calls_total 1",
@@ -299,12 +345,17 @@ mod tests {
             "chorus_sound_documents_total{outcome=\"failed\"} 1",
             "chorus_recordings_total{outcome=\"completed\"} 1",
             "chorus_recordings_total{outcome=\"failed\"} 0",
+            "chorus_rtp_packets_total{outcome=\"foreign\"} 7",
+            "chorus_rtp_packets_total{outcome=\"sent\"} 0",
             "# TYPE chorus_mpc_events_total counter",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
         }
         let samples = text.lines().filter(|l| !l.starts_with('#')).count();
-        assert_eq!(samples, 3 + EventName::ALL.len() + 3 + 3 + 2 + 2);
+        assert_eq!(
+            samples,
+            3 + EventName::ALL.len() + 3 + 3 + 2 + 2 + RTP.len()
+        );
     }
 
     #[test]

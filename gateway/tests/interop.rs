@@ -1,71 +1,60 @@
-//! Interop with real third-party programs: SIPp and baresip against a
-//! default-started chorusd (SIP on 127.0.0.1:5060, built-in app), and
-//! eSpeak NG saying `<Speak>` text.
+//! Interop with real third-party programs: SIPp and baresip against
+//! chorusd with its built-in app, eSpeak NG saying `<Speak>` text, and
+//! strace watching the media threads. Every port (chorusd's, the peers'
+//! SIP, media and control ports) is a free one.
 //!
-//! These tests need `sipp`, `baresip`, `tshark` and `espeak-ng` and bind
-//! port 5060, so they are `#[ignore]`d in `cargo test --workspace` and run
-//! by the interop command (`tests/interop/run`, which `.ci/run` calls) one
-//! at a time.
+//! These tests need `sipp`, `baresip`, `tshark`, `espeak-ng` and `strace`,
+//! so they are `#[ignore]`d in `cargo test --workspace` and run by the
+//! interop command (`tests/interop/run`, which `.ci/run` calls) one at a
+//! time.
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use chorus_tests::daemon::Chorusd;
 use chorus_tests::peers::{
     Baresip, Scratch, decode_stream, read_pcap_rtp, sipp_tone_caller, start_capture, start_sipp,
     write_ulaw_tone, write_wav_tone,
 };
 use chorus_tests::phone::{DialOptions, dial};
+use chorus_tests::ports;
 use chorus_tests::threads::{FutexTrace, threads_named};
 use chorus_tests::tone::assert_hears;
-use common::chorusd_bin;
+use common::start_builtin;
 
-/// The default SIP address: the point is to test chorusd as shipped.
-fn default_sip() -> SocketAddr {
-    "127.0.0.1:5060".parse().unwrap()
-}
-
-async fn start_default_chorusd() -> Chorusd {
-    // Only the log level differs from the built-in defaults; the harness's
-    // port choices are overridden back to the defaults.
-    Chorusd::start(
-        chorusd_bin(),
-        &[
-            ("CHORUS_SIP__UDP_LISTEN", "127.0.0.1:5060"),
-            ("CHORUS_SIP__TCP_LISTEN", "127.0.0.1:5060"),
-            ("CHORUS_RTP__PORT_MIN", "20000"),
-            ("CHORUS_RTP__PORT_MAX", "29999"),
-        ],
-    )
-    .await
+/// SIPp's three ports: SIP, media (RTP on it, RTCP above: four reserved)
+/// and control.
+fn sipp_ports() -> (u16, u16, u16) {
+    (ports::udp_and_tcp(), ports::udp_range(4).0, ports::udp())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs sipp and tshark and port 5060: run tests/interop/run"]
+#[ignore = "needs sipp and tshark: run tests/interop/run"]
 async fn three_sipp_callers_each_hear_exactly_the_other_two() {
-    let chorus = start_default_chorusd().await;
-    assert_eq!(chorus.sip_addr(), default_sip());
+    let chorus = start_builtin().await;
     let scratch = Scratch::new("sipp3");
-    let callers = [(400.0_f32, 6100_u16), (700.0, 6110), (1100.0, 6120)];
+    let sipps_ports: Vec<(u16, u16, u16)> = (0..3).map(|_| sipp_ports()).collect();
+    let callers = [400.0_f32, 700.0, 1100.0]
+        .into_iter()
+        .zip(sipps_ports.iter().map(|p| p.1))
+        .collect::<Vec<_>>();
     let capture_file = scratch.path("sipp3.pcap");
-    let ports: Vec<u16> = callers.iter().map(|c| c.1).collect();
-    let mut capture = start_capture(&capture_file, &ports, 14);
+    let media_ports: Vec<u16> = callers.iter().map(|c| c.1).collect();
+    let mut capture = start_capture(&capture_file, &media_ports, 14);
 
     let mut sipps = Vec::new();
     for (k, (hz, media_port)) in callers.iter().enumerate() {
         let tone = scratch.path(&format!("tone{hz}.ul"));
         write_ulaw_tone(&tone, *hz, 2.0);
         let scenario = sipp_tone_caller(&scratch, &format!("uac{k}"), &tone, 8000);
-        let sip_port = 5161 + 2 * k as u16;
+        let (sip_port, _, control_port) = sipps_ports[k];
         sipps.push(start_sipp(
             &scenario,
-            default_sip(),
+            chorus.sip_addr(),
             "room1",
             sip_port,
             *media_port,
-            8891 + k as u16,
+            control_port,
             "u1",
         ));
     }
@@ -88,7 +77,7 @@ async fn three_sipp_callers_each_hear_exactly_the_other_two() {
     // Listen where all three calls overlap: from 2 s after the first packet
     // to 6 s (each caller talks for 8 s and they start within a second).
     let first = packets.iter().map(|p| p.at).fold(f64::INFINITY, f64::min);
-    for (hz, port) in callers {
+    for &(hz, port) in &callers {
         let heard = decode_stream(&packets, port, first + 2.0, first + 6.0);
         assert!(
             heard.len() > 8000,
@@ -102,22 +91,32 @@ async fn three_sipp_callers_each_hear_exactly_the_other_two() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs baresip, sipp and tshark and port 5060: run tests/interop/run"]
+#[ignore = "needs baresip, sipp and tshark: run tests/interop/run"]
 async fn baresip_and_sipp_in_one_mpc_hear_each_other() {
-    let chorus = start_default_chorusd().await;
+    let chorus = start_builtin().await;
     let scratch = Scratch::new("baresip");
     let wav = scratch.path("tone700.wav");
     write_wav_tone(&wav, 700.0, 30.0);
     let tone = scratch.path("tone400.ul");
     write_ulaw_tone(&tone, 400.0, 2.0);
     let capture_file = scratch.path("mix.pcap");
-    let mut capture = start_capture(&capture_file, &[6200], 14);
+    let (sipp_sip, sipp_media, sipp_control) = sipp_ports();
+    let mut capture = start_capture(&capture_file, &[sipp_media], 14);
 
-    let mut bob = Baresip::start(&scratch, &wav, 5190, (10100, 10109));
+    let mut bob = Baresip::start(&scratch, &wav, ports::udp_and_tcp(), ports::udp_range(10));
     tokio::time::sleep(Duration::from_millis(800)).await;
-    bob.peer.type_line("/dial sip:mix@127.0.0.1:5060");
+    bob.peer
+        .type_line(&format!("/dial sip:mix@{}", chorus.sip_addr()));
     let scenario = sipp_tone_caller(&scratch, "uac", &tone, 8000);
-    let mut sipp = start_sipp(&scenario, default_sip(), "mix", 5171, 6200, 8899, "u1");
+    let mut sipp = start_sipp(
+        &scenario,
+        chorus.sip_addr(),
+        "mix",
+        sipp_sip,
+        sipp_media,
+        sipp_control,
+        "u1",
+    );
     let status = sipp.wait(Duration::from_secs(35));
     bob.peer.type_line("/hangup");
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -142,7 +141,7 @@ async fn baresip_and_sipp_in_one_mpc_hear_each_other() {
 
     let packets = read_pcap_rtp(&capture_file);
     let first = packets.iter().map(|p| p.at).fold(f64::INFINITY, f64::min);
-    let heard_by_sipp = decode_stream(&packets, 6200, first + 1.5, first + 7.0);
+    let heard_by_sipp = decode_stream(&packets, sipp_media, first + 1.5, first + 7.0);
     assert!(
         heard_by_sipp.len() > 8000,
         "sipp received {} samples",
@@ -153,28 +152,29 @@ async fn baresip_and_sipp_in_one_mpc_hear_each_other() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs sipp and tshark and port 5060: run tests/interop/run"]
+#[ignore = "needs sipp and tshark: run tests/interop/run"]
 async fn sipp_over_tcp_and_sipp_over_udp_hear_each_other() {
-    let chorus = start_default_chorusd().await;
+    let chorus = start_builtin().await;
     let scratch = Scratch::new("tcp");
     let capture_file = scratch.path("tcp.pcap");
-    let mut capture = start_capture(&capture_file, &[6300, 6310], 12);
+    let (tcp_ports, udp_ports) = (sipp_ports(), sipp_ports());
+    let mut capture = start_capture(&capture_file, &[tcp_ports.1, udp_ports.1], 12);
     let mut sipps = Vec::new();
-    for (k, (hz, media_port, transport)) in [(400.0_f32, 6300_u16, "t1"), (1100.0, 6310, "u1")]
-        .into_iter()
-        .enumerate()
+    for (k, (hz, (sip_port, media_port, control_port), transport)) in
+        [(400.0_f32, tcp_ports, "t1"), (1100.0, udp_ports, "u1")]
+            .into_iter()
+            .enumerate()
     {
         let tone = scratch.path(&format!("tone{hz}.ul"));
         write_ulaw_tone(&tone, hz, 2.0);
         let scenario = sipp_tone_caller(&scratch, &format!("uac{k}"), &tone, 6000);
-        let sip_port = 5261 + 2 * k as u16;
         sipps.push(start_sipp(
             &scenario,
-            default_sip(),
+            chorus.sip_addr(),
             "tcp-room",
             sip_port,
             media_port,
-            8871 + k as u16,
+            control_port,
             transport,
         ));
     }
@@ -190,8 +190,8 @@ async fn sipp_over_tcp_and_sipp_over_udp_hear_each_other() {
     capture.wait(Duration::from_secs(20));
     let packets = read_pcap_rtp(&capture_file);
     let first = packets.iter().map(|p| p.at).fold(f64::INFINITY, f64::min);
-    let tcp_caller = decode_stream(&packets, 6300, first + 1.5, first + 5.0);
-    let udp_caller = decode_stream(&packets, 6310, first + 1.5, first + 5.0);
+    let tcp_caller = decode_stream(&packets, tcp_ports.1, first + 1.5, first + 5.0);
+    let udp_caller = decode_stream(&packets, udp_ports.1, first + 1.5, first + 5.0);
     assert_hears("sipp over TCP (400 Hz)", &tcp_caller, &[1100.0], &[400.0]);
     assert_hears("sipp over UDP (1100 Hz)", &udp_caller, &[400.0], &[1100.0]);
     chorus.stop().await;

@@ -35,6 +35,13 @@ fn stepping_wall_clock() -> Timestamp {
     }
 }
 
+/// One media worker; its RTP port range is never used (the test binds its
+/// own leg sockets) but is free all the same.
+fn plane() -> Arc<MediaPlane> {
+    let (min, max) = chorus_tests::ports::udp_range(2);
+    MediaPlane::start(1, 8000, VadConfig::default(), LOCALHOST, min, max).unwrap()
+}
+
 fn registry(media: &Arc<MediaPlane>) -> MpcRegistry {
     let http = chorus_gateway::fetch::http_client("chorus-test").unwrap();
     MpcRegistry::new(MpcServices {
@@ -47,14 +54,16 @@ fn registry(media: &Arc<MediaPlane>) -> MpcRegistry {
     })
 }
 
-/// A leg on a loopback socket, negotiated from a minimal PCMU offer.
-fn leg() -> Box<Leg> {
+/// A leg on a loopback socket, negotiated from a minimal PCMU offer by a
+/// peer on `peer` (which nobody reads: the leg's RTP just lands there).
+fn leg(peer: &UdpSocket) -> Box<Leg> {
     let socket = UdpSocket::bind((LOCALHOST, 0)).unwrap();
     socket.set_nonblocking(true).unwrap();
-    let offer = SessionDescription::parse(
+    let offer = SessionDescription::parse(&format!(
         "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-         m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n",
-    )
+         m=audio {} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n",
+        peer.local_addr().unwrap().port()
+    ))
     .unwrap();
     let local = LocalMedia {
         address: LOCALHOST,
@@ -66,14 +75,19 @@ fn leg() -> Box<Leg> {
     Box::new(Leg::new(socket, &negotiated, 7, 1))
 }
 
-async fn join(mpcs: &MpcRegistry, media: &MediaPlane, spec: &MultiPartyCall) -> Membership {
+async fn join(
+    mpcs: &MpcRegistry,
+    media: &MediaPlane,
+    spec: &MultiPartyCall,
+    peer: &UdpSocket,
+) -> Membership {
     let call = CallInfo {
         call_uuid: "call-1".into(),
         from: "alice".into(),
         to: spec.name.clone(),
         inbound: true,
     };
-    mpcs.join(spec, call, media.next_leg_id(), leg())
+    mpcs.join(spec, call, media.next_leg_id(), leg(peer))
         .await
         .expect("joined")
 }
@@ -106,15 +120,15 @@ async fn settle() {
 
 #[tokio::test(start_paused = true)]
 async fn max_duration_runs_on_the_monotonic_clock_even_when_the_wall_clock_steps_back() {
-    let media =
-        MediaPlane::start(1, 8000, VadConfig::default(), LOCALHOST, 40_000, 40_001).unwrap();
+    let media = plane();
     let mpcs = registry(&media);
     let spec = MultiPartyCall {
         max_duration: 300,
         stay_alone: true,
         ..MultiPartyCall::for_room("timed", Role::Agent)
     };
-    let mut member = join(&mpcs, &media, &spec).await;
+    let peer = UdpSocket::bind((LOCALHOST, 0)).unwrap();
+    let mut member = join(&mpcs, &media, &spec, &peer).await;
     assert_eq!(mpcs.len(), 1);
 
     tokio::time::advance(Duration::from_secs(299)).await;
@@ -136,8 +150,7 @@ async fn max_duration_runs_on_the_monotonic_clock_even_when_the_wall_clock_steps
 
 #[tokio::test(start_paused = true)]
 async fn an_mpc_that_ends_early_leaves_no_task_or_timer_behind() {
-    let media =
-        MediaPlane::start(1, 8000, VadConfig::default(), LOCALHOST, 40_002, 40_003).unwrap();
+    let media = plane();
     let mpcs = registry(&media);
     let runtime = tokio::runtime::Handle::current().metrics();
     let before = runtime.num_alive_tasks();
@@ -145,7 +158,8 @@ async fn an_mpc_that_ends_early_leaves_no_task_or_timer_behind() {
     // maxDuration is 4 h by default: the MPC ends long before, when its
     // only member hangs up.
     let spec = MultiPartyCall::for_room("short", Role::Customer);
-    let mut member = join(&mpcs, &media, &spec).await;
+    let peer = UdpSocket::bind((LOCALHOST, 0)).unwrap();
+    let mut member = join(&mpcs, &media, &spec, &peer).await;
     assert!(runtime.num_alive_tasks() > before, "the MPC runs a task");
     member.leave(ExitCause::Hangup);
     settle().await;

@@ -165,7 +165,7 @@ async fn wait_and_hold_music_urls_play_the_applications_audio() {
     for call in [waiting, agent, held] {
         let _ = call.hangup().await;
     }
-    let _ = tokio::time::timeout(Duration::from_secs(5), chorus.stop()).await;
+    chorus.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -210,15 +210,9 @@ async fn unusable_music_urls_play_silence_not_the_built_in_music() {
         assert!(level < -60.0, "{who}: {level:.1} dBFS");
     }
     let log = chorus.log();
-    assert_eq!(
-        log.matches("sound document unusable; playing silence instead")
-            .count(),
-        2,
-        "the 404 and the non-XML document:\n{log}"
-    );
     assert!(
         log.contains("<Play> skipped"),
-        "the undecodable file:\n{log}"
+        "the undecodable file is explained:\n{log}"
     );
     let metrics = chorus.metrics().await;
     let sounds =
@@ -226,12 +220,12 @@ async fn unusable_music_urls_play_silence_not_the_built_in_music() {
     assert_eq!(
         (sounds("loaded"), sounds("failed")),
         (1.0, 2.0),
-        "{metrics:#?}"
+        "one loaded; the 404 and the non-XML document failed: {metrics:#?}"
     );
     for call in [waiting, agent, held] {
         let _ = call.hangup().await;
     }
-    let _ = tokio::time::timeout(Duration::from_secs(5), chorus.stop()).await;
+    chorus.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -269,7 +263,7 @@ async fn enter_and_exit_sound_urls_are_played_on_the_bridge() {
     assert_hears("listener, exit", &heard, &[EXIT], &all_but(&[EXIT]));
     assert_eq!(app.requests_to("/exit.xml")[0].method, "POST");
     listener.hangup().await.unwrap();
-    let _ = tokio::time::timeout(Duration::from_secs(5), chorus.stop()).await;
+    chorus.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -322,7 +316,7 @@ async fn play_in_the_call_flow_is_heard_before_the_next_element() {
     for call in [caller, other] {
         let _ = call.hangup().await;
     }
-    let _ = tokio::time::timeout(Duration::from_secs(5), chorus.stop()).await;
+    chorus.stop().await;
 }
 
 /// `<Speak>` without its text-to-speech program is skipped with an error
@@ -365,5 +359,5 @@ async fn speak_without_its_program_is_skipped_and_the_flow_goes_on() {
         log.contains("<Speak> skipped") && log.contains("/nonexistent/espeak-ng"),
         "{log}"
     );
-    let _ = tokio::time::timeout(Duration::from_secs(5), chorus.stop()).await;
+    chorus.stop().await;
 }

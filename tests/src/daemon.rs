@@ -1,29 +1,23 @@
 //! Runs the real `chorusd` binary for a test.
 //!
-//! Each daemon gets its own SIP port (free for both UDP and TCP) and its own
-//! 200-port RTP range, so tests can run in parallel within one process and
+//! Each daemon gets its own SIP port (free for both UDP and TCP), metrics
+//! port and 200-port RTP range (see [`crate::ports`]), so tests can run in parallel within one process and
 //! across processes. Its stdout and stderr go to a temporary log file which a
 //! failing start prints, and which is kept (and its path printed) when the
 //! test panics.
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::phone;
+use crate::{phone, ports};
 
-/// Width of each daemon's RTP port range.
+/// Width of each daemon's RTP port range (see [`ports::udp_range`]).
 const RTP_RANGE: u16 = 200;
-/// RTP ranges are carved from below Linux's ephemeral range (32768+), so
-/// they cannot collide with the ports the kernel hands to phones, HTTP
-/// servers and SIP listeners bound to port 0.
-const RTP_FLOOR: u16 = 10_000;
-const RTP_CEILING: u16 = 32_600;
-const RTP_SLOTS: u32 = ((RTP_CEILING - RTP_FLOOR) / RTP_RANGE) as u32;
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -38,50 +32,6 @@ pub struct Chorusd {
     log_path: PathBuf,
 }
 
-/// A port on which both a UDP and a TCP socket can bind on 127.0.0.1.
-fn free_sip_port() -> u16 {
-    for _ in 0..100 {
-        let Ok(udp) = UdpSocket::bind("127.0.0.1:0") else {
-            continue;
-        };
-        let Ok(addr) = udp.local_addr() else {
-            continue;
-        };
-        if TcpListener::bind(addr).is_ok() {
-            return addr.port();
-        }
-    }
-    panic!("no loopback port free for both UDP and TCP");
-}
-
-/// A loopback TCP address nobody listens on right now.
-fn free_tcp_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback TCP port")
-}
-
-/// Whether every UDP port of `[min, min + RTP_RANGE)` binds on 127.0.0.1.
-fn range_is_free(min: u16) -> bool {
-    (min..min + RTP_RANGE).all(|p| UdpSocket::bind(("127.0.0.1", p)).is_ok())
-}
-
-/// An RTP range: the process id spreads processes over the slots, a
-/// counter spreads daemons within this process, and ranges with a port in
-/// use are skipped.
-fn rtp_range() -> (u16, u16) {
-    let n = DAEMONS.fetch_add(1, Ordering::Relaxed);
-    let start = (std::process::id().wrapping_mul(7919) + n.wrapping_mul(37)) % RTP_SLOTS;
-    for attempt in 0..RTP_SLOTS {
-        let slot = (start + attempt) % RTP_SLOTS;
-        let min = RTP_FLOOR + (slot as u16) * RTP_RANGE;
-        if range_is_free(min) {
-            return (min, min + RTP_RANGE - 1);
-        }
-    }
-    panic!("no free RTP port range between {RTP_FLOOR} and {RTP_CEILING}");
-}
-
 fn log_file_path() -> PathBuf {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -90,7 +40,7 @@ fn log_file_path() -> PathBuf {
     std::env::temp_dir().join(format!(
         "chorusd-test-{}-{}-{nanos}.log",
         std::process::id(),
-        DAEMONS.load(Ordering::Relaxed)
+        DAEMONS.fetch_add(1, Ordering::Relaxed)
     ))
 }
 
@@ -102,9 +52,9 @@ impl Chorusd {
     /// If it cannot be spawned, exits, or does not answer within 10 s; the
     /// panic message includes its log.
     pub async fn start(bin: &Path, env: &[(&str, &str)]) -> Chorusd {
-        let sip = SocketAddr::from(([127, 0, 0, 1], free_sip_port()));
-        let metrics = free_tcp_addr();
-        let (rtp_min, rtp_max) = rtp_range();
+        let sip = SocketAddr::from(([127, 0, 0, 1], ports::udp_and_tcp()));
+        let metrics = ports::tcp_addr();
+        let (rtp_min, rtp_max) = ports::udp_range(RTP_RANGE);
         let mut vars: BTreeMap<String, String> = BTreeMap::new();
         for (k, v) in [
             ("CHORUS_SIP__UDP_LISTEN", sip.to_string()),
@@ -212,8 +162,24 @@ impl Chorusd {
             .unwrap_or_default()
     }
 
-    /// Sends SIGTERM, waits up to 5 s for a clean exit, then SIGKILLs.
+    /// Sends SIGTERM and waits up to 5 s for a clean exit (status 0), which
+    /// every test expects of a graceful stop.
+    ///
+    /// # Panics
+    /// If chorusd exited already, exits with a failure, or has to be killed;
+    /// the message holds its log.
     pub async fn stop(mut self) -> ExitStatus {
+        let status = self.terminate().await;
+        assert!(
+            status.success(),
+            "chorusd did not stop cleanly ({status:?})\n--- log ---\n{}",
+            self.log()
+        );
+        status
+    }
+
+    /// SIGTERM, up to 5 s for an exit, then SIGKILL; the exit status.
+    async fn terminate(&mut self) -> ExitStatus {
         if let Ok(Some(status)) = self.child.try_wait() {
             return status;
         }
@@ -287,24 +253,6 @@ pub fn run_check_config(bin: &Path, args: &[&str], env: &[(&str, &str)]) -> Outp
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sip_port_is_free_for_udp_and_tcp() {
-        let port = free_sip_port();
-        assert!(UdpSocket::bind(("127.0.0.1", port)).is_ok());
-        assert!(TcpListener::bind(("127.0.0.1", port)).is_ok());
-    }
-
-    #[test]
-    fn rtp_ranges_are_distinct_and_below_the_ephemeral_range() {
-        let a = rtp_range();
-        let b = rtp_range();
-        for (min, max) in [a, b] {
-            assert_eq!(max - min + 1, RTP_RANGE);
-            assert!(min >= RTP_FLOOR && max < 32_768);
-        }
-        assert!(a.1 < b.0 || b.1 < a.0, "{a:?} overlaps {b:?}");
-    }
 
     #[test]
     fn check_config_passes_the_flag_then_args() {

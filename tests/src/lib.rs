@@ -13,6 +13,7 @@
 //!   heard (see "Proving what a participant heard" in the project notes).
 //! - [`http`]: a real HTTP server for answer URLs and callbacks that records
 //!   every request.
+//! - [`ports`]: free loopback ports and port ranges.
 //! - [`sip`]: the tolerant SIP message parser the phone uses.
 //! - [`threads`]: which of a process's threads wake others (strace).
 //!
@@ -50,6 +51,7 @@ pub mod daemon;
 pub mod http;
 pub mod peers;
 pub mod phone;
+pub mod ports;
 pub mod sip;
 pub mod threads;
 pub mod tone;

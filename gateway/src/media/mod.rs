@@ -455,7 +455,8 @@ mod tests {
 
     fn plane(workers: usize) -> Arc<MediaPlane> {
         let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        MediaPlane::start(workers, 8000, VadConfig::default(), ip, 40_000, 40_001).unwrap()
+        let (min, max) = chorus_tests::ports::udp_range(2);
+        MediaPlane::start(workers, 8000, VadConfig::default(), ip, min, max).unwrap()
     }
 
     #[tokio::test]

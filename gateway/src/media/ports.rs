@@ -69,7 +69,7 @@ mod tests {
 
     #[test]
     fn hands_out_distinct_even_ports_then_reports_exhaustion() {
-        let base = 41_000 + (std::process::id() % 500) as u16 * 8;
+        let (base, _) = chorus_tests::ports::udp_range(6);
         let pool = PortPool::new(IpAddr::V4(Ipv4Addr::LOCALHOST), base, base + 5);
         let a = pool.bind().unwrap();
         let b = pool.bind().unwrap();

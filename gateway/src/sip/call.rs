@@ -153,6 +153,10 @@ impl SessionOffer {
     }
 }
 
+/// How long a BYE waits for its answer: a live peer answers at once, and
+/// its retransmissions (0.5, 1 s) fit.
+pub const BYE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// One inbound INVITE dialog, from our side. Dropping it forgets the dialog.
 pub struct ServerCall {
     dialog: InviteDialog,
@@ -198,10 +202,16 @@ impl ServerCall {
         }
     }
 
-    /// Ends an answered call with BYE.
+    /// Ends an answered call with BYE, waiting up to [`BYE_WAIT`] for its
+    /// answer: a peer that vanished would otherwise hold the call (and a
+    /// graceful stop) for the BYE transaction's 32 s timeout.
     pub async fn bye(&self) {
-        if let Err(error) = self.dialog.bye().await {
-            tracing::debug!(%error, "BYE failed");
+        match tokio::time::timeout(BYE_WAIT, self.dialog.bye()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::debug!(%error, "BYE failed"),
+            Err(_) => {
+                tracing::info!(waited = ?BYE_WAIT, "no answer to BYE; the call is over anyway")
+            }
         }
     }
 

@@ -26,6 +26,7 @@ use super::params::answer_params;
 use super::services::CallServices;
 use crate::fetch::{fetch_document, http_method};
 use crate::media::{Leg, LegId};
+use crate::metrics::{Metrics, Rtp};
 use crate::mpc::Membership;
 use crate::sip::{IncomingCall, Invite, ServerCall};
 
@@ -174,6 +175,9 @@ impl InboundCall {
             }
         }
         self.leave_mpc().await;
+        if let Media::Idle(leg) = &self.media {
+            count_rtp(&self.services.metrics, leg);
+        }
     }
 
     /// Carries out one action of the flow; what came of it, if the flow
@@ -257,6 +261,21 @@ fn builtin_document(room: &str) -> Document {
     Document {
         steps: vec![Step::Verb(Verb::MultiPartyCall(join))],
         warnings: Vec::new(),
+    }
+}
+
+/// Adds a released leg's counters to the RTP metrics.
+fn count_rtp(metrics: &Metrics, leg: &Leg) {
+    let c = leg.counters();
+    for (kind, n) in [
+        (Rtp::Received, c.received),
+        (Rtp::Malformed, c.malformed),
+        (Rtp::Rtcp, c.rtcp),
+        (Rtp::UnknownPayload, c.unknown_payload),
+        (Rtp::Foreign, c.foreign),
+        (Rtp::Sent, c.sent),
+    ] {
+        metrics.rtp(kind, n);
     }
 }
 
