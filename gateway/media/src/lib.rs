@@ -12,7 +12,9 @@
 //!   same port is reported as [`rtp::RtpError::Rtcp`]); [`rtp::RtpWriter`]
 //!   stamps outgoing packets.
 //! * [`dtmf`] — feed packets carrying the telephone-event payload type to
-//!   [`dtmf::DtmfReceiver::on_packet`]; it reports each key press once.
+//!   [`dtmf::DtmfReceiver::on_packet`] and call [`dtmf::DtmfReceiver::poll`]
+//!   once per tick; they report each key press once, even one whose end
+//!   packets were lost.
 //! * [`jitter`] — the tick loop: push each audio packet into the
 //!   [`jitter::JitterBuffer`] as it arrives; once per 20 ms tick call
 //!   [`jitter::JitterBuffer::pop`] and

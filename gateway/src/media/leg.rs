@@ -141,8 +141,17 @@ impl Leg {
     }
 
     /// Reads every datagram waiting on the socket into the jitter buffer and
-    /// reports RFC 4733 digits through `on_digit`. Never blocks.
+    /// reports RFC 4733 digits through `on_digit`: on their end packets, or
+    /// once a digit whose end packets were lost has gone quiet (see
+    /// [`chorus_media::dtmf::EVENT_SILENCE_MS`]). Never blocks.
     pub fn receive(&mut self, now_ms: u64, mut on_digit: impl FnMut(char)) {
+        self.read_socket(now_ms, &mut on_digit);
+        if let Some(event) = self.dtmf.poll(now_ms) {
+            on_digit(event.digit);
+        }
+    }
+
+    fn read_socket(&mut self, now_ms: u64, on_digit: &mut impl FnMut(char)) {
         // Bounded so that a flood, or a socket error that repeats, cannot
         // hold the worker (and every other room on it) past its tick.
         for _ in 0..MAX_DATAGRAMS_PER_TICK {
@@ -174,7 +183,7 @@ impl Leg {
             }
             self.counters.received += 1;
             if Some(packet.payload_type) == self.telephone_event {
-                if let Some(event) = self.dtmf.on_packet(&packet) {
+                if let Some(event) = self.dtmf.on_packet(now_ms, &packet) {
                     on_digit(event.digit);
                 }
             } else if self.decoder_law(packet.payload_type).is_some() {

@@ -9,14 +9,19 @@
 //!   Further end packets and retransmissions carry the same
 //!   `(ssrc, timestamp)` and are ignored; packets for an event *older* than the
 //!   current one (serial-number comparison on the timestamp) are ignored too.
-//! * If every end packet of an event is lost, the event is reported when the
-//!   next event (a new timestamp or SSRC) arrives, with the longest duration
-//!   seen. The new event's packet is processed normally afterwards, but at
-//!   most one event is returned per call: if that new packet already carries
-//!   the end bit, its event is reported by the next redundant end packet, or
-//!   by [`DtmfReceiver::flush`].
-//! * [`DtmfReceiver::flush`] reports a pending event (end never seen) — call it
-//!   when the call ends or after a quiet period.
+//! * If every end packet of an event is lost, the event is reported with
+//!   the longest duration seen by whichever comes first: the next event (a
+//!   new timestamp or SSRC) arriving, or [`DtmfReceiver::poll`] once no
+//!   packet of the event has come for [`EVENT_SILENCE_MS`]. Time is a
+//!   parameter: `on_packet` takes each packet's arrival time, `poll` the
+//!   tick's time. At most one event is returned per call: if a new event's
+//!   first packet already carries the end bit while an earlier event is
+//!   being reported, the new one is reported by its next redundant end
+//!   packet, or by `poll`.
+//! * An event is never reported twice, however its packets arrive: end
+//!   packets or updates that come after it was reported are ignored.
+//! * [`DtmfReceiver::flush`] reports a pending event at once (end never
+//!   seen) — call it when the call ends.
 //!
 //! The caller routes packets here by payload type (the negotiated
 //! telephone-event PT); the receiver does not check the payload type.
@@ -24,7 +29,7 @@
 mod receiver;
 mod sender;
 
-pub use receiver::DtmfReceiver;
+pub use receiver::{DtmfReceiver, EVENT_SILENCE_MS};
 pub use sender::{DtmfSender, EventPacket};
 
 /// One completed key press.
@@ -115,7 +120,7 @@ mod tests {
                 let packet = RtpPacket::parse(&datagram).unwrap();
                 got.extend(
                     receiver
-                        .on_packet(&packet)
+                        .on_packet(u64::from(f) * 20, &packet)
                         .map(|e| (e.digit, e.duration_ms)),
                 );
             }
