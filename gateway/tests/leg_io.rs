@@ -1,5 +1,7 @@
 //! One RTP leg against a peer socket on loopback, driven tick by tick the
-//! way a media worker drives it: digits whose end packets are lost.
+//! way a media worker drives it: packets of any duration in, 20 ms frames
+//! to the mix, packets of the peer's ptime out; digits whose end packets
+//! are lost.
 
 use std::net::UdpSocket;
 use std::time::Duration;
@@ -7,8 +9,9 @@ use std::time::Duration;
 use chorus_gateway::media::Leg;
 use chorus_media::dtmf::encode_event;
 use chorus_media::g711::Law;
-use chorus_media::rtp::RtpWriter;
+use chorus_media::rtp::{RtpPacket, RtpWriter};
 use chorus_media::sdp::{Direction, Negotiated};
+use chorus_tests::tone::ToneGenerator;
 
 /// Samples in the room's 20 ms tick.
 const FRAME: usize = 160;
@@ -32,6 +35,195 @@ fn pair(ptime_ms: u32) -> (UdpSocket, Leg) {
         ptime_ms,
     };
     (peer, Leg::new(socket, &negotiated, 0x5EED, 1000))
+}
+
+/// `n` samples of a µ-law sine whose period does not divide 10 ms, so any
+/// cut or repeat shows in a sample-exact comparison.
+fn tone_bytes(n: usize) -> Vec<u8> {
+    let mut pcm = vec![0i16; n];
+    ToneGenerator::new(425.0, 8000, -10.0).fill(&mut pcm);
+    let mut bytes = vec![0u8; n];
+    Law::Ulaw.encode(&pcm, &mut bytes);
+    bytes
+}
+
+fn decode(bytes: &[u8]) -> Vec<i16> {
+    let mut pcm = vec![0i16; bytes.len()];
+    Law::Ulaw.decode(bytes, &mut pcm);
+    pcm
+}
+
+/// Every datagram waiting on the peer socket, parsed:
+/// (payload type, marker, sequence, timestamp, payload).
+fn drain(peer: &UdpSocket) -> Vec<(u8, bool, u16, u32, Vec<u8>)> {
+    peer.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 2048];
+    let mut out = Vec::new();
+    while let Ok(n) = peer.recv(&mut buf) {
+        let p = RtpPacket::parse(&buf[..n]).unwrap();
+        out.push((
+            p.payload_type,
+            p.marker,
+            p.sequence,
+            p.timestamp,
+            p.payload.to_vec(),
+        ));
+    }
+    peer.set_nonblocking(false).unwrap();
+    out
+}
+
+/// The peer sends `rx_ptime_ms` packets of a tone, in virtual time, just
+/// before the tick that may first read them; the leg's 20 ms frames must
+/// be that tone sample for sample, with no gap and no concealment, from
+/// the first packet on.
+fn packets_of_any_duration_become_exact_20_ms_frames(rx_ptime_ms: u32) {
+    let (peer, mut leg) = pair(20);
+    let packet = rx_ptime_ms as usize * 8;
+    let sent = tone_bytes(packet * 40);
+    let mut writer = RtpWriter::new(77, 500, 9000);
+    let mut datagram = [0u8; 1500];
+    let mut next_packet = 0;
+    let mut heard: Vec<i16> = Vec::new();
+    let mut pcm = [0i16; FRAME];
+    let ticks = sent.len() / FRAME;
+    for tick in 0..ticks as u64 {
+        let now = tick * 20;
+        while next_packet * packet < sent.len()
+            && next_packet as u64 * u64::from(rx_ptime_ms) <= now
+        {
+            let payload = &sent[next_packet * packet..(next_packet + 1) * packet];
+            let len = writer
+                .write(0, false, payload, packet as u32, &mut datagram)
+                .unwrap();
+            peer.send(&datagram[..len]).unwrap();
+            next_packet += 1;
+        }
+        leg.receive(now, |_| {});
+        if leg.play_out(now, &mut pcm) {
+            heard.extend_from_slice(&pcm);
+        }
+    }
+    let expected = decode(&sent);
+    // A start may be led by silence (packets that are not whole frames are
+    // pulled early), never by anything else, and by less than a frame.
+    let first_sound = |pcm: &[i16]| pcm.iter().position(|s| *s != 0).unwrap_or(pcm.len());
+    let lead = first_sound(&heard) - first_sound(&expected);
+    assert!(
+        lead < FRAME,
+        "{rx_ptime_ms} ms: {lead} samples before the audio"
+    );
+    let heard = &heard[lead..];
+    let played = heard.len().min(expected.len());
+    assert!(
+        played + 3 * packet.max(FRAME) >= expected.len(),
+        "{rx_ptime_ms} ms: only {played} of {} samples played",
+        expected.len()
+    );
+    let first_difference = heard[..played]
+        .iter()
+        .zip(&expected)
+        .position(|(a, b)| a != b);
+    assert_eq!(
+        first_difference, None,
+        "{rx_ptime_ms} ms packets: the frames are not the sent audio"
+    );
+}
+
+#[test]
+fn ten_ms_packets_become_exact_20_ms_frames() {
+    packets_of_any_duration_become_exact_20_ms_frames(10);
+}
+
+#[test]
+fn thirty_ms_packets_become_exact_20_ms_frames() {
+    packets_of_any_duration_become_exact_20_ms_frames(30);
+}
+
+#[test]
+fn sixty_ms_packets_become_exact_20_ms_frames() {
+    packets_of_any_duration_become_exact_20_ms_frames(60);
+}
+
+/// The room's 20 ms frames go out as `tx_ptime_ms` packets: whole payloads
+/// of that size, timestamps and sequence numbers continuous, the bytes
+/// exactly the frames' bytes.
+fn frames_go_out_at_the_peers_ptime(tx_ptime_ms: u32) {
+    let (peer, mut leg) = pair(tx_ptime_ms);
+    let size = tx_ptime_ms as usize * 8;
+    let frames = tone_bytes(FRAME * 60);
+    for frame in frames.chunks_exact(FRAME) {
+        leg.send(frame);
+    }
+    let packets = drain(&peer);
+    assert_eq!(packets.len(), frames.len() / size, "{tx_ptime_ms} ms");
+    assert!(packets[0].1, "marker on the first packet");
+    for p in &packets {
+        assert_eq!((p.0, p.4.len()), (0, size), "{tx_ptime_ms} ms payloads");
+    }
+    for w in packets.windows(2) {
+        assert_eq!(w[1].2, w[0].2.wrapping_add(1));
+        assert_eq!(w[1].3.wrapping_sub(w[0].3), size as u32);
+    }
+    let bytes: Vec<u8> = packets.iter().flat_map(|p| p.4.clone()).collect();
+    assert_eq!(bytes, frames[..bytes.len()]);
+}
+
+#[test]
+fn frames_go_out_as_10_ms_packets() {
+    frames_go_out_at_the_peers_ptime(10);
+}
+
+#[test]
+fn frames_go_out_as_30_ms_packets() {
+    frames_go_out_at_the_peers_ptime(30);
+}
+
+#[test]
+fn frames_go_out_as_60_ms_packets() {
+    frames_go_out_at_the_peers_ptime(60);
+}
+
+/// A relayed digit at 30 ms: its packets take the place of whole audio
+/// packets, its duration grows by a packet each update, and the audio
+/// after it goes on with the clock that ran underneath.
+#[test]
+fn relayed_digits_follow_the_peers_ptime() {
+    let (peer, mut leg) = pair(30);
+    let frames = tone_bytes(FRAME * 45);
+    let mut chunks = frames.chunks_exact(FRAME);
+    for frame in chunks.by_ref().take(6) {
+        leg.send(frame);
+    }
+    assert!(leg.send_digit('9'));
+    for frame in chunks {
+        leg.send(frame);
+    }
+    let packets = drain(&peer);
+    let first_event = packets.iter().position(|p| p.0 == 101).unwrap();
+    let events: Vec<_> = packets.iter().filter(|p| p.0 == 101).collect();
+    let durations: Vec<u16> = events
+        .iter()
+        .map(|e| u16::from_be_bytes([e.4[2], e.4[3]]))
+        .collect();
+    // At least 100 ms of tone: four 30 ms updates, then three ends.
+    assert_eq!(durations, [240, 480, 720, 960, 960, 960, 960]);
+    let ends: Vec<bool> = events.iter().map(|e| e.4[1] & 0x80 != 0).collect();
+    assert_eq!(ends, [false, false, false, false, true, true, true]);
+    let start = packets[first_event].3;
+    assert!(events.iter().all(|e| e.3 == start && e.4[0] == 9));
+    assert!(
+        events[0].1 && !events[1].1,
+        "marker on the event's first packet"
+    );
+    assert_eq!(start, packets[first_event - 1].3 + 240);
+    let after = &packets[first_event + events.len()];
+    assert_eq!(after.0, 0);
+    assert_eq!(after.4.len(), 240);
+    assert_eq!(after.3, start + 7 * 240, "the audio clock ran underneath");
+    for w in packets.windows(2) {
+        assert_eq!(w[1].2, w[0].2.wrapping_add(1), "no sequence gap");
+    }
 }
 
 /// Sends one telephone-event packet for `digit` from the peer.

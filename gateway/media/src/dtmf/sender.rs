@@ -2,16 +2,18 @@
 
 use super::{digit_to_event, encode_event};
 
-/// Packets per event: the tone, in 20 ms frames (100 ms).
-const TONE_FRAMES: u16 = 5;
+/// Length of the tone before the end packets, in timestamp units of the
+/// 8 kHz telephone-event clock (100 ms), rounded up to whole packets: five
+/// 20 ms packets, four of 30 ms, ten of 10 ms, one of 120 ms.
+const TONE_SAMPLES: u32 = 800;
 /// Redundant end packets (RFC 4733 §2.5.1.4 suggests three).
 const END_PACKETS: u16 = 3;
-/// Audio frames between two queued digits, so receivers see two events.
-const GAP_FRAMES: u16 = 2;
+/// Audio packets between two queued digits, so receivers see two events.
+const GAP_PACKETS: u16 = 2;
 /// Digits that may wait; more are dropped (and reported by `push`).
 const QUEUE: usize = 16;
 
-/// One telephone-event packet to send in place of a 20 ms audio frame.
+/// One telephone-event packet to send in place of an audio packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventPacket {
     /// The 4-byte payload.
@@ -30,10 +32,11 @@ struct Sending {
     sent: u16,
 }
 
-/// Sends queued digits as RFC 4733 events, one packet per 20 ms frame in
-/// place of audio: five packets of tone (100 ms, growing duration), then
-/// three end packets, then two audio frames before the next digit. Fixed
-/// capacity, no allocation: made for a media worker's tick.
+/// Sends queued digits as RFC 4733 events, one packet in place of each
+/// audio packet (of whatever packet time the peer asked for): at least
+/// 100 ms of tone in packets of growing duration, then three end packets,
+/// then two audio packets before the next digit. Fixed capacity, no
+/// allocation: made for a media worker's tick.
 #[derive(Debug, Clone)]
 pub struct DtmfSender {
     queue: [char; QUEUE],
@@ -71,9 +74,9 @@ impl DtmfSender {
         self.current.is_none() && self.len == 0
     }
 
-    /// The packet to send for the next frame instead of audio, if any.
-    /// `timestamp` is the audio timestamp this frame would carry and
-    /// `frame_samples` the frame's length in timestamp units.
+    /// The packet to send instead of the next audio packet, if any.
+    /// `timestamp` is the audio timestamp that packet would carry and
+    /// `frame_samples` its length in timestamp units.
     pub fn next_frame(&mut self, timestamp: u32, frame_samples: u16) -> Option<EventPacket> {
         if self.current.is_none() {
             if self.gap > 0 {
@@ -93,8 +96,10 @@ impl DtmfSender {
             });
         }
         let current = self.current.as_mut()?;
-        let end = current.sent >= TONE_FRAMES;
-        let duration = frame_samples.saturating_mul((current.sent + 1).min(TONE_FRAMES));
+        let frame = frame_samples.max(1);
+        let tone_packets = TONE_SAMPLES.div_ceil(u32::from(frame)) as u16;
+        let end = current.sent >= tone_packets;
+        let duration = frame.saturating_mul((current.sent + 1).min(tone_packets));
         let mut payload = [0u8; 4];
         encode_event(current.digit, end, 10, duration, &mut payload);
         let packet = EventPacket {
@@ -103,9 +108,9 @@ impl DtmfSender {
             marker: current.sent == 0,
         };
         current.sent += 1;
-        if current.sent >= TONE_FRAMES + END_PACKETS {
+        if current.sent >= tone_packets + END_PACKETS {
             self.current = None;
-            self.gap = GAP_FRAMES;
+            self.gap = GAP_PACKETS;
         }
         Some(packet)
     }
@@ -155,5 +160,32 @@ mod tests {
         let mut sender = DtmfSender::default();
         assert!((0..16).all(|_| sender.push('1')));
         assert!(!sender.push('1'), "full");
+    }
+
+    /// Durations and packet counts at other packet times: always at least
+    /// 100 ms of tone, whole packets, three ends.
+    #[test]
+    fn tone_length_is_kept_at_any_packet_time() {
+        for (frame, updates) in [(80u16, 10usize), (240, 4), (480, 2), (960, 1)] {
+            let mut sender = DtmfSender::default();
+            sender.push('1');
+            let packets: Vec<EventPacket> = (0..20u32)
+                .map_while(|k| sender.next_frame(5000 + k * u32::from(frame), frame))
+                .collect();
+            assert_eq!(packets.len(), updates + 3, "{frame}");
+            let durations: Vec<u16> = packets
+                .iter()
+                .map(|p| u16::from_be_bytes([p.payload[2], p.payload[3]]))
+                .collect();
+            let expected: Vec<u16> = (1..=updates as u16)
+                .map(|k| k * frame)
+                .chain([updates as u16 * frame; 3])
+                .collect();
+            assert_eq!(durations, expected, "{frame}");
+            assert!(u32::from(durations[updates]) >= TONE_SAMPLES);
+            assert!(packets.iter().all(|p| p.timestamp == 5000));
+            let ends = packets.iter().filter(|p| p.payload[1] & 0x80 != 0).count();
+            assert_eq!(ends, 3);
+        }
     }
 }

@@ -13,9 +13,10 @@ const WINDOW_MS: u64 = 5000;
 #[derive(Debug, Clone)]
 pub(super) struct DelayEstimator {
     clock_rate: u32,
-    frame_ms: u64,
-    min_frames: u16,
-    max_frames: u16,
+    /// Duration of one packet of the stream: the unit of the target.
+    packet_ms: u64,
+    min_packets: u16,
+    max_packets: u16,
     /// Arrival time and timestamp of the first packet since reset.
     reference: Option<(u64, u32)>,
     window_start_ms: u64,
@@ -29,12 +30,12 @@ pub(super) struct DelayEstimator {
 }
 
 impl DelayEstimator {
-    pub(super) fn new(clock_rate: u32, frame_ms: u64, min_frames: u16, max_frames: u16) -> Self {
+    pub(super) fn new(clock_rate: u32, packet_ms: u64, min_packets: u16, max_packets: u16) -> Self {
         DelayEstimator {
             clock_rate,
-            frame_ms,
-            min_frames,
-            max_frames,
+            packet_ms,
+            min_packets,
+            max_packets,
             reference: None,
             window_start_ms: 0,
             min_current: i64::MAX,
@@ -46,16 +47,28 @@ impl DelayEstimator {
         }
     }
 
-    pub(super) fn frame_ms(&self) -> u64 {
-        self.frame_ms
+    pub(super) fn packet_ms(&self) -> u64 {
+        self.packet_ms
+    }
+
+    pub(super) fn max_packets(&self) -> u16 {
+        self.max_packets
+    }
+
+    /// A new packet duration and the delay bounds in packets of it; what
+    /// was measured (in milliseconds) stays valid.
+    pub(super) fn set_packet(&mut self, packet_ms: u64, min_packets: u16, max_packets: u16) {
+        self.packet_ms = packet_ms.max(1);
+        self.min_packets = min_packets;
+        self.max_packets = max_packets;
     }
 
     pub(super) fn reset(&mut self) {
         *self = DelayEstimator::new(
             self.clock_rate,
-            self.frame_ms,
-            self.min_frames,
-            self.max_frames,
+            self.packet_ms,
+            self.min_packets,
+            self.max_packets,
         );
     }
 
@@ -91,11 +104,13 @@ impl DelayEstimator {
         (self.jitter_x16 >> 4).min(u64::from(u32::MAX)) as u32
     }
 
-    pub(super) fn target_frames(&self) -> u16 {
+    /// Target depth in packets: the minimum plus the peak lateness in
+    /// whole packets.
+    pub(super) fn target_packets(&self) -> u16 {
         let peak = self.peak_current.max(self.peak_previous).max(0) as u64;
-        let extra = peak.div_ceil(self.frame_ms).min(u64::from(u16::MAX)) as u16;
-        self.min_frames
+        let extra = peak.div_ceil(self.packet_ms).min(u64::from(u16::MAX)) as u16;
+        self.min_packets
             .saturating_add(extra)
-            .clamp(self.min_frames, self.max_frames)
+            .clamp(self.min_packets, self.max_packets)
     }
 }
