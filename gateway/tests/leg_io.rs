@@ -1,10 +1,10 @@
 //! One RTP leg against a peer socket on loopback, driven tick by tick the
 //! way a media worker drives it: packets of any duration in, 20 ms frames
 //! to the mix, packets of the peer's ptime out; digits whose end packets
-//! are lost.
+//! are lost; arrival times taken from the kernel, not from the tick.
 
 use std::net::UdpSocket;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chorus_gateway::media::Leg;
 use chorus_media::dtmf::encode_event;
@@ -269,5 +269,47 @@ fn a_press_whose_end_is_lost_is_reported_once_after_it_stops() {
     assert!(
         (200..=400).contains(&after),
         "reported {after} ms after the last update"
+    );
+}
+
+/// Two packets sent 40 ms apart (their RTP timestamps say the same) are
+/// read by one receive call, as when a tick comes late: the jitter
+/// estimate must see them arrive 40 ms apart, as they did, not together.
+#[test]
+fn arrival_times_come_from_the_kernel_not_the_tick() {
+    let (peer, mut leg) = pair(20);
+    let epoch = Instant::now();
+    let now_ms = || epoch.elapsed().as_millis() as u64;
+    let mut writer = RtpWriter::new(99, 1, 0);
+    let payload = tone_bytes(FRAME);
+    let mut datagram = [0u8; 256];
+    let mut send_at = |timestamp: u32| {
+        let len = writer
+            .write_at(0, false, timestamp, &payload, &mut datagram)
+            .unwrap();
+        peer.send(&datagram[..len]).unwrap();
+    };
+    let first = Instant::now();
+    send_at(0);
+    std::thread::sleep(Duration::from_millis(2));
+    leg.receive(now_ms(), |_| {});
+    // Each later packet's timestamp is the time it really left, so a
+    // receiver that sees true arrival times sees no lateness at all.
+    for _ in 0..2 {
+        std::thread::sleep(Duration::from_millis(40));
+        send_at((first.elapsed().as_micros() * 8 / 1000) as u32);
+    }
+    std::thread::sleep(Duration::from_millis(2));
+    leg.receive(now_ms(), |_| {});
+    let stats = leg.jitter_stats();
+    assert_eq!(stats.received, 3);
+    assert!(
+        stats.target_delay_frames <= 2,
+        "a packet read late looked late: {stats:?}"
+    );
+    assert!(
+        stats.jitter <= 8,
+        "interarrival jitter of {} units (8 = 1 ms): {stats:?}",
+        stats.jitter
     );
 }

@@ -10,23 +10,33 @@
 //! packets, and the RTP timestamp always advances by the audio sent. A
 //! relayed RFC 4733 digit takes the place of whole packets.
 //!
+//! Each packet's arrival time is the kernel's receive time
+//! (`SO_TIMESTAMPNS`, see [`chorus_media::jitter::arrival_ms`]), brought
+//! onto the tick's clock, not the time of the tick that read it: a tick reads up to 20 ms of arrivals at once, and stamping
+//! them all with its own time would make the jitter buffer see lateness
+//! that the network never had.
+//!
 //! A [`Leg`] is built on the control plane (where allocation is fine), moved
 //! into a media worker through the command ring, driven there once per tick
 //! without allocating, and moved back to the control plane to be dropped,
 //! which closes its socket and frees its port.
 
+mod stamped;
+
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use chorus_media::dtmf::{DtmfReceiver, DtmfSender};
 use chorus_media::g711::Law;
-use chorus_media::jitter::{JitterBuffer, JitterConfig, Playout};
+use chorus_media::jitter::{JitterBuffer, JitterConfig, JitterStats, Playout, arrival_ms};
 use chorus_media::plc::Concealer;
 use chorus_media::ptime::{
     MAX_PTIME_MS, MIN_PTIME_MS, Packetizer, SampleFifo, samples_8k, start_padding,
 };
 use chorus_media::rtp::{RtpError, RtpPacket, RtpWriter};
 use chorus_media::sdp::{Direction, Negotiated};
+use stamped::StampedSocket;
 
 /// Identifies a leg across the control and media planes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -90,7 +100,7 @@ const MAX_POPS_PER_TICK: usize = 8;
 
 /// The media of one call.
 pub struct Leg {
-    socket: UdpSocket,
+    socket: StampedSocket,
     law: Law,
     payload_type: u8,
     telephone_event: Option<u8>,
@@ -125,7 +135,7 @@ impl Leg {
         let remote =
             Some(negotiated.remote_rtp).filter(|a| !a.ip().is_unspecified() && a.port() != 0);
         Self {
-            socket,
+            socket: StampedSocket::new(socket),
             law: negotiated.law,
             payload_type: negotiated.payload_type,
             telephone_event: negotiated.telephone_event,
@@ -178,10 +188,17 @@ impl Leg {
         self.counters
     }
 
-    /// Reads every datagram waiting on the socket into the jitter buffer and
-    /// reports RFC 4733 digits through `on_digit`: on their end packets, or
-    /// once a digit whose end packets were lost has gone quiet (see
-    /// [`chorus_media::dtmf::EVENT_SILENCE_MS`]). Never blocks.
+    /// What the jitter buffer has seen of the peer's stream: its counters,
+    /// interarrival jitter and target delay.
+    pub fn jitter_stats(&self) -> JitterStats {
+        self.jitter.stats()
+    }
+
+    /// Reads every datagram waiting on the socket into the jitter buffer,
+    /// each at its kernel receive time brought onto `now_ms`'s clock (the
+    /// tick's), and reports RFC 4733 digits through `on_digit`: on their
+    /// end packets, or once a digit whose end packets were lost has gone
+    /// quiet (see [`chorus_media::dtmf::EVENT_SILENCE_MS`]). Never blocks.
     pub fn receive(&mut self, now_ms: u64, mut on_digit: impl FnMut(char)) {
         self.read_socket(now_ms, &mut on_digit);
         if let Some(event) = self.dtmf.poll(now_ms) {
@@ -190,11 +207,17 @@ impl Leg {
     }
 
     fn read_socket(&mut self, now_ms: u64, on_digit: &mut impl FnMut(char)) {
+        // The kernel stamps datagrams on the wall clock: read it once, as
+        // close to `now_ms` as we can, and a datagram's age on it is how
+        // long before `now_ms` it arrived (one vDSO read, no syscall).
+        let wall_now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         // Bounded so that a flood, or a socket error that repeats, cannot
         // hold the worker (and every other room on it) past its tick.
         for _ in 0..MAX_DATAGRAMS_PER_TICK {
-            let (len, source) = match self.socket.recv_from(&mut self.recv_buf) {
-                Ok(x) => x,
+            let (len, source, arrived_ms) = match self.socket.recv(&mut self.recv_buf) {
+                Ok(r) => (r.len, r.source, arrival_ms(now_ms, wall_now, r.stamp)),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 // ICMP port-unreachable from a peer that went away surfaces
                 // here on Linux; it says nothing about our socket.
@@ -221,12 +244,12 @@ impl Leg {
             }
             self.counters.received += 1;
             if Some(packet.payload_type) == self.telephone_event {
-                if let Some(event) = self.dtmf.on_packet(now_ms, &packet) {
+                if let Some(event) = self.dtmf.on_packet(arrived_ms, &packet) {
                     on_digit(event.digit);
                 }
             } else if self.decoder_law(packet.payload_type).is_some() {
                 if self.mode.receive {
-                    self.jitter.push(now_ms, &packet);
+                    self.jitter.push(arrived_ms, &packet);
                 }
             } else {
                 self.counters.unknown_payload += 1;
@@ -361,7 +384,12 @@ impl Leg {
             };
             // A full socket buffer drops this packet like the network
             // would; the tick must not block on it.
-            if self.socket.send_to(&self.send_buf[..len], remote).is_ok() {
+            if self
+                .socket
+                .socket()
+                .send_to(&self.send_buf[..len], remote)
+                .is_ok()
+            {
                 self.counters.sent += 1;
             }
         }
@@ -378,7 +406,7 @@ fn packet_len(negotiated: &Negotiated) -> usize {
 impl std::fmt::Debug for Leg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Leg")
-            .field("local", &self.socket.local_addr().ok())
+            .field("local", &self.socket.socket().local_addr().ok())
             .field("remote", &self.remote)
             .field("law", &self.law)
             .field("counters", &self.counters)

@@ -9,6 +9,11 @@
 
 /// Length of one peak/minimum window.
 const WINDOW_MS: u64 = 5000;
+/// Lateness that is our own rounding, not the network's: arrival times,
+/// tick times and media times are whole milliseconds, each up to a
+/// millisecond off, so packets right on time read up to 2 ms late. Counting
+/// that would add a whole packet of delay for nothing.
+const ROUNDING_MS: u64 = 2;
 
 #[derive(Debug, Clone)]
 pub(super) struct DelayEstimator {
@@ -104,13 +109,52 @@ impl DelayEstimator {
         (self.jitter_x16 >> 4).min(u64::from(u32::MAX)) as u32
     }
 
-    /// Target depth in packets: the minimum plus the peak lateness in
-    /// whole packets.
+    /// Target depth in packets: the minimum plus the peak lateness (beyond
+    /// [`ROUNDING_MS`]) in whole packets.
     pub(super) fn target_packets(&self) -> u16 {
         let peak = self.peak_current.max(self.peak_previous).max(0) as u64;
-        let extra = peak.div_ceil(self.packet_ms).min(u64::from(u16::MAX)) as u16;
+        let late = peak.saturating_sub(ROUNDING_MS);
+        let extra = late.div_ceil(self.packet_ms).min(u64::from(u16::MAX)) as u16;
         self.min_packets
             .saturating_add(extra)
             .clamp(self.min_packets, self.max_packets)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 20 ms packets, one a tick, each arriving `noise(i)` ms after its
+    /// time: what target comes of it.
+    fn target_after(noise: impl Fn(u32) -> u64) -> u16 {
+        let mut estimator = DelayEstimator::new(8000, 20, 1, 8);
+        for i in 0..200u32 {
+            estimator.on_arrival(u64::from(i) * 20 + 7 + noise(i), i * 160);
+        }
+        estimator.target_packets()
+    }
+
+    #[test]
+    fn millisecond_rounding_adds_no_packet_of_delay() {
+        assert_eq!(target_after(|_| 0), 1);
+        assert_eq!(target_after(|i| u64::from(i % 3)), 1, "0-2 ms is rounding");
+        assert_eq!(target_after(|i| u64::from(i % 4)), 2, "3 ms late is late");
+    }
+
+    #[test]
+    fn lateness_counts_in_packets_of_the_streams_duration() {
+        let mut estimator = DelayEstimator::new(8000, 20, 1, 8);
+        estimator.on_arrival(0, 0);
+        estimator.on_arrival(20 + 45, 160);
+        assert_eq!(
+            estimator.target_packets(),
+            1 + 3,
+            "43 ms over: 3 packets of 20"
+        );
+        estimator.set_packet(60, 1, 3);
+        assert_eq!(estimator.target_packets(), 2, "one packet of 60");
+        estimator.set_packet(10, 2, 16);
+        assert_eq!(estimator.target_packets(), 2 + 5);
     }
 }

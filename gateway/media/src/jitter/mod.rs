@@ -35,13 +35,14 @@
 //!   than target packets are buffered, and shrinks by dropping one packet
 //!   after the depth has stayed above target + 1 for [`SHRINK_AFTER_TICKS`]
 //!   frames' worth of pops. Lateness is only as good as the arrival times
-//!   pushed: take them from the socket (kernel receive timestamps), not
-//!   from the tick that read the packet.
+//!   pushed: take them from the socket (kernel receive timestamps, see
+//!   [`arrival_ms`]), not from the tick that read the packet.
 //! * **Idle**: after more than [`IDLE_AFTER_EMPTY_TICKS`] frames' worth of
 //!   pops with nothing buffered the sender is assumed to have stopped and
 //!   `pop` returns [`Playout::Idle`] until packets arrive again, which
 //!   restarts buffering.
 
+mod arrival;
 mod estimator;
 #[cfg(test)]
 mod packet_tests;
@@ -51,6 +52,7 @@ mod tests;
 mod types;
 
 use crate::rtp::RtpPacket;
+pub use arrival::{MAX_ARRIVAL_AGE_MS, arrival_ms};
 use estimator::DelayEstimator;
 use packet_time::PacketTime;
 pub use types::{JitterConfig, JitterStats, Playout, PushOutcome};
