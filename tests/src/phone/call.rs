@@ -103,6 +103,14 @@ impl Call {
         rec.packets.clear();
     }
 
+    /// When the phone's packets left 5 ms or more after their time, and how
+    /// late: the test process was starved (a machine busy with other
+    /// work), and the far end hears the gap. Lets a test that judges audio
+    /// quality tell the phone's own stalls from chorus's faults.
+    pub fn late_sends(&self) -> Vec<(Instant, Duration)> {
+        lock(&self.media.shared.late_sends).clone()
+    }
+
     /// RTP header fields of every audio packet received so far, in arrival
     /// order (telephone-event packets are not included).
     pub fn received_packets(&self) -> Vec<ReceivedPacket> {

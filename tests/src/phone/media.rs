@@ -25,6 +25,9 @@ use crate::tone::ToneGenerator;
 const SAMPLES_PER_MS: u32 = 8;
 /// Level of the test tone: loud enough to measure, far from clipping a mix.
 const TONE_DBFS: f64 = -10.0;
+/// A packet leaving this much after its time is recorded as a late send:
+/// the test process itself was starved, which the far end will hear.
+const LATE_SEND: Duration = Duration::from_millis(5);
 /// RFC 4733 event length in frames before the end packets (100 ms).
 const DTMF_FRAMES: u16 = 5;
 /// End packets are sent three times (RFC 4733 2.5.1.4).
@@ -95,6 +98,9 @@ pub(crate) struct MediaShared {
     dtmf: Mutex<VecDeque<DtmfJob>>,
     pub received: Mutex<Received>,
     pub rtp_count: AtomicUsize,
+    /// When packets left at least [`LATE_SEND`] after their time, and how
+    /// late.
+    pub late_sends: Mutex<Vec<(Instant, Duration)>>,
 }
 
 /// The media threads of one call; stops them when dropped.
@@ -126,6 +132,7 @@ impl Media {
             dtmf: Mutex::new(VecDeque::new()),
             received: Mutex::new(Received::default()),
             rtp_count: AtomicUsize::new(0),
+            late_sends: Mutex::new(Vec::new()),
         });
         let send_socket = socket.try_clone()?;
         let s = Arc::clone(&shared);
@@ -256,6 +263,10 @@ fn send_loop(socket: &UdpSocket, shared: &MediaShared, tone_hz: Option<f32>, pti
             // Far behind (a stalled machine): resync instead of bursting.
             None if now - next > Duration::from_millis(200) => next = now,
             None => {}
+        }
+        let late = Instant::now().saturating_duration_since(next);
+        if late >= LATE_SEND {
+            lock(&shared.late_sends).push((Instant::now(), late));
         }
         let params = *lock(&shared.params);
         let Some(params) = params.filter(|_| shared.active.load(Ordering::Relaxed)) else {
