@@ -184,6 +184,67 @@ fn frames_go_out_as_60_ms_packets() {
     frames_go_out_at_the_peers_ptime(60);
 }
 
+/// A re-INVITE asking for another packet time applies from the next
+/// packet, with no gap in sequence numbers or timestamps.
+#[test]
+fn a_renegotiated_ptime_applies_from_the_next_packet() {
+    let (peer, mut leg) = pair(20);
+    let frames = tone_bytes(FRAME * 12);
+    let mut chunks = frames.chunks_exact(FRAME);
+    for frame in chunks.by_ref().take(4) {
+        leg.send(frame);
+    }
+    leg.renegotiate(&Negotiated {
+        law: Law::Ulaw,
+        payload_type: 0,
+        telephone_event: Some(101),
+        remote_rtp: peer.local_addr().unwrap(),
+        remote_direction: Direction::SendRecv,
+        local_direction: Direction::SendRecv,
+        ptime_ms: 40,
+    });
+    for frame in chunks {
+        leg.send(frame);
+    }
+    let packets = drain(&peer);
+    let sizes: Vec<usize> = packets.iter().map(|p| p.4.len()).collect();
+    assert_eq!(sizes, [160, 160, 160, 160, 320, 320, 320, 320]);
+    for w in packets.windows(2) {
+        assert_eq!(w[1].2, w[0].2.wrapping_add(1));
+        assert_eq!(w[1].3.wrapping_sub(w[0].3), w[0].4.len() as u32);
+    }
+    let bytes: Vec<u8> = packets.iter().flat_map(|p| p.4.clone()).collect();
+    assert_eq!(bytes, frames);
+}
+
+/// A re-INVITE switching codec drops what waits in the old law, and the
+/// clock runs on over it.
+#[test]
+fn a_codec_change_drops_the_old_laws_waiting_bytes() {
+    let (peer, mut leg) = pair(30);
+    let frames = tone_bytes(FRAME * 4);
+    leg.send(&frames[..FRAME]);
+    leg.send(&frames[FRAME..2 * FRAME]);
+    leg.renegotiate(&Negotiated {
+        law: Law::Alaw,
+        payload_type: 8,
+        telephone_event: Some(101),
+        remote_rtp: peer.local_addr().unwrap(),
+        remote_direction: Direction::SendRecv,
+        local_direction: Direction::SendRecv,
+        ptime_ms: 30,
+    });
+    leg.send(&frames[2 * FRAME..3 * FRAME]);
+    leg.send(&frames[3 * FRAME..]);
+    let packets = drain(&peer);
+    // 320 bytes: one µ-law packet of 240, 80 left behind and dropped; then
+    // 320 more: one A-law packet.
+    let shape: Vec<(u8, usize)> = packets.iter().map(|p| (p.0, p.4.len())).collect();
+    assert_eq!(shape, [(0, 240), (8, 240)]);
+    assert_eq!(packets[1].3.wrapping_sub(packets[0].3), 240 + 80);
+    assert_eq!(packets[1].4, frames[2 * FRAME..2 * FRAME + 240]);
+}
+
 /// A relayed digit at 30 ms: its packets take the place of whole audio
 /// packets, its duration grows by a packet each update, and the audio
 /// after it goes on with the clock that ran underneath.
