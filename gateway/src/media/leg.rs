@@ -12,9 +12,10 @@
 //!
 //! Each packet's arrival time is the kernel's receive time
 //! (`SO_TIMESTAMPNS`, see [`chorus_media::jitter::arrival_ms`]), brought
-//! onto the tick's clock, not the time of the tick that read it: a tick reads up to 20 ms of arrivals at once, and stamping
-//! them all with its own time would make the jitter buffer see lateness
-//! that the network never had.
+//! onto the tick's clock, not the time of the tick that read it: a tick
+//! reads up to 20 ms of arrivals at once, and stamping them all with its
+//! own time would make the jitter buffer see lateness that the network
+//! never had.
 //!
 //! A [`Leg`] is built on the control plane (where allocation is fine), moved
 //! into a media worker through the command ring, driven there once per tick
