@@ -12,15 +12,25 @@
 //!   same port is reported as [`rtp::RtpError::Rtcp`]); [`rtp::RtpWriter`]
 //!   stamps outgoing packets.
 //! * [`dtmf`] — feed packets carrying the telephone-event payload type to
-//!   [`dtmf::DtmfReceiver::on_packet`]; it reports each key press once.
+//!   [`dtmf::DtmfReceiver::on_packet`] and call [`dtmf::DtmfReceiver::poll`]
+//!   once per tick; they report each key press once, even one whose end
+//!   packets were lost.
 //! * [`jitter`] — the tick loop: push each audio packet into the
-//!   [`jitter::JitterBuffer`] as it arrives; once per 20 ms tick call
+//!   [`jitter::JitterBuffer`] with its arrival time (the kernel's receive
+//!   time, not the tick's); every 20 ms tick, while less than a frame of
+//!   decoded audio waits in the [`ptime::SampleFifo`], call
 //!   [`jitter::JitterBuffer::pop`] and
-//!   - on `Frame`, decode with [`g711::Law::decode`] and hand the PCM to
-//!     [`plc::Concealer::good`];
-//!   - on `Lost`, fill the frame with [`plc::Concealer::conceal`];
-//!   - on `Idle`, play silence.
-//! * [`g711`] — encode outgoing PCM (160 samples per 20 ms) and send it with
+//!   - on `Frame`, decode the whole packet (10 to 120 ms) onto the FIFO
+//!     with [`g711::Law::decode`] and hand it to [`plc::Concealer::extend`];
+//!   - on `Lost`, conceal one packet's worth with [`plc::Concealer::conceal`];
+//!   - on `Idle`, stop: the tick plays what waits, or silence.
+//!
+//!   Then take one 160-sample frame off the FIFO
+//!   ([`ptime::start_padding`] says how much silence to put ahead of a
+//!   stream whose packets are not whole frames).
+//! * [`g711`] — encode outgoing PCM (160 samples per 20 ms), gather it into
+//!   packets of the peer's packet time with [`ptime::Packetizer`]
+//!   ([`sdp::Negotiated::ptime_ms`]) and send each with
 //!   [`rtp::RtpWriter::write`], even when it is silence, so the peer's
 //!   timing never stalls.
 
@@ -30,5 +40,6 @@ pub mod dtmf;
 pub mod g711;
 pub mod jitter;
 pub mod plc;
+pub mod ptime;
 pub mod rtp;
 pub mod sdp;

@@ -7,6 +7,11 @@
 //! for any frame size chosen as 20 ms). The ramp is applied per sample, so
 //! there are no steps in level between concealed frames.
 //!
+//! Packets need not be one frame long: [`Concealer::extend`] records good
+//! audio of any length as a continuation of what came before, keeping the
+//! newest `frame_samples` as the history to repeat, and
+//! [`Concealer::conceal`] fills any length (a lost packet's worth).
+//!
 //! A good frame after concealment simply resumes: [`Concealer::good`] only
 //! observes the frame (it cannot modify the caller's buffer), and because
 //! concealment has faded in the meantime the transition is either from a
@@ -44,6 +49,21 @@ impl Concealer {
         let n = pcm.len().min(self.last.len());
         self.last[..n].copy_from_slice(&pcm[..n]);
         self.last[n..].fill(0);
+        self.have_last = true;
+        self.concealed = 0;
+    }
+
+    /// Records good samples that continue the ones recorded before (a
+    /// packet of any length): the history becomes the newest
+    /// `frame_samples` of them, and the fade starts again.
+    pub fn extend(&mut self, pcm: &[i16]) {
+        let frame = self.last.len();
+        if pcm.len() >= frame {
+            self.last.copy_from_slice(&pcm[pcm.len() - frame..]);
+        } else {
+            self.last.copy_within(pcm.len().., 0);
+            self.last[frame - pcm.len()..].copy_from_slice(pcm);
+        }
         self.have_last = true;
         self.concealed = 0;
     }
@@ -116,6 +136,38 @@ mod tests {
         let mut out = [0i16; 4];
         c.conceal(&mut out);
         assert_eq!(out, [100, -91, 166, -150]);
+    }
+
+    #[test]
+    fn extend_keeps_the_newest_frame_of_a_continuing_stream() {
+        let mut c = Concealer::new(4);
+        c.extend(&[1, 2]);
+        c.extend(&[3, 4, 5]);
+        let mut out = [0i16; 1];
+        c.conceal(&mut out);
+        assert_eq!(out, [2], "history is 2, 3, 4, 5: starts at 2, full level");
+        c.extend(&[10, 20, 30, 40, 50, 60]);
+        c.conceal(&mut out);
+        assert_eq!(out, [30], "a long packet leaves its last 4 samples");
+        assert!(!c.is_silent());
+    }
+
+    #[test]
+    fn concealing_a_30_ms_packet_fades_like_one_and_a_half_frames() {
+        let mut c = Concealer::new(160);
+        c.extend(&[8000; 240]);
+        let mut lost = [0i16; 240];
+        c.conceal(&mut lost);
+        assert_eq!(lost[0], 8000);
+        assert_eq!(lost[239], (8000 * (480 - 239) / 480) as i16);
+        let mut next = [0i16; 240];
+        c.conceal(&mut next);
+        assert_eq!(next[239], 8000 / 480, "the fade's last step");
+        c.conceal(&mut next);
+        assert!(
+            next.iter().all(|&s| s == 0),
+            "silent 60 ms after the loss began"
+        );
     }
 
     #[test]

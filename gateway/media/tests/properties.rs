@@ -45,11 +45,41 @@ proptest! {
         let mut rx = DtmfReceiver::new(8000);
         for (ssrc, ts, payload) in &packets {
             let p = RtpPacket { marker: false, payload_type: 101, sequence: 0, timestamp: *ts, ssrc: *ssrc, payload };
-            if let Some(e) = rx.on_packet(&p) {
+            if let Some(e) = rx.on_packet(0, &p) {
                 prop_assert!("0123456789*#ABCD".contains(e.digit));
             }
         }
         let _ = rx.flush();
+    }
+
+    /// However one source's event packets arrive (any order, any loss,
+    /// repeats, any arrival times) and whenever the receiver is polled, no
+    /// event is reported twice. Timestamps stay far from wrapping, where an
+    /// old event's timestamp could honestly come round again.
+    #[test]
+    fn dtmf_receiver_reports_each_event_at_most_once(
+        packets in proptest::collection::vec(
+            (0u32..6, any::<bool>(), 0u64..400, any::<bool>()), 0..80),
+    ) {
+        let mut rx = DtmfReceiver::new(8000);
+        let mut now = 0u64;
+        let mut reported = Vec::new();
+        for &(event, end, gap_ms, poll) in &packets {
+            now += gap_ms;
+            let payload = [event as u8, if end { 0x80 } else { 0 }, 0, 160];
+            let p = RtpPacket { marker: false, payload_type: 101, sequence: 0, timestamp: event * 1000, ssrc: 3, payload: &payload };
+            reported.extend(rx.on_packet(now, &p).map(|e| e.timestamp));
+            if poll {
+                reported.extend(rx.poll(now).map(|e| e.timestamp));
+            }
+        }
+        reported.extend(rx.poll(now + 1000).map(|e| e.timestamp));
+        reported.extend(rx.flush().map(|e| e.timestamp));
+        let mut unique = reported.clone();
+        unique.dedup();
+        unique.sort_unstable();
+        unique.dedup();
+        prop_assert_eq!(unique.len(), reported.len(), "{:?}", reported);
     }
 
     #[test]

@@ -1,20 +1,43 @@
 //! One call's media: its RTP socket and everything between the wire and the
 //! mixer (jitter buffer, G.711, loss concealment, RFC 4733, outgoing RTP).
 //!
+//! The room ticks in 20 ms frames; the peer may packetise differently
+//! (10 to 120 ms). Incoming packets of any duration are played whole from
+//! the jitter buffer into a small FIFO of decoded samples, from which each
+//! tick takes one frame (a lost packet is concealed for its own duration).
+//! Outgoing frames are gathered into packets of the peer's `a=ptime`
+//! (capped by its `a=maxptime`), so one tick may send none, one or several
+//! packets, and the RTP timestamp always advances by the audio sent. A
+//! relayed RFC 4733 digit takes the place of whole packets.
+//!
+//! Each packet's arrival time is the kernel's receive time
+//! (`SO_TIMESTAMPNS`, see [`chorus_media::jitter::arrival_ms`]), brought
+//! onto the tick's clock, not the time of the tick that read it: a tick
+//! reads up to 20 ms of arrivals at once, and stamping them all with its
+//! own time would make the jitter buffer see lateness that the network
+//! never had.
+//!
 //! A [`Leg`] is built on the control plane (where allocation is fine), moved
 //! into a media worker through the command ring, driven there once per tick
 //! without allocating, and moved back to the control plane to be dropped,
 //! which closes its socket and frees its port.
 
+mod stamped;
+
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use chorus_media::dtmf::{DtmfReceiver, DtmfSender};
 use chorus_media::g711::Law;
-use chorus_media::jitter::{JitterBuffer, JitterConfig, Playout};
+use chorus_media::jitter::{JitterBuffer, JitterConfig, JitterStats, Playout, arrival_ms};
 use chorus_media::plc::Concealer;
+use chorus_media::ptime::{
+    MAX_PTIME_MS, MIN_PTIME_MS, Packetizer, SampleFifo, samples_8k, start_padding,
+};
 use chorus_media::rtp::{RtpError, RtpPacket, RtpWriter};
 use chorus_media::sdp::{Direction, Negotiated};
+use stamped::StampedSocket;
 
 /// Identifies a leg across the control and media planes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -68,12 +91,17 @@ const MAX_DATAGRAMS_PER_TICK: usize = 32;
 
 /// Largest datagram we read; anything longer is truncated and fails to parse.
 const RECV_BUFFER: usize = 1500;
-/// RTP header (12) + one 20 ms G.711 frame (160) with room to spare.
-const SEND_BUFFER: usize = 12 + 320;
+/// The largest packet we take or send: 120 ms of G.711.
+const MAX_PACKET: usize = samples_8k(MAX_PTIME_MS);
+/// RTP header (12) + the largest packet.
+const SEND_BUFFER: usize = 12 + MAX_PACKET;
+/// Jitter buffer pops per tick at most: two for 10 ms packets; more only
+/// if a peer sends empty payloads, which must not spin the tick.
+const MAX_POPS_PER_TICK: usize = 8;
 
 /// The media of one call.
 pub struct Leg {
-    socket: UdpSocket,
+    socket: StampedSocket,
     law: Law,
     payload_type: u8,
     telephone_event: Option<u8>,
@@ -83,11 +111,18 @@ pub struct Leg {
     latched: bool,
     mode: LegMode,
     jitter: JitterBuffer,
+    /// Decoded audio of played packets waiting for the next ticks.
+    heard: SampleFifo,
+    /// The last tick played something: the next packet continues a
+    /// stream rather than starting one.
+    playing: bool,
     concealer: Concealer,
     dtmf: DtmfReceiver,
     /// Digits relayed to this peer, sent in place of audio frames.
     dtmf_out: DtmfSender,
     writer: RtpWriter,
+    /// Encoded frames waiting to fill a packet of the peer's ptime.
+    outgoing: Packetizer,
     first_packet: bool,
     counters: LegCounters,
     recv_buf: Box<[u8]>,
@@ -101,18 +136,26 @@ impl Leg {
         let remote =
             Some(negotiated.remote_rtp).filter(|a| !a.ip().is_unspecified() && a.port() != 0);
         Self {
-            socket,
+            socket: StampedSocket::new(socket),
             law: negotiated.law,
             payload_type: negotiated.payload_type,
             telephone_event: negotiated.telephone_event,
             remote,
             latched: false,
             mode: LegMode::from_local(negotiated.local_direction),
-            jitter: JitterBuffer::new(JitterConfig::default()),
+            jitter: JitterBuffer::new(JitterConfig {
+                max_payload: MAX_PACKET,
+                ..JitterConfig::default()
+            }),
+            // A tick's frame short of full, a start's padding, and the
+            // largest packet.
+            heard: SampleFifo::new(2 * FRAME_8K + MAX_PACKET),
+            playing: false,
             concealer: Concealer::new(FRAME_8K),
             dtmf: DtmfReceiver::new(8000),
             dtmf_out: DtmfSender::default(),
             writer: RtpWriter::new(ssrc, first_sequence, ssrc.rotate_left(7)),
+            outgoing: Packetizer::new(MAX_PACKET, FRAME_8K, packet_len(negotiated)),
             first_packet: true,
             counters: LegCounters::default(),
             recv_buf: vec![0; RECV_BUFFER].into_boxed_slice(),
@@ -124,6 +167,12 @@ impl Leg {
     /// new address or codec. The outgoing SSRC, sequence and timestamp stay
     /// continuous.
     pub fn renegotiate(&mut self, negotiated: &Negotiated) {
+        if negotiated.law != self.law {
+            // Those bytes are in the old law: drop them, keeping the clock.
+            self.writer.skip(self.outgoing.len() as u32);
+            self.outgoing.clear();
+        }
+        self.outgoing.set_packet_len(packet_len(negotiated));
         self.law = negotiated.law;
         self.payload_type = negotiated.payload_type;
         self.telephone_event = negotiated.telephone_event;
@@ -140,14 +189,36 @@ impl Leg {
         self.counters
     }
 
-    /// Reads every datagram waiting on the socket into the jitter buffer and
-    /// reports RFC 4733 digits through `on_digit`. Never blocks.
+    /// What the jitter buffer has seen of the peer's stream: its counters,
+    /// interarrival jitter and target delay.
+    pub fn jitter_stats(&self) -> JitterStats {
+        self.jitter.stats()
+    }
+
+    /// Reads every datagram waiting on the socket into the jitter buffer,
+    /// each at its kernel receive time brought onto `now_ms`'s clock (the
+    /// tick's), and reports RFC 4733 digits through `on_digit`: on their
+    /// end packets, or once a digit whose end packets were lost has gone
+    /// quiet (see [`chorus_media::dtmf::EVENT_SILENCE_MS`]). Never blocks.
     pub fn receive(&mut self, now_ms: u64, mut on_digit: impl FnMut(char)) {
+        self.read_socket(now_ms, &mut on_digit);
+        if let Some(event) = self.dtmf.poll(now_ms) {
+            on_digit(event.digit);
+        }
+    }
+
+    fn read_socket(&mut self, now_ms: u64, on_digit: &mut impl FnMut(char)) {
+        // The kernel stamps datagrams on the wall clock: read it once, as
+        // close to `now_ms` as we can, and a datagram's age on it is how
+        // long before `now_ms` it arrived (one vDSO read, no syscall).
+        let wall_now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         // Bounded so that a flood, or a socket error that repeats, cannot
         // hold the worker (and every other room on it) past its tick.
         for _ in 0..MAX_DATAGRAMS_PER_TICK {
-            let (len, source) = match self.socket.recv_from(&mut self.recv_buf) {
-                Ok(x) => x,
+            let (len, source, arrived_ms) = match self.socket.recv(&mut self.recv_buf) {
+                Ok(r) => (r.len, r.source, arrival_ms(now_ms, wall_now, r.stamp)),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 // ICMP port-unreachable from a peer that went away surfaces
                 // here on Linux; it says nothing about our socket.
@@ -174,12 +245,12 @@ impl Leg {
             }
             self.counters.received += 1;
             if Some(packet.payload_type) == self.telephone_event {
-                if let Some(event) = self.dtmf.on_packet(&packet) {
+                if let Some(event) = self.dtmf.on_packet(arrived_ms, &packet) {
                     on_digit(event.digit);
                 }
             } else if self.decoder_law(packet.payload_type).is_some() {
                 if self.mode.receive {
-                    self.jitter.push(now_ms, &packet);
+                    self.jitter.push(arrived_ms, &packet);
                 }
             } else {
                 self.counters.unknown_payload += 1;
@@ -201,28 +272,49 @@ impl Leg {
     /// Produces this tick's 8 kHz frame of the peer's voice into `pcm`.
     /// Returns false when the peer is silent (nothing buffered).
     pub fn play_out(&mut self, now_ms: u64, pcm: &mut [i16]) -> bool {
-        match self.jitter.pop(now_ms) {
-            Playout::Frame {
-                payload,
-                payload_type,
-            } => {
-                let law = match payload_type {
-                    0 => Law::Ulaw,
-                    8 => Law::Alaw,
-                    _ => self.law,
-                };
-                let n = payload.len().min(pcm.len());
-                law.decode(&payload[..n], &mut pcm[..n]);
-                pcm[n..].fill(0);
-                self.concealer.good(pcm);
-                true
+        for _ in 0..MAX_POPS_PER_TICK {
+            if self.heard.len() >= pcm.len() {
+                break;
             }
-            Playout::Lost => {
-                self.concealer.conceal(pcm);
-                true
+            match self.jitter.pop(now_ms) {
+                Playout::Frame {
+                    payload,
+                    payload_type,
+                } => {
+                    let law = match payload_type {
+                        0 => Law::Ulaw,
+                        8 => Law::Alaw,
+                        _ => self.law,
+                    };
+                    if !self.playing {
+                        // Packets that are not whole frames are pulled
+                        // before they are due; a little silence ahead of
+                        // the first keeps every later one in time.
+                        let pad = start_padding(payload.len(), pcm.len());
+                        self.heard.append(pad).fill(0);
+                        self.playing = true;
+                    }
+                    let samples = self.heard.append(payload.len());
+                    law.decode(&payload[..samples.len()], samples);
+                    self.concealer.extend(samples);
+                }
+                Playout::Lost => {
+                    // A lost packet's worth, not a tick's: the audio after
+                    // it stays where its timestamps put it.
+                    let n = (self.jitter.packet_samples() as usize).min(MAX_PACKET);
+                    self.concealer.conceal(self.heard.append(n));
+                }
+                Playout::Idle => break,
             }
-            Playout::Idle => false,
         }
+        if self.heard.is_empty() {
+            self.playing = false;
+            return false;
+        }
+        // The end of a stream may leave less than a frame: play it out.
+        let n = self.heard.pop_into(pcm);
+        pcm[n..].fill(0);
+        true
     }
 
     /// The codec the peer receives; listeners hearing the same mix with the
@@ -238,64 +330,84 @@ impl Leg {
         self.telephone_event.is_some() && self.dtmf_out.push(digit)
     }
 
-    /// Sends one encoded 20 ms frame (`samples` long) to the peer, or in
-    /// its place a telephone-event packet while a relayed digit is being
-    /// sent. When we must not send (hold, inactive, no address yet) the
-    /// timestamp still advances, so the stream stays continuous when sending
-    /// resumes.
-    pub fn send(&mut self, payload: &[u8], samples: u32) {
-        let Some(remote) = self.remote.filter(|_| self.mode.send) else {
-            self.writer.skip(samples);
-            return;
-        };
-        let event = self.telephone_event.and_then(|pt| {
-            let frame = u16::try_from(samples).unwrap_or(u16::MAX);
-            Some((
-                pt,
-                self.dtmf_out
-                    .next_frame(self.writer.next_timestamp(), frame)?,
-            ))
-        });
-        let written = match event {
-            Some((pt, event)) => {
-                // The event's packets share its start timestamp; the audio
-                // clock goes on underneath.
-                let written = self.writer.write_at(
-                    pt,
-                    event.marker,
-                    event.timestamp,
-                    &event.payload,
-                    &mut self.send_buf,
-                );
+    /// Takes one encoded 20 ms frame for the peer and sends whatever whole
+    /// packets of its ptime are ready (none, one or several), each an audio
+    /// packet or, while a relayed digit is being sent, a telephone-event
+    /// packet in its place. When we must not send (hold, inactive, no
+    /// address yet) the timestamp still advances, so the stream stays
+    /// continuous when sending resumes.
+    pub fn send(&mut self, frame: &[u8]) {
+        self.outgoing.push(frame);
+        while let Some(payload) = self.outgoing.front() {
+            // G.711: one byte per sample.
+            let samples = payload.len() as u32;
+            let Some(remote) = self.remote.filter(|_| self.mode.send) else {
                 self.writer.skip(samples);
-                written
+                self.outgoing.consume();
+                continue;
+            };
+            let event = self.telephone_event.and_then(|pt| {
+                let duration = u16::try_from(samples).unwrap_or(u16::MAX);
+                Some((
+                    pt,
+                    self.dtmf_out
+                        .next_frame(self.writer.next_timestamp(), duration)?,
+                ))
+            });
+            let written = match event {
+                Some((pt, event)) => {
+                    // The event's packets share its start timestamp; the
+                    // audio clock goes on underneath.
+                    let written = self.writer.write_at(
+                        pt,
+                        event.marker,
+                        event.timestamp,
+                        &event.payload,
+                        &mut self.send_buf,
+                    );
+                    self.writer.skip(samples);
+                    written
+                }
+                None => {
+                    let marker = std::mem::take(&mut self.first_packet);
+                    self.writer.write(
+                        self.payload_type,
+                        marker,
+                        payload,
+                        samples,
+                        &mut self.send_buf,
+                    )
+                }
+            };
+            self.outgoing.consume();
+            let Ok(len) = written else {
+                continue;
+            };
+            // A full socket buffer drops this packet like the network
+            // would; the tick must not block on it.
+            if self
+                .socket
+                .socket()
+                .send_to(&self.send_buf[..len], remote)
+                .is_ok()
+            {
+                self.counters.sent += 1;
             }
-            None => {
-                let marker = std::mem::take(&mut self.first_packet);
-                self.writer.write(
-                    self.payload_type,
-                    marker,
-                    payload,
-                    samples,
-                    &mut self.send_buf,
-                )
-            }
-        };
-        let Ok(len) = written else {
-            return;
-        };
-        // A full socket buffer drops this frame like the network would; the
-        // tick must not block on it.
-        if self.socket.send_to(&self.send_buf[..len], remote).is_ok() {
-            self.counters.sent += 1;
         }
     }
+}
+
+/// Bytes per packet to send: the negotiated packet time (see
+/// [`chorus_media::ptime::send_ptime_ms`]), kept in range again because a
+/// `Negotiated` can be built by hand.
+fn packet_len(negotiated: &Negotiated) -> usize {
+    samples_8k(negotiated.ptime_ms.clamp(MIN_PTIME_MS, MAX_PTIME_MS))
 }
 
 impl std::fmt::Debug for Leg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Leg")
-            .field("local", &self.socket.local_addr().ok())
+            .field("local", &self.socket.socket().local_addr().ok())
             .field("remote", &self.remote)
             .field("law", &self.law)
             .field("counters", &self.counters)

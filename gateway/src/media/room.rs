@@ -4,8 +4,10 @@
 //!
 //! A tick reads every leg, feeds the mixer, mixes, then encodes each distinct
 //! mix once per codec (listeners in the same [`MixGroup`] share the payload)
-//! and sends it. Nothing here allocates: buffers are sized when the room and
-//! its legs are created.
+//! and hands it to each leg. The room only ever sees 20 ms frames: each leg
+//! turns its peer's packets (10 to 120 ms) into frames and frames into
+//! packets of its peer's ptime (see [`super::leg`]). Nothing here
+//! allocates: buffers are sized when the room and its legs are created.
 
 use std::sync::Arc;
 
@@ -381,7 +383,7 @@ impl MediaRoom {
                     i
                 }
             };
-            m.leg.send(&self.encoded[index].2, FRAME_8K as u32);
+            m.leg.send(&self.encoded[index].2);
         }
     }
 }

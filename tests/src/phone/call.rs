@@ -8,7 +8,7 @@ use chorus_media::dtmf;
 use chorus_media::sdp::Negotiated;
 
 use super::endpoint::{ClientTx, Endpoint, branch, lock};
-use super::media::Media;
+use super::media::{Media, ReceivedPacket};
 use super::{
     AbortOnDrop, DialogIds, IN_DIALOG_TIMEOUT, PhoneError, local_offer, negotiate, send_params,
 };
@@ -98,7 +98,23 @@ impl Call {
 
     /// Forgets the audio received so far (digits and counts are kept).
     pub fn clear_received(&self) {
-        lock(&self.media.shared.received).audio.clear();
+        let mut rec = lock(&self.media.shared.received);
+        rec.audio.clear();
+        rec.packets.clear();
+    }
+
+    /// When the phone's packets left 5 ms or more after their time, and how
+    /// late: the test process was starved (a machine busy with other
+    /// work), and the far end hears the gap. Lets a test that judges audio
+    /// quality tell the phone's own stalls from chorus's faults.
+    pub fn late_sends(&self) -> Vec<(Instant, Duration)> {
+        lock(&self.media.shared.late_sends).clone()
+    }
+
+    /// RTP header fields of every audio packet received so far, in arrival
+    /// order (telephone-event packets are not included).
+    pub fn received_packets(&self) -> Vec<ReceivedPacket> {
+        lock(&self.media.shared.received).packets.clone()
     }
 
     /// Number of RTP packets received, telephone-event included.
@@ -120,6 +136,17 @@ impl Call {
     /// packets, all on one timestamp) in place of the tone, and returns once
     /// the last end packet is out (about 160 ms).
     pub async fn send_dtmf(&self, digit: char) -> Result<(), PhoneError> {
+        self.press(digit, true).await
+    }
+
+    /// Sends one RFC 4733 digit whose end packets are all lost: the start
+    /// and updates go out, then the event just stops. Returns once the last
+    /// update is out (about 100 ms).
+    pub async fn send_dtmf_without_end(&self, digit: char) -> Result<(), PhoneError> {
+        self.press(digit, false).await
+    }
+
+    async fn press(&self, digit: char, send_end: bool) -> Result<(), PhoneError> {
         if !dtmf::encode_event(digit, false, 10, 0, &mut [0u8; 4]) {
             return Err(PhoneError::InvalidDigit(digit));
         }
@@ -128,7 +155,7 @@ impl Call {
         if !has_event_pt {
             return Err(PhoneError::NoTelephoneEvent);
         }
-        let done = self.media.queue_digit(digit);
+        let done = self.media.queue_digit(digit, send_end);
         match tokio::time::timeout(Duration::from_secs(3), done).await {
             Ok(Ok(())) => Ok(()),
             _ => Err(PhoneError::DtmfNotSent(digit)),
@@ -178,7 +205,13 @@ impl Call {
             return Err(PhoneError::InvalidDirection(direction.to_string()));
         }
         let version = self.sdp_version.fetch_add(1, Ordering::Relaxed) + 1;
-        let offer = local_offer(self.media.local.port(), self.session_id, version, direction);
+        let offer = local_offer(
+            self.media.local.port(),
+            self.session_id,
+            version,
+            direction,
+            self.media.ptime_ms,
+        );
         let cseq = self.cseq.fetch_add(1, Ordering::Relaxed) + 1;
         let b = branch();
         let mut invite = self

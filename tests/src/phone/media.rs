@@ -1,7 +1,8 @@
 //! The phone's RTP side: one loopback UDP socket used symmetrically, a
-//! sender thread pacing 20 ms G.711 frames (tone or silence, or RFC 4733
-//! events while a digit is queued) and a receiver thread recording what
-//! arrives with arrival times.
+//! sender thread pacing G.711 packets of the phone's ptime (20 ms unless
+//! dialled otherwise; tone or silence, or RFC 4733 events while a digit is
+//! queued) and a receiver thread recording what arrives with arrival times
+//! and each audio packet's RTP header fields.
 //!
 //! Plain threads rather than tokio tasks so pacing survives a test that
 //! blocks its (possibly single-threaded) runtime.
@@ -20,11 +21,13 @@ use tokio::sync::oneshot;
 use super::endpoint::{lock, token};
 use crate::tone::ToneGenerator;
 
-/// Samples per 20 ms frame at 8 kHz.
-const FRAME: usize = 160;
-const PTIME: Duration = Duration::from_millis(20);
+/// Samples per millisecond at 8 kHz (G.711: also bytes per millisecond).
+const SAMPLES_PER_MS: u32 = 8;
 /// Level of the test tone: loud enough to measure, far from clipping a mix.
 const TONE_DBFS: f64 = -10.0;
+/// A packet leaving this much after its time is recorded as a late send:
+/// the test process itself was starved, which the far end will hear.
+const LATE_SEND: Duration = Duration::from_millis(5);
 /// RFC 4733 event length in frames before the end packets (100 ms).
 const DTMF_FRAMES: u16 = 5;
 /// End packets are sent three times (RFC 4733 2.5.1.4).
@@ -43,13 +46,41 @@ struct DtmfJob {
     digit: char,
     timestamp: u32,
     frame: u16,
+    /// False to lose every end packet (the event just stops), as a lossy
+    /// network can.
+    send_end: bool,
     done: Option<oneshot::Sender<()>>,
+}
+
+impl DtmfJob {
+    /// Packets this job sends in all.
+    fn packets(&self) -> u16 {
+        if self.send_end {
+            DTMF_FRAMES + DTMF_END_REPEATS
+        } else {
+            DTMF_FRAMES
+        }
+    }
+}
+
+/// One audio packet the phone received: its RTP fields, not its samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceivedPacket {
+    /// When it arrived.
+    pub at: Instant,
+    /// RTP sequence number.
+    pub sequence: u16,
+    /// RTP timestamp.
+    pub timestamp: u32,
+    /// Payload bytes (G.711: samples).
+    pub payload_len: usize,
 }
 
 /// What the receiver recorded.
 #[derive(Default)]
 pub(crate) struct Received {
     pub audio: Vec<(Instant, Vec<i16>)>,
+    pub packets: Vec<ReceivedPacket>,
     pub digits: Vec<char>,
     ended_events: HashSet<(u32, u32)>,
 }
@@ -67,12 +98,17 @@ pub(crate) struct MediaShared {
     dtmf: Mutex<VecDeque<DtmfJob>>,
     pub received: Mutex<Received>,
     pub rtp_count: AtomicUsize,
+    /// When packets left at least [`LATE_SEND`] after their time, and how
+    /// late.
+    pub late_sends: Mutex<Vec<(Instant, Duration)>>,
 }
 
 /// The media threads of one call; stops them when dropped.
 pub(crate) struct Media {
     pub shared: Arc<MediaShared>,
     pub local: SocketAddr,
+    /// The packet time the phone sends and offers.
+    pub ptime_ms: u32,
 }
 
 impl Media {
@@ -82,6 +118,7 @@ impl Media {
         tone_hz: Option<f32>,
         offered_event_pt: u8,
         active: Arc<AtomicBool>,
+        ptime_ms: u32,
     ) -> std::io::Result<Media> {
         let socket = UdpSocket::bind("127.0.0.1:0")?;
         socket.set_read_timeout(Some(Duration::from_millis(50)))?;
@@ -95,6 +132,7 @@ impl Media {
             dtmf: Mutex::new(VecDeque::new()),
             received: Mutex::new(Received::default()),
             rtp_count: AtomicUsize::new(0),
+            late_sends: Mutex::new(Vec::new()),
         });
         let send_socket = socket.try_clone()?;
         let s = Arc::clone(&shared);
@@ -104,8 +142,12 @@ impl Media {
         let s = Arc::clone(&shared);
         std::thread::Builder::new()
             .name("phone-rtp-tx".into())
-            .spawn(move || send_loop(&send_socket, &s, tone_hz))?;
-        Ok(Media { shared, local })
+            .spawn(move || send_loop(&send_socket, &s, tone_hz, ptime_ms))?;
+        Ok(Media {
+            shared,
+            local,
+            ptime_ms,
+        })
     }
 
     /// Starts (or redirects) sending per the negotiated answer.
@@ -120,14 +162,16 @@ impl Media {
         *lock(&self.shared.params) = Some(params);
     }
 
-    /// Queues an RFC 4733 digit; the receiver resolves once its last end
-    /// packet is sent (or is dropped if the call ends first).
-    pub(crate) fn queue_digit(&self, digit: char) -> oneshot::Receiver<()> {
+    /// Queues an RFC 4733 digit, with or without its end packets; the
+    /// receiver resolves once its last packet is sent (or is dropped if the
+    /// call ends first).
+    pub(crate) fn queue_digit(&self, digit: char, send_end: bool) -> oneshot::Receiver<()> {
         let (tx, rx) = oneshot::channel();
         lock(&self.shared.dtmf).push_back(DtmfJob {
             digit,
             timestamp: 0,
             frame: 0,
+            send_end,
             done: Some(tx),
         });
         rx
@@ -184,11 +228,22 @@ fn receive_loop(socket: &UdpSocket, shared: &MediaShared) {
         };
         let mut pcm = vec![0i16; packet.payload.len()];
         law.decode(packet.payload, &mut pcm);
-        lock(&shared.received).audio.push((Instant::now(), pcm));
+        let at = Instant::now();
+        let mut rec = lock(&shared.received);
+        rec.packets.push(ReceivedPacket {
+            at,
+            sequence: packet.sequence,
+            timestamp: packet.timestamp,
+            payload_len: packet.payload.len(),
+        });
+        rec.audio.push((at, pcm));
     }
 }
 
-fn send_loop(socket: &UdpSocket, shared: &MediaShared, tone_hz: Option<f32>) {
+fn send_loop(socket: &UdpSocket, shared: &MediaShared, tone_hz: Option<f32>, ptime_ms: u32) {
+    let ptime_ms = ptime_ms.max(1);
+    let frame = (ptime_ms * SAMPLES_PER_MS) as usize;
+    let ptime = Duration::from_millis(u64::from(ptime_ms));
     let seed = u64::from_str_radix(&token(), 16).unwrap_or(0x5eed);
     let ssrc = seed as u32;
     let mut timestamp = (seed >> 32) as u32;
@@ -196,18 +251,22 @@ fn send_loop(socket: &UdpSocket, shared: &MediaShared, tone_hz: Option<f32>) {
     let mut tone = tone_hz.map(|f| ToneGenerator::new(f, 8000, TONE_DBFS));
     let mut job: Option<DtmfJob> = None;
     let mut talkspurt_start = true;
-    let mut pcm = [0i16; FRAME];
-    let mut payload = [0u8; FRAME];
-    let mut packet = [0u8; 1500];
+    let mut pcm = vec![0i16; frame];
+    let mut payload = vec![0u8; frame];
+    let mut packet = vec![0u8; 12 + frame];
     let mut next = Instant::now();
     while !shared.stop.load(Ordering::Relaxed) {
-        next += PTIME;
+        next += ptime;
         let now = Instant::now();
         match next.checked_duration_since(now) {
             Some(wait) => std::thread::sleep(wait),
             // Far behind (a stalled machine): resync instead of bursting.
             None if now - next > Duration::from_millis(200) => next = now,
             None => {}
+        }
+        let late = Instant::now().saturating_duration_since(next);
+        if late >= LATE_SEND {
+            lock(&shared.late_sends).push((Instant::now(), late));
         }
         let params = *lock(&shared.params);
         let Some(params) = params.filter(|_| shared.active.load(Ordering::Relaxed)) else {
@@ -223,7 +282,8 @@ fn send_loop(socket: &UdpSocket, shared: &MediaShared, tone_hz: Option<f32>) {
         let written = match (job.as_mut(), params.telephone_event) {
             (Some(j), Some(event_pt)) => {
                 let end = j.frame >= DTMF_FRAMES;
-                let duration = FRAME as u16 * (j.frame + 1).min(DTMF_FRAMES);
+                let step = u16::try_from(frame).unwrap_or(u16::MAX);
+                let duration = step.saturating_mul((j.frame + 1).min(DTMF_FRAMES));
                 let mut event = [0u8; 4];
                 dtmf::encode_event(j.digit, end, 10, duration, &mut event);
                 j.frame += 1;
@@ -246,15 +306,16 @@ fn send_loop(socket: &UdpSocket, shared: &MediaShared, tone_hz: Option<f32>) {
                 )
             }
         };
-        timestamp = timestamp.wrapping_add(FRAME as u32);
+        timestamp = timestamp.wrapping_add(frame as u32);
         if let Ok(n) = written {
             let _ = socket.send_to(packet.get(..n).unwrap_or(&[]), params.remote);
         }
-        // Signal completion only after the last end packet is on the wire,
-        // so a test may inspect what the far end got right away.
-        if job.as_ref().is_some_and(|j| {
-            j.frame >= DTMF_FRAMES + DTMF_END_REPEATS || params.telephone_event.is_none()
-        }) {
+        // Signal completion only after the job's last packet is on the
+        // wire, so a test may inspect what the far end got right away.
+        if job
+            .as_ref()
+            .is_some_and(|j| j.frame >= j.packets() || params.telephone_event.is_none())
+        {
             if let Some(done) = job.take().and_then(|mut j| j.done.take()) {
                 let _ = done.send(());
             }

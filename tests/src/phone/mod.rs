@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 
 pub use call::Call;
 use endpoint::{ClientTx, Endpoint, Request, branch, token};
+pub use media::ReceivedPacket;
 use media::{Media, SendParams};
 pub use probes::{invite_then_cancel, options, send_raw};
 
@@ -100,6 +101,10 @@ pub struct DialOptions {
     pub extra_headers: Vec<(String, String)>,
     /// How long to wait for the INVITE's final response.
     pub answer_timeout: Duration,
+    /// Packet time in ms: offered as `a=ptime` and used for every packet
+    /// the phone sends (audio and RFC 4733 updates), like a phone that
+    /// packetises at its own ptime whatever the answer says.
+    pub ptime_ms: u32,
 }
 
 impl Default for DialOptions {
@@ -110,6 +115,7 @@ impl Default for DialOptions {
             sdp_override: None,
             extra_headers: Vec::new(),
             answer_timeout: Duration::from_secs(10),
+            ptime_ms: 20,
         }
     }
 }
@@ -191,8 +197,9 @@ impl DialogIds {
     }
 }
 
-/// The phone's own SDP offer for `port`, with an explicit direction line.
-fn local_offer(port: u16, session_id: u64, version: u64, direction: &str) -> String {
+/// The phone's own SDP offer for `port`, with an explicit direction line
+/// and `a=ptime:{ptime_ms}`.
+fn local_offer(port: u16, session_id: u64, version: u64, direction: &str, ptime_ms: u32) -> String {
     let local = LocalMedia {
         address: IpAddr::V4(Ipv4Addr::LOCALHOST),
         port,
@@ -206,6 +213,10 @@ fn local_offer(port: u16, session_id: u64, version: u64, direction: &str) -> Str
             line,
             "a=sendrecv" | "a=sendonly" | "a=recvonly" | "a=inactive"
         ) {
+            continue;
+        }
+        if line.starts_with("a=ptime:") {
+            out.push_str(&format!("a=ptime:{ptime_ms}\r\n"));
             continue;
         }
         out.push_str(line);
@@ -250,11 +261,11 @@ pub async fn dial(
     let active = Arc::new(AtomicBool::new(true));
     let ep = Endpoint::bind(chorus, &opts.from_user, Arc::clone(&active)).await?;
     let task = AbortOnDrop(tokio::spawn(Arc::clone(&ep).run()));
-    let media = Media::start(opts.tone_hz, OFFERED_EVENT_PT, active)?;
+    let media = Media::start(opts.tone_hz, OFFERED_EVENT_PT, active, opts.ptime_ms)?;
     let session_id = u64::from_str_radix(&token(), 16).unwrap_or(1) >> 1;
     let offer = match &opts.sdp_override {
         Some(sdp) => sdp.clone(),
-        None => local_offer(media.local.port(), session_id, 1, "sendrecv"),
+        None => local_offer(media.local.port(), session_id, 1, "sendrecv", opts.ptime_ms),
     };
     *endpoint::lock(&ep.answer_sdp) = offer.clone();
     let mut ids = DialogIds::new(&ep, &opts.from_user, to_user);

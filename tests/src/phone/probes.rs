@@ -24,8 +24,8 @@ pub async fn invite_then_cancel(
 ) -> Result<CancelOutcome, PhoneError> {
     let ep = Endpoint::bind(chorus, "tester", Arc::new(AtomicBool::new(false))).await?;
     let _task = AbortOnDrop(tokio::spawn(Arc::clone(&ep).run()));
-    let media = Media::start(None, OFFERED_EVENT_PT, Arc::new(AtomicBool::new(false)))?;
-    let offer = local_offer(media.local.port(), 1, 1, "sendrecv");
+    let media = Media::start(None, OFFERED_EVENT_PT, Arc::new(AtomicBool::new(false)), 20)?;
+    let offer = local_offer(media.local.port(), 1, 1, "sendrecv", 20);
     let ids = DialogIds::new(&ep, "tester", to_user);
     let invite_branch = branch();
     let mut invite = ids.request("INVITE", &ids.request_uri, &invite_branch, &ids.to, 1);

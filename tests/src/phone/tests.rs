@@ -372,3 +372,69 @@ async fn options_and_raw_datagrams() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn ptime_option_sets_the_offer_and_every_packet_sent() {
+    bounded(async {
+        let uas = Uas::start(Script::Answer, false).await;
+        let opts = DialOptions {
+            ptime_ms: 30,
+            ..DialOptions::with_tone(700.0)
+        };
+        let call = dial(uas.addr, "conf", opts).await.unwrap();
+        let invite = uas.requests("INVITE").pop().unwrap();
+        assert!(invite.body.contains("a=ptime:30\r\n"), "{}", invite.body);
+        assert_eq!(invite.body.matches("a=ptime:").count(), 1);
+        tokio::time::sleep(Duration::from_millis(600)).await;
+
+        let sent: Vec<_> = uas.drain_rtp().into_iter().filter(|p| p.0 == 0).collect();
+        assert!(sent.len() >= 10, "{} packets", sent.len());
+        assert!(sent.iter().all(|p| p.3.len() == 240), "30 ms of PCMU each");
+        assert!(sent.windows(2).all(|w| w[1].2.wrapping_sub(w[0].2) == 240));
+        tone::assert_hears("fake UAS", &pcmu_audio(&sent), &[700.0], &[1100.0]);
+
+        // The UAS sends 20 ms packets: the phone records each one's fields.
+        let got = call.received_packets();
+        assert!(got.len() >= 10, "{} packets", got.len());
+        assert!(got.iter().all(|p| p.payload_len == 160));
+        assert!(
+            got.windows(2)
+                .all(|w| w[1].timestamp.wrapping_sub(w[0].timestamp) == 160
+                    && w[1].sequence.wrapping_sub(w[0].sequence) == 1
+                    && w[1].at >= w[0].at)
+        );
+
+        // A digit at 30 ms: durations grow by 240 per update.
+        call.send_dtmf('4').await.unwrap();
+        let events: Vec<_> = uas.drain_rtp().into_iter().filter(|p| p.0 == 101).collect();
+        let durations: Vec<u16> = events
+            .iter()
+            .map(|e| u16::from_be_bytes([e.3[2], e.3[3]]))
+            .collect();
+        assert_eq!(durations, [240, 480, 720, 960, 1200, 1200, 1200, 1200]);
+        let _ = call.hangup().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_digit_can_lose_all_its_end_packets() {
+    bounded(async {
+        let uas = Uas::start(Script::Answer, false).await;
+        let call = dial(uas.addr, "conf", DialOptions::default())
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        call.send_dtmf_without_end('8').await.unwrap();
+        let events: Vec<_> = uas.drain_rtp().into_iter().filter(|p| p.0 == 101).collect();
+        assert_eq!(events.len(), 5, "start and 4 updates, no end");
+        assert!(events.iter().all(|e| e.3[0] == 8 && e.3[1] & 0x80 == 0));
+        assert!(events.iter().all(|e| e.2 == events[0].2));
+        // The phone goes on with audio after the cut-off event.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let after = uas.drain_rtp();
+        assert!(!after.is_empty() && after.iter().all(|p| p.0 == 0));
+        let _ = call.hangup().await;
+    })
+    .await;
+}

@@ -9,13 +9,19 @@
 
 /// Length of one peak/minimum window.
 const WINDOW_MS: u64 = 5000;
+/// Lateness that is our own rounding, not the network's: arrival times,
+/// tick times and media times are whole milliseconds, each up to a
+/// millisecond off, so packets right on time read up to 2 ms late. Counting
+/// that would add a whole packet of delay for nothing.
+const ROUNDING_MS: u64 = 2;
 
 #[derive(Debug, Clone)]
 pub(super) struct DelayEstimator {
     clock_rate: u32,
-    frame_ms: u64,
-    min_frames: u16,
-    max_frames: u16,
+    /// Duration of one packet of the stream: the unit of the target.
+    packet_ms: u64,
+    min_packets: u16,
+    max_packets: u16,
     /// Arrival time and timestamp of the first packet since reset.
     reference: Option<(u64, u32)>,
     window_start_ms: u64,
@@ -29,12 +35,12 @@ pub(super) struct DelayEstimator {
 }
 
 impl DelayEstimator {
-    pub(super) fn new(clock_rate: u32, frame_ms: u64, min_frames: u16, max_frames: u16) -> Self {
+    pub(super) fn new(clock_rate: u32, packet_ms: u64, min_packets: u16, max_packets: u16) -> Self {
         DelayEstimator {
             clock_rate,
-            frame_ms,
-            min_frames,
-            max_frames,
+            packet_ms,
+            min_packets,
+            max_packets,
             reference: None,
             window_start_ms: 0,
             min_current: i64::MAX,
@@ -46,16 +52,28 @@ impl DelayEstimator {
         }
     }
 
-    pub(super) fn frame_ms(&self) -> u64 {
-        self.frame_ms
+    pub(super) fn packet_ms(&self) -> u64 {
+        self.packet_ms
+    }
+
+    pub(super) fn max_packets(&self) -> u16 {
+        self.max_packets
+    }
+
+    /// A new packet duration and the delay bounds in packets of it; what
+    /// was measured (in milliseconds) stays valid.
+    pub(super) fn set_packet(&mut self, packet_ms: u64, min_packets: u16, max_packets: u16) {
+        self.packet_ms = packet_ms.max(1);
+        self.min_packets = min_packets;
+        self.max_packets = max_packets;
     }
 
     pub(super) fn reset(&mut self) {
         *self = DelayEstimator::new(
             self.clock_rate,
-            self.frame_ms,
-            self.min_frames,
-            self.max_frames,
+            self.packet_ms,
+            self.min_packets,
+            self.max_packets,
         );
     }
 
@@ -91,11 +109,52 @@ impl DelayEstimator {
         (self.jitter_x16 >> 4).min(u64::from(u32::MAX)) as u32
     }
 
-    pub(super) fn target_frames(&self) -> u16 {
+    /// Target depth in packets: the minimum plus the peak lateness (beyond
+    /// [`ROUNDING_MS`]) in whole packets.
+    pub(super) fn target_packets(&self) -> u16 {
         let peak = self.peak_current.max(self.peak_previous).max(0) as u64;
-        let extra = peak.div_ceil(self.frame_ms).min(u64::from(u16::MAX)) as u16;
-        self.min_frames
+        let late = peak.saturating_sub(ROUNDING_MS);
+        let extra = late.div_ceil(self.packet_ms).min(u64::from(u16::MAX)) as u16;
+        self.min_packets
             .saturating_add(extra)
-            .clamp(self.min_frames, self.max_frames)
+            .clamp(self.min_packets, self.max_packets)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 20 ms packets, one a tick, each arriving `noise(i)` ms after its
+    /// time: what target comes of it.
+    fn target_after(noise: impl Fn(u32) -> u64) -> u16 {
+        let mut estimator = DelayEstimator::new(8000, 20, 1, 8);
+        for i in 0..200u32 {
+            estimator.on_arrival(u64::from(i) * 20 + 7 + noise(i), i * 160);
+        }
+        estimator.target_packets()
+    }
+
+    #[test]
+    fn millisecond_rounding_adds_no_packet_of_delay() {
+        assert_eq!(target_after(|_| 0), 1);
+        assert_eq!(target_after(|i| u64::from(i % 3)), 1, "0-2 ms is rounding");
+        assert_eq!(target_after(|i| u64::from(i % 4)), 2, "3 ms late is late");
+    }
+
+    #[test]
+    fn lateness_counts_in_packets_of_the_streams_duration() {
+        let mut estimator = DelayEstimator::new(8000, 20, 1, 8);
+        estimator.on_arrival(0, 0);
+        estimator.on_arrival(20 + 45, 160);
+        assert_eq!(
+            estimator.target_packets(),
+            1 + 3,
+            "43 ms over: 3 packets of 20"
+        );
+        estimator.set_packet(60, 1, 3);
+        assert_eq!(estimator.target_packets(), 2, "one packet of 60");
+        estimator.set_packet(10, 2, 16);
+        assert_eq!(estimator.target_packets(), 2 + 5);
     }
 }

@@ -1,17 +1,25 @@
-//! Adaptive jitter buffer for fixed-duration audio frames (G.711 20 ms = 160
-//! samples at 8 kHz).
+//! Adaptive jitter buffer for audio packets of one duration, whatever it is
+//! (G.711 at 10 to 120 ms per packet).
 //!
 //! Drive it with the tick loop: [`JitterBuffer::push`] every packet as it
-//! arrives, [`JitterBuffer::pop`] once per frame duration (every 20 ms).
+//! arrives with its arrival time, and [`JitterBuffer::pop`] whenever the
+//! next packet's audio is needed: once per 20 ms tick for 20 ms packets;
+//! for other durations, whenever less than a tick's frame of decoded audio
+//! is left over (see [`crate::ptime::SampleFifo`]), so that pops follow the
+//! packet rate on average.
 //!
 //! Design decisions:
-//! * **Slots are indexed by sequence number**, one packet per slot. A gap in
-//!   sequence numbers is a lost packet; a gap in timestamps with contiguous
-//!   sequence numbers (silence suppression, a DTMF event) is not, so it never
-//!   produces a run of `Lost`. The buffer therefore assumes each packet
-//!   carries one frame (`ptime` equal to the frame duration): a 40 ms packet
-//!   occupies one slot and is popped in one tick. Size `frame_samples` to the
-//!   negotiated ptime when it is not 20 ms.
+//! * **Slots are indexed by sequence number**, one packet per slot, and
+//!   `pop` plays one packet. A gap in sequence numbers is a lost packet
+//!   (`Lost`: the caller conceals one packet's worth,
+//!   [`JitterBuffer::packet_samples`]); a gap in timestamps with contiguous
+//!   sequence numbers (silence suppression) is not, so it never produces a
+//!   run of `Lost`.
+//! * **The packet duration is learned** from the timestamp steps between
+//!   packets adjacent in sequence (the SDP's ptime says what the peer wants
+//!   to receive, not what it sends). Depths are counted in packets of that
+//!   duration; the configured delays, in frames of `frame_samples`, are
+//!   times, converted to whole packets.
 //! * Payload bytes are copied into slots preallocated in [`JitterBuffer::new`];
 //!   push and pop never allocate.
 //! * **Resynchronisation** ([`PushOutcome::Reset`]): an SSRC change, a sequence
@@ -20,30 +28,42 @@
 //!   restarts on the new packet.
 //! * **Adaptive delay**: the target depth is `min_delay_frames` plus the
 //!   peak arrival lateness (arrival time minus the earliest-ever transit, a
-//!   peak-hold over two 5 s windows) rounded up to frames, capped at
+//!   peak-hold over two 5 s windows) rounded up to packets, capped at
 //!   `max_delay_frames`. It grows on the first late packet and relaxes only
 //!   after 5-10 s of calm. The buffer deepens by holding playout (returning
-//!   `Lost` without advancing) when the next frame is missing and fewer than
-//!   target frames are buffered, and shrinks by dropping one frame after the
-//!   depth has stayed above target + 1 for [`SHRINK_AFTER_TICKS`] ticks.
-//! * **Idle**: after more than [`IDLE_AFTER_EMPTY_TICKS`] ticks with nothing
-//!   buffered the sender is assumed to have stopped and `pop` returns
-//!   [`Playout::Idle`] until packets arrive again, which restarts buffering.
+//!   `Lost` without advancing) when the next packet is missing and fewer
+//!   than target packets are buffered, and shrinks by dropping one packet
+//!   after the depth has stayed above target + 1 for [`SHRINK_AFTER_TICKS`]
+//!   frames' worth of pops. Lateness is only as good as the arrival times
+//!   pushed: take them from the socket (kernel receive timestamps, see
+//!   [`arrival_ms`]), not from the tick that read the packet.
+//! * **Idle**: after more than [`IDLE_AFTER_EMPTY_TICKS`] frames' worth of
+//!   pops with nothing buffered the sender is assumed to have stopped and
+//!   `pop` returns [`Playout::Idle`] until packets arrive again, which
+//!   restarts buffering.
 
+mod arrival;
 mod estimator;
+#[cfg(test)]
+mod packet_tests;
+mod packet_time;
 #[cfg(test)]
 mod tests;
 mod types;
 
 use crate::rtp::RtpPacket;
+pub use arrival::{MAX_ARRIVAL_AGE_MS, arrival_ms};
 use estimator::DelayEstimator;
+use packet_time::PacketTime;
 pub use types::{JitterConfig, JitterStats, Playout, PushOutcome};
 
 /// Sequence-number jump (either way) that is treated as a new stream.
 pub const SEQUENCE_RESET: i32 = 3000;
-/// Consecutive empty ticks after which the stream is considered stopped.
+/// Empty pops, in frames of `frame_samples` (20 ms ticks for a 20 ms
+/// stream), after which the stream is considered stopped.
 pub const IDLE_AFTER_EMPTY_TICKS: u32 = 10;
-/// Ticks the depth must stay above target + 1 before one frame is dropped.
+/// Pops, in frames of `frame_samples`, the depth must stay above target + 1
+/// before one packet is dropped.
 pub const SHRINK_AFTER_TICKS: u32 = 50;
 /// Largest supported `capacity_frames` (keeps sequence arithmetic unambiguous).
 const MAX_CAPACITY: u16 = 1024;
@@ -90,6 +110,7 @@ pub struct JitterBuffer {
     /// A `Lost` has already been played in place of the frame at the cursor.
     cursor_concealed: bool,
     above_target_run: u32,
+    packet_time: PacketTime,
     estimator: DelayEstimator,
     stats: JitterStats,
 }
@@ -108,6 +129,7 @@ impl JitterBuffer {
         c.max_delay_frames = c.max_delay_frames.clamp(1, c.capacity_frames);
         c.min_delay_frames = c.min_delay_frames.clamp(1, c.max_delay_frames);
         let frame_ms = (u64::from(c.frame_samples) * 1000 / u64::from(c.clock_rate)).max(1);
+        // Until the stream shows its packet time, a packet is a frame.
         JitterBuffer {
             slots: vec![Slot::default(); usize::from(c.capacity_frames)],
             data: vec![0; usize::from(c.capacity_frames) * c.max_payload],
@@ -122,6 +144,7 @@ impl JitterBuffer {
             hold_run: 0,
             cursor_concealed: false,
             above_target_run: 0,
+            packet_time: PacketTime::new(c.frame_samples, c.clock_rate),
             estimator: DelayEstimator::new(
                 c.clock_rate,
                 frame_ms,
@@ -138,10 +161,16 @@ impl JitterBuffer {
         &self.config
     }
 
+    /// Samples per packet of the stream (learned; `frame_samples` until
+    /// known): how much to conceal for a `Lost`.
+    pub fn packet_samples(&self) -> u32 {
+        self.packet_time.samples()
+    }
+
     /// Counters and the current target delay.
     pub fn stats(&self) -> JitterStats {
         JitterStats {
-            target_delay_frames: self.estimator.target_frames(),
+            target_delay_frames: self.estimator.target_packets(),
             buffered_frames: self.stored,
             jitter: self.estimator.rfc3550_jitter(),
             ..self.stats
@@ -169,6 +198,12 @@ impl JitterBuffer {
         if d == 0 || (d < 0 && -d < SEEN_WINDOW && self.seen & (1u128 << -d) != 0) {
             self.stats.duplicates += 1;
             return PushOutcome::Duplicate;
+        }
+        if d == 1 {
+            let step = packet.timestamp.wrapping_sub(self.highest_timestamp);
+            if self.packet_time.observe(step) {
+                self.apply_packet_time();
+            }
         }
         if d > 0 {
             self.seen = if d >= SEEN_WINDOW {
@@ -226,9 +261,9 @@ impl JitterBuffer {
         match self.state {
             State::Idle => return Playout::Idle,
             State::Buffering { since_ms } => {
-                let target = u32::from(self.estimator.target_frames());
+                let target = u32::from(self.estimator.target_packets());
                 let waited = now_ms.saturating_sub(since_ms);
-                if self.span() < target && waited < u64::from(target) * self.estimator.frame_ms() {
+                if self.span() < target && waited < u64::from(target) * self.estimator.packet_ms() {
                     return Playout::Idle;
                 }
                 self.state = State::Playing;
@@ -238,7 +273,7 @@ impl JitterBuffer {
 
         if self.stored == 0 {
             self.empty_run += 1;
-            if self.empty_run > IDLE_AFTER_EMPTY_TICKS {
+            if self.empty_run > self.pops(IDLE_AFTER_EMPTY_TICKS) {
                 self.state = State::Idle;
                 return Playout::Idle;
             }
@@ -249,14 +284,14 @@ impl JitterBuffer {
         }
         self.empty_run = 0;
 
-        let target = u32::from(self.estimator.target_frames());
+        let target = u32::from(self.estimator.target_packets());
         // Hard cap after a burst, then slow shrink when calm.
-        while self.span() > u32::from(self.config.max_delay_frames).max(target) {
+        while self.span() > u32::from(self.estimator.max_packets()).max(target) {
             self.discard_at_cursor();
         }
         if self.span() > target + 1 {
             self.above_target_run += 1;
-            if self.above_target_run >= SHRINK_AFTER_TICKS {
+            if self.above_target_run >= self.pops(SHRINK_AFTER_TICKS) {
                 self.above_target_run = 0;
                 self.discard_at_cursor();
             }
@@ -297,7 +332,25 @@ impl JitterBuffer {
         }
     }
 
-    /// Frames from the cursor to the newest buffered packet, holes included.
+    /// Pops standing for `frames` frames of `frame_samples`: more for short
+    /// packets, fewer for long ones, so time-based rules keep their time.
+    fn pops(&self, frames: u32) -> u32 {
+        (frames * self.config.frame_samples).div_ceil(self.packet_time.samples().max(1))
+    }
+
+    /// Converts the configured delays (times, in frames) to whole packets
+    /// of the duration just learned.
+    fn apply_packet_time(&mut self) {
+        let c = &self.config;
+        let packet = self.packet_time.samples().max(1);
+        let packets = |frames: u16| (u32::from(frames) * c.frame_samples).div_ceil(packet);
+        let min = packets(c.min_delay_frames).max(1);
+        let max = packets(c.max_delay_frames).clamp(min, u32::from(c.capacity_frames));
+        let packet_ms = (u64::from(packet) * 1000 / u64::from(c.clock_rate)).max(1);
+        self.estimator.set_packet(packet_ms, min as u16, max as u16);
+    }
+
+    /// Packets from the cursor to the newest buffered packet, holes included.
     fn span(&self) -> u32 {
         if self.stored == 0 {
             return 0;
@@ -346,7 +399,7 @@ impl JitterBuffer {
     /// Whether the timestamp disagrees with the sequence number by > 2 s.
     fn timestamp_jumped(&self, packet: &RtpPacket<'_>, seq_delta: i32) -> bool {
         let actual = i64::from(packet.timestamp.wrapping_sub(self.highest_timestamp) as i32);
-        let expected = i64::from(seq_delta) * i64::from(self.config.frame_samples);
+        let expected = i64::from(seq_delta) * i64::from(self.packet_time.samples());
         (actual - expected).abs() > 2 * i64::from(self.config.clock_rate)
     }
 

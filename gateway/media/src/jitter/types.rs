@@ -5,13 +5,17 @@
 pub struct JitterConfig {
     /// RTP clock rate (8000 for G.711).
     pub clock_rate: u32,
-    /// Samples per frame/packet (160 = 20 ms at 8 kHz).
+    /// Samples per frame (160 = 20 ms at 8 kHz): the unit of the delays
+    /// below, and the packet duration assumed until the stream shows its
+    /// own.
     pub frame_samples: u32,
-    /// Smallest target depth in frames (at least 1).
+    /// Smallest target delay in frames (at least 1); the depth is at least
+    /// as many packets as cover it, and at least one.
     pub min_delay_frames: u16,
-    /// Largest target depth in frames.
+    /// Largest target delay in frames, likewise in whole packets.
     pub max_delay_frames: u16,
-    /// Number of slots; packets further ahead of playout force a skip.
+    /// Number of packet slots; packets further ahead of playout force a
+    /// skip.
     pub capacity_frames: u16,
     /// Largest payload accepted, in bytes.
     pub max_payload: usize,
@@ -82,9 +86,9 @@ pub struct JitterStats {
     pub too_large: u64,
     /// Ticks concealed while waiting for the buffer to fill.
     pub underruns: u64,
-    /// Current target depth in frames.
+    /// Current target depth in packets (of the stream's packet duration).
     pub target_delay_frames: u16,
-    /// Frames currently buffered.
+    /// Packets currently buffered.
     pub buffered_frames: u16,
     /// RFC 3550 interarrival jitter estimate, in timestamp units.
     pub jitter: u32,

@@ -140,6 +140,9 @@ pub struct MediaDescription {
     pub connection: Option<IpAddr>,
     /// `a=ptime` in milliseconds, if any.
     pub ptime_ms: Option<u32>,
+    /// `a=maxptime` in milliseconds, if any: the most audio the sender of
+    /// this description takes in one packet (RFC 4566 §6).
+    pub max_ptime_ms: Option<u32>,
 }
 
 impl MediaDescription {
@@ -279,6 +282,7 @@ fn parse_media(value: &str, line: usize) -> Result<MediaDescription, SdpError> {
         direction: None,
         connection: None,
         ptime_ms: None,
+        max_ptime_ms: None,
     })
 }
 
@@ -305,6 +309,7 @@ fn parse_media_attribute(m: &mut MediaDescription, value: &str) {
             }
         }
         "ptime" => m.ptime_ms = rest.trim().parse().ok(),
+        "maxptime" => m.max_ptime_ms = rest.trim().parse().ok(),
         _ => {}
     }
 }

@@ -5,8 +5,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use super::{Direction, MediaDescription, SessionDescription};
 use crate::g711::Law;
+use crate::ptime::send_ptime_ms;
 
-/// Packet time we send and ask for.
+/// Packet time we ask for in our own SDP (peers may send other packet
+/// times; we take 10 to 120 ms).
 const PTIME_MS: u32 = 20;
 
 /// Our side of the media session.
@@ -37,7 +39,10 @@ pub struct Negotiated {
     pub remote_direction: Direction,
     /// Our direction (the complement of the peer's).
     pub local_direction: Direction,
-    /// Packet time the peer asked to receive (`a=ptime`), default 20 ms.
+    /// Packet time to send the peer: its `a=ptime` (default 20 ms), never
+    /// above its `a=maxptime`, within 10..=120 ms (see
+    /// [`crate::ptime::send_ptime_ms`]). What it sends us may differ: any
+    /// packet time in that range is accepted.
     pub ptime_ms: u32,
 }
 
@@ -143,7 +148,7 @@ fn negotiate(sdp: &SessionDescription) -> Result<(usize, Negotiated), Negotiatio
             remote_rtp: SocketAddr::new(address, m.port),
             remote_direction,
             local_direction: remote_direction.complement(),
-            ptime_ms: m.ptime_ms.filter(|p| *p > 0).unwrap_or(PTIME_MS),
+            ptime_ms: send_ptime_ms(m.ptime_ms, m.max_ptime_ms),
         };
         return Ok((index, negotiated));
     }

@@ -274,6 +274,27 @@ m=application 5006 UDP/DTLS/SCTP webrtc-datachannel\r\n";
 }
 
 #[test]
+fn packet_time_to_send_follows_ptime_capped_by_maxptime() {
+    let offer = |attributes: &str| {
+        let sdp = format!(
+            "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n\
+             m=audio 5000 RTP/AVP 0\r\n{attributes}"
+        );
+        let parsed = SessionDescription::parse(&sdp).unwrap();
+        (
+            parsed.media[0].max_ptime_ms,
+            answer(&parsed, &local()).unwrap().0.ptime_ms,
+        )
+    };
+    assert_eq!(offer(""), (None, 20));
+    assert_eq!(offer("a=ptime:60\r\n"), (None, 60));
+    assert_eq!(offer("a=ptime:60\r\na=maxptime:40\r\n"), (Some(40), 40));
+    assert_eq!(offer("a=maxptime:10\r\n"), (Some(10), 10));
+    assert_eq!(offer("a=maxptime:150\r\na=ptime:200\r\n"), (Some(150), 120));
+    assert_eq!(offer("a=ptime:2\r\na=maxptime:junk\r\n"), (None, 10));
+}
+
+#[test]
 fn parse_errors() {
     let ok =
         "v=0\no=- 1 1 IN IP4 10.0.0.1\ns=-\nc=IN IP4 10.0.0.1\nt=0 0\nm=audio 5000 RTP/AVP 0\n";
