@@ -211,8 +211,11 @@ impl RtpWriter {
         self.timestamp
     }
 
-    /// Advances the timestamp without sending (not normally used: we send
-    /// through silence so the peer's jitter buffer never underruns).
+    /// Advances the timestamp without sending a packet: for the time we must
+    /// not send (held, inactive, no address yet) and under a telephone
+    /// event, so the media clock stays continuous when audio resumes. (We
+    /// send through silence otherwise, so the peer's jitter buffer never
+    /// underruns.)
     pub fn skip(&mut self, samples: u32) {
         self.timestamp = self.timestamp.wrapping_add(samples);
     }

@@ -10,7 +10,8 @@
 //! the call knows its media; OPTIONS, INFO and the methods we refuse as
 //! [`Query`]s that answer themselves.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use rsipstack::dialog::DialogId;
 use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver};
@@ -157,11 +158,40 @@ impl SessionOffer {
 /// its retransmissions (0.5, 1 s) fit.
 pub const BYE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// Each live call's span, by dialog, so that the tasks serving its
+/// in-dialog requests log in it too.
+#[derive(Clone, Default)]
+pub(super) struct CallSpans(Arc<Mutex<HashMap<DialogId, tracing::Span>>>);
+
+impl CallSpans {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<DialogId, tracing::Span>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn insert(&self, dialog: DialogId, span: tracing::Span) {
+        self.lock().insert(dialog, span);
+    }
+
+    /// The call's span, or none for a dialog that is not (or no longer) a
+    /// call's.
+    pub(super) fn of(&self, dialog: &DialogId) -> tracing::Span {
+        self.lock()
+            .get(dialog)
+            .cloned()
+            .unwrap_or_else(tracing::Span::none)
+    }
+
+    fn remove(&self, dialog: &DialogId) {
+        self.lock().remove(dialog);
+    }
+}
+
 /// One inbound INVITE dialog, from our side. Dropping it forgets the dialog.
 pub struct ServerCall {
     dialog: InviteDialog,
     states: DialogStateReceiver,
     dialogs: Arc<DialogLayer>,
+    spans: CallSpans,
 }
 
 impl ServerCall {
@@ -169,11 +199,13 @@ impl ServerCall {
         dialog: InviteDialog,
         states: DialogStateReceiver,
         dialogs: Arc<DialogLayer>,
+        spans: CallSpans,
     ) -> Self {
         Self {
             dialog,
             states,
             dialogs,
+            spans,
         }
     }
 
@@ -266,8 +298,10 @@ impl ServerCall {
 
 impl Drop for ServerCall {
     fn drop(&mut self) {
-        // rsipstack keeps every dialog until told (notes/crates.md).
-        self.dialogs.remove_dialog(&self.id());
+        // rsipstack keeps every dialog until told.
+        let id = self.id();
+        self.dialogs.remove_dialog(&id);
+        self.spans.remove(&id);
     }
 }
 

@@ -30,6 +30,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use call::CallSpans;
 pub use call::{CallerGone, DialogEvent, IncomingCall, Invite, Query, ServerCall, SessionOffer};
 use screen::ScreeningSocket;
 
@@ -198,6 +199,7 @@ impl Signalling {
             contact,
             admission,
             calls,
+            spans: CallSpans::default(),
         };
         tokio::select! {
             () = endpoint.serve() => {}
@@ -212,6 +214,7 @@ struct Dispatcher {
     contact: ContactAddresses,
     admission: Admission,
     calls: mpsc::UnboundedSender<IncomingCall>,
+    spans: CallSpans,
 }
 
 impl Dispatcher {
@@ -242,7 +245,8 @@ impl Dispatcher {
     fn in_dialog_request(&self, mut tx: Transaction) {
         match self.dialogs.match_dialog(&tx) {
             Some(Dialog::Invite(mut dialog)) => {
-                tokio::spawn(async move {
+                let span = self.spans.of(&dialog.id());
+                let serve = async move {
                     // A re-INVITE may overtake the ACK of our 200 (the ACK is
                     // queued to the INVITE's own task). Until that ACK is in,
                     // rsipstack would take the re-INVITE for an initial one and
@@ -257,7 +261,8 @@ impl Dispatcher {
                     if let Err(error) = dialog.handle(&mut tx).await {
                         tracing::debug!(%error, "in-dialog request");
                     }
-                });
+                };
+                tokio::spawn(serve.instrument(span));
             }
             _ => {
                 tokio::spawn(reply(tx, StatusCode::CallTransactionDoesNotExist));
@@ -298,11 +303,13 @@ impl Dispatcher {
             }
             .instrument(span.clone()),
         );
+        self.spans.insert(dialog.id(), span.clone());
+        let call = ServerCall::new(dialog, states, self.dialogs.clone(), self.spans.clone());
         let call = IncomingCall {
             call_uuid,
             span,
             invite,
-            call: ServerCall::new(dialog, states, self.dialogs.clone()),
+            call,
         };
         if let Err(refused) = self.calls.send(call) {
             // Nobody serves calls any more (stopping): the ServerCall drops
