@@ -1,6 +1,6 @@
 //! What calls send an MPC's task, and what it answers.
 
-use chorus_mpc::{CallInfo, ExitCause, Rejection, Then};
+use chorus_mpc::{CallInfo, Input, Rejection, Then};
 use chorus_xml::MultiPartyCall;
 use tokio::sync::{mpsc, oneshot};
 
@@ -36,27 +36,10 @@ pub enum JoinError {
 pub(super) enum Command {
     /// Take a leg in.
     Join(Box<JoinRequest>),
-    /// A member's call hung up or moved on.
-    Leave {
-        /// The member.
-        member: u32,
-        /// Hangup or Transferred.
-        cause: ExitCause,
-    },
-    /// A member pressed digits.
-    Digits {
-        /// The member.
-        member: u32,
-        /// What it pressed.
-        digits: String,
-    },
-    /// A member started or stopped speaking.
-    Speaking {
-        /// The member.
-        member: u32,
-        /// Started (true) or stopped.
-        speaking: bool,
-    },
+    /// Something a member's call saw, for the engine as it is: the member
+    /// hung up or moved on ([`Input::Leave`]), pressed digits, started or
+    /// stopped speaking.
+    Input(Input),
 }
 
 /// A call executing `<MultiPartyCall>` for this MPC.

@@ -1,7 +1,7 @@
 //! A participant's end of its MPC: what its call tells the MPC, and what
 //! the MPC says back.
 
-use chorus_mpc::{ExitCause, Then};
+use chorus_mpc::{ExitCause, Input, Then};
 use tokio::sync::{mpsc, oneshot};
 
 use super::mailbox::Command;
@@ -27,28 +27,28 @@ pub struct Membership {
 impl Membership {
     /// A digit the participant pressed.
     pub fn digit(&self, digit: char) {
-        let _ = self.mpc.send(Command::Digits {
+        let _ = self.mpc.send(Command::Input(Input::Digits {
             member: self.member,
             digits: digit.to_string(),
-        });
+        }));
     }
 
     /// The participant started or stopped speaking.
     pub fn speaking(&self, speaking: bool) {
-        let _ = self.mpc.send(Command::Speaking {
+        let _ = self.mpc.send(Command::Input(Input::Speaking {
             member: self.member,
             speaking,
-        });
+        }));
     }
 
     /// The participant's call ended (`cause` Hangup) or left for another
     /// document (Transferred): the MPC takes it out, and the leg comes back
     /// on [`Membership::events`].
     pub fn leave(&self, cause: ExitCause) {
-        let _ = self.mpc.send(Command::Leave {
+        let _ = self.mpc.send(Command::Input(Input::Leave {
             member: self.member,
             cause,
-        });
+        }));
     }
 
     /// What the call does next if the MPC released it (sent before its leg

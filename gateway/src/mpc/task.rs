@@ -168,14 +168,12 @@ impl Live {
     fn on_command(&mut self, services: &MpcServices, command: Command) {
         match command {
             Command::Join(request) => self.join(services, *request),
-            Command::Leave { member, cause } => {
-                self.feed(services, Input::Leave { member, cause }, Some(member))
-            }
-            Command::Digits { member, digits } => {
-                self.feed(services, Input::Digits { member, digits }, None)
-            }
-            Command::Speaking { member, speaking } => {
-                self.feed(services, Input::Speaking { member, speaking }, None)
+            Command::Input(input) => {
+                let subject = match &input {
+                    Input::Leave { member, .. } => Some(*member),
+                    _ => None,
+                };
+                self.feed(services, input, subject);
             }
         }
     }
