@@ -234,7 +234,7 @@ impl ServerCall {
         }
     }
 
-    /// Ends an answered call with BYE, waiting up to [`BYE_WAIT`] for its
+    /// Ends an answered call with BYE, waiting up to `BYE_WAIT` (2 s) for its
     /// answer: a peer that vanished would otherwise hold the call (and a
     /// graceful stop) for the BYE transaction's 32 s timeout.
     pub async fn bye(&self) {
