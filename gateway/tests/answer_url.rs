@@ -134,3 +134,26 @@ async fn invalid_attribute_skips_the_element_with_a_precise_error() {
     );
     chorus.stop().await;
 }
+
+/// A document that redirects to itself is fetched ten times in a row (the
+/// answer URL and nine redirects, none with an element that needs media),
+/// then the call ends as if the application had failed: 500 before answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_self_redirecting_document_ends_the_call_after_ten_documents() {
+    let app = AppServer::start(vec![]).await;
+    let answer = app.url("/answer");
+    app.set_route(
+        "/answer",
+        Reply::xml(&format!(
+            "<Response><Redirect method=\"POST\">{answer}</Redirect></Response>"
+        )),
+    );
+    let chorus = start_with_answer_url(&answer, "POST").await;
+    expect_clean_rejection(&chorus, 500, "unusable").await;
+    assert_eq!(
+        app.requests_to("/answer").len(),
+        chorus_flow::MAX_DOCUMENTS_WITHOUT_MEDIA as usize,
+        "fetched until the limit, then no more"
+    );
+    chorus.stop().await;
+}
