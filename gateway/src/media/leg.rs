@@ -145,6 +145,13 @@ impl Leg {
             mode: LegMode::from_local(negotiated.local_direction),
             jitter: JitterBuffer::new(JitterConfig {
                 max_payload: MAX_PACKET,
+                // The room pops on its 20 ms tick, whose phase against the
+                // peer's packets is arbitrary: with one packet of depth, a
+                // sub-millisecond wobble of arrivals across a tick boundary
+                // (below what the estimator counts as lateness) costs a
+                // concealed frame. A second packet of margin is the price
+                // of never concealing on a calm network.
+                min_delay_frames: MIN_DELAY_FRAMES,
                 ..JitterConfig::default()
             }),
             // A tick's frame short of full, a start's padding, and the
@@ -414,6 +421,9 @@ impl std::fmt::Debug for Leg {
             .finish_non_exhaustive()
     }
 }
+
+/// The jitter buffer's smallest depth, in 20 ms frames (see [`Leg::new`]).
+pub const MIN_DELAY_FRAMES: u16 = 2;
 
 /// Samples in a 20 ms frame at 8 kHz.
 pub const FRAME_8K: usize = 160;
