@@ -2,12 +2,29 @@
 //! and music/sound documents ([`parse_sound_document`]).
 
 use crate::error::{DocumentError, ElementError, Warning};
+use crate::mpc::{self, MultiPartyCall};
 use crate::tree::{self, Element};
-use crate::verbs::{self, Play, Speak, Verb, Wait};
-use crate::{MultiPartyCall, mpc};
+use crate::verbs::{self, Hangup, Play, Redirect, Speak, Wait};
 
 /// The root element every document must have.
 pub const ROOT: &str = "Response";
+
+/// A recognised, valid element of a `<Response>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verb {
+    /// `<MultiPartyCall>`: join (or start) a multiparty call.
+    MultiPartyCall(MultiPartyCall),
+    /// `<Wait>`: pause.
+    Wait(Wait),
+    /// `<Hangup>`: end the call.
+    Hangup(Hangup),
+    /// `<Play>`: play an audio file.
+    Play(Play),
+    /// `<Speak>`: text to speech.
+    Speak(Speak),
+    /// `<Redirect>`: fetch and execute another document.
+    Redirect(Redirect),
+}
 
 /// A parsed `<Response>`: the steps to execute in order, and what was ignored.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -71,6 +71,7 @@
 
 #![forbid(unsafe_code)]
 
+mod attrs;
 mod document;
 mod error;
 mod mpc;
@@ -83,17 +84,12 @@ mod verbs;
 mod tests;
 
 pub use document::{
-    Document, ROOT, SoundDocument, SoundItem, Step, parse_response, parse_sound_document,
+    Document, ROOT, SoundDocument, SoundItem, Step, Verb, parse_response, parse_sound_document,
 };
 pub use error::{CONTENT, DocumentError, ElementError, InvalidReason, Position, Warning};
 pub use mpc::{MAX_MPC_NAME_CHARS, MultiPartyCall};
+pub use tree::{MAX_DEPTH, MAX_DOCUMENT_BYTES};
 pub use values::{
     HangupReason, Method, RecordFileFormat, Role, Sound, StatusCallbackEvent, StatusCallbackEvents,
 };
-pub use verbs::{Hangup, Play, Redirect, Speak, Verb, Wait};
-
-/// Largest accepted document: 100 KiB.
-pub const MAX_DOCUMENT_BYTES: usize = 100 * 1024;
-
-/// Deepest accepted element nesting (the root counts as level 1).
-pub const MAX_DEPTH: usize = 16;
+pub use verbs::{Hangup, Play, Redirect, Speak, Wait};

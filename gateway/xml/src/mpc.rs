@@ -1,11 +1,11 @@
 //! The `<MultiPartyCall>` verb: every attribute of the Plivo spec, typed,
 //! with defaults applied.
 
+use crate::attrs::{scan_attrs, set, warn_children};
 use crate::error::{CONTENT, ElementError, InvalidReason, Warning};
 use crate::parse;
 use crate::tree::Element;
 use crate::values::{Method, RecordFileFormat, Role, Sound, StatusCallbackEvents};
-use crate::verbs::{scan_attrs, set, warn_children};
 
 /// Maximum length of an MPC friendly name, in characters.
 pub const MAX_MPC_NAME_CHARS: usize = 128;

@@ -8,7 +8,6 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
 use crate::error::{DocumentError, Position};
-use crate::{MAX_DEPTH, MAX_DOCUMENT_BYTES};
 
 /// One XML element: name, attributes in document order, the concatenated
 /// direct text (text, CDATA and references; comments dropped) and children.
@@ -26,6 +25,12 @@ impl Element {
         !self.text.trim().is_empty()
     }
 }
+
+/// Largest accepted document: 100 KiB.
+pub const MAX_DOCUMENT_BYTES: usize = 100 * 1024;
+
+/// Deepest accepted element nesting (the root counts as level 1).
+pub const MAX_DEPTH: usize = 16;
 
 /// Parses `input` into its root element.
 pub(crate) fn parse(input: &str) -> Result<Element, DocumentError> {

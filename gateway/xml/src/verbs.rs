@@ -1,28 +1,10 @@
-//! The verbs other than `<MultiPartyCall>`, and the attribute-scanning helper
-//! shared by every verb.
+//! The verbs other than `<MultiPartyCall>`.
 
+use crate::attrs::{scan_attrs, set, warn_children};
 use crate::error::{CONTENT, ElementError, InvalidReason, Warning};
-use crate::mpc::MultiPartyCall;
 use crate::parse;
 use crate::tree::Element;
 use crate::values::{HangupReason, Method};
-
-/// A recognised, valid element of a `<Response>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verb {
-    /// `<MultiPartyCall>`: join (or start) a multiparty call.
-    MultiPartyCall(MultiPartyCall),
-    /// `<Wait>`: pause.
-    Wait(Wait),
-    /// `<Hangup>`: end the call.
-    Hangup(Hangup),
-    /// `<Play>`: play an audio file.
-    Play(Play),
-    /// `<Speak>`: text to speech.
-    Speak(Speak),
-    /// `<Redirect>`: fetch and execute another document.
-    Redirect(Redirect),
-}
 
 /// `<Wait length="1" silence="false" minSilence="2000" beep="false"/>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,50 +72,6 @@ pub struct Redirect {
     pub url: String,
     /// `method`: default POST.
     pub method: Method,
-}
-
-/// Outcome of one attribute handler: `None` means "not an attribute of this
-/// element".
-pub(crate) type Handled = Option<Result<(), InvalidReason>>;
-
-/// Feeds every attribute of `el` (document order) to `apply`. Unknown
-/// attributes become warnings; the first invalid one is returned as the
-/// element's error, but scanning continues so that every warning is reported.
-pub(crate) fn scan_attrs(
-    element: &'static str,
-    el: &Element,
-    warnings: &mut Vec<Warning>,
-    mut apply: impl FnMut(&str, &str) -> Handled,
-) -> Result<(), ElementError> {
-    let mut first_error = None;
-    for (name, value) in &el.attrs {
-        match apply(name, value) {
-            None => warnings.push(Warning::UnknownAttribute {
-                element,
-                attribute: name.clone(),
-            }),
-            Some(Ok(())) => {}
-            Some(Err(reason)) => {
-                first_error.get_or_insert_with(|| ElementError::new(element, name, value, reason));
-            }
-        }
-    }
-    first_error.map_or(Ok(()), Err)
-}
-
-/// Stores a parsed value into `slot`.
-pub(crate) fn set<T>(slot: &mut T, parsed: Result<T, InvalidReason>) -> Handled {
-    Some(parsed.map(|v| *slot = v))
-}
-
-/// Warns about child elements (every verb takes none).
-pub(crate) fn warn_children(element: &'static str, el: &Element, warnings: &mut Vec<Warning>) {
-    for child in &el.children {
-        warnings.push(Warning::UnexpectedChild {
-            parent: element,
-            name: child.name.clone(),
-        });
-    }
 }
 
 /// Warns about non-whitespace text in an element without content.
