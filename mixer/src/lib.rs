@@ -41,8 +41,10 @@
 pub mod clip;
 mod hearing;
 mod kernel;
+mod lanes;
 mod mix;
 pub mod music;
+mod plan;
 pub mod reference;
 mod room;
 pub mod tone;
@@ -64,6 +66,5 @@ pub(crate) fn assert_sample_rate(player: &str, rate: u32) {
 }
 
 pub use hearing::{HearingMatrix, HoldMusic, Participant, Role, hears, hears_bridge};
-pub use kernel::Kernels;
 pub use mix::MixGroup;
-pub use room::{ChannelId, MAX_CAPACITY, Room, RoomCommand, RoomConfig, RoomFull};
+pub use room::{ChannelId, Kernels, MAX_CAPACITY, Room, RoomCommand, RoomConfig, RoomFull};

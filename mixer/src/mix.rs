@@ -14,39 +14,9 @@
 //! usually one i16 saturating subtract per block from the shared mix.
 
 use crate::hearing::{HoldMusic, Role};
-use crate::kernel::{BLOCK, Block, Lanes};
-use crate::room::{ChannelId, Feed, Freshness, Room};
-
-/// The outputs that whole groups of listeners share.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Shared {
-    /// Before the start: the wait music.
-    Wait = 0,
-    /// Held agents and supervisors.
-    AgentHold = 1,
-    /// Held customers.
-    CustomerHold = 2,
-    /// Agents and supervisors (and customers while no coach talks); it is
-    /// also the recording mix.
-    Everyone = 3,
-    /// Customers while a coaching supervisor talks.
-    CustomerSide = 4,
-}
-
-impl Shared {
-    pub(crate) const COUNT: usize = 5;
-}
-
-/// Where the last mix put a slot's output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Route {
-    /// No participant in the slot: silence.
-    Vacant,
-    /// A buffer shared with every listener in the same group.
-    Shared(Shared),
-    /// The slot's own output buffer.
-    Own,
-}
+use crate::lanes::{BLOCK, Block, Lanes};
+use crate::plan::{Feed, Heard, Job, MixMinus, Route, Shared};
+use crate::room::{ChannelId, Freshness, Room};
 
 /// Listeners with equal groups received byte-identical output in the last
 /// mix, so the gateway encodes once per group and codec. Only meaningful
@@ -69,59 +39,6 @@ impl MixGroup {
     }
 }
 
-/// What a listener with a mix of its own hears before its own voice is
-/// taken out and its private audio added.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Heard {
-    /// The everyone sum (agents, supervisors, customers without a coach).
-    Everyone,
-    /// The sum without coaching supervisors.
-    CustomerSide,
-    /// Wait or hold music.
-    Music(Feed),
-    /// Nothing (music that was not written this tick).
-    Silence,
-}
-
-/// A talker with nothing private: it hears a shared mix minus its own voice.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct MixMinus {
-    slot: usize,
-    /// Hears the customer side (resolved to everyone's mix when no coach
-    /// talked), else everyone's mix.
-    customer: bool,
-}
-
-impl MixMinus {
-    /// What an unused entry of the room's list holds.
-    pub(crate) const NONE: MixMinus = MixMinus {
-        slot: 0,
-        customer: false,
-    };
-}
-
-/// Any other listener that gets its own output this tick: private audio, or
-/// a talker's own voice out and private audio in.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Job {
-    slot: usize,
-    heard: Heard,
-    /// Subtract the listener's voice (it is in the sum it hears).
-    own: bool,
-    /// Add the listener's private audio.
-    private: bool,
-}
-
-impl Job {
-    /// What an unused entry of the room's job list holds.
-    pub(crate) const NONE: Job = Job {
-        slot: 0,
-        heard: Heard::Silence,
-        own: false,
-        private: false,
-    };
-}
-
 impl Room {
     /// Mixes one tick from what was written since the last mix; unwritten
     /// inputs are silence. O(N), allocation-free, and total: no participant
@@ -131,7 +48,7 @@ impl Room {
         // are compiled once per instruction set with the sample kernels
         // inlined, so a tick makes one indirect call instead of one per
         // participant per kernel.
-        (self.kernels.mix_pass())(self)
+        (self.kernels.mix_pass)(self)
     }
 
     /// What the participant heard in the last mix (saturated i16); silence
@@ -196,7 +113,7 @@ impl Room {
 }
 
 /// One tick of [`Room::mix`]; `#[inline(always)]` so that each instruction
-/// set's pass (see `kernel::Kernels::mix_pass`) gets its own copy, with the
+/// set's pass (see the kernel module) gets its own copy, with the
 /// block kernels of its [`Lanes`] inlined.
 #[inline(always)]
 pub(crate) fn mix_pass<L: Lanes>(room: &mut Room, lanes: L) {

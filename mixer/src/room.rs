@@ -1,11 +1,28 @@
 //! A room's participants, its per-tick input buffers, and the commands that
-//! change them between ticks. The mix itself lives in `mix.rs`.
+//! change them between ticks. The mix itself lives in `mix.rs`, the plan it
+//! keeps in `plan.rs`, and the kernels that run it (and `Room::new`, which
+//! picks them) in `kernel.rs`.
 
 use std::fmt;
 
 use crate::hearing::{HoldMusic, Participant};
-use crate::kernel::{Acc, BLOCK, Block, Kernels};
-use crate::mix::{Job, MixMinus, Route, Shared};
+use crate::lanes::{Acc, BLOCK, Block};
+use crate::plan::{Feed, Job, MixMinus, Route, Shared};
+
+/// The mix pass compiled for one instruction set: `portable`, `sse2`,
+/// `avx2` or `avx512bw`. Made (and picked) by the kernel module; a room
+/// only runs it.
+#[derive(Clone, Copy)]
+pub struct Kernels {
+    pub(crate) name: &'static str,
+    pub(crate) mix_pass: fn(&mut Room),
+}
+
+impl fmt::Debug for Kernels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Kernels").field(&self.name).finish()
+    }
+}
 
 /// Largest capacity a room accepts. Every sum is i32; this many full-scale
 /// voices plus bridge and private audio stay far below `i32::MAX`.
@@ -169,33 +186,7 @@ pub struct Room {
     pub(crate) silence: Box<[i16]>,
 }
 
-/// Index of each room-wide feed in `Room::feeds`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Feed {
-    Bridge = 0,
-    WaitMusic = 1,
-    AgentHold = 2,
-    CustomerHold = 3,
-}
-
-impl From<HoldMusic> for Feed {
-    fn from(which: HoldMusic) -> Self {
-        match which {
-            HoldMusic::Agent => Feed::AgentHold,
-            HoldMusic::Customer => Feed::CustomerHold,
-        }
-    }
-}
-
 impl Room {
-    /// A room with every buffer allocated, mixing with [`Kernels::detect`].
-    ///
-    /// # Panics
-    /// If `capacity` exceeds [`MAX_CAPACITY`].
-    pub fn new(config: RoomConfig) -> Self {
-        Self::with_kernels(config, Kernels::detect())
-    }
-
     /// A room mixing with the given kernels (tests and benches compare sets).
     ///
     /// # Panics

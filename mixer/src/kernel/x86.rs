@@ -18,8 +18,8 @@
 
 use std::arch::x86_64::*;
 
-use super::{Acc, BLOCK, Block, Kernels, Lanes};
-use crate::room::Room;
+use crate::lanes::{Acc, BLOCK, Block, Lanes};
+use crate::room::{Kernels, Room};
 
 /// SSE2 kernels (every x86_64 CPU has SSE2; listed for comparison).
 pub(super) fn sse2() -> Option<Kernels> {
@@ -439,7 +439,7 @@ unsafe fn subs_256(out: &mut Block, a: [__m256i; BLOCK / 16], b: &Block) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::tests::check_lanes;
+    use crate::lanes::tests::check_lanes;
 
     #[test]
     fn every_detected_set_saturates_like_plain_arithmetic() {
