@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chorus_tests::http::{AppServer, Reply};
 use chorus_tests::phone::{DialOptions, dial};
-use common::{let_media_flow, start_with_answer_url};
+use common::{let_media_flow, mpc_document, start_with_answer_url};
 
 /// How soon after the event's last packet the application must hear of it:
 /// chorus waits 250 ms of silence of the event, the rest is the callback's
@@ -19,13 +19,11 @@ const REPORTED_WITHIN: Duration = Duration::from_secs(2);
 async fn a_digit_whose_end_packets_are_lost_is_reported_once_in_time() {
     let app = AppServer::start(vec![("/cb".to_owned(), Reply::status(200))]).await;
     let chorus = start_with_answer_url(&app.url("/answer"), "POST").await;
-    app.set_route(
-        "/answer",
-        Reply::xml(&format!(
-            r#"<Response><MultiPartyCall role="agent" statusCallbackUrl="{}" statusCallbackEvents="participant-digit-input-events">lossy</MultiPartyCall></Response>"#,
-            app.url("/cb")
-        )),
+    let attributes = format!(
+        r#"role="agent" statusCallbackUrl="{}" statusCallbackEvents="participant-digit-input-events""#,
+        app.url("/cb")
     );
+    app.set_route("/answer", mpc_document("lossy", &attributes));
     let call = dial(chorus.sip_addr(), "lossy", DialOptions::with_tone(700.0))
         .await
         .unwrap();

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chorus_tests::http::{AppServer, Reply};
 use chorus_tests::phone::{DialOptions, dial};
 use chorus_tests::tone::wav_bytes;
-use common::{let_media_flow, start_with_settings, wait_for_metric};
+use common::{let_media_flow, mpc_document, start_with_settings, wait_for_metric};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -58,10 +58,6 @@ async fn every_line_of_an_mpc_and_of_a_call_carries_whose_it_is() {
     let app = AppServer::start(vec![
         ("/cb".to_owned(), Reply::status(500)),
         (
-            "/enter.xml".to_owned(),
-            Reply::xml("<Response><Play>/beep.wav</Play></Response>"),
-        ),
-        (
             "/beep.wav".to_owned(),
             Reply::bytes("audio/wav", wav_bytes(&[1000; 800], 1, 8000)),
         ),
@@ -75,7 +71,7 @@ async fn every_line_of_an_mpc_and_of_a_call_carries_whose_it_is() {
         ],
     )
     .await;
-    // Sound document URLs are fetched as given.
+    // The enter sound: a document playing a WAV from the same server.
     let enter = app.url("/enter.xml");
     app.set_route(
         "/enter.xml",
@@ -84,13 +80,11 @@ async fn every_line_of_an_mpc_and_of_a_call_carries_whose_it_is() {
             app.url("/beep.wav")
         )),
     );
-    app.set_route(
-        "/answer",
-        Reply::xml(&format!(
-            r#"<Response><MultiPartyCall role="agent" stayAlone="true" statusCallbackUrl="{}" enterSound="{enter}">logged</MultiPartyCall></Response>"#,
-            app.url("/cb")
-        )),
+    let attributes = format!(
+        r#"role="agent" stayAlone="true" statusCallbackUrl="{}" enterSound="{enter}""#,
+        app.url("/cb")
     );
+    app.set_route("/answer", mpc_document("logged", &attributes));
     let a = dial(chorus.sip_addr(), "logged", DialOptions::with_tone(400.0))
         .await
         .unwrap();

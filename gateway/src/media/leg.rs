@@ -255,7 +255,7 @@ impl Leg {
                 if let Some(event) = self.dtmf.on_packet(arrived_ms, &packet) {
                     on_digit(event.digit);
                 }
-            } else if self.decoder_law(packet.payload_type).is_some() {
+            } else if decoder_law(packet.payload_type, self.payload_type, self.law).is_some() {
                 if self.mode.receive {
                     self.jitter.push(arrived_ms, &packet);
                 }
@@ -265,20 +265,10 @@ impl Leg {
         }
     }
 
-    /// Which G.711 law decodes a payload type: the negotiated one, or the
-    /// static PCMU/PCMA types that some peers switch to mid-call.
-    fn decoder_law(&self, payload_type: u8) -> Option<Law> {
-        match payload_type {
-            pt if pt == self.payload_type => Some(self.law),
-            0 => Some(Law::Ulaw),
-            8 => Some(Law::Alaw),
-            _ => None,
-        }
-    }
-
     /// Produces this tick's 8 kHz frame of the peer's voice into `pcm`.
     /// Returns false when the peer is silent (nothing buffered).
     pub fn play_out(&mut self, now_ms: u64, pcm: &mut [i16]) -> bool {
+        let (negotiated_pt, negotiated_law) = (self.payload_type, self.law);
         for _ in 0..MAX_POPS_PER_TICK {
             if self.heard.len() >= pcm.len() {
                 break;
@@ -288,11 +278,9 @@ impl Leg {
                     payload,
                     payload_type,
                 } => {
-                    let law = match payload_type {
-                        0 => Law::Ulaw,
-                        8 => Law::Alaw,
-                        _ => self.law,
-                    };
+                    // Only decodable packets were buffered.
+                    let law = decoder_law(payload_type, negotiated_pt, negotiated_law)
+                        .unwrap_or(negotiated_law);
                     if !self.playing {
                         // Packets that are not whole frames are pulled
                         // before they are due; a little silence ahead of
@@ -401,6 +389,18 @@ impl Leg {
                 self.counters.sent += 1;
             }
         }
+    }
+}
+
+/// Which G.711 law decodes `payload_type`: the negotiated law for the
+/// negotiated type, or the static PCMU/PCMA types that some peers switch to
+/// mid-call; `None` for anything else.
+fn decoder_law(payload_type: u8, negotiated: u8, law: Law) -> Option<Law> {
+    match payload_type {
+        pt if pt == negotiated => Some(law),
+        0 => Some(Law::Ulaw),
+        8 => Some(Law::Alaw),
+        _ => None,
     }
 }
 

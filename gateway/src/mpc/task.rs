@@ -9,6 +9,7 @@ use chorus_mixer::clip::Clip;
 use chorus_mpc::{ExitCause, Input, MediaCommand, Mpc, Output, StatusEvent, Then};
 use chorus_xml::{Method, MultiPartyCall, Sound};
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
 use super::clock::MpcClock;
 use super::mailbox::{Command, JoinError, JoinReply, JoinRequest};
@@ -30,7 +31,7 @@ pub(super) struct Seat {
 
 /// Everything one MPC owns.
 pub(super) struct MpcTask {
-    start: Option<Box<MultiPartyCall>>,
+    spec: Box<MultiPartyCall>,
     mailbox: mpsc::UnboundedReceiver<Command>,
     services: Arc<MpcServices>,
     uuid: String,
@@ -62,7 +63,7 @@ impl MpcTask {
         deregister: Deregister,
     ) -> Self {
         Self {
-            start: Some(Box::new(spec.clone())),
+            spec: Box::new(spec.clone()),
             mailbox,
             services,
             uuid,
@@ -72,15 +73,13 @@ impl MpcTask {
 
     /// Serves the MPC until it has ended and its last callbacks are out.
     pub(super) async fn run(mut self) {
-        let Some(spec) = self.start.take() else {
-            return;
-        };
-        let mut live = Live::create(&spec, self.uuid.clone(), &self.services);
+        let mut live = Live::create(&self.spec, self.uuid.clone(), &self.services);
         let outputs = live.drain();
         live.apply(&self.services, outputs, None);
         loop {
-            let ended = live.engine.ended().is_some();
+            // A live engine always has a deadline (maxDuration).
             let deadline = live.engine.poll_timeout().map(|t| live.clock.instant_of(t));
+            let ended = deadline.is_none();
             tokio::select! {
                 command = self.mailbox.recv(), if !ended => match command {
                     Some(command) => live.on_command(&self.services, command),
@@ -91,7 +90,9 @@ impl MpcTask {
                         break;
                     }
                 },
-                () = sleep_until(deadline), if !ended => live.feed(&self.services, Input::Tick, None),
+                () = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if !ended => {
+                    live.feed(&self.services, Input::Tick);
+                }
                 loaded = live.sounds.next_load() => live.on_loaded(&self.services, loaded),
                 () = deliver(&mut live.status) => {}
                 () = Recording::progress(&mut live.recording, &self.services, &live.clock) => {}
@@ -168,19 +169,17 @@ impl Live {
     fn on_command(&mut self, services: &MpcServices, command: Command) {
         match command {
             Command::Join(request) => self.join(services, *request),
-            Command::Input(input) => {
-                let subject = match &input {
-                    Input::Leave { member, .. } => Some(*member),
-                    _ => None,
-                };
-                self.feed(services, input, subject);
-            }
+            Command::Input(input) => self.feed(services, input),
         }
     }
 
-    /// Feeds one input and carries out the outputs; `subject` is the member
-    /// whose leaving caused them (it gets the exit sound).
-    pub(super) fn feed(&mut self, services: &MpcServices, input: Input, subject: Option<u32>) {
+    /// Feeds one input and carries out the outputs; a leaving member is
+    /// their subject (it gets the exit sound).
+    pub(super) fn feed(&mut self, services: &MpcServices, input: Input) {
+        let subject = match &input {
+            Input::Leave { member, .. } => Some(*member),
+            _ => None,
+        };
         self.engine.handle(self.clock.now(), input);
         let outputs = self.drain();
         self.apply(services, outputs, subject);
@@ -253,7 +252,7 @@ impl Live {
                     member,
                     cause: ExitCause::Hangup,
                 };
-                self.feed(services, leave, None);
+                self.feed(services, leave);
                 let _ = reply.send(JoinReply::Refused(error.into()));
                 return;
             }
@@ -281,7 +280,7 @@ impl Live {
                 member,
                 cause: ExitCause::Hangup,
             };
-            self.feed(services, leave, Some(member));
+            self.feed(services, leave);
         }
     }
 
@@ -318,14 +317,6 @@ impl Live {
         if let Err(error) = services.media.play_bridge_clip(room.place(), clip) {
             tracing::warn!(%error, "could not play a sound on the bridge");
         }
-    }
-}
-
-/// Sleeps until `deadline`, or for ever without one.
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 

@@ -157,15 +157,24 @@ impl InboundCall {
             let input = match flow.poll_action() {
                 Some(action) => self.perform(action).await,
                 None if flow.is_over() => break,
-                None => {
+                None => match flow.poll_timeout() {
                     // Nothing to do but wait for the flow's timer (a
                     // <Wait>), serving the dialog meanwhile.
-                    let deadline = flow.poll_timeout().map(Instant::from_std);
-                    Some(match self.serve_until(sleep_until(deadline)).await {
-                        Ok(()) => Input::Tick,
-                        Err(end) => end.input(),
-                    })
-                }
+                    Some(at) => {
+                        let wait = tokio::time::sleep_until(Instant::from_std(at));
+                        Some(match self.serve_until(wait).await {
+                            Ok(()) => Input::Tick,
+                            Err(end) => end.input(),
+                        })
+                    }
+                    // Every action the flow waits on is answered before
+                    // the next poll, so this is a flow bug: end the call
+                    // cleanly rather than leave the caller hanging.
+                    None => {
+                        tracing::error!("the call flow waits for nothing; ending the call");
+                        Some(Input::Shutdown)
+                    }
+                },
             };
             if let Some(input) = input {
                 if input == Input::HungUp {
@@ -276,13 +285,5 @@ fn count_rtp(metrics: &Metrics, leg: &Leg) {
         (Rtp::Sent, c.sent),
     ] {
         metrics.rtp(kind, n);
-    }
-}
-
-/// Sleeps until `deadline`, or for ever without one.
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
