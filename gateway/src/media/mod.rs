@@ -372,6 +372,14 @@ impl MediaPlane {
         Ok(())
     }
 
+    /// Rooms open on every worker (counted until they are handed back).
+    fn rooms_open(&self) -> usize {
+        self.workers
+            .iter()
+            .map(|w| w.rooms.load(Ordering::Relaxed))
+            .sum()
+    }
+
     fn lock_legs(&self) -> std::sync::MutexGuard<'_, HashMap<LegId, LegRoute>> {
         self.legs.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -404,16 +412,6 @@ impl MediaPlane {
                 }
             }
         }
-    }
-}
-
-impl MediaPlane {
-    /// Rooms open on every worker (counted until they are handed back).
-    fn rooms_open(&self) -> usize {
-        self.workers
-            .iter()
-            .map(|w| w.rooms.load(Ordering::Relaxed))
-            .sum()
     }
 }
 
