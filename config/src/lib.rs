@@ -121,6 +121,52 @@ pub struct SipConfig {
     /// `user_agent`: User-Agent / Server header value. Default `chorus/<crate version>`.
     /// Must be non-empty and free of control characters.
     pub user_agent: String,
+    /// `max_calls`: most calls up at once; an INVITE beyond it gets `503
+    /// Service Unavailable` with `Retry-After`. Default `1000`; range
+    /// `1..=100000`.
+    pub max_calls: u32,
+    /// `invite_rate`: new INVITEs taken per second from one source IP
+    /// address, with a burst of as many; the rest get what
+    /// [`rate_limit_action`](Self::rate_limit_action) says. Default `20`;
+    /// `0` turns the limit off; range `0..=100000`.
+    pub invite_rate: u32,
+    /// `rate_limit_action`: what an INVITE over `invite_rate` gets, `"reply"`
+    /// (`503` with `Retry-After`, the default) or `"drop"` (no answer).
+    pub rate_limit_action: RateLimitAction,
+    /// `tcp_max_connections`: most SIP TCP connections open at once; a
+    /// connection beyond it is closed as soon as it is accepted. Default
+    /// `1024`; range `1..=65536`.
+    pub tcp_max_connections: u32,
+    /// Key `tcp_idle_timeout`, in seconds in TOML: how long a TCP connection
+    /// that carries no call may go without a complete message before it is
+    /// closed. Bytes that do not complete a message do not count, so a slow
+    /// sender cannot keep a connection open. Default 60 s; range `1..=3600`.
+    pub tcp_idle_timeout: Duration,
+    /// Key `session_expires`, in seconds in TOML: the RFC 4028 session
+    /// interval we ask of a caller that supports session timers (its own,
+    /// if shorter, down to 90 s); a call whose session is not refreshed in
+    /// time is hung up. Default 1800 s; range `90..=86400`.
+    pub session_expires: Duration,
+}
+
+/// What an INVITE over `sip.invite_rate` gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum RateLimitAction {
+    /// `503 Service Unavailable` with `Retry-After` (`"reply"`, default).
+    #[default]
+    Reply,
+    /// No answer at all (`"drop"`): cheapest under a flood.
+    Drop,
+}
+
+impl RateLimitAction {
+    /// `"reply"` or `"drop"`, as written in TOML.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RateLimitAction::Reply => "reply",
+            RateLimitAction::Drop => "drop",
+        }
+    }
 }
 
 impl SipConfig {
@@ -138,6 +184,12 @@ impl Default for SipConfig {
             tcp_listen: Some(localhost),
             advertised_address: None,
             user_agent: default_user_agent(),
+            max_calls: 1000,
+            invite_rate: 20,
+            rate_limit_action: RateLimitAction::default(),
+            tcp_max_connections: 1024,
+            tcp_idle_timeout: Duration::from_secs(60),
+            session_expires: Duration::from_secs(1800),
         }
     }
 }
@@ -186,6 +238,14 @@ pub struct MediaConfig {
     /// `vad_hangover_ms`: how long the level must stay low before speech is
     /// declared over. Default `500`; range `20..=10000`.
     pub vad_hangover_ms: u32,
+    /// Key `rtp_timeout`, in seconds in TOML: an answered call whose peer
+    /// sends nothing (no RTP, no RTCP) for this long is hung up with BYE.
+    /// Default 60 s; `0` turns it off; range `0..=86400`.
+    pub rtp_timeout: Duration,
+    /// Key `rtp_hold_timeout`, in seconds in TOML: the same while the call is
+    /// on hold or inactive, when peers may rightly send nothing. Default
+    /// 3600 s; `0` turns it off; range `0..=86400`.
+    pub rtp_hold_timeout: Duration,
 }
 
 impl Default for MediaConfig {
@@ -196,6 +256,8 @@ impl Default for MediaConfig {
             vad_start_dbfs: -40,
             vad_stop_dbfs: -45,
             vad_hangover_ms: 500,
+            rtp_timeout: Duration::from_secs(60),
+            rtp_hold_timeout: Duration::from_secs(3600),
         }
     }
 }

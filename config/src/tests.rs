@@ -77,6 +77,12 @@ fn full_file_round_trips() {
         tcp_listen = "[::1]:5081"
         advertised_address = "192.0.2.7"
         user_agent = "acme-pbx/2"
+        max_calls = 50
+        invite_rate = 0
+        rate_limit_action = "DROP"
+        tcp_max_connections = 10
+        tcp_idle_timeout = 5
+        session_expires = 600
         [rtp]
         port_min = 40000
         port_max = 40001
@@ -86,6 +92,8 @@ fn full_file_round_trips() {
         vad_start_dbfs = -30
         vad_stop_dbfs = -50
         vad_hangover_ms = 800
+        rtp_timeout = 0
+        rtp_hold_timeout = 120
         [inbound]
         answer_url = "https://app.example.com:8443/answer?x=1"
         answer_method = "get"
@@ -107,6 +115,12 @@ fn full_file_round_trips() {
             tcp_listen: Some("[::1]:5081".parse().unwrap()),
             advertised_address: Some("192.0.2.7".parse().unwrap()),
             user_agent: "acme-pbx/2".into(),
+            max_calls: 50,
+            invite_rate: 0,
+            rate_limit_action: RateLimitAction::Drop,
+            tcp_max_connections: 10,
+            tcp_idle_timeout: Duration::from_secs(5),
+            session_expires: Duration::from_secs(600),
         },
         rtp: RtpConfig {
             port_min: 40000,
@@ -118,6 +132,8 @@ fn full_file_round_trips() {
             vad_start_dbfs: -30,
             vad_stop_dbfs: -50,
             vad_hangover_ms: 800,
+            rtp_timeout: Duration::ZERO,
+            rtp_hold_timeout: Duration::from_secs(120),
         },
         inbound: InboundConfig {
             answer_url: Some("https://app.example.com:8443/answer?x=1".into()),
@@ -440,4 +456,29 @@ fn log_level_and_format_are_validated() {
         "\"text\" or \"json\"",
     );
     assert_eq!(LogFormat::Json.as_str(), "json");
+}
+
+#[test]
+fn limits_have_documented_defaults_and_are_checked() {
+    let c = Config::default();
+    assert_eq!(c.sip.max_calls, 1000);
+    assert_eq!(c.sip.invite_rate, 20);
+    assert_eq!(c.sip.rate_limit_action, RateLimitAction::Reply);
+    assert_eq!(c.sip.tcp_max_connections, 1024);
+    assert_eq!(c.sip.tcp_idle_timeout, Duration::from_secs(60));
+    assert_eq!(c.sip.session_expires, Duration::from_secs(1800));
+    assert_eq!(c.media.rtp_timeout, Duration::from_secs(60));
+    assert_eq!(c.media.rtp_hold_timeout, Duration::from_secs(3600));
+    for (text, key, why) in [
+        ("[sip]\nmax_calls = 0\n", "sip.max_calls", "between 1 and 100000"),
+        ("[sip]\ninvite_rate = -1\n", "sip.invite_rate", "between 0"),
+        ("[sip]\nrate_limit_action = \"ban\"\n", "sip.rate_limit_action", "\"reply\" or \"drop\""),
+        ("[sip]\ntcp_max_connections = 0\n", "sip.tcp_max_connections", "between 1"),
+        ("[sip]\ntcp_idle_timeout = 0\n", "sip.tcp_idle_timeout", "between 1 and 3600"),
+        ("[sip]\nsession_expires = 89\n", "sip.session_expires", "between 90"),
+        ("[media]\nrtp_timeout = \"60s\"\n", "media.rtp_timeout", "expected an integer"),
+        ("[media]\nrtp_hold_timeout = 86401\n", "media.rtp_hold_timeout", "between 0 and 86400"),
+    ] {
+        assert_invalid(&err(text), key, why);
+    }
 }

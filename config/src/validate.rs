@@ -14,7 +14,7 @@ use crate::error::ConfigError;
 use crate::source::Layers;
 use crate::{
     Config, HttpMethod, InboundConfig, LogConfig, LogFormat, MediaConfig, MetricsConfig,
-    RecordingConfig, RtpConfig, SampleRate, SipConfig, SpeechConfig,
+    RateLimitAction, RecordingConfig, RtpConfig, SampleRate, SipConfig, SpeechConfig,
 };
 
 /// Highest accepted `media.workers`.
@@ -197,6 +197,33 @@ fn sip(r: &Reader<'_>) -> Result<SipConfig, ConfigError> {
         }
         sip.user_agent = text.to_owned();
     }
+    if let Some(n) = r.int("sip.max_calls", 1, 100_000)? {
+        sip.max_calls = n as u32;
+    }
+    if let Some(n) = r.int("sip.invite_rate", 0, 100_000)? {
+        sip.invite_rate = n as u32;
+    }
+    if let Some(text) = r.string("sip.rate_limit_action")? {
+        sip.rate_limit_action = match text.to_ascii_lowercase().as_str() {
+            "reply" => RateLimitAction::Reply,
+            "drop" => RateLimitAction::Drop,
+            _ => {
+                return Err(r.invalid(
+                    "sip.rate_limit_action",
+                    format!("must be \"reply\" or \"drop\", got {text:?}"),
+                ));
+            }
+        };
+    }
+    if let Some(n) = r.int("sip.tcp_max_connections", 1, 65_536)? {
+        sip.tcp_max_connections = n as u32;
+    }
+    if let Some(n) = r.int("sip.tcp_idle_timeout", 1, 3600)? {
+        sip.tcp_idle_timeout = Duration::from_secs(n as u64);
+    }
+    if let Some(n) = r.int("sip.session_expires", 90, 86_400)? {
+        sip.session_expires = Duration::from_secs(n as u64);
+    }
     Ok(sip)
 }
 
@@ -260,6 +287,12 @@ fn media(r: &Reader<'_>) -> Result<MediaConfig, ConfigError> {
     }
     if let Some(n) = r.int("media.vad_hangover_ms", 20, 10_000)? {
         media.vad_hangover_ms = n as u32;
+    }
+    if let Some(n) = r.int("media.rtp_timeout", 0, 86_400)? {
+        media.rtp_timeout = Duration::from_secs(n as u64);
+    }
+    if let Some(n) = r.int("media.rtp_hold_timeout", 0, 86_400)? {
+        media.rtp_hold_timeout = Duration::from_secs(n as u64);
     }
     if media.vad_stop_dbfs > media.vad_start_dbfs {
         return Err(r.invalid(
