@@ -470,14 +470,42 @@ fn limits_have_documented_defaults_and_are_checked() {
     assert_eq!(c.media.rtp_timeout, Duration::from_secs(60));
     assert_eq!(c.media.rtp_hold_timeout, Duration::from_secs(3600));
     for (text, key, why) in [
-        ("[sip]\nmax_calls = 0\n", "sip.max_calls", "between 1 and 100000"),
+        (
+            "[sip]\nmax_calls = 0\n",
+            "sip.max_calls",
+            "between 1 and 100000",
+        ),
         ("[sip]\ninvite_rate = -1\n", "sip.invite_rate", "between 0"),
-        ("[sip]\nrate_limit_action = \"ban\"\n", "sip.rate_limit_action", "\"reply\" or \"drop\""),
-        ("[sip]\ntcp_max_connections = 0\n", "sip.tcp_max_connections", "between 1"),
-        ("[sip]\ntcp_idle_timeout = 0\n", "sip.tcp_idle_timeout", "between 1 and 3600"),
-        ("[sip]\nsession_expires = 89\n", "sip.session_expires", "between 90"),
-        ("[media]\nrtp_timeout = \"60s\"\n", "media.rtp_timeout", "expected an integer"),
-        ("[media]\nrtp_hold_timeout = 86401\n", "media.rtp_hold_timeout", "between 0 and 86400"),
+        (
+            "[sip]\nrate_limit_action = \"ban\"\n",
+            "sip.rate_limit_action",
+            "\"reply\" or \"drop\"",
+        ),
+        (
+            "[sip]\ntcp_max_connections = 0\n",
+            "sip.tcp_max_connections",
+            "between 1",
+        ),
+        (
+            "[sip]\ntcp_idle_timeout = 0\n",
+            "sip.tcp_idle_timeout",
+            "between 1 and 3600",
+        ),
+        (
+            "[sip]\nsession_expires = 89\n",
+            "sip.session_expires",
+            "between 90",
+        ),
+        (
+            "[media]\nrtp_timeout = \"60s\"\n",
+            "media.rtp_timeout",
+            "expected an integer",
+        ),
+        (
+            "[media]\nrtp_hold_timeout = 86401\n",
+            "media.rtp_hold_timeout",
+            "between 0 and 86400",
+        ),
     ] {
         assert_invalid(&err(text), key, why);
     }

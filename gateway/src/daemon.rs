@@ -128,9 +128,11 @@ impl Daemon {
         );
         if let Some(listener) = metrics_listener {
             let (calls, mpcs, liveness) = (calls.clone(), mpcs.clone(), media.liveness());
+            let sip = signalling.metrics();
             let render = move || {
                 let mut text = metrics.render(calls.len(), mpcs.len());
                 liveness.render(&mut text);
+                sip.render(&mut text);
                 text
             };
             tokio::spawn(metrics::serve(listener, render, stop.clone()));

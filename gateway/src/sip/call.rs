@@ -11,6 +11,7 @@
 //! [`Query`]s that answer themselves.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rsipstack::dialog::DialogId;
@@ -19,6 +20,9 @@ use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::prelude::*;
 use rsipstack::sip::{Header, Method, Request, StatusCode, Uri};
+use tokio_util::sync::CancellationToken;
+
+use super::tcp::LinkCall;
 
 /// A new call, ready for its call flow.
 pub struct IncomingCall {
@@ -186,12 +190,42 @@ impl CallSpans {
     }
 }
 
+/// What a live call holds on to: its place among `sip.max_calls`, and the
+/// TCP connection it came over, if any. Both are let go when it drops.
+pub(super) struct CallHold {
+    live: Arc<AtomicUsize>,
+    link: Option<LinkCall>,
+    /// Cancelled when the call's TCP connection closes; never for UDP.
+    transport_closed: CancellationToken,
+}
+
+impl CallHold {
+    /// Counts one more call in `live`, over `link` if it came over TCP.
+    pub(super) fn new(live: Arc<AtomicUsize>, link: Option<LinkCall>) -> Self {
+        live.fetch_add(1, Ordering::Relaxed);
+        let transport_closed = link.as_ref().map(LinkCall::closed).unwrap_or_default();
+        Self {
+            live,
+            link,
+            transport_closed,
+        }
+    }
+}
+
+impl Drop for CallHold {
+    fn drop(&mut self) {
+        self.live.fetch_sub(1, Ordering::Relaxed);
+        self.link.take();
+    }
+}
+
 /// One inbound INVITE dialog, from our side. Dropping it forgets the dialog.
 pub struct ServerCall {
     dialog: InviteDialog,
     states: DialogStateReceiver,
     dialogs: Arc<DialogLayer>,
     spans: CallSpans,
+    hold: CallHold,
 }
 
 impl ServerCall {
@@ -200,12 +234,14 @@ impl ServerCall {
         states: DialogStateReceiver,
         dialogs: Arc<DialogLayer>,
         spans: CallSpans,
+        hold: CallHold,
     ) -> Self {
         Self {
             dialog,
             states,
             dialogs,
             spans,
+            hold,
         }
     }
 
@@ -247,11 +283,19 @@ impl ServerCall {
         }
     }
 
-    /// The next thing the caller does. Cancel-safe: nothing is answered
+    /// The next thing the caller does; the call is over too when the TCP
+    /// connection it came over closes. Cancel-safe: nothing is answered
     /// here, so a select that drops this future loses nothing.
     pub async fn next_event(&mut self) -> DialogEvent {
         loop {
-            match self.states.recv().await {
+            let state = tokio::select! {
+                state = self.states.recv() => state,
+                () = self.hold.transport_closed.cancelled() => {
+                    tracing::info!("the caller's TCP connection closed; the call is over");
+                    return DialogEvent::Ended;
+                }
+            };
+            match state {
                 None => return DialogEvent::Ended,
                 Some(DialogState::Terminated(_, reason)) => {
                     tracing::debug!(?reason, "dialog terminated");

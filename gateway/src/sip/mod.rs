@@ -3,19 +3,24 @@
 //! INVITE becomes an [`IncomingCall`] (what the INVITE said, and a
 //! [`ServerCall`] to answer it with) sent to whoever serves calls.
 //!
-//! [`Signalling::start`] binds UDP (through the screening socket, see
-//! [`screen`]) and TCP; [`Signalling::serve`] then takes every new server
-//! transaction: an initial INVITE becomes an incoming call (or a 503 once
-//! [`Admission::refuse`] was called), in-dialog requests go to their dialog,
-//! OPTIONS is answered, other methods get 405 (501 for unknown ones comes
-//! from the screen).
+//! [`Signalling::start`] binds UDP (a screening socket, see [`udp`]) and TCP
+//! (read by chorus, see [`tcp`]); both pass every message through one
+//! [`guard::Guard`] (screening, see [`screen`], and the INVITE rate).
+//! [`Signalling::serve`] then takes every new server transaction: an initial
+//! INVITE becomes an incoming call (or a 503 once [`Admission::refuse`] was
+//! called, or while `sip.max_calls` calls are up), in-dialog requests go to
+//! their dialog, OPTIONS is answered, other methods get 405 (501 for unknown
+//! ones comes from the screen). [`SipMetrics`] renders what was turned away.
 
 mod call;
+pub mod guard;
 pub mod screen;
+pub mod tcp;
+pub mod udp;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rsipstack::dialog::dialog::{Dialog, DialogState};
 use rsipstack::dialog::dialog_layer::DialogLayer;
@@ -23,16 +28,18 @@ use rsipstack::sip::prelude::*;
 use rsipstack::sip::{Header, Method, Param, StatusCode, Transport, Uri};
 use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transaction::{Endpoint, TransactionReceiver};
-use rsipstack::transport::tcp_listener::TcpListenerConnection;
 use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::{SipConnection, TransportLayer};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use call::CallSpans;
+use call::{CallHold, CallSpans};
 pub use call::{CallerGone, DialogEvent, IncomingCall, Invite, Query, ServerCall, SessionOffer};
-use screen::ScreeningSocket;
+use guard::Guard;
+use screen::Rejection;
+use tcp::{Links, TcpLimits};
+use udp::ScreeningSocket;
 
 /// Methods we answer, for `Allow` headers.
 const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE";
@@ -65,6 +72,29 @@ pub struct Signalling {
     contact: ContactAddresses,
     admission: Admission,
     udp_addr: SocketAddr,
+    tcp: Option<(tokio::net::TcpListener, TcpLimits)>,
+    metrics: SipMetrics,
+    max_calls: usize,
+    stop: CancellationToken,
+}
+
+/// What signalling counts for `/metrics`; cheap to clone.
+#[derive(Clone)]
+pub struct SipMetrics {
+    guard: Arc<Guard>,
+    links: Links,
+    calls: Arc<AtomicUsize>,
+}
+
+impl SipMetrics {
+    /// Appends `chorus_sip_rejected_total` and the open TCP connections.
+    pub fn render(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        self.guard.render(out);
+        let name = "chorus_sip_tcp_connections";
+        crate::metrics::render_header(out, name, "gauge", "SIP TCP connections open.");
+        let _ = writeln!(out, "{name} {}", self.links.len());
+    }
 }
 
 /// Where our Contact headers point: the advertised address, with the port of
@@ -118,34 +148,37 @@ impl Signalling {
             })?;
         let external =
             (advertised != udp_addr.ip()).then(|| SocketAddr::new(advertised, udp_addr.port()));
+        let guard = Arc::new(Guard::new(sip));
         let udp = UdpConnection::from_socket(
-            Arc::new(ScreeningSocket::new(socket)),
+            Arc::new(ScreeningSocket::new(socket, guard.clone())),
             external,
             Some(stop.child_token()),
         )
         .await?;
         transport_layer.add_transport(udp.into());
 
-        if let Some(tcp_addr) = sip.tcp_listen {
-            // rsipstack binds when it starts serving; probe first so a taken
-            // port is a startup error rather than a warning in the log.
-            drop(std::net::TcpListener::bind(tcp_addr).map_err(|source| {
-                SignallingError::Bind {
-                    transport: "TCP",
-                    addr: tcp_addr,
-                    source,
-                }
-            })?);
-            let external =
-                (advertised != tcp_addr.ip()).then(|| SocketAddr::new(advertised, tcp_addr.port()));
-            let tcp = TcpListenerConnection::new(tcp_addr, external).await?;
-            transport_layer.add_transport(SipConnection::TcpListener(tcp));
-        }
+        let tcp = match sip.tcp_listen {
+            Some(addr) => {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| SignallingError::Bind {
+                        transport: "TCP",
+                        addr,
+                        source,
+                    })?;
+                let limits = TcpLimits {
+                    max_connections: sip.tcp_max_connections as usize,
+                    idle_timeout: sip.tcp_idle_timeout,
+                };
+                Some((listener, limits))
+            }
+            None => None,
+        };
 
         let endpoint = rsipstack::EndpointBuilder::new()
             .with_user_agent(&sip.user_agent)
             .with_transport_layer(transport_layer)
-            .with_cancel_token(stop)
+            .with_cancel_token(stop.clone())
             .with_allows(vec![
                 Method::Invite,
                 Method::Ack,
@@ -170,7 +203,20 @@ impl Signalling {
             contact,
             admission: Admission::default(),
             udp_addr,
+            tcp,
+            metrics: SipMetrics {
+                guard,
+                links: Links::default(),
+                calls: Arc::default(),
+            },
+            max_calls: sip.max_calls as usize,
+            stop,
         })
+    }
+
+    /// What signalling counts, for `/metrics`.
+    pub fn metrics(&self) -> SipMetrics {
+        self.metrics.clone()
     }
 
     /// The UDP address actually bound (port 0 resolved).
@@ -193,13 +239,29 @@ impl Signalling {
             contact,
             admission,
             udp_addr: _,
+            tcp,
+            metrics,
+            max_calls,
+            stop,
         } = self;
+        if let Some((listener, limits)) = tcp {
+            tokio::spawn(tcp::serve(
+                listener,
+                endpoint.inner.clone(),
+                metrics.guard.clone(),
+                metrics.links.clone(),
+                limits,
+                stop,
+            ));
+        }
         let dispatcher = Dispatcher {
             dialogs,
             contact,
             admission,
             calls,
             spans: CallSpans::default(),
+            metrics,
+            max_calls,
         };
         tokio::select! {
             () = endpoint.serve() => {}
@@ -215,6 +277,8 @@ struct Dispatcher {
     admission: Admission,
     calls: mpsc::UnboundedSender<IncomingCall>,
     spans: CallSpans,
+    metrics: SipMetrics,
+    max_calls: usize,
 }
 
 impl Dispatcher {
@@ -275,6 +339,32 @@ impl Dispatcher {
             tokio::spawn(reply(tx, StatusCode::ServiceUnavailable));
             return;
         }
+        if self.metrics.calls.load(Ordering::Relaxed) >= self.max_calls {
+            let from = tx
+                .connection
+                .as_ref()
+                .and_then(|c| c.get_remote_addr())
+                .and_then(|a| a.get_socketaddr().ok())
+                .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+            let why = format!("503: {} calls up (sip.max_calls)", self.max_calls);
+            self.metrics
+                .guard
+                .reject(Rejection::OverCapacity, from, &why);
+            let retry = Header::Other(
+                "Retry-After".to_owned(),
+                guard::RETRY_AFTER_SECS.to_string(),
+            );
+            tokio::spawn(async move {
+                let _ = tx
+                    .reply_with(StatusCode::ServiceUnavailable, vec![retry], None)
+                    .await;
+            });
+            return;
+        }
+        let hold = CallHold::new(
+            self.metrics.calls.clone(),
+            self.metrics.links.call_over(tx.connection.as_ref()),
+        );
         let contact = self.contact.uri(&tx);
         let (state_tx, states) = self.dialogs.new_dialog_state_channel();
         let dialog =
@@ -304,7 +394,13 @@ impl Dispatcher {
             .instrument(span.clone()),
         );
         self.spans.insert(dialog.id(), span.clone());
-        let call = ServerCall::new(dialog, states, self.dialogs.clone(), self.spans.clone());
+        let call = ServerCall::new(
+            dialog,
+            states,
+            self.dialogs.clone(),
+            self.spans.clone(),
+            hold,
+        );
         let call = IncomingCall {
             call_uuid,
             span,
@@ -340,7 +436,11 @@ impl ContactAddresses {
     /// the INVITE came over so the peer's in-dialog requests come back the
     /// same way.
     fn uri(&self, tx: &Transaction) -> Uri {
-        let transport = tx.connection.as_ref().map(|c| c.transport());
+        // Our TCP connections reach rsipstack as channel connections.
+        let transport = tx.connection.as_ref().map(|c| match c {
+            SipConnection::Channel(_) => Transport::Tcp,
+            other => other.transport(),
+        });
         let port = match transport {
             Some(Transport::Tcp) => self.tcp_port,
             _ => None,

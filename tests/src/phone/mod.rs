@@ -25,7 +25,7 @@ pub use call::Call;
 use endpoint::{ClientTx, Endpoint, Request, branch, token};
 pub use media::ReceivedPacket;
 use media::{Media, SendParams};
-pub use probes::{invite_then_cancel, options, send_raw};
+pub use probes::{TcpReply, invite_then_cancel, options, send_raw, send_raw_tcp};
 
 /// Payload type the phone offers for RFC 4733 telephone-event.
 pub const OFFERED_EVENT_PT: u8 = 101;

@@ -110,6 +110,46 @@ pub async fn send_raw(chorus: SocketAddr, datagram: &[u8], wait: Duration) -> Op
     Some(String::from_utf8_lossy(buf.get(..n)?).into_owned())
 }
 
+/// What a TCP connection gave back for [`send_raw_tcp`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpReply {
+    /// Everything read until the wait ended or the connection closed, as text.
+    pub text: String,
+    /// The peer closed the connection within the wait.
+    pub closed: bool,
+}
+
+impl TcpReply {
+    /// The first line (a status line, for SIP), or "".
+    pub fn first_line(&self) -> &str {
+        self.text.lines().next().unwrap_or("")
+    }
+}
+
+/// Opens a TCP connection, writes `bytes`, and reads until `wait` ends or
+/// chorus closes the connection (for malformed-SIP tests over TCP).
+pub async fn send_raw_tcp(chorus: SocketAddr, bytes: &[u8], wait: Duration) -> TcpReply {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(chorus)
+        .await
+        .expect("chorus accepts TCP");
+    stream.write_all(bytes).await.expect("write");
+    let mut text = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    let deadline = tokio::time::Instant::now() + wait;
+    let closed = loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_) => break false,
+            Ok(Ok(0) | Err(_)) => break true,
+            Ok(Ok(n)) => text.extend_from_slice(&buf[..n]),
+        }
+    };
+    TcpReply {
+        text: String::from_utf8_lossy(&text).into_owned(),
+        closed,
+    }
+}
+
 /// Sends an out-of-dialog OPTIONS (retransmitted per timer E) and returns
 /// the final status, or `None` if nothing final arrived within `wait`.
 pub async fn options(chorus: SocketAddr, wait: Duration) -> Option<u16> {

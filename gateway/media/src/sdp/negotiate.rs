@@ -62,6 +62,13 @@ pub enum NegotiationError {
     /// Audio offered, but neither PCMU nor PCMA: answer 488.
     #[error("no common codec (need PCMU or PCMA)")]
     NoCommonCodec,
+    /// The connection address is multicast or broadcast: media would go to
+    /// (or be taken from) a group, never one peer. Answer 488.
+    #[error("audio m-line {media_index} has a multicast or broadcast connection address")]
+    GroupAddress {
+        /// 0-based index of the m-line.
+        media_index: usize,
+    },
     /// The chosen m-line has no connection address.
     #[error("audio m-line {media_index} has no connection address")]
     MissingConnection {
@@ -131,6 +138,10 @@ fn negotiate(sdp: &SessionDescription) -> Result<(usize, Negotiated), Negotiatio
         let address = sdp
             .connection_for(m)
             .ok_or(NegotiationError::MissingConnection { media_index: index })?;
+        let broadcast = matches!(address, IpAddr::V4(v4) if v4.is_broadcast());
+        if address.is_multicast() || broadcast {
+            return Err(NegotiationError::GroupAddress { media_index: index });
+        }
         let mut remote_direction = sdp.direction_for(m);
         if address.is_unspecified() {
             // RFC 2543 hold: c=0.0.0.0 means "do not send to me". The peer may

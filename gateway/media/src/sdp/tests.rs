@@ -394,3 +394,15 @@ fn rejected_answer_is_no_audio() {
     let s = SessionDescription::parse(sdp).unwrap();
     assert_eq!(negotiated_from_answer(&s), Err(NegotiationError::NoAudio));
 }
+
+#[test]
+fn multicast_or_broadcast_addresses_are_refused() {
+    for address in ["239.1.2.3", "224.0.0.1", "255.255.255.255"] {
+        let offer = SessionDescription::parse(&direction_offer("", "", address)).unwrap();
+        assert_eq!(
+            answer(&offer, &local()).unwrap_err(),
+            NegotiationError::GroupAddress { media_index: 0 },
+            "{address}"
+        );
+    }
+}

@@ -119,8 +119,12 @@ impl InboundCall {
         let (negotiated, answer_sdp) = match sdp::answer(&offer, &local) {
             Ok(x) => x,
             Err(error) => {
-                tracing::info!(%error, "rejecting INVITE: no common codec");
-                call.reject(488, "No common codec");
+                tracing::info!(%error, "rejecting INVITE: unusable SDP offer");
+                let reason = match error {
+                    sdp::NegotiationError::NoCommonCodec => "No common codec",
+                    _ => "Not Acceptable Here",
+                };
+                call.reject(488, reason);
                 return None;
             }
         };
