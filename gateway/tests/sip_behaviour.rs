@@ -149,3 +149,47 @@ async fn graceful_stop_hangs_up_live_calls_with_bye() {
     assert!(a.wait_for_bye(Duration::from_secs(2)).await, "a got BYE");
     assert!(b.wait_for_bye(Duration::from_secs(2)).await, "b got BYE");
 }
+
+/// RFC 3261 §15: a caller answered and then refused by a full MPC gets its
+/// BYE only after it has the 200 OK and has ACKed it, however slowly it
+/// ACKs. chorusd used to put the BYE on the wire first in most tries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_refused_after_answer_gets_bye_only_after_its_ack() {
+    let app = AppServer::start(vec![(
+        "/full".to_owned(),
+        Reply::xml("<Response><Hangup/></Response>"),
+    )])
+    .await;
+    let chorus = start_with_answer_url(&app.url("/answer"), "POST").await;
+    app.set_route(
+        "/answer",
+        Reply::xml(&format!(
+            r#"<Response><MultiPartyCall role="agent" maxParticipants="2" stayAlone="true">two</MultiPartyCall><Redirect>{}</Redirect></Response>"#,
+            app.url("/full")
+        )),
+    );
+    let first = dial(chorus.sip_addr(), "two", DialOptions::default())
+        .await
+        .unwrap();
+    let second = dial(chorus.sip_addr(), "two", DialOptions::default())
+        .await
+        .unwrap();
+    for attempt in 0..5 {
+        let slow = DialOptions {
+            ack_delay: Duration::from_millis(200),
+            ..DialOptions::default()
+        };
+        let refused = dial(chorus.sip_addr(), "two", slow).await.unwrap();
+        assert!(refused.wait_for_bye(WAIT).await, "try {attempt}: hung up");
+        let wire = refused.wire();
+        let at = |line: &str| wire.iter().position(|l| l == line);
+        let (ok, ack, bye) = (at("<- SIP/2.0 200"), at("-> ACK"), at("<- BYE"));
+        assert!(
+            ok.is_some() && ok < ack && ack < bye,
+            "try {attempt}: 200, then our ACK, then the BYE: {wire:?}"
+        );
+    }
+    assert_eq!(first.hangup().await.unwrap(), 200);
+    assert_eq!(second.hangup().await.unwrap(), 200);
+    chorus.stop().await;
+}

@@ -162,6 +162,26 @@ impl SessionOffer {
 /// its retransmissions (0.5, 1 s) fit.
 pub const BYE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// How long a 2xx waits for its ACK before the transaction gives up
+/// (64·T1, RFC 3261 §13.3.1.4).
+const ACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(32);
+
+/// Waits up to `within` for the ACK of our 200 OK: true once the dialog is
+/// confirmed, false if it ends first, was never answered, or the time runs
+/// out.
+pub(super) async fn confirmed_within(dialog: &InviteDialog, within: std::time::Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match dialog.state() {
+            DialogState::Confirmed(..) => return true,
+            DialogState::WaitAck(..) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            _ => return false,
+        }
+    }
+}
+
 /// Each live call's span, by dialog, so that the tasks serving its
 /// in-dialog requests log in it too.
 #[derive(Clone, Default)]
@@ -273,7 +293,15 @@ impl ServerCall {
     /// Ends an answered call with BYE, waiting up to `BYE_WAIT` (2 s) for its
     /// answer: a peer that vanished would otherwise hold the call (and a
     /// graceful stop) for the BYE transaction's 32 s timeout.
+    ///
+    /// RFC 3261 §15: the BYE waits for the ACK of our 200 OK (or for the
+    /// INVITE transaction to give up on it, 64·T1), so it can never reach
+    /// the caller before the 180 and 200 that the INVITE's own task sends.
     pub async fn bye(&self) {
+        if !confirmed_within(&self.dialog, ACK_TIMEOUT).await {
+            tracing::debug!("no ACK for our 200 OK; no BYE");
+            return;
+        }
         match tokio::time::timeout(BYE_WAIT, self.dialog.bye()).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => tracing::debug!(%error, "BYE failed"),

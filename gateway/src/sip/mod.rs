@@ -22,7 +22,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use rsipstack::dialog::dialog::{Dialog, DialogState};
+use rsipstack::dialog::dialog::Dialog;
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::sip::prelude::*;
 use rsipstack::sip::{Header, Method, Param, StatusCode, Transport, Uri};
@@ -34,7 +34,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use call::{CallHold, CallSpans};
+use call::{CallHold, CallSpans, confirmed_within};
 pub use call::{CallerGone, DialogEvent, IncomingCall, Invite, Query, ServerCall, SessionOffer};
 use guard::Guard;
 use screen::Rejection;
@@ -315,7 +315,9 @@ impl Dispatcher {
                     // queued to the INVITE's own task). Until that ACK is in,
                     // rsipstack would take the re-INVITE for an initial one and
                     // never answer it, so wait for the dialog to be confirmed.
-                    if tx.original.method == Method::Invite && !confirmed_soon(&dialog).await {
+                    if tx.original.method == Method::Invite
+                        && !confirmed_within(&dialog, ACK_WAIT).await
+                    {
                         let retry = Header::Other("Retry-After".to_owned(), "1".to_owned());
                         let _ = tx
                             .reply_with(StatusCode::ServerInternalError, vec![retry], None)
@@ -411,19 +413,6 @@ impl Dispatcher {
             // Nobody serves calls any more (stopping): the ServerCall drops
             // with the message, forgetting its dialog.
             refused.0.call.reject(503, "Service Unavailable");
-        }
-    }
-}
-
-/// Waits up to [`ACK_WAIT`] for the dialog's initial INVITE to be ACKed.
-async fn confirmed_soon(dialog: &rsipstack::dialog::invite_dialog::InviteDialog) -> bool {
-    let deadline = tokio::time::Instant::now() + ACK_WAIT;
-    loop {
-        match dialog.state() {
-            DialogState::Confirmed(..) => return true,
-            DialogState::Terminated(..) => return false,
-            _ if tokio::time::Instant::now() >= deadline => return false,
-            _ => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
         }
     }
 }

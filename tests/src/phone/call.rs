@@ -191,6 +191,11 @@ impl Call {
         )
     }
 
+    /// What went over the wire so far, in order (see `Endpoint::wire`).
+    pub fn wire(&self) -> Vec<String> {
+        lock(&self.ep.wire).clone()
+    }
+
     /// Whether the far end has sent BYE.
     pub fn got_bye(&self) -> bool {
         *self.ep.bye.borrow()

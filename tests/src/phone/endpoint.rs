@@ -157,6 +157,10 @@ pub(crate) struct Endpoint {
     pub bye: watch::Sender<bool>,
     /// Methods of every request the far end sent, in order.
     pub requests: Mutex<Vec<String>>,
+    /// What went over the wire, in order: `"<- SIP/2.0 200"` for each
+    /// response and `"<- BYE"` for each request received, `"-> ACK"` for
+    /// each ACK sent (for tests of message order).
+    pub wire: Mutex<Vec<String>>,
     /// SDP to answer a re-INVITE from the far end with.
     pub answer_sdp: Mutex<String>,
     /// Cleared on BYE so the media sender falls silent like a real phone.
@@ -182,6 +186,7 @@ impl Endpoint {
             acks: Mutex::new(HashMap::new()),
             bye: watch::channel(false).0,
             requests: Mutex::new(Vec::new()),
+            wire: Mutex::new(Vec::new()),
             answer_sdp: Mutex::new(String::new()),
             media_active,
         }))
@@ -195,6 +200,7 @@ impl Endpoint {
 
     /// Records the ACK for INVITE `cseq` and sends it.
     pub(crate) async fn send_ack(&self, cseq: u32, ack: Vec<u8>) {
+        lock(&self.wire).push("-> ACK".to_owned());
         self.send(&ack).await;
         lock(&self.acks).insert(cseq, ack);
     }
@@ -211,6 +217,11 @@ impl Endpoint {
             let Some(msg) = buf.get(..n).and_then(sip::parse) else {
                 continue;
             };
+            let line = match msg.status() {
+                Some(status) => format!("<- SIP/2.0 {status}"),
+                None => format!("<- {}", msg.method().unwrap_or("")),
+            };
+            lock(&self.wire).push(line);
             if msg.status().is_some() {
                 self.on_response(msg).await;
             } else {

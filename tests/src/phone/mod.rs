@@ -105,6 +105,9 @@ pub struct DialOptions {
     /// the phone sends (audio and RFC 4733 updates), like a phone that
     /// packetises at its own ptime whatever the answer says.
     pub ptime_ms: u32,
+    /// How long the phone waits after the 200 OK before it ACKs (a slow or
+    /// far phone): chorus must not send BYE before that ACK.
+    pub ack_delay: Duration,
 }
 
 impl Default for DialOptions {
@@ -116,6 +119,7 @@ impl Default for DialOptions {
             extra_headers: Vec::new(),
             answer_timeout: Duration::from_secs(10),
             ptime_ms: 20,
+            ack_delay: Duration::ZERO,
         }
     }
 }
@@ -303,6 +307,7 @@ pub async fn dial(
         .unwrap_or_else(|| ids.request_uri.clone());
     let ack_branch = branch();
     let ack = ids.request("ACK", &remote_target, &ack_branch, &ids.to, 1);
+    tokio::time::sleep(opts.ack_delay).await;
     ep.send_ack(1, ack.to_bytes(ep.local)).await;
     let negotiated = match negotiate(&resp.body) {
         Ok(n) => n,
