@@ -21,7 +21,9 @@ use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::prelude::*;
 use rsipstack::sip::{Header, Method, Request, StatusCode, Uri};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
+use super::session_timer::{Refresher, SessionTimer};
 use super::tcp::LinkCall;
 
 /// A new call, ready for its call flow.
@@ -105,9 +107,12 @@ pub struct CallerGone(#[source] Box<rsipstack::Error>);
 
 /// Something the caller did in the dialog.
 pub enum DialogEvent {
-    /// The call is over: BYE, CANCEL, a timeout, or our own final response
-    /// or BYE went through.
+    /// The call is over: BYE, CANCEL, a timeout, our own final response
+    /// or BYE went through, or its TCP connection closed.
     Ended,
+    /// The session timer ran out: the caller did not refresh in time, or
+    /// did not answer our refresh (RFC 4028). Hang up with BYE.
+    SessionExpired,
     /// A re-INVITE or UPDATE: answer it with [`SessionOffer::answer`] or
     /// [`SessionOffer::refuse`].
     Offer(SessionOffer),
@@ -136,12 +141,18 @@ pub struct SessionOffer {
     /// The new offer (empty: the peer asks for our current session).
     pub body: Vec<u8>,
     handle: rsipstack::dialog::dialog::TransactionHandle,
+    /// The session timer's headers, for the 2xx.
+    timer: Vec<Header>,
+    /// Where the SDP we answer with is kept, for our own refreshes.
+    local_sdp: Arc<Mutex<String>>,
 }
 
 impl SessionOffer {
     /// Accepts it with our SDP answer.
     pub async fn answer(self, sdp: String) {
-        let headers = vec![sdp_content_type()];
+        let mut headers = self.timer;
+        headers.push(sdp_content_type());
+        *self.local_sdp.lock().unwrap_or_else(|e| e.into_inner()) = sdp.clone();
         let _ = self
             .handle
             .respond(StatusCode::OK, Some(headers), Some(sdp.into_bytes()))
@@ -246,7 +257,17 @@ pub struct ServerCall {
     dialogs: Arc<DialogLayer>,
     spans: CallSpans,
     hold: CallHold,
+    timer: SessionTimer,
+    /// When the session timer acts next (armed by the answer).
+    session_due: Option<tokio::time::Instant>,
+    /// Our refresh under way: true once the caller answered it.
+    refreshing: Option<tokio::sync::oneshot::Receiver<bool>>,
+    /// The SDP we last answered with (a re-INVITE refresh offers it again).
+    local_sdp: Arc<Mutex<String>>,
 }
+
+/// How long our refresh waits for its answer.
+const REFRESH_WAIT: std::time::Duration = std::time::Duration::from_secs(32);
 
 impl ServerCall {
     pub(super) fn new(
@@ -255,6 +276,7 @@ impl ServerCall {
         dialogs: Arc<DialogLayer>,
         spans: CallSpans,
         hold: CallHold,
+        timer: SessionTimer,
     ) -> Self {
         Self {
             dialog,
@@ -262,6 +284,10 @@ impl ServerCall {
             dialogs,
             spans,
             hold,
+            timer,
+            session_due: None,
+            refreshing: None,
+            local_sdp: Arc::default(),
         }
     }
 
@@ -271,13 +297,51 @@ impl ServerCall {
     }
 
     /// Sends 200 OK with our SDP answer.
-    pub fn accept(&self, sdp: &str) -> Result<(), CallerGone> {
+    /// Sends 200 OK with our SDP answer and the session timer's headers,
+    /// and starts the timer.
+    pub fn accept(&mut self, sdp: &str) -> Result<(), CallerGone> {
+        let mut headers = self.timer.headers();
+        headers.push(sdp_content_type());
         self.dialog
-            .accept(
-                Some(vec![sdp_content_type()]),
-                Some(sdp.as_bytes().to_vec()),
-            )
-            .map_err(|error| CallerGone(Box::new(error)))
+            .accept(Some(headers), Some(sdp.as_bytes().to_vec()))
+            .map_err(|error| CallerGone(Box::new(error)))?;
+        *self.local_sdp.lock().unwrap_or_else(|e| e.into_inner()) = sdp.to_owned();
+        self.rearm();
+        Ok(())
+    }
+
+    /// The session was refreshed (or just started): the timer starts over.
+    fn rearm(&mut self) {
+        self.session_due = Some(tokio::time::Instant::now() + self.timer.due_after());
+    }
+
+    /// The session timer is due: we refresh, or the caller failed to.
+    fn session_due(&mut self) -> Option<DialogEvent> {
+        self.session_due = None;
+        if self.timer.refresher == Refresher::Uac {
+            tracing::info!(
+                interval = self.timer.interval.as_secs(),
+                "the caller did not refresh its session in time"
+            );
+            return Some(DialogEvent::SessionExpired);
+        }
+        let (done, refreshed) = tokio::sync::oneshot::channel();
+        self.refreshing = Some(refreshed);
+        let dialog = self.dialog.clone();
+        let headers = self.timer.headers();
+        let allows_update = allows(&self.dialog.initial_request(), "UPDATE");
+        let sdp = self
+            .local_sdp
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        tokio::spawn(
+            async move {
+                let _ = done.send(refresh(dialog, headers, allows_update, sdp).await);
+            }
+            .instrument(tracing::Span::current()),
+        );
+        None
     }
 
     /// Ends the call before answer with a final `code` and `reason`.
@@ -316,11 +380,24 @@ impl ServerCall {
     /// here, so a select that drops this future loses nothing.
     pub async fn next_event(&mut self) -> DialogEvent {
         loop {
+            let due = self.session_due;
             let state = tokio::select! {
                 state = self.states.recv() => state,
                 () = self.hold.transport_closed.cancelled() => {
                     tracing::info!("the caller's TCP connection closed; the call is over");
                     return DialogEvent::Ended;
+                }
+                () = sleep_until(due) => match self.session_due() {
+                    Some(event) => return event,
+                    None => continue,
+                },
+                refreshed = answer_of(&mut self.refreshing) => {
+                    self.refreshing = None;
+                    if !refreshed {
+                        return DialogEvent::SessionExpired;
+                    }
+                    self.rearm();
+                    continue;
                 }
             };
             match state {
@@ -330,6 +407,8 @@ impl ServerCall {
                     return DialogEvent::Ended;
                 }
                 Some(DialogState::Updated(_, request, handle)) => {
+                    // A re-INVITE or UPDATE refreshes the session.
+                    self.rearm();
                     let method = if request.method == Method::Update {
                         "UPDATE"
                     } else {
@@ -339,6 +418,8 @@ impl ServerCall {
                         method,
                         body: request.body,
                         handle,
+                        timer: self.timer.headers(),
+                        local_sdp: self.local_sdp.clone(),
                     });
                 }
                 Some(DialogState::Options(_, _, handle) | DialogState::Info(_, _, handle)) => {
@@ -374,6 +455,73 @@ impl Drop for ServerCall {
         let id = self.id();
         self.dialogs.remove_dialog(&id);
         self.spans.remove(&id);
+    }
+}
+
+/// Sends one refresh: UPDATE without a body if the caller allows it, else
+/// a re-INVITE offering our current SDP again. True if the caller is
+/// still there: any answer but 408 and 481 (RFC 4028 §10).
+async fn refresh(
+    dialog: InviteDialog,
+    mut headers: Vec<Header>,
+    update: bool,
+    sdp: String,
+) -> bool {
+    let sent = if update {
+        tokio::time::timeout(REFRESH_WAIT, dialog.update(Some(headers), None)).await
+    } else {
+        headers.push(sdp_content_type());
+        tokio::time::timeout(
+            REFRESH_WAIT,
+            dialog.reinvite(Some(headers), Some(sdp.into_bytes())),
+        )
+        .await
+    };
+    let method = if update { "UPDATE" } else { "re-INVITE" };
+    match sent {
+        Ok(Ok(Some(response))) => {
+            let code = u16::from(response.status_code.clone());
+            let alive = !matches!(code, 408 | 481);
+            tracing::debug!(method, code, alive, "session refresh answered");
+            alive
+        }
+        Ok(Ok(None)) => true, // not confirmed yet: nothing to refresh
+        Ok(Err(error)) => {
+            tracing::info!(method, %error, "session refresh failed");
+            false
+        }
+        Err(_) => {
+            tracing::info!(method, "no answer to our session refresh");
+            false
+        }
+    }
+}
+
+/// Whether a request's `Allow` lists `method`.
+fn allows(request: &Request, method: &str) -> bool {
+    request.headers.iter().any(|header| {
+        let text = header.to_string();
+        text.split_once(':').is_some_and(|(name, value)| {
+            name.trim().eq_ignore_ascii_case("allow")
+                && value
+                    .split(',')
+                    .any(|m| m.trim().eq_ignore_ascii_case(method))
+        })
+    })
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The outcome of our refresh, if one is under way.
+async fn answer_of(refreshing: &mut Option<tokio::sync::oneshot::Receiver<bool>>) -> bool {
+    match refreshing {
+        Some(answer) => answer.await.unwrap_or(false),
+        None => std::future::pending().await,
     }
 }
 

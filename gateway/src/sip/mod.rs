@@ -15,6 +15,7 @@
 mod call;
 pub mod guard;
 pub mod screen;
+pub mod session_timer;
 pub mod tcp;
 pub mod udp;
 
@@ -38,6 +39,7 @@ use call::{CallHold, CallSpans, confirmed_within};
 pub use call::{CallerGone, DialogEvent, IncomingCall, Invite, Query, ServerCall, SessionOffer};
 use guard::Guard;
 use screen::Rejection;
+use session_timer::SessionTimer;
 use tcp::{Links, TcpLimits};
 use udp::ScreeningSocket;
 
@@ -75,6 +77,7 @@ pub struct Signalling {
     tcp: Option<(tokio::net::TcpListener, TcpLimits)>,
     metrics: SipMetrics,
     max_calls: usize,
+    session_expires: std::time::Duration,
     stop: CancellationToken,
 }
 
@@ -210,6 +213,7 @@ impl Signalling {
                 calls: Arc::default(),
             },
             max_calls: sip.max_calls as usize,
+            session_expires: sip.session_expires,
             stop,
         })
     }
@@ -242,6 +246,7 @@ impl Signalling {
             tcp,
             metrics,
             max_calls,
+            session_expires,
             stop,
         } = self;
         if let Some((listener, limits)) = tcp {
@@ -262,6 +267,7 @@ impl Signalling {
             spans: CallSpans::default(),
             metrics,
             max_calls,
+            session_expires,
         };
         tokio::select! {
             () = endpoint.serve() => {}
@@ -279,6 +285,7 @@ struct Dispatcher {
     spans: CallSpans,
     metrics: SipMetrics,
     max_calls: usize,
+    session_expires: std::time::Duration,
 }
 
 impl Dispatcher {
@@ -363,6 +370,16 @@ impl Dispatcher {
             });
             return;
         }
+        let Ok(timer) = SessionTimer::negotiate(&tx.original, self.session_expires) else {
+            // RFC 4028 §6: too short a session interval; say ours.
+            tokio::spawn(async move {
+                let min_se = SessionTimer::min_se_header();
+                let _ = tx
+                    .reply_with(StatusCode::SessionIntervalTooSmall, vec![min_se], None)
+                    .await;
+            });
+            return;
+        };
         let hold = CallHold::new(
             self.metrics.calls.clone(),
             self.metrics.links.call_over(tx.connection.as_ref()),
@@ -402,6 +419,7 @@ impl Dispatcher {
             self.dialogs.clone(),
             self.spans.clone(),
             hold,
+            timer,
         );
         let call = IncomingCall {
             call_uuid,

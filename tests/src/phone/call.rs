@@ -23,6 +23,7 @@ pub(super) struct CallParts {
     pub ids: DialogIds,
     pub remote_target: String,
     pub session_id: u64,
+    pub answer: crate::sip::SipMessage,
 }
 
 /// An answered call. Dropping it stops its SIP task and media threads
@@ -35,6 +36,7 @@ pub struct Call {
     ids: DialogIds,
     remote_target: String,
     session_id: u64,
+    answer: crate::sip::SipMessage,
     cseq: AtomicU32,
     sdp_version: AtomicU64,
     // Last so the receive task stops after everything else is torn down.
@@ -51,10 +53,16 @@ impl Call {
             ids: p.ids,
             remote_target: p.remote_target,
             session_id: p.session_id,
+            answer: p.answer,
             cseq: AtomicU32::new(1),
             sdp_version: AtomicU64::new(1),
             _task: p.task,
         }
+    }
+
+    /// A header of the 200 OK that answered the call (lower-case name).
+    pub fn answer_header(&self, name: &str) -> Option<&str> {
+        self.answer.header(name)
     }
 
     /// The dialog's Call-ID.

@@ -328,5 +328,6 @@ pub async fn dial(
         ids,
         remote_target,
         session_id,
+        answer: resp,
     }))
 }

@@ -25,6 +25,14 @@ impl InboundCall {
     pub(super) async fn on_dialog_event(&mut self, event: DialogEvent) -> Result<(), End> {
         match event {
             DialogEvent::Ended => return Err(End::Remote),
+            DialogEvent::SessionExpired => {
+                tracing::info!(
+                    why = "session_expired",
+                    "hanging up: the SIP session was not refreshed"
+                );
+                self.call.bye().await;
+                return Err(End::Remote);
+            }
             DialogEvent::Offer(offer) => self.renegotiate(offer).await,
             DialogEvent::Query(query) => query.answer().await,
         }
