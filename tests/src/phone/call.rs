@@ -122,6 +122,11 @@ impl Call {
         self.media.shared.rtp_count.load(Ordering::Relaxed)
     }
 
+    /// Number of RTP packets sent, telephone-event included.
+    pub fn sent_rtp_count(&self) -> usize {
+        self.media.shared.sent_count.load(Ordering::Relaxed)
+    }
+
     /// RFC 4733 digits received, each counted once on its first end packet.
     pub fn received_digits(&self) -> Vec<char> {
         lock(&self.media.shared.received).digits.clone()
