@@ -121,6 +121,8 @@ pub(crate) struct Media {
     pub shared: Arc<MediaShared>,
     /// The address the SDP offers.
     pub local: SocketAddr,
+    /// The socket that sends and receives (a clone of the threads').
+    pub wire: UdpSocket,
     /// Behind NAT: the offered socket, kept bound and never used.
     _offered: Option<UdpSocket>,
     /// The packet time the phone sends and offers.
@@ -158,6 +160,7 @@ impl Media {
             late_sends: Mutex::new(Vec::new()),
         });
         let send_socket = socket.try_clone()?;
+        let wire = socket.try_clone()?;
         let s = Arc::clone(&shared);
         std::thread::Builder::new()
             .name("phone-rtp-rx".into())
@@ -172,6 +175,7 @@ impl Media {
         Ok(Media {
             shared,
             local,
+            wire,
             _offered: offered,
             ptime_ms,
         })
