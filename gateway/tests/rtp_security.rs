@@ -185,6 +185,7 @@ async fn a_flood_at_a_callers_port_costs_none_of_her_packets() {
     let flood = Attacker::start(alice.negotiated().remote_rtp, 5000);
     let_media_flow(2000).await;
     let (flooded, fed) = flood.stop();
+    assert!(chorus.is_running(), "{}", chorus.log());
     let heard = bob.received_audio_since(since);
     assert_hears("bob during the flood", &heard, &[ALICE], &[BOB, ATTACKER]);
     let alice_throughout = presence(&heard, 8000, ALICE);
