@@ -4,7 +4,9 @@
 //! daemon pets systemd's watchdog only while every heartbeat is recent
 //! ([`Liveness::stalled`]), so a stuck or dead media thread gets the
 //! service restarted instead of being hidden by a healthy control plane;
-//! the figures are exported for Prometheus ([`Liveness::render`]).
+//! the figures are exported for Prometheus ([`Liveness::render`]), with
+//! the datagrams its legs dropped for coming from a stranger, counted as
+//! they arrive (a port under attack shows while the call is live).
 //!
 //! Everything a worker writes here is a relaxed atomic: wait-free, no lock,
 //! no allocation.
@@ -32,6 +34,9 @@ pub struct WorkerStats {
     /// Ticks not run at all: the worker fell more than five ticks behind
     /// (suspended, starved) and resynchronised.
     pub skipped: AtomicU64,
+    /// Datagrams the worker's legs dropped because they came from a source
+    /// other than the leg's peer (see [`super::leg::source`]).
+    pub foreign: AtomicU64,
 }
 
 impl WorkerStats {
@@ -43,6 +48,7 @@ impl WorkerStats {
             tick: Histogram::default(),
             overruns: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
+            foreign: AtomicU64::new(0),
         }
     }
 
@@ -103,7 +109,7 @@ impl Liveness {
         for (i, w) in self.workers.iter().enumerate() {
             render_histogram(out, "chorus_media_tick_seconds", &label(i), &w.tick);
         }
-        let counters: [(&str, &str, Counter); 2] = [
+        let counters: [(&str, &str, Counter); 3] = [
             (
                 "chorus_media_tick_overruns_total",
                 "Media ticks that ended after the next tick was due.",
@@ -113,6 +119,13 @@ impl Liveness {
                 "chorus_media_ticks_skipped_total",
                 "Media ticks skipped after a worker fell more than five ticks behind.",
                 |w| &w.skipped,
+            ),
+            (
+                "chorus_media_foreign_datagrams_total",
+                "Datagrams dropped on arrival for coming from a source other than their \
+                 leg's peer, counted live (chorus_rtp_packets_total counts them again, as \
+                 outcome foreign, when each leg is released).",
+                |w| &w.foreign,
             ),
         ];
         for (name, help, counter) in counters {

@@ -17,16 +17,30 @@
 //! own time would make the jitter buffer see lateness that the network
 //! never had.
 //!
+//! Datagrams are judged by their source before anything else (see
+//! [`source`]): the SDP's address always, a peer behind NAT after a
+//! probation inside a short learning window, nobody else. A stranger's
+//! datagram costs one read and an address comparison, and every tick reads
+//! the socket until it is empty (up to [`MAX_DATAGRAMS_PER_READ`]), so a
+//! flood aimed at the port cannot push the peer's own packets out of the
+//! kernel's buffer.
+//!
 //! A [`Leg`] is built on the control plane (where allocation is fine), moved
 //! into a media worker through the command ring, driven there once per tick
 //! without allocating, and moved back to the control plane to be dropped,
-//! which closes its socket and frees its port.
+//! which closes its socket and frees its port. While no room holds it, its
+//! call drains it ([`Leg::drain`]); either way every datagram from the peer
+//! bumps its [`LegActivity`], which the call watches for the RTP timeout.
 
+mod counters;
+pub mod source;
 mod stamped;
+#[cfg(test)]
+mod tests;
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use chorus_media::dtmf::{DtmfReceiver, DtmfSender};
 use chorus_media::g711::Law;
@@ -37,6 +51,8 @@ use chorus_media::ptime::{
 };
 use chorus_media::rtp::{RtpError, RtpPacket, RtpWriter};
 use chorus_media::sdp::{Direction, Negotiated};
+pub use counters::{LegActivity, LegCounters};
+use source::{Admission, SourceGuard};
 use stamped::StampedSocket;
 
 /// Identifies a leg across the control and media planes.
@@ -68,26 +84,15 @@ impl LegMode {
     }
 }
 
-/// Counters a leg keeps about its peer's traffic.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct LegCounters {
-    /// Valid RTP packets received from the peer.
-    pub received: u64,
-    /// Datagrams that were not valid RTP (dropped).
-    pub malformed: u64,
-    /// RTCP datagrams (ignored for now).
-    pub rtcp: u64,
-    /// Packets with a payload type we did not negotiate.
-    pub unknown_payload: u64,
-    /// Packets from a source other than the latched one (dropped).
-    pub foreign: u64,
-    /// RTP packets sent.
-    pub sent: u64,
-}
-
-/// Datagrams read from one leg per tick: a well-behaved peer sends one or
-/// two (audio, RFC 4733); the rest wait in the socket buffer for the next tick.
-const MAX_DATAGRAMS_PER_TICK: usize = 32;
+/// Datagrams one read of a leg's socket takes at most. A peer sends one or
+/// two per tick; the socket is read until empty so that a flood from
+/// elsewhere cannot fill the kernel's buffer and push the peer's packets
+/// out. Bounded so that a socket that never empties cannot hold the worker
+/// (and every other room on it): 2048 is eight times what a default
+/// 208 KiB receive buffer holds of small datagrams (about 256), so only a
+/// flood of more than ~100 k datagrams a second reaches it, and reading
+/// that many costs a few milliseconds of the 20 ms tick.
+pub const MAX_DATAGRAMS_PER_READ: usize = 2048;
 
 /// Largest datagram we read; anything longer is truncated and fails to parse.
 const RECV_BUFFER: usize = 1500;
@@ -105,10 +110,12 @@ pub struct Leg {
     law: Law,
     payload_type: u8,
     telephone_event: Option<u8>,
-    /// Where we send: the SDP address until the peer's first valid packet,
-    /// then that packet's source (symmetric RTP, for peers behind NAT).
-    remote: Option<SocketAddr>,
-    latched: bool,
+    /// Which sources we take datagrams from, and where we send.
+    sources: SourceGuard,
+    /// Foreign datagrams not yet reported to the worker's live counter
+    /// (see [`Leg::take_foreign`]).
+    unreported_foreign: u64,
+    activity: LegActivity,
     mode: LegMode,
     jitter: JitterBuffer,
     /// Decoded audio of played packets waiting for the next ticks.
@@ -133,15 +140,14 @@ impl Leg {
     /// A leg on `socket` (bound by the port pool) for a negotiated session.
     /// `ssrc` and `first_sequence` should be random (RFC 3550 §5.1).
     pub fn new(socket: UdpSocket, negotiated: &Negotiated, ssrc: u32, first_sequence: u16) -> Self {
-        let remote =
-            Some(negotiated.remote_rtp).filter(|a| !a.ip().is_unspecified() && a.port() != 0);
         Self {
             socket: StampedSocket::new(socket),
             law: negotiated.law,
             payload_type: negotiated.payload_type,
             telephone_event: negotiated.telephone_event,
-            remote,
-            latched: false,
+            sources: SourceGuard::new(usable_remote(negotiated), Instant::now()),
+            unreported_foreign: 0,
+            activity: LegActivity::default(),
             mode: LegMode::from_local(negotiated.local_direction),
             jitter: JitterBuffer::new(JitterConfig {
                 max_payload: MAX_PACKET,
@@ -171,8 +177,8 @@ impl Leg {
     }
 
     /// Applies a renegotiated session (re-INVITE): new direction, possibly a
-    /// new address or codec. The outgoing SSRC, sequence and timestamp stay
-    /// continuous.
+    /// new address (which opens a new learning window, see [`source`]) or
+    /// codec. The outgoing SSRC, sequence and timestamp stay continuous.
     pub fn renegotiate(&mut self, negotiated: &Negotiated) {
         if negotiated.law != self.law {
             // Those bytes are in the old law: drop them, keeping the clock.
@@ -184,16 +190,38 @@ impl Leg {
         self.payload_type = negotiated.payload_type;
         self.telephone_event = negotiated.telephone_event;
         self.mode = LegMode::from_local(negotiated.local_direction);
-        let remote =
-            Some(negotiated.remote_rtp).filter(|a| !a.ip().is_unspecified() && a.port() != 0);
-        if !self.latched || remote.is_none() {
-            self.remote = remote;
-        }
+        self.sources
+            .renegotiate(usable_remote(negotiated), Instant::now());
     }
 
     /// The counters so far.
     pub fn counters(&self) -> LegCounters {
         self.counters
+    }
+
+    /// The leg's activity counter (a clone of the shared handle).
+    pub fn activity(&self) -> LegActivity {
+        self.activity.clone()
+    }
+
+    /// True while the session is on hold or inactive (our negotiated local
+    /// direction is not sendrecv): the call then uses the longer hold timeout.
+    pub fn on_hold(&self) -> bool {
+        !(self.mode.send && self.mode.receive)
+    }
+
+    /// Foreign datagrams dropped since the last call (counted in
+    /// [`LegCounters::foreign`] too): the media worker adds them to its
+    /// live counter after each tick.
+    pub fn take_foreign(&mut self) -> u64 {
+        std::mem::take(&mut self.unreported_foreign)
+    }
+
+    /// For a leg not in any room (held by its call task): reads and discards
+    /// every datagram waiting on its socket, applying the same source rules and
+    /// counting activity. Never blocks.
+    pub fn drain(&mut self) {
+        self.read_socket(None, &mut |_| {});
     }
 
     /// What the jitter buffer has seen of the peer's stream: its counters,
@@ -208,33 +236,45 @@ impl Leg {
     /// end packets, or once a digit whose end packets were lost has gone
     /// quiet (see [`chorus_media::dtmf::EVENT_SILENCE_MS`]). Never blocks.
     pub fn receive(&mut self, now_ms: u64, mut on_digit: impl FnMut(char)) {
-        self.read_socket(now_ms, &mut on_digit);
+        self.read_socket(Some(now_ms), &mut on_digit);
         if let Some(event) = self.dtmf.poll(now_ms) {
             on_digit(event.digit);
         }
     }
 
-    fn read_socket(&mut self, now_ms: u64, on_digit: &mut impl FnMut(char)) {
+    /// Reads the socket until it is empty (see [`MAX_DATAGRAMS_PER_READ`]).
+    /// With `now_ms` (the tick's clock) the peer's packets go on to the
+    /// jitter buffer and digits to `on_digit`; without, they are only
+    /// counted (a drain).
+    fn read_socket(&mut self, now_ms: Option<u64>, on_digit: &mut impl FnMut(char)) {
         // The kernel stamps datagrams on the wall clock: read it once, as
         // close to `now_ms` as we can, and a datagram's age on it is how
         // long before `now_ms` it arrived (one vDSO read, no syscall).
         let wall_now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        // Bounded so that a flood, or a socket error that repeats, cannot
-        // hold the worker (and every other room on it) past its tick.
-        for _ in 0..MAX_DATAGRAMS_PER_TICK {
-            let (len, source, arrived_ms) = match self.socket.recv(&mut self.recv_buf) {
-                Ok(r) => (r.len, r.source, arrival_ms(now_ms, wall_now, r.stamp)),
+        let now = Instant::now();
+        for _ in 0..MAX_DATAGRAMS_PER_READ {
+            let received = match self.socket.recv(&mut self.recv_buf) {
+                Ok(r) => r,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 // ICMP port-unreachable from a peer that went away surfaces
                 // here on Linux; it says nothing about our socket.
                 Err(_) => continue,
             };
-            let packet = match RtpPacket::parse(&self.recv_buf[..len]) {
+            let datagram = &self.recv_buf[..received.len];
+            // The source first: a stranger's datagram is dropped before
+            // it is parsed.
+            if self.sources.admit(now, received.source, datagram) == Admission::Foreign {
+                self.counters.foreign += 1;
+                self.unreported_foreign += 1;
+                continue;
+            }
+            let packet = match RtpPacket::parse(datagram) {
                 Ok(p) => p,
                 Err(RtpError::Rtcp { .. }) => {
                     self.counters.rtcp += 1;
+                    self.activity.bump();
                     continue;
                 }
                 Err(_) => {
@@ -242,15 +282,10 @@ impl Leg {
                     continue;
                 }
             };
-            if self.latched && Some(source) != self.remote {
-                self.counters.foreign += 1;
-                continue;
-            }
-            if !self.latched {
-                self.remote = Some(source);
-                self.latched = true;
-            }
+            self.activity.bump();
             self.counters.received += 1;
+            let Some(now_ms) = now_ms else { continue };
+            let arrived_ms = arrival_ms(now_ms, wall_now, received.stamp);
             if Some(packet.payload_type) == self.telephone_event {
                 if let Some(event) = self.dtmf.on_packet(arrived_ms, &packet) {
                     on_digit(event.digit);
@@ -336,7 +371,7 @@ impl Leg {
         while let Some(payload) = self.outgoing.front() {
             // G.711: one byte per sample.
             let samples = payload.len() as u32;
-            let Some(remote) = self.remote.filter(|_| self.mode.send) else {
+            let Some(remote) = self.sources.peer().filter(|_| self.mode.send) else {
                 self.writer.skip(samples);
                 self.outgoing.consume();
                 continue;
@@ -404,6 +439,12 @@ fn decoder_law(payload_type: u8, negotiated: u8, law: Law) -> Option<Law> {
     }
 }
 
+/// The SDP's RTP address, unless it is no address at all (0.0.0.0 or port
+/// 0: an old-style hold, or a peer that does not know its address yet).
+fn usable_remote(negotiated: &Negotiated) -> Option<SocketAddr> {
+    Some(negotiated.remote_rtp).filter(|a| !a.ip().is_unspecified() && a.port() != 0)
+}
+
 /// Bytes per packet to send: the negotiated packet time (see
 /// [`chorus_media::ptime::send_ptime_ms`]), kept in range again because a
 /// `Negotiated` can be built by hand.
@@ -415,7 +456,7 @@ impl std::fmt::Debug for Leg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Leg")
             .field("local", &self.socket.socket().local_addr().ok())
-            .field("remote", &self.remote)
+            .field("remote", &self.sources.peer())
             .field("law", &self.law)
             .field("counters", &self.counters)
             .finish_non_exhaustive()

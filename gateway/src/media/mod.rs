@@ -39,7 +39,7 @@ use chorus_mixer::clip::Clip;
 use chorus_recorder::Tap;
 pub use health::Liveness;
 use health::WorkerStats;
-pub use leg::{Leg, LegId};
+pub use leg::{Leg, LegActivity, LegId};
 pub use ports::{PortPool, PortsExhausted};
 use room::{LegSignal, MediaRoom};
 pub use room::{Music, MusicSlot, RoomMusic};

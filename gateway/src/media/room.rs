@@ -292,12 +292,16 @@ impl MediaRoom {
     }
 
     /// One 20 ms step; `signal` receives digits and speech changes.
-    pub fn tick(&mut self, now_ms: u64, mut signal: impl FnMut(LegId, LegSignal)) {
+    /// Returns how many datagrams from strangers the legs dropped (for the
+    /// worker's live count).
+    pub fn tick(&mut self, now_ms: u64, mut signal: impl FnMut(LegId, LegSignal)) -> u64 {
         let wide = self.mixer.frame_samples() != FRAME_8K;
+        let mut foreign = 0;
         for m in &mut self.members {
             let leg_id = m.leg_id;
             m.leg
                 .receive(now_ms, |digit| signal(leg_id, LegSignal::Digit(digit)));
+            foreign += m.leg.take_foreign();
             let heard = m.leg.play_out(now_ms, &mut self.pcm);
             let change = if heard {
                 m.vad.process(&self.pcm)
@@ -325,6 +329,7 @@ impl MediaRoom {
             tap.push(self.mixer.recording_mix());
         }
         self.send_mixes(wide);
+        foreign
     }
 
     /// Fills the music and bridge buffers that someone will hear this tick.

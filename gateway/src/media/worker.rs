@@ -370,10 +370,14 @@ impl Worker {
     fn tick(&mut self) {
         let now_ms = self.started.elapsed().as_millis() as u64;
         let events = &mut self.events;
+        let mut foreign = 0;
         for (_, room) in &mut self.rooms {
-            room.tick(now_ms, |leg_id, signal| {
+            foreign += room.tick(now_ms, |leg_id, signal| {
                 let _ = events.push(Event::Signal { leg_id, signal });
             });
+        }
+        if foreign > 0 {
+            self.stats.foreign.fetch_add(foreign, Ordering::Relaxed);
         }
     }
 }

@@ -130,6 +130,20 @@ impl Call {
         self.media.shared.rtp_count.load(Ordering::Relaxed)
     }
 
+    /// Sends `datagram` as it is from the phone's RTP socket to the far
+    /// end's RTP address (junk, RTCP: whatever a test needs the far end to
+    /// get from the real peer's address).
+    pub fn send_raw_rtp(&self, datagram: &[u8]) -> std::io::Result<()> {
+        let remote =
+            lock(&self.media.shared.params).map_or(self.negotiated.remote_rtp, |p| p.remote);
+        self.media.wire.send_to(datagram, remote).map(drop)
+    }
+
+    /// Number of RTP packets sent, telephone-event included.
+    pub fn sent_rtp_count(&self) -> usize {
+        self.media.shared.sent_count.load(Ordering::Relaxed)
+    }
+
     /// RFC 4733 digits received, each counted once on its first end packet.
     pub fn received_digits(&self) -> Vec<char> {
         lock(&self.media.shared.received).digits.clone()

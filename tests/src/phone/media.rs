@@ -1,4 +1,6 @@
-//! The phone's RTP side: one loopback UDP socket used symmetrically, a
+//! The phone's RTP side: one loopback UDP socket used symmetrically (or,
+//! for a phone behind NAT, one socket whose port the SDP gives and another
+//! that really sends and receives; see [`MediaQuirks`]), a
 //! sender thread pacing G.711 packets of the phone's ptime (20 ms unless
 //! dialled otherwise; tone or silence, or RFC 4733 events while a digit is
 //! queued) and a receiver thread recording what arrives with arrival times
@@ -32,6 +34,15 @@ const LATE_SEND: Duration = Duration::from_millis(5);
 const DTMF_FRAMES: u16 = 5;
 /// End packets are sent three times (RFC 4733 2.5.1.4).
 const DTMF_END_REPEATS: u16 = 3;
+
+/// How the phone's RTP differs from a well-behaved phone's.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct MediaQuirks {
+    /// Wait this long after the answer before the first packet.
+    pub first_rtp_delay: Duration,
+    /// Send and receive on another socket than the one offered in the SDP.
+    pub behind_nat: bool,
+}
 
 /// Where and how to send, set once the answer is known.
 #[derive(Clone, Copy)]
@@ -98,6 +109,8 @@ pub(crate) struct MediaShared {
     dtmf: Mutex<VecDeque<DtmfJob>>,
     pub received: Mutex<Received>,
     pub rtp_count: AtomicUsize,
+    /// RTP packets handed to the socket (audio and telephone-event).
+    pub sent_count: AtomicUsize,
     /// When packets left at least [`LATE_SEND`] after their time, and how
     /// late.
     pub late_sends: Mutex<Vec<(Instant, Duration)>>,
@@ -106,7 +119,12 @@ pub(crate) struct MediaShared {
 /// The media threads of one call; stops them when dropped.
 pub(crate) struct Media {
     pub shared: Arc<MediaShared>,
+    /// The address the SDP offers.
     pub local: SocketAddr,
+    /// The socket that sends and receives (a clone of the threads').
+    pub wire: UdpSocket,
+    /// Behind NAT: the offered socket, kept bound and never used.
+    _offered: Option<UdpSocket>,
     /// The packet time the phone sends and offers.
     pub ptime_ms: u32,
 }
@@ -119,10 +137,16 @@ impl Media {
         offered_event_pt: u8,
         active: Arc<AtomicBool>,
         ptime_ms: u32,
+        quirks: MediaQuirks,
     ) -> std::io::Result<Media> {
-        let socket = UdpSocket::bind("127.0.0.1:0")?;
+        let offered = UdpSocket::bind("127.0.0.1:0")?;
+        let local = offered.local_addr()?;
+        let (socket, offered) = if quirks.behind_nat {
+            (UdpSocket::bind("127.0.0.1:0")?, Some(offered))
+        } else {
+            (offered, None)
+        };
         socket.set_read_timeout(Some(Duration::from_millis(50)))?;
-        let local = socket.local_addr()?;
         let shared = Arc::new(MediaShared {
             stop: AtomicBool::new(false),
             active,
@@ -132,9 +156,11 @@ impl Media {
             dtmf: Mutex::new(VecDeque::new()),
             received: Mutex::new(Received::default()),
             rtp_count: AtomicUsize::new(0),
+            sent_count: AtomicUsize::new(0),
             late_sends: Mutex::new(Vec::new()),
         });
         let send_socket = socket.try_clone()?;
+        let wire = socket.try_clone()?;
         let s = Arc::clone(&shared);
         std::thread::Builder::new()
             .name("phone-rtp-rx".into())
@@ -142,10 +168,15 @@ impl Media {
         let s = Arc::clone(&shared);
         std::thread::Builder::new()
             .name("phone-rtp-tx".into())
-            .spawn(move || send_loop(&send_socket, &s, tone_hz, ptime_ms))?;
+            .spawn(move || {
+                let delay = quirks.first_rtp_delay;
+                send_loop(&send_socket, &s, tone_hz, ptime_ms, delay);
+            })?;
         Ok(Media {
             shared,
             local,
+            wire,
+            _offered: offered,
             ptime_ms,
         })
     }
@@ -240,7 +271,13 @@ fn receive_loop(socket: &UdpSocket, shared: &MediaShared) {
     }
 }
 
-fn send_loop(socket: &UdpSocket, shared: &MediaShared, tone_hz: Option<f32>, ptime_ms: u32) {
+fn send_loop(
+    socket: &UdpSocket,
+    shared: &MediaShared,
+    tone_hz: Option<f32>,
+    ptime_ms: u32,
+    first_rtp_delay: Duration,
+) {
     let ptime_ms = ptime_ms.max(1);
     let frame = (ptime_ms * SAMPLES_PER_MS) as usize;
     let ptime = Duration::from_millis(u64::from(ptime_ms));
@@ -255,6 +292,8 @@ fn send_loop(socket: &UdpSocket, shared: &MediaShared, tone_hz: Option<f32>, pti
     let mut payload = vec![0u8; frame];
     let mut packet = vec![0u8; 12 + frame];
     let mut next = Instant::now();
+    // When the first packet may go: `first_rtp_delay` after the answer.
+    let mut first_due: Option<Instant> = None;
     while !shared.stop.load(Ordering::Relaxed) {
         next += ptime;
         let now = Instant::now();
@@ -273,6 +312,9 @@ fn send_loop(socket: &UdpSocket, shared: &MediaShared, tone_hz: Option<f32>, pti
             talkspurt_start = true;
             continue;
         };
+        if Instant::now() < *first_due.get_or_insert_with(|| Instant::now() + first_rtp_delay) {
+            continue;
+        }
         if job.is_none() {
             job = lock(&shared.dtmf).pop_front().map(|mut j| {
                 j.timestamp = timestamp;
@@ -307,8 +349,12 @@ fn send_loop(socket: &UdpSocket, shared: &MediaShared, tone_hz: Option<f32>, pti
             }
         };
         timestamp = timestamp.wrapping_add(frame as u32);
-        if let Ok(n) = written {
-            let _ = socket.send_to(packet.get(..n).unwrap_or(&[]), params.remote);
+        if let Ok(n) = written
+            && socket
+                .send_to(packet.get(..n).unwrap_or(&[]), params.remote)
+                .is_ok()
+        {
+            shared.sent_count.fetch_add(1, Ordering::Relaxed);
         }
         // Signal completion only after the job's last packet is on the
         // wire, so a test may inspect what the far end got right away.

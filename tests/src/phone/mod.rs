@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 pub use call::Call;
 use endpoint::{ClientTx, Endpoint, Request, branch, token};
 pub use media::ReceivedPacket;
-use media::{Media, SendParams};
+use media::{Media, MediaQuirks, SendParams};
 pub use probes::{TcpReply, invite_then_cancel, options, send_raw, send_raw_tcp};
 
 /// Payload type the phone offers for RFC 4733 telephone-event.
@@ -108,6 +108,12 @@ pub struct DialOptions {
     /// How long the phone waits after the 200 OK before it ACKs (a slow or
     /// far phone): chorus must not send BYE before that ACK.
     pub ack_delay: Duration,
+    /// Wait this long after the answer before sending the first RTP packet
+    /// (a slow phone; lets a test put someone else's packets first).
+    pub first_rtp_delay: Duration,
+    /// Send and receive RTP on another socket than the one whose port the
+    /// SDP offer gives, as a phone behind NAT appears to the far end.
+    pub behind_nat: bool,
 }
 
 impl Default for DialOptions {
@@ -120,6 +126,8 @@ impl Default for DialOptions {
             answer_timeout: Duration::from_secs(10),
             ptime_ms: 20,
             ack_delay: Duration::ZERO,
+            first_rtp_delay: Duration::ZERO,
+            behind_nat: false,
         }
     }
 }
@@ -265,7 +273,17 @@ pub async fn dial(
     let active = Arc::new(AtomicBool::new(true));
     let ep = Endpoint::bind(chorus, &opts.from_user, Arc::clone(&active)).await?;
     let task = AbortOnDrop(tokio::spawn(Arc::clone(&ep).run()));
-    let media = Media::start(opts.tone_hz, OFFERED_EVENT_PT, active, opts.ptime_ms)?;
+    let quirks = MediaQuirks {
+        first_rtp_delay: opts.first_rtp_delay,
+        behind_nat: opts.behind_nat,
+    };
+    let media = Media::start(
+        opts.tone_hz,
+        OFFERED_EVENT_PT,
+        active,
+        opts.ptime_ms,
+        quirks,
+    )?;
     let session_id = u64::from_str_radix(&token(), 16).unwrap_or(1) >> 1;
     let offer = match &opts.sdp_override {
         Some(sdp) => sdp.clone(),

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 
 use super::endpoint::{ClientTx, Endpoint, branch};
-use super::media::Media;
+use super::media::{Media, MediaQuirks};
 use super::{
     AbortOnDrop, CancelOutcome, DialogIds, IN_DIALOG_TIMEOUT, OFFERED_EVENT_PT, PhoneError,
     local_offer,
@@ -24,7 +24,13 @@ pub async fn invite_then_cancel(
 ) -> Result<CancelOutcome, PhoneError> {
     let ep = Endpoint::bind(chorus, "tester", Arc::new(AtomicBool::new(false))).await?;
     let _task = AbortOnDrop(tokio::spawn(Arc::clone(&ep).run()));
-    let media = Media::start(None, OFFERED_EVENT_PT, Arc::new(AtomicBool::new(false)), 20)?;
+    let media = Media::start(
+        None,
+        OFFERED_EVENT_PT,
+        Arc::new(AtomicBool::new(false)),
+        20,
+        MediaQuirks::default(),
+    )?;
     let offer = local_offer(media.local.port(), 1, 1, "sendrecv", 20);
     let ids = DialogIds::new(&ep, "tester", to_user);
     let invite_branch = branch();
