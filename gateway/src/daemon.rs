@@ -12,7 +12,7 @@ use chorus_mixer::vad::VadConfig;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::call::{self, CallServices, CallTable};
+use crate::call::{self, CallServices, CallTable, RtpTimeouts};
 use crate::fetch::http_client;
 use crate::media::{Liveness, MediaPlane};
 use crate::metrics::{self, Metrics};
@@ -111,6 +111,10 @@ impl Daemon {
             http,
             config.inbound.clone(),
             config.sip.advertised_ip(),
+            RtpTimeouts {
+                active: config.media.rtp_timeout,
+                hold: config.media.rtp_hold_timeout,
+            },
             metrics.clone(),
         );
         // Logged before serving starts: once a request is answered, the

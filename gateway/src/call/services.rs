@@ -12,7 +12,8 @@ use crate::player::Player;
 
 /// What a call uses: the media plane for its leg, the MPCs it joins, the
 /// player for `<Play>`, HTTP for its documents, `[inbound]` (answer URL,
-/// method, timeout), the address its SDP advertises, and counters.
+/// method, timeout), the address its SDP advertises, its RTP timeouts, and
+/// counters.
 pub struct CallServices {
     pub(super) media: Arc<MediaPlane>,
     pub(super) mpcs: MpcRegistry,
@@ -20,7 +21,18 @@ pub struct CallServices {
     pub(super) http: reqwest::Client,
     pub(super) inbound: InboundConfig,
     pub(super) advertised_ip: IpAddr,
+    pub(super) rtp_timeouts: RtpTimeouts,
     pub(super) metrics: Arc<Metrics>,
+}
+
+/// `media.rtp_timeout` and `media.rtp_hold_timeout`: how long an answered
+/// call may hear nothing from its peer; zero turns one off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RtpTimeouts {
+    /// While both directions flow.
+    pub active: std::time::Duration,
+    /// While on hold or inactive.
+    pub hold: std::time::Duration,
 }
 
 impl CallServices {
@@ -32,6 +44,7 @@ impl CallServices {
         http: reqwest::Client,
         inbound: InboundConfig,
         advertised_ip: IpAddr,
+        rtp_timeouts: RtpTimeouts,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
@@ -41,6 +54,7 @@ impl CallServices {
             http,
             inbound,
             advertised_ip,
+            rtp_timeouts,
             metrics,
         }
     }

@@ -82,6 +82,12 @@ impl LegMode {
             receive: matches!(direction, Direction::SendRecv | Direction::RecvOnly),
         }
     }
+
+    /// On hold or inactive: not both directions flow, so the peer may
+    /// rightly send nothing.
+    pub fn on_hold(self) -> bool {
+        !(self.send && self.receive)
+    }
 }
 
 /// Datagrams one read of a leg's socket takes at most. A peer sends one or
@@ -207,7 +213,7 @@ impl Leg {
     /// True while the session is on hold or inactive (our negotiated local
     /// direction is not sendrecv): the call then uses the longer hold timeout.
     pub fn on_hold(&self) -> bool {
-        !(self.mode.send && self.mode.receive)
+        self.mode.on_hold()
     }
 
     /// Foreign datagrams dropped since the last call (counted in

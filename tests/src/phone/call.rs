@@ -218,6 +218,15 @@ impl Call {
         lock(&self.ep.wire).clone()
     }
 
+    /// Stops sending RTP for good, without a word in SIP: a phone that
+    /// crashed, or whose NAT binding expired (the call stays up for it).
+    pub fn vanish(&self) {
+        self.media
+            .shared
+            .active
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Whether the far end has sent BYE.
     pub fn got_bye(&self) -> bool {
         *self.ep.bye.borrow()

@@ -70,6 +70,7 @@ impl InboundCall {
                 },
                 event = self.call.next_event() => self.on_dialog_event(event).await?,
                 () = self.hang_up.cancelled() => return Err(End::Shutdown),
+                () = tokio::time::sleep_until(self.next_media_check) => self.check_media().await?,
             }
         }
     }

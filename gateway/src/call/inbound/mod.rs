@@ -12,6 +12,7 @@
 mod membership;
 mod play;
 mod session;
+mod silence;
 
 use std::sync::Arc;
 
@@ -22,10 +23,13 @@ use chorus_xml::{Document, Method, MultiPartyCall, Role, Step, Verb};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use silence::SilenceWatch;
+
 use super::params::answer_params;
 use super::services::CallServices;
 use crate::fetch::{fetch_document, http_method};
-use crate::media::{Leg, LegId};
+use crate::media::leg::LegMode;
+use crate::media::{Leg, LegActivity, LegId};
 use crate::metrics::{Metrics, Rtp};
 use crate::mpc::Membership;
 use crate::sip::{IncomingCall, Invite, ServerCall};
@@ -71,6 +75,14 @@ pub struct InboundCall {
     leg_id: LegId,
     local: LocalMedia,
     answer_sdp: String,
+    /// What the leg took from the peer, for the RTP timeout.
+    activity: LegActivity,
+    /// The session is on hold or inactive (the longer RTP timeout).
+    on_hold: bool,
+    /// Watches for silence once the call is answered.
+    silence: Option<SilenceWatch>,
+    /// When the leg is drained and the silence checked next.
+    next_media_check: Instant,
 }
 
 impl InboundCall {
@@ -131,6 +143,10 @@ impl InboundCall {
         tracing::debug!(codec = ?negotiated.law, pt = negotiated.payload_type, remote = %negotiated.remote_rtp, "media negotiated");
         let leg = Leg::new(socket, &negotiated, seed as u32, (seed >> 32) as u16);
         Some(Self {
+            activity: leg.activity(),
+            on_hold: LegMode::from_local(negotiated.local_direction).on_hold(),
+            silence: None,
+            next_media_check: Instant::now(),
             leg_id: services.media.next_leg_id(),
             services,
             call,

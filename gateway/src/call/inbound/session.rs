@@ -3,8 +3,11 @@
 //! while an action is under way, and noticing when the call is over.
 
 use chorus_media::sdp::{self, SessionDescription};
+use tokio::time::Instant;
 
+use super::silence::{CHECK_EVERY, SilenceWatch};
 use super::{End, InboundCall, Media};
+use crate::media::leg::LegMode;
 use crate::sip::{DialogEvent, SessionOffer};
 
 impl InboundCall {
@@ -17,6 +20,7 @@ impl InboundCall {
                 out = &mut work => return Ok(out),
                 event = self.call.next_event() => self.on_dialog_event(event).await?,
                 () = self.hang_up.cancelled() => return Err(End::Shutdown),
+                () = tokio::time::sleep_until(self.next_media_check) => self.check_media().await?,
             }
         }
     }
@@ -39,6 +43,32 @@ impl InboundCall {
         Ok(())
     }
 
+    /// Every [`CHECK_EVERY`]: drains the leg if the call holds it (nobody
+    /// else reads its socket then), and hangs up a call whose peer has sent
+    /// nothing for its RTP timeout.
+    pub(super) async fn check_media(&mut self) -> Result<(), End> {
+        let now = Instant::now();
+        self.next_media_check = now + CHECK_EVERY;
+        if let Media::Idle(leg) = &mut self.media {
+            leg.drain();
+        }
+        let Some(silent) = self
+            .silence
+            .as_mut()
+            .and_then(|w| w.check(now, self.on_hold))
+        else {
+            return Ok(());
+        };
+        tracing::info!(
+            why = "rtp_timeout",
+            silent_s = silent.as_secs(),
+            on_hold = self.on_hold,
+            "hanging up: nothing (RTP or RTCP) from the caller"
+        );
+        self.call.bye().await;
+        Err(End::Remote)
+    }
+
     /// Answers a re-INVITE or UPDATE: a new offer renegotiates media (hold,
     /// resume, new address); none gets our current session back.
     async fn renegotiate(&mut self, offer: SessionOffer) {
@@ -57,6 +87,7 @@ impl InboundCall {
             return offer.refuse(488).await;
         };
         tracing::info!(method = offer.method, direction = ?negotiated.remote_direction, "session renegotiated");
+        self.on_hold = LegMode::from_local(negotiated.local_direction).on_hold();
         match &mut self.media {
             Media::Idle(leg) => leg.renegotiate(&negotiated),
             Media::InMpc(m) => {
@@ -74,6 +105,12 @@ impl InboundCall {
             tracing::warn!(%error, "could not answer");
             return Err(End::Remote);
         }
+        let timeouts = self.services.rtp_timeouts;
+        self.silence = Some(SilenceWatch::new(
+            self.activity.clone(),
+            timeouts,
+            Instant::now(),
+        ));
         tracing::info!("call answered");
         Ok(())
     }

@@ -34,7 +34,7 @@ impl LegActivity {
     }
 
     /// One more (a relaxed add: wait-free, fine on the media thread).
-    pub(super) fn bump(&self) {
+    pub fn bump(&self) {
         self.0.fetch_add(1, Ordering::Relaxed);
     }
 }
