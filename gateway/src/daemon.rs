@@ -12,7 +12,7 @@ use chorus_mixer::vad::VadConfig;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::call::{self, CallServices, CallTable, RtpTimeouts};
+use crate::call::{self, CallServices, CallSettings, CallTable, RtpTimeouts};
 use crate::fetch::http_client;
 use crate::media::{Liveness, MediaPlane};
 use crate::metrics::{self, Metrics};
@@ -109,11 +109,13 @@ impl Daemon {
             mpcs.clone(),
             player,
             http,
-            config.inbound.clone(),
-            config.sip.advertised_ip(),
-            RtpTimeouts {
-                active: config.media.rtp_timeout,
-                hold: config.media.rtp_hold_timeout,
+            CallSettings {
+                inbound: config.inbound.clone(),
+                advertised_ip: config.sip.advertised_ip(),
+                rtp_timeouts: RtpTimeouts {
+                    active: config.media.rtp_timeout,
+                    hold: config.media.rtp_hold_timeout,
+                },
             },
             metrics.clone(),
         );

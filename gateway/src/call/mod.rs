@@ -22,7 +22,7 @@ use tracing::Instrument;
 
 use crate::sip::IncomingCall;
 use inbound::InboundCall;
-pub use services::{CallServices, RtpTimeouts};
+pub use services::{CallServices, CallSettings, RtpTimeouts};
 
 /// Starts a task for every call that arrives on `calls`, until the channel
 /// closes.

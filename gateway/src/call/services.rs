@@ -11,18 +11,25 @@ use crate::mpc::MpcRegistry;
 use crate::player::Player;
 
 /// What a call uses: the media plane for its leg, the MPCs it joins, the
-/// player for `<Play>`, HTTP for its documents, `[inbound]` (answer URL,
-/// method, timeout), the address its SDP advertises, its RTP timeouts, and
-/// counters.
+/// player for `<Play>`, HTTP for its documents, its settings, and counters.
 pub struct CallServices {
     pub(super) media: Arc<MediaPlane>,
     pub(super) mpcs: MpcRegistry,
     pub(super) player: Player,
     pub(super) http: reqwest::Client,
-    pub(super) inbound: InboundConfig,
-    pub(super) advertised_ip: IpAddr,
-    pub(super) rtp_timeouts: RtpTimeouts,
+    pub(super) settings: CallSettings,
     pub(super) metrics: Arc<Metrics>,
+}
+
+/// What the configuration says about calls.
+#[derive(Debug, Clone)]
+pub struct CallSettings {
+    /// `[inbound]`: answer URL, method, timeout.
+    pub inbound: InboundConfig,
+    /// The address our SDP advertises.
+    pub advertised_ip: IpAddr,
+    /// How long an answered call may hear nothing.
+    pub rtp_timeouts: RtpTimeouts,
 }
 
 /// `media.rtp_timeout` and `media.rtp_hold_timeout`: how long an answered
@@ -42,9 +49,7 @@ impl CallServices {
         mpcs: MpcRegistry,
         player: Player,
         http: reqwest::Client,
-        inbound: InboundConfig,
-        advertised_ip: IpAddr,
-        rtp_timeouts: RtpTimeouts,
+        settings: CallSettings,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
@@ -52,9 +57,7 @@ impl CallServices {
             mpcs,
             player,
             http,
-            inbound,
-            advertised_ip,
-            rtp_timeouts,
+            settings,
             metrics,
         }
     }

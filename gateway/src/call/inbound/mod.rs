@@ -123,7 +123,7 @@ impl InboundCall {
         let port = socket.local_addr().map(|a| a.port()).unwrap_or(0);
         let seed = uuid::Uuid::new_v4().as_u128();
         let local = LocalMedia {
-            address: services.advertised_ip,
+            address: services.settings.advertised_ip,
             port,
             session_id: (seed >> 64) as u64 & 0x7fff_ffff_ffff,
             session_version: 1,
@@ -162,11 +162,11 @@ impl InboundCall {
     /// Runs the call flow to its end and releases everything.
     pub async fn run(mut self) {
         self.call.ringing();
-        let start = match &self.services.inbound.answer_url {
+        let start = match &self.services.settings.inbound.answer_url {
             None => Start::Document(builtin_document(&self.invite.to)),
             Some(url) => Start::Fetch {
                 url: url.clone(),
-                method: match self.services.inbound.answer_method {
+                method: match self.services.settings.inbound.answer_method {
                     HttpMethod::Get => Method::Get,
                     HttpMethod::Post => Method::Post,
                 },
@@ -259,7 +259,7 @@ impl InboundCall {
     ) -> Result<Option<Input>, End> {
         let params = answer_params(&self.invite, &self.call_uuid, status);
         let http = self.services.http.clone();
-        let timeout = self.services.inbound.answer_timeout;
+        let timeout = self.services.settings.inbound.answer_timeout;
         let method = http_method(method);
         let fetch = async move { fetch_document(&http, &url, method, &params, timeout).await };
         let text = match self.serve_until(fetch).await? {

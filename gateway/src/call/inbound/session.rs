@@ -105,7 +105,7 @@ impl InboundCall {
             tracing::warn!(%error, "could not answer");
             return Err(End::Remote);
         }
-        let timeouts = self.services.rtp_timeouts;
+        let timeouts = self.services.settings.rtp_timeouts;
         self.silence = Some(SilenceWatch::new(
             self.activity.clone(),
             timeouts,
