@@ -32,6 +32,26 @@ pub async fn start_with_settings(answer_url: &str, settings: &[(&str, &str)]) ->
     Chorusd::start(chorusd_bin(), &env).await
 }
 
+/// chorusd with an app whose answer document puts callers in MPC `two`
+/// (`maxParticipants="2"`, agents who stay alone) and sends those not let
+/// in on to `/full`, whose document hangs up.
+pub async fn start_with_room_of_two() -> (AppServer, Chorusd) {
+    let app = AppServer::start(vec![(
+        "/full".to_owned(),
+        Reply::xml("<Response><Hangup/></Response>"),
+    )])
+    .await;
+    let chorus = start_with_answer_url(&app.url("/answer"), "POST").await;
+    app.set_route(
+        "/answer",
+        Reply::xml(&format!(
+            r#"<Response><MultiPartyCall role="agent" maxParticipants="2" stayAlone="true">two</MultiPartyCall><Redirect>{}</Redirect></Response>"#,
+            app.url("/full")
+        )),
+    );
+    (app, chorus)
+}
+
 /// Lets media flow for a while (the tests listen to what arrives meanwhile).
 pub async fn let_media_flow(ms: u64) {
     tokio::time::sleep(Duration::from_millis(ms)).await;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chorus_tests::http::{AppServer, Reply};
 use chorus_tests::phone::{DialOptions, dial};
-use common::{let_media_flow, start_with_answer_url};
+use common::{let_media_flow, start_with_answer_url, start_with_room_of_two};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -70,19 +70,7 @@ async fn on_exit_action_url_replaces_the_rest_of_the_document() {
 /// goes on with the next element.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_too_many_goes_on_with_the_next_element() {
-    let app = AppServer::start(vec![(
-        "/full".to_owned(),
-        Reply::xml("<Response><Hangup/></Response>"),
-    )])
-    .await;
-    let chorus = start_with_answer_url(&app.url("/answer"), "POST").await;
-    app.set_route(
-        "/answer",
-        Reply::xml(&format!(
-            r#"<Response><MultiPartyCall role="agent" maxParticipants="2" stayAlone="true">two</MultiPartyCall><Redirect>{}</Redirect></Response>"#,
-            app.url("/full")
-        )),
-    );
+    let (app, chorus) = start_with_room_of_two().await;
     let first = dial(chorus.sip_addr(), "two", DialOptions::default())
         .await
         .unwrap();

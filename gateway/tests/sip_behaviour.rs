@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chorus_tests::http::{AppServer, Reply};
 use chorus_tests::phone::{DialOptions, PhoneError, dial, invite_then_cancel, options, send_raw};
-use common::{start_builtin, start_with_answer_url};
+use common::{start_builtin, start_with_answer_url, start_with_room_of_two};
 
 const WAIT: Duration = Duration::from_secs(2);
 
@@ -155,19 +155,7 @@ async fn graceful_stop_hangs_up_live_calls_with_bye() {
 /// ACKs. chorusd used to put the BYE on the wire first in most tries.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_refused_after_answer_gets_bye_only_after_its_ack() {
-    let app = AppServer::start(vec![(
-        "/full".to_owned(),
-        Reply::xml("<Response><Hangup/></Response>"),
-    )])
-    .await;
-    let chorus = start_with_answer_url(&app.url("/answer"), "POST").await;
-    app.set_route(
-        "/answer",
-        Reply::xml(&format!(
-            r#"<Response><MultiPartyCall role="agent" maxParticipants="2" stayAlone="true">two</MultiPartyCall><Redirect>{}</Redirect></Response>"#,
-            app.url("/full")
-        )),
-    );
+    let (_app, chorus) = start_with_room_of_two().await;
     let first = dial(chorus.sip_addr(), "two", DialOptions::default())
         .await
         .unwrap();
