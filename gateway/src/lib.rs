@@ -15,8 +15,9 @@
 //!                  module that names rsipstack
 //! ```
 //!
-//! Within a level, `call` uses `mpc` (to join) and `player` uses `fetch`;
-//! `sip` hands new calls up to `call` over a channel the daemon wires. The
+//! Within a level, `call` uses `mpc` (to join), `player` uses `fetch` and
+//! `sip` renders its counters with `metrics`' helpers; `sip` hands new calls
+//! up to `call` over a channel the daemon wires. The
 //! control API will sit beside `call` and `mpc`. The decisions themselves
 //! live in pure crates beside this one: `chorus-flow` (what a call does
 //! next), `chorus-mpc` (Plivo's MPC rules), `chorus-media` (RTP, jitter,
