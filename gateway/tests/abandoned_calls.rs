@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use chorus_tests::daemon::Chorusd;
 use chorus_tests::phone::{DialOptions, dial};
 use chorus_tests::ports;
+use chorus_tests::tone::assert_hears;
 use common::{chorusd_bin, wait_for_metric};
 use tokio::net::UdpSocket;
 
@@ -145,6 +146,9 @@ async fn an_invite_flood_of_abandoned_calls_leaves_nothing_behind() {
     wait_for_metric(&chorus, "chorus_calls_active", 0.0).await;
     let baseline = rss_kb(chorus.pid());
 
+    let talker = dial(addr, "live", DialOptions::with_tone(400.0))
+        .await
+        .unwrap();
     let scanner = UdpSocket::bind("127.0.0.2:0").await.unwrap();
     let flooding = tokio::spawn(async move {
         let mut answered = 0;
@@ -153,17 +157,32 @@ async fn an_invite_flood_of_abandoned_calls_leaves_nothing_behind() {
         }
         (answered, scanner)
     });
-    // A real caller during the flood gets in and hears its room.
+    // A real caller during the flood gets in, and the live call hears
+    // cleanly while the flood's calls are up.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let live = dial(addr, "live", DialOptions::with_tone(700.0))
+    let joiner = dial(addr, "live", DialOptions::with_tone(700.0))
         .await
         .expect("a live call during the flood");
+    let since = Instant::now() + Duration::from_millis(200);
     let (answered, scanner) = flooding.await.unwrap();
     assert_eq!(answered, FLOOD, "every abandoned call was answered");
-    eprintln!("RSS peak {}", rss_kb(chorus.pid()));
     let peak = chorus.metrics().await["chorus_calls_active"];
     assert!(peak >= 100.0, "the flood's calls were up: {peak}");
-    assert_eq!(live.hangup().await.unwrap(), 200);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_hears(
+        "the talker",
+        &talker.received_audio_since(since),
+        &[700.0],
+        &[400.0],
+    );
+    assert_hears(
+        "the joiner",
+        &joiner.received_audio_since(since),
+        &[400.0],
+        &[700.0],
+    );
+    assert_eq!(talker.hangup().await.unwrap(), 200);
+    assert_eq!(joiner.hangup().await.unwrap(), 200);
 
     all_gone(&chorus).await;
     // Every RTP port of the range is free again.
