@@ -69,6 +69,8 @@ pub struct Config {
     pub recording: RecordingConfig,
     /// `[speech]`: the text-to-speech engine behind `<Speak>`.
     pub speech: SpeechConfig,
+    /// `[api]`: the control API.
+    pub api: ApiConfig,
 }
 
 impl Config {
@@ -352,6 +354,33 @@ impl Default for MetricsConfig {
     fn default() -> Self {
         MetricsConfig {
             listen: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9464)),
+        }
+    }
+}
+
+/// `[api]`: the control API, a Plivo-compatible REST facade under
+/// `/v1/Account/{auth_id}/MultiPartyCall/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiConfig {
+    /// `rest_listen`: HTTP `IP:port` of the REST API. Default
+    /// `Some(127.0.0.1:8088)`; `"off"` or `""` disables it.
+    pub rest_listen: Option<SocketAddr>,
+    /// `auth_id`: the account id in the API's paths and HTTP Basic user.
+    /// Default `MACHORUS000000000001` (Plivo's SDKs want `MA` or `SA` and
+    /// 20 characters); letters and digits only.
+    pub auth_id: String,
+    /// `auth_token`: the HTTP Basic password. Default `None`: every request
+    /// is refused (401) until one is set; never an open API. At least 16
+    /// characters, no whitespace or control characters.
+    pub auth_token: Option<String>,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            rest_listen: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8088)),
+            auth_id: "MACHORUS000000000001".to_owned(),
+            auth_token: None,
         }
     }
 }

@@ -68,6 +68,14 @@ pub(crate) const SCHEMA: &[(&str, &[(&str, Kind)])] = &[
     ("metrics", &[("listen", Kind::Str)]),
     ("recording", &[("dir", Kind::Str), ("url_base", Kind::Str)]),
     ("speech", &[("command", Kind::Str)]),
+    (
+        "api",
+        &[
+            ("rest_listen", Kind::Str),
+            ("auth_id", Kind::Str),
+            ("auth_token", Kind::Str),
+        ],
+    ),
 ];
 
 /// Environment variable name for a dotted key: `sip.udp_listen` -> `CHORUS_SIP__UDP_LISTEN`.

@@ -108,6 +108,10 @@ fn full_file_round_trips() {
         url_base = "https://media.example.com/calls/"
         [speech]
         command = "/opt/espeak/bin/espeak-ng"
+        [api]
+        rest_listen = "off"
+        auth_id = "SAXXXXXXXXXXXXXXXXXX"
+        auth_token = "0123456789abcdef"
     "#;
     let expected = Config {
         sip: SipConfig {
@@ -153,6 +157,11 @@ fn full_file_round_trips() {
         },
         speech: SpeechConfig {
             command: "/opt/espeak/bin/espeak-ng".into(),
+        },
+        api: ApiConfig {
+            rest_listen: None,
+            auth_id: "SAXXXXXXXXXXXXXXXXXX".into(),
+            auth_token: Some("0123456789abcdef".into()),
         },
     };
     let config = Config::from_toml_str(text).unwrap();
@@ -509,4 +518,19 @@ fn limits_have_documented_defaults_and_are_checked() {
     ] {
         assert_invalid(&err(text), key, why);
     }
+}
+
+#[test]
+fn the_api_has_no_token_by_default_and_a_short_one_is_refused_unshown() {
+    let c = Config::default();
+    assert_eq!(c.api.auth_token, None);
+    assert_eq!(c.api.rest_listen, Some("127.0.0.1:8088".parse().unwrap()));
+    let e = err("[api]\nauth_token = \"short-secret\"\n");
+    assert_invalid(&e, "api.auth_token", "at least 16 characters");
+    assert!(!e.to_string().contains("short-secret"), "{e}");
+    assert_invalid(
+        &err("[api]\nauth_id = \"MA/../x\"\n"),
+        "api.auth_id",
+        "letters and digits",
+    );
 }

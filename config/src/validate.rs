@@ -13,7 +13,7 @@ use toml::Value;
 use crate::error::ConfigError;
 use crate::source::Layers;
 use crate::{
-    Config, HttpMethod, InboundConfig, LogConfig, LogFormat, MediaConfig, MetricsConfig,
+    ApiConfig, Config, HttpMethod, InboundConfig, LogConfig, LogFormat, MediaConfig, MetricsConfig,
     RateLimitAction, RecordingConfig, RtpConfig, SampleRate, SipConfig, SpeechConfig,
 };
 
@@ -95,7 +95,48 @@ pub(crate) fn build(layers: &Layers) -> Result<Config, ConfigError> {
         metrics: metrics(&r)?,
         recording: recording(&r)?,
         speech: speech(&r)?,
+        api: api(&r)?,
     })
+}
+
+/// Shortest accepted `api.auth_token`.
+pub(crate) const MIN_TOKEN: usize = 16;
+
+fn api(r: &Reader<'_>) -> Result<ApiConfig, ConfigError> {
+    let mut api = ApiConfig::default();
+    if let Some(text) = r.string("api.rest_listen")? {
+        api.rest_listen = match text.trim() {
+            "" | "off" => None,
+            _ => Some(r.socket_addr("api.rest_listen", text)?),
+        };
+    }
+    if let Some(text) = r.string("api.auth_id")? {
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(r.invalid(
+                "api.auth_id",
+                format!("must be letters and digits only, got {text:?}"),
+            ));
+        }
+        api.auth_id = text.to_owned();
+    }
+    if let Some(text) = r.string("api.auth_token")? {
+        api.auth_token = match text {
+            "" => None,
+            _ if text.chars().count() < MIN_TOKEN
+                || text.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+            {
+                return Err(r.invalid(
+                    "api.auth_token",
+                    format!(
+                        "must be at least {MIN_TOKEN} characters without spaces or control \
+                         characters (the value is not shown)"
+                    ),
+                ));
+            }
+            _ => Some(text.to_owned()),
+        };
+    }
+    Ok(api)
 }
 
 fn speech(r: &Reader<'_>) -> Result<SpeechConfig, ConfigError> {

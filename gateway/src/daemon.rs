@@ -12,6 +12,8 @@ use chorus_mixer::vad::VadConfig;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::api::ops::Operations;
+use crate::api::rest;
 use crate::call::{self, CallServices, CallSettings, CallTable, RtpTimeouts};
 use crate::fetch::http_client;
 use crate::media::{Liveness, MediaPlane};
@@ -92,6 +94,14 @@ impl Daemon {
             ),
             None => None,
         };
+        let rest_listener = match config.api.rest_listen {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen for the REST API on {addr}"))?,
+            ),
+            None => None,
+        };
         let http = http_client(&config.sip.user_agent)?;
         let player = Player::new(http.clone(), rate, config.speech.command.clone());
         let metrics = Arc::new(Metrics::default());
@@ -129,6 +139,7 @@ impl Daemon {
             sample_rate = rate,
             answer_url = config.inbound.answer_url.as_deref().unwrap_or("(built-in: sip:<room>@host joins MPC <room>)"),
             metrics = ?config.metrics.listen,
+            rest_api = ?config.api.rest_listen,
             recordings = %config.recording.dir.display(),
             "chorusd ready"
         );
@@ -142,6 +153,17 @@ impl Daemon {
                 text
             };
             tokio::spawn(metrics::serve(listener, render, stop.clone()));
+        }
+        if let Some(listener) = rest_listener {
+            if config.api.auth_token.is_none() {
+                tracing::warn!(
+                    "the REST API refuses every request until a token is set: \
+                     api.auth_token in the config file or CHORUS_API__AUTH_TOKEN"
+                );
+            }
+            let ops = Operations::new(mpcs.clone());
+            let (api, stop) = (config.api.clone(), stop.clone());
+            tokio::spawn(async move { rest::serve(listener, ops, &api, stop).await });
         }
         let admission = signalling.admission();
         let (incoming_tx, incoming) = mpsc::unbounded_channel();

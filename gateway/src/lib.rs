@@ -6,6 +6,7 @@
 //! ```text
 //! bin/chorusd.rs
 //!  → daemon        builds and wires every part; owns start, serve, graceful stop
+//!   → api          the control API: operations over the MPCs, the Plivo REST facade
 //!   → call, mpc    one task per call (the driver of its chorus-flow interpreter),
 //!                  one task per MPC (its engine, timer, room, callbacks, recording)
 //!    → events, player, fetch, media
@@ -17,8 +18,7 @@
 //!
 //! Within a level, `call` uses `mpc` (to join), `player` uses `fetch` and
 //! `sip` renders its counters with `metrics`' helpers; `sip` hands new calls
-//! up to `call` over a channel the daemon wires. The
-//! control API will sit beside `call` and `mpc`. The decisions themselves
+//! up to `call` over a channel the daemon wires. The decisions themselves
 //! live in pure crates beside this one: `chorus-flow` (what a call does
 //! next), `chorus-mpc` (Plivo's MPC rules), `chorus-media` (RTP, jitter,
 //! SDP, DTMF) and `chorus-mixer` (who hears whom).
@@ -35,6 +35,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod call;
 pub mod daemon;
 pub mod events;

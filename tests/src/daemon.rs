@@ -29,8 +29,15 @@ pub struct Chorusd {
     sip: SocketAddr,
     /// The metrics endpoint (each daemon gets a free port), unless off.
     metrics: Option<SocketAddr>,
+    /// The REST API (a free port too, token [`API_TOKEN`]), unless off.
+    rest: Option<SocketAddr>,
     log_path: PathBuf,
 }
+
+/// The account id of every test daemon's API (chorusd's default).
+pub const API_AUTH_ID: &str = "MACHORUS000000000001";
+/// The API token every test daemon gets.
+pub const API_TOKEN: &str = "test-token-0123456789";
 
 fn log_file_path() -> PathBuf {
     let nanos = std::time::SystemTime::now()
@@ -54,6 +61,7 @@ impl Chorusd {
     pub async fn start(bin: &Path, env: &[(&str, &str)]) -> Chorusd {
         let sip = SocketAddr::from(([127, 0, 0, 1], ports::udp_and_tcp()));
         let metrics = ports::tcp_addr();
+        let rest = ports::tcp_addr();
         let (rtp_min, rtp_max) = ports::udp_range(RTP_RANGE);
         let mut vars: BTreeMap<String, String> = BTreeMap::new();
         for (k, v) in [
@@ -63,6 +71,8 @@ impl Chorusd {
             ("CHORUS_RTP__PORT_MAX", rtp_max.to_string()),
             ("CHORUS_LOG__LEVEL", "debug".to_string()),
             ("CHORUS_METRICS__LISTEN", metrics.to_string()),
+            ("CHORUS_API__REST_LISTEN", rest.to_string()),
+            ("CHORUS_API__AUTH_TOKEN", API_TOKEN.to_string()),
         ] {
             vars.insert(k.to_string(), v);
         }
@@ -87,10 +97,14 @@ impl Chorusd {
         let metrics = vars
             .get("CHORUS_METRICS__LISTEN")
             .and_then(|a| a.parse().ok());
+        let rest = vars
+            .get("CHORUS_API__REST_LISTEN")
+            .and_then(|a| a.parse().ok());
         let mut daemon = Chorusd {
             child,
             sip,
             metrics,
+            rest,
             log_path,
         };
         let deadline = Instant::now() + START_TIMEOUT;
@@ -122,6 +136,14 @@ impl Chorusd {
     /// The SIP address (UDP and TCP).
     pub fn sip_addr(&self) -> SocketAddr {
         self.sip
+    }
+
+    /// The REST API's base URL, e.g. `http://127.0.0.1:41234`.
+    ///
+    /// # Panics
+    /// If the daemon was started with the REST API off.
+    pub fn rest_url(&self) -> String {
+        format!("http://{}", self.rest.expect("the REST API is on"))
     }
 
     /// `GET /metrics`: the value of every sample line, by its name and

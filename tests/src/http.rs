@@ -240,23 +240,31 @@ async fn handle(
         .into_response()
 }
 
+/// A minimal HTTP/1.1 client (no extra dependency): sends `raw` (a whole
+/// request, which should say `Connection: close`) on a new connection and
+/// returns the status code and the body.
+pub async fn raw_request(addr: SocketAddr, raw: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(raw.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    stream.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, body.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// A minimal HTTP/1.1 client (no extra dependency): one request per
-    /// connection, returns the status code.
     async fn request(addr: SocketAddr, raw: String) -> u16 {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        stream.write_all(raw.as_bytes()).await.unwrap();
-        let mut out = Vec::new();
-        stream.read_to_end(&mut out).await.unwrap();
-        let text = String::from_utf8_lossy(&out);
-        text.split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0)
+        super::raw_request(addr, &raw).await.0
     }
 
     #[tokio::test]

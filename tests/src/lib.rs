@@ -16,6 +16,8 @@
 //! - [`ports`]: free loopback ports and port ranges.
 //! - [`sip`]: the tolerant SIP message parser the phone uses.
 //! - [`threads`]: which of a process's threads wake others (strace).
+//! - [`plivo_sdk`]: Plivo's own Python SDK, in a venv made on first use,
+//!   driving chorus's REST API.
 //!
 //! ```no_run
 //! use std::{path::Path, time::Duration};
@@ -51,6 +53,7 @@ pub mod daemon;
 pub mod http;
 pub mod peers;
 pub mod phone;
+pub mod plivo_sdk;
 pub mod ports;
 pub mod sip;
 pub mod threads;

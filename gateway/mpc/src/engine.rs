@@ -199,6 +199,32 @@ pub enum RecordCommand {
     Stop,
 }
 
+/// An MPC as the API shows it: see [`Mpc::state`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MpcState {
+    /// The MPC's fields, as in its events.
+    pub mpc: MpcFields,
+    /// Its recording is on.
+    pub recording: bool,
+    /// Its present members, in join order.
+    pub members: Vec<MemberState>,
+}
+
+/// A present member as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberState {
+    /// Its fields, as in its events.
+    pub fields: MemberFields,
+    /// Muted: heard by nobody.
+    pub muted: bool,
+    /// Held: heard by nobody, hearing only its hold music.
+    pub held: bool,
+    /// Its `startMpcOnEnter`.
+    pub start_mpc_on_enter: bool,
+    /// Its `endMpcOnExit`.
+    pub end_mpc_on_exit: bool,
+}
+
 /// A present member.
 #[derive(Debug, Clone)]
 struct Member {
@@ -286,6 +312,43 @@ impl Mpc {
     /// Present members' ids, in join order.
     pub fn members(&self) -> Vec<u32> {
         self.members.iter().map(|m| m.fields.member_id).collect()
+    }
+
+    /// The MPC and its present members as they are now (what the API
+    /// shows).
+    pub fn state(&self) -> MpcState {
+        MpcState {
+            mpc: self.fields(),
+            recording: self.recording,
+            members: (0..self.members.len())
+                .map(|i| MemberState {
+                    fields: self.member_fields(i),
+                    muted: self.members[i].participant.muted,
+                    held: self.members[i].participant.held,
+                    start_mpc_on_enter: self.members[i].spec.start_mpc_on_enter,
+                    end_mpc_on_exit: self.members[i].spec.end_mpc_on_exit,
+                })
+                .collect(),
+        }
+    }
+
+    fn fields(&self) -> MpcFields {
+        MpcFields {
+            uuid: self.uuid.clone(),
+            name: self.name.clone(),
+            created: self.created,
+            started: self.started,
+            ended: self.ended,
+        }
+    }
+
+    /// Member `i`'s fields; the mixer state is the truth for coach mode
+    /// (it changes).
+    fn member_fields(&self, i: usize) -> MemberFields {
+        MemberFields {
+            coach_mode: self.members[i].participant.coach,
+            ..self.members[i].fields.clone()
+        }
     }
 
     /// The next output, if any.
@@ -588,18 +651,8 @@ impl Mpc {
             at: now,
             requested,
             sequence: if requested { self.sequence } else { 0 },
-            mpc: MpcFields {
-                uuid: self.uuid.clone(),
-                name: self.name.clone(),
-                created: self.created,
-                started: self.started,
-                ended: self.ended,
-            },
-            // The mixer state is the truth for coach mode (it changes).
-            member: i.map(|i| MemberFields {
-                coach_mode: self.members[i].participant.coach,
-                ..self.members[i].fields.clone()
-            }),
+            mpc: self.fields(),
+            member: i.map(|i| self.member_fields(i)),
             digits,
         };
         self.outputs.push_back(Output::Event(event));

@@ -36,7 +36,10 @@ mod event;
 mod recording;
 mod time;
 
-pub use engine::{CallInfo, Input, MediaCommand, Mpc, Output, RecordCommand, Rejection, Then};
+pub use engine::{
+    CallInfo, Input, MediaCommand, MemberState, Mpc, MpcState, Output, RecordCommand, Rejection,
+    Then,
+};
 pub use event::{EventName, ExitCause, MemberFields, MpcFields, StatusEvent, Termination};
 pub use recording::{RecordingEvent, RecordingEventName, RecordingFields};
 pub use time::Timestamp;

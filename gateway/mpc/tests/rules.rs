@@ -751,3 +751,57 @@ fn four_party_flow_produces_the_exact_callback_sequence() {
         ]
     );
 }
+
+/// What the API shows: the MPC and its present members with the mixer's
+/// mute, hold and coach mode as they are now.
+#[test]
+fn state_shows_present_members_as_they_are_now() {
+    let agent = spec(Role::Agent);
+    let mut m = mpc(&agent);
+    let (a, _) = join(&mut m, 1, 1, &agent);
+    let (b, _) = join(&mut m, 2, 2, &spec(Role::Supervisor));
+    m.handle(
+        at(3),
+        Input::Update {
+            member: a,
+            mute: Some(true),
+            hold: None,
+            coach_mode: None,
+        },
+    );
+    m.handle(
+        at(4),
+        Input::Update {
+            member: b,
+            mute: None,
+            hold: Some(true),
+            coach_mode: Some(false),
+        },
+    );
+    drain(&mut m);
+    let state = m.state();
+    assert_eq!(state.mpc.uuid, "mpc-uuid");
+    assert_eq!(state.mpc.started, Some(at(1)));
+    let seen: Vec<_> = state
+        .members
+        .iter()
+        .map(|s| {
+            (
+                s.fields.member_id,
+                s.fields.call_uuid.as_str(),
+                s.muted,
+                s.held,
+                s.fields.coach_mode,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (a, "call-1", true, false, false),
+            (b, "call-2", false, true, false)
+        ]
+    );
+    leave(&mut m, 5, a, ExitCause::Kicked);
+    assert!(m.state().members.iter().all(|s| s.fields.member_id != a));
+}

@@ -290,6 +290,12 @@ impl MediaPlane {
         self.send(worker, Command::Music { room, slot, clip })
     }
 
+    /// Starts a room's MPC (the API's start; a joining member's start
+    /// travels with its join); a room that is gone ignores it.
+    pub fn start_room(&self, (worker, room): (usize, RoomKey)) -> Result<(), MediaError> {
+        self.send(worker, Command::Start { room })
+    }
+
     /// Plays a clip on a room's bridge; a room that is gone ignores it.
     pub fn play_bridge_clip(
         &self,

@@ -84,6 +84,12 @@ pub enum Command {
         /// The clip; `None`: silence.
         clip: Option<Arc<Clip>>,
     },
+    /// Start a room's MPC without a join (the API): its members hear each
+    /// other instead of the wait music.
+    Start {
+        /// The room (ignored if it is gone).
+        room: RoomKey,
+    },
     /// Play a clip on a room's bridge (an enter or exit sound URL).
     BridgeClip {
         /// The room (ignored if it is gone).
@@ -271,6 +277,11 @@ impl Worker {
                     if let Some((_, r)) = self.rooms.iter_mut().find(|(k, _)| *k == room) {
                         let retired = r.set_music(slot, clip);
                         self.emit(Event::MusicRetired(retired));
+                    }
+                }
+                Command::Start { room } => {
+                    if let Some((_, r)) = self.rooms.iter_mut().find(|(k, _)| *k == room) {
+                        r.start();
                     }
                 }
                 Command::BridgeClip { room, clip } => {

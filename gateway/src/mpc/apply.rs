@@ -125,14 +125,22 @@ impl Live {
                         tracing::warn!(%error, "could not stop the recording");
                     }
                 }
-                // Joins are applied by the join itself; starts without a
-                // join (the API) and bridge sounds other than enter/exit do
-                // not exist yet.
+                // A start without a join (the API); a joining member's
+                // start travels with its entrance, and starting twice is
+                // harmless.
+                Output::Media(MediaCommand::Start) => {
+                    if let Some(room) = &self.room
+                        && let Err(error) = services.media.start_room(room.place())
+                    {
+                        tracing::warn!(%error, "could not start the room");
+                    }
+                }
+                // Joins are applied by the join itself; bridge sounds other
+                // than enter/exit do not exist yet.
                 Output::Joined { .. }
                 | Output::Released { .. }
                 | Output::Rejected { .. }
                 | Output::Media(MediaCommand::Join { .. })
-                | Output::Media(MediaCommand::Start)
                 | Output::Media(MediaCommand::Bridge { .. }) => {}
             }
         }

@@ -1,6 +1,6 @@
 //! What calls send an MPC's task, and what it answers.
 
-use chorus_mpc::{CallInfo, Input, Rejection, Then};
+use chorus_mpc::{CallInfo, Input, MpcState, Rejection, Then};
 use chorus_xml::MultiPartyCall;
 use tokio::sync::{mpsc, oneshot};
 
@@ -40,6 +40,62 @@ pub(super) enum Command {
     /// hung up or moved on ([`Input::Leave`]), pressed digits, started or
     /// stopped speaking.
     Input(Input),
+    /// The API: look at the MPC or change it.
+    Control {
+        control: Control,
+        reply: oneshot::Sender<Result<MpcState, ControlError>>,
+    },
+}
+
+/// What the API asks of an MPC; each answers with the MPC as it is after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// Only look.
+    Show,
+    /// Start an initialized MPC (its members start hearing each other).
+    Start,
+    /// End it.
+    End,
+    /// Change members: each `Some` is applied.
+    Update {
+        /// Whom.
+        members: Members,
+        /// Mute or unmute.
+        mute: Option<bool>,
+        /// Hold or unhold.
+        hold: Option<bool>,
+        /// Coach mode on or off (supervisors only).
+        coach_mode: Option<bool>,
+    },
+    /// Take members out (`ExitCause::Kicked`).
+    Kick {
+        /// Whom.
+        members: Members,
+    },
+}
+
+/// One member, or every present one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Members {
+    /// Member `id`.
+    One(u32),
+    /// All present members.
+    All,
+}
+
+/// Why the API could not do what it asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ControlError {
+    /// No MPC by that name or UUID, live or ended.
+    #[error("no such MPC")]
+    NoSuchMpc,
+    /// The MPC has no present member with that id.
+    #[error("no member {0} in this MPC")]
+    NoSuchMember(u32),
+    /// The MPC has ended: it can only be looked at.
+    #[error("the MPC has ended")]
+    Ended,
 }
 
 /// A call executing `<MultiPartyCall>` for this MPC.

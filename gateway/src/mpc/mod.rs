@@ -13,11 +13,17 @@
 //! and music from URLs load beside it (the `sounds` module). When the engine
 //! ends the MPC the task takes it off the registry at once, closes its room,
 //! and ends as soon as its last callbacks are delivered: nothing of an MPC
-//! outlives it. The registry only maps names to task handles, under a lock
-//! held for the lookup alone, never across an engine step.
+//! outlives it but its final state, which the registry keeps (the last
+//! 1000 MPCs) for the API. The registry only maps names to
+//! task handles, under a lock held for the lookup alone, never across an
+//! engine step. [`MpcRegistry::control`] and [`MpcRegistry::list`] are the
+//! API's way in: a [`Control`] goes to the MPC's task, which checks it
+//! against its engine (the `control` module) and answers with the MPC's
+//! state.
 
 mod apply;
 mod clock;
+mod control;
 mod mailbox;
 mod membership;
 mod recording;
@@ -27,7 +33,7 @@ mod sounds;
 mod task;
 
 pub use clock::wall_clock;
-pub use mailbox::JoinError;
+pub use mailbox::{Control, ControlError, JoinError, Members};
 pub use membership::Membership;
-pub use registry::MpcRegistry;
+pub use registry::{MpcAddress, MpcRegistry};
 pub use services::MpcServices;

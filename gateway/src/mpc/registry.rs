@@ -1,17 +1,17 @@
 //! The registry: MPC names to their tasks' mailboxes. Its lock is held for
 //! a lookup or an insertion, never across an engine step.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chorus_mpc::{CallInfo, Rejection};
+use chorus_mpc::{CallInfo, MpcState, Rejection};
 use chorus_xml::MultiPartyCall;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use super::mailbox::{Command, JoinError, JoinReply, JoinRequest};
+use super::mailbox::{Command, Control, ControlError, JoinError, JoinReply, JoinRequest};
 use super::membership::Membership;
 use super::services::MpcServices;
 use super::task::MpcTask;
@@ -40,6 +40,65 @@ impl Listing {
             map.remove(name);
         }
     }
+
+    /// The live MPC at `address`: its UUID and mailbox.
+    fn find(&self, address: &MpcAddress) -> Option<(String, mpsc::UnboundedSender<Command>)> {
+        let map = self.lock();
+        let listed = match address {
+            MpcAddress::Name(name) => map.get(name),
+            MpcAddress::Uuid(uuid) => map.values().find(|l| &l.uuid == uuid),
+        }?;
+        Some((listed.uuid.clone(), listed.commands.clone()))
+    }
+}
+
+/// How many ended MPCs the registry remembers for the API.
+pub const HISTORY: usize = 1000;
+
+/// The final states of the last [`HISTORY`] MPCs that ended, newest last.
+#[derive(Clone, Default)]
+struct History(Arc<Mutex<VecDeque<MpcState>>>);
+
+impl History {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<MpcState>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn push(&self, state: MpcState) {
+        let mut ended = self.lock();
+        if ended.len() == HISTORY {
+            ended.pop_front();
+        }
+        ended.push_back(state);
+    }
+
+    /// The newest ended MPC at `address`.
+    fn find(&self, address: &MpcAddress) -> Option<MpcState> {
+        self.lock()
+            .iter()
+            .rev()
+            .find(|state| address.is(state))
+            .cloned()
+    }
+}
+
+/// How the API names an MPC: Plivo's `name_<friendly name>` or
+/// `uuid_<MPC UUID>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MpcAddress {
+    /// By friendly name (the live one, else the newest that ended).
+    Name(String),
+    /// By UUID.
+    Uuid(String),
+}
+
+impl MpcAddress {
+    fn is(&self, state: &MpcState) -> bool {
+        match self {
+            Self::Name(name) => &state.mpc.name == name,
+            Self::Uuid(uuid) => &state.mpc.uuid == uuid,
+        }
+    }
 }
 
 /// How often a join is retried when it reaches an MPC that ended meanwhile
@@ -50,6 +109,7 @@ const JOIN_ATTEMPTS: usize = 3;
 #[derive(Clone)]
 pub struct MpcRegistry {
     listing: Listing,
+    history: History,
     services: Arc<MpcServices>,
     tasks: TaskTracker,
 }
@@ -59,6 +119,7 @@ impl MpcRegistry {
     pub fn new(services: MpcServices) -> Self {
         Self {
             listing: Listing::default(),
+            history: History::default(),
             services: Arc::new(services),
             tasks: TaskTracker::new(),
         }
@@ -135,8 +196,12 @@ impl MpcRegistry {
         let (commands, mailbox) = mpsc::unbounded_channel();
         // A root span: the MPC outlives the call that started it.
         let span = tracing::info_span!(parent: None, "mpc", mpc = %spec.name, mpc_uuid = %uuid);
-        let (listing, name, listed_uuid) = (self.listing.clone(), spec.name.clone(), uuid.clone());
-        let deregister = Box::new(move || listing.remove(&name, &listed_uuid));
+        let (listing, history) = (self.listing.clone(), self.history.clone());
+        let (name, listed_uuid) = (spec.name.clone(), uuid.clone());
+        let deregister = Box::new(move |last: MpcState| {
+            history.push(last);
+            listing.remove(&name, &listed_uuid);
+        });
         let task = MpcTask::new(
             spec,
             uuid.clone(),
@@ -153,6 +218,56 @@ impl MpcRegistry {
             },
         );
         (uuid, commands)
+    }
+
+    /// Has the MPC at `address` carry out `control` (the API); answers with
+    /// its state after. An ended MPC can only be shown.
+    pub async fn control(
+        &self,
+        address: &MpcAddress,
+        control: Control,
+    ) -> Result<MpcState, ControlError> {
+        if let Some((_, commands)) = self.listing.find(address) {
+            let (reply, replied) = oneshot::channel();
+            let command = Command::Control {
+                control: control.clone(),
+                reply,
+            };
+            if commands.send(command).is_ok()
+                && let Ok(answer) = replied.await
+            {
+                return answer;
+            }
+            // It ended between the lookup and the answer: see its history.
+        }
+        match (self.history.find(address), control) {
+            (Some(state), Control::Show) => Ok(state),
+            (Some(_), _) => Err(ControlError::Ended),
+            (None, _) => Err(ControlError::NoSuchMpc),
+        }
+    }
+
+    /// Every MPC this host knows: the live ones as they are now, then the
+    /// last `HISTORY` (1000) that ended, newest first.
+    pub async fn list(&self) -> Vec<MpcState> {
+        let live: Vec<(String, String)> = self
+            .listing
+            .lock()
+            .iter()
+            .map(|(name, listed)| (name.clone(), listed.uuid.clone()))
+            .collect();
+        let mut states = Vec::new();
+        for (_, uuid) in live {
+            if let Ok(state) = self.control(&MpcAddress::Uuid(uuid), Control::Show).await {
+                states.push(state);
+            }
+        }
+        states.sort_by_key(|s| std::cmp::Reverse(s.mpc.created));
+        // An MPC that ended while it was being asked is in both.
+        let shown: Vec<String> = states.iter().map(|s| s.mpc.uuid.clone()).collect();
+        let ended: Vec<MpcState> = self.history.lock().iter().rev().cloned().collect();
+        states.extend(ended.into_iter().filter(|e| !shown.contains(&e.mpc.uuid)));
+        states
     }
 
     /// Waits up to `limit` for every MPC task to end — their last callbacks

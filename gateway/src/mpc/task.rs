@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chorus_mixer::clip::Clip;
-use chorus_mpc::{ExitCause, Input, MediaCommand, Mpc, Output, StatusEvent, Then};
+use chorus_mpc::{ExitCause, Input, MediaCommand, Mpc, MpcState, Output, StatusEvent, Then};
 use chorus_xml::{Method, MultiPartyCall, Sound};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -19,8 +19,9 @@ use super::sounds::{ForRoom, SoundBank, Source, beep};
 use crate::events::CallbackQueue;
 use crate::media::{Entrance, LegId, RoomHandle};
 
-/// Takes an ended MPC off the registry (the registry's narrow handle).
-pub(super) type Deregister = Box<dyn FnOnce() + Send>;
+/// Takes an ended MPC off the registry, keeping its final state for the
+/// API (the registry's narrow handle).
+pub(super) type Deregister = Box<dyn FnOnce(MpcState) + Send>;
 
 /// A member's seat: its leg, its call, and where its next step goes.
 pub(super) struct Seat {
@@ -114,7 +115,7 @@ impl MpcTask {
             tracing::info!(cause = termination.cause(), "MPC ended");
         }
         if let Some(deregister) = self.deregister.take() {
-            deregister();
+            deregister(live.engine.state());
         }
         live.room = None;
         live.sounds.stop();
@@ -170,6 +171,9 @@ impl Live {
         match command {
             Command::Join(request) => self.join(services, *request),
             Command::Input(input) => self.feed(services, input),
+            Command::Control { control, reply } => {
+                let _ = reply.send(self.control(services, control));
+            }
         }
     }
 

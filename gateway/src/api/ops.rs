@@ -1,0 +1,250 @@
+//! The operations every control API shares: typed requests in, typed
+//! results and errors out. REST (and, later, gRPC) only translate; the
+//! checks that make a request valid live here, so no adapter can let a bad
+//! one through, and a refused request changes nothing.
+
+use chorus_mpc::{MemberState, MpcState, Timestamp};
+
+use crate::mpc::{Control, ControlError, Members, MpcAddress, MpcRegistry};
+
+/// Why an operation was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpError {
+    /// No such MPC, live or among the last ones that ended.
+    #[error("MPC not found")]
+    NoSuchMpc,
+    /// No such present member.
+    #[error("member {0} not found in this MPC")]
+    NoSuchMember(u32),
+    /// The MPC has ended: it can only be looked at.
+    #[error("the MPC has ended")]
+    Ended,
+    /// The request itself is wrong (a missing or out-of-range value).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<ControlError> for OpError {
+    fn from(error: ControlError) -> Self {
+        match error {
+            ControlError::NoSuchMpc => Self::NoSuchMpc,
+            ControlError::NoSuchMember(id) => Self::NoSuchMember(id),
+            ControlError::Ended => Self::Ended,
+        }
+    }
+}
+
+/// MPC status as the API names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Created, not started (its members hear wait music).
+    Initialized,
+    /// Started.
+    Active,
+    /// Over.
+    Ended,
+}
+
+impl Status {
+    /// The MPC's status now.
+    pub fn of(state: &MpcState) -> Self {
+        match (state.mpc.ended, state.mpc.started) {
+            (Some(_), _) => Self::Ended,
+            (None, Some(_)) => Self::Active,
+            (None, None) => Self::Initialized,
+        }
+    }
+
+    /// `Initialized`, `Active` or `Ended`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Initialized => "Initialized",
+            Self::Active => "Active",
+            Self::Ended => "Ended",
+        }
+    }
+
+    /// From the API's lower-case filter value.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.to_ascii_lowercase().as_str() {
+            "initialized" => Some(Self::Initialized),
+            "active" => Some(Self::Active),
+            "ended" => Some(Self::Ended),
+            _ => None,
+        }
+    }
+}
+
+/// Which MPCs a listing shows. Times are bounds on the MPC's creation or
+/// end time, `(bound, inclusive)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MpcFilter {
+    /// Only MPCs of this friendly name.
+    pub name: Option<String>,
+    /// Only MPCs with this status.
+    pub status: Option<Status>,
+    /// Only ended MPCs with this `termination_cause_code`.
+    pub termination_code: Option<u32>,
+    /// Creation time after / before.
+    pub created_after: Option<(Timestamp, bool)>,
+    /// Creation time before.
+    pub created_before: Option<(Timestamp, bool)>,
+    /// End time after (ended MPCs only).
+    pub ended_after: Option<(Timestamp, bool)>,
+    /// End time before (ended MPCs only).
+    pub ended_before: Option<(Timestamp, bool)>,
+}
+
+impl MpcFilter {
+    fn keeps(&self, state: &MpcState) -> bool {
+        let after = |t: Timestamp, bound: Option<(Timestamp, bool)>| {
+            bound.is_none_or(|(b, incl)| if incl { t >= b } else { t > b })
+        };
+        let before = |t: Timestamp, bound: Option<(Timestamp, bool)>| {
+            bound.is_none_or(|(b, incl)| if incl { t <= b } else { t < b })
+        };
+        let ended = state.mpc.ended.map(|(t, _)| t);
+        let end_bounded = self.ended_after.is_some() || self.ended_before.is_some();
+        let code = state.mpc.ended.map(|(_, t)| t.code());
+        self.name.as_ref().is_none_or(|n| n == &state.mpc.name)
+            && self.status.is_none_or(|s| s == Status::of(state))
+            && self.termination_code.is_none_or(|c| code == Some(c))
+            && after(state.mpc.created, self.created_after)
+            && before(state.mpc.created, self.created_before)
+            && (!end_bounded
+                || ended
+                    .is_some_and(|t| after(t, self.ended_after) && before(t, self.ended_before)))
+    }
+}
+
+/// A page of a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// At most this many, `1..=MAX_LIMIT`.
+    pub limit: usize,
+    /// After skipping this many.
+    pub offset: usize,
+}
+
+/// The largest page (Plivo's).
+pub const MAX_LIMIT: usize = 20;
+
+impl Default for Page {
+    fn default() -> Self {
+        Self {
+            limit: MAX_LIMIT,
+            offset: 0,
+        }
+    }
+}
+
+/// One page of MPCs and how many matched in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// The page.
+    pub mpcs: Vec<MpcState>,
+    /// Matches in all pages.
+    pub total: usize,
+}
+
+/// A change to members: each `Some` is applied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemberChange {
+    /// Mute or unmute.
+    pub mute: Option<bool>,
+    /// Hold or unhold.
+    pub hold: Option<bool>,
+    /// Coach mode on or off (one supervisor at a time).
+    pub coach_mode: Option<bool>,
+}
+
+/// The operations, over this host's MPCs. Cheap to clone.
+#[derive(Clone)]
+pub struct Operations {
+    mpcs: MpcRegistry,
+}
+
+impl Operations {
+    /// Operations on `mpcs`.
+    pub fn new(mpcs: MpcRegistry) -> Self {
+        Self { mpcs }
+    }
+
+    /// The MPCs that `filter` keeps, newest first, paged.
+    pub async fn list(&self, filter: &MpcFilter, page: Page) -> Result<Listed, OpError> {
+        if !(1..=MAX_LIMIT).contains(&page.limit) {
+            return Err(OpError::Invalid(format!(
+                "limit must be between 1 and {MAX_LIMIT}, got {}",
+                page.limit
+            )));
+        }
+        let all: Vec<MpcState> = self
+            .mpcs
+            .list()
+            .await
+            .into_iter()
+            .filter(|s| filter.keeps(s))
+            .collect();
+        let total = all.len();
+        let mpcs = all.into_iter().skip(page.offset).take(page.limit).collect();
+        Ok(Listed { mpcs, total })
+    }
+
+    /// One MPC.
+    pub async fn get(&self, mpc: &MpcAddress) -> Result<MpcState, OpError> {
+        Ok(self.mpcs.control(mpc, Control::Show).await?)
+    }
+
+    /// Starts an initialized MPC; starting an active one changes nothing.
+    pub async fn start(&self, mpc: &MpcAddress) -> Result<MpcState, OpError> {
+        Ok(self.mpcs.control(mpc, Control::Start).await?)
+    }
+
+    /// Ends an MPC (its members leave, `MPCEnd` is sent).
+    pub async fn end(&self, mpc: &MpcAddress) -> Result<MpcState, OpError> {
+        Ok(self.mpcs.control(mpc, Control::End).await?)
+    }
+
+    /// One present member.
+    pub async fn member(&self, mpc: &MpcAddress, id: u32) -> Result<MemberState, OpError> {
+        let state = self.get(mpc).await?;
+        state
+            .members
+            .into_iter()
+            .find(|m| m.fields.member_id == id)
+            .ok_or(OpError::NoSuchMember(id))
+    }
+
+    /// Changes one member or all: at least one change, and coach mode only
+    /// for one member (it is a supervisor's own setting).
+    pub async fn update(
+        &self,
+        mpc: &MpcAddress,
+        members: Members,
+        change: MemberChange,
+    ) -> Result<MpcState, OpError> {
+        if change == MemberChange::default() {
+            return Err(OpError::Invalid(
+                "give at least one of coach_mode, mute, hold".to_owned(),
+            ));
+        }
+        if members == Members::All && change.coach_mode.is_some() {
+            return Err(OpError::Invalid(
+                "coach_mode cannot be changed for all members at once".to_owned(),
+            ));
+        }
+        let control = Control::Update {
+            members,
+            mute: change.mute,
+            hold: change.hold,
+            coach_mode: change.coach_mode,
+        };
+        Ok(self.mpcs.control(mpc, control).await?)
+    }
+
+    /// Takes one member or all out of the MPC (`ExitCause::Kicked`).
+    pub async fn kick(&self, mpc: &MpcAddress, members: Members) -> Result<MpcState, OpError> {
+        Ok(self.mpcs.control(mpc, Control::Kick { members }).await?)
+    }
+}

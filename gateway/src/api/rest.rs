@@ -1,0 +1,340 @@
+//! The Plivo-compatible REST facade, under
+//! `/v1/Account/{auth_id}/MultiPartyCall/`: list, get, start (`POST` with
+//! `status=active`) and end (`DELETE`) MPCs addressed as
+//! `name_<friendly name>` or `uuid_<uuid>`; list, get, update (`mute`,
+//! `hold`, `coach_mode`; one member or `all`) and kick members. Paths work
+//! with and without their trailing slash.
+//!
+//! Every request needs HTTP Basic credentials `auth_id:auth_token` and the
+//! path's `auth_id` must be ours; with no `api.auth_token` configured every
+//! request gets 401 (never an open API). Answers and errors have Plivo's
+//! shapes (the `shapes` module); a refused request changes nothing. Endpoints of
+//! Plivo's MPC API that chorus does not serve yet (add participant,
+//! recordings, play) answer 404 with an error that says so.
+
+mod params;
+mod shapes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
+use base64::Engine as _;
+use chorus_config::ApiConfig;
+use chorus_mpc::Timestamp;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::ops::{MemberChange, MpcFilter, OpError, Operations, Page, Status};
+use crate::mpc::{Members, MpcAddress, wall_clock};
+use params::{BadParam, Params};
+
+/// What every handler shares.
+struct Rest {
+    ops: Operations,
+    auth_id: String,
+    token: Option<String>,
+}
+
+type Shared = State<Arc<Rest>>;
+
+/// A handler's failure: its status and Plivo error body.
+struct Failure(StatusCode, String);
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        (self.0, axum::Json(shapes::error(&self.1))).into_response()
+    }
+}
+
+impl From<OpError> for Failure {
+    fn from(error: OpError) -> Self {
+        let status = match error {
+            OpError::NoSuchMpc | OpError::NoSuchMember(_) => StatusCode::NOT_FOUND,
+            OpError::Ended => StatusCode::CONFLICT,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self(status, error.to_string())
+    }
+}
+
+impl From<BadParam> for Failure {
+    fn from(error: BadParam) -> Self {
+        Self(StatusCode::BAD_REQUEST, error.0)
+    }
+}
+
+type Answer = Result<Response, Failure>;
+
+/// Serves the REST API on `listener` until `stop`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    ops: Operations,
+    api: &ApiConfig,
+    stop: CancellationToken,
+) {
+    let rest = Arc::new(Rest {
+        ops,
+        auth_id: api.auth_id.clone(),
+        token: api.auth_token.clone(),
+    });
+    let app = router(rest.clone()).layer(middleware::from_fn_with_state(rest, authenticate));
+    if let Err(error) = axum::serve(listener, app)
+        .with_graceful_shutdown(stop.cancelled_owned())
+        .await
+    {
+        tracing::error!(%error, "REST API server failed");
+    }
+}
+
+fn router(rest: Arc<Rest>) -> Router {
+    const BASE: &str = "/v1/Account/{auth_id}/MultiPartyCall";
+    let routes: [(String, MethodRouter<Arc<Rest>>); 4] = [
+        (format!("{BASE}/"), get(list_mpcs)),
+        (
+            format!("{BASE}/{{mpc}}/"),
+            get(get_mpc).post(start_mpc).delete(end_mpc),
+        ),
+        (format!("{BASE}/{{mpc}}/Participant/"), get(list_members)),
+        (
+            format!("{BASE}/{{mpc}}/Participant/{{member}}/"),
+            get(get_member).post(update_member).delete(kick_member),
+        ),
+    ];
+    let mut router = Router::new();
+    for (path, methods) in routes {
+        router = router
+            .route(path.trim_end_matches('/'), methods.clone())
+            .route(&path, methods);
+    }
+    router.fallback(not_served).with_state(rest)
+}
+
+/// HTTP Basic `auth_id:auth_token`, and the path's account must be ours.
+async fn authenticate(State(rest): Shared, request: Request, next: Next) -> Response {
+    let Some(token) = &rest.token else {
+        return Failure(
+            StatusCode::UNAUTHORIZED,
+            "the API is closed until api.auth_token is set (CHORUS_API__AUTH_TOKEN)".to_owned(),
+        )
+        .into_response();
+    };
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b64| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .ok()
+        })
+        .and_then(|raw| String::from_utf8(raw).ok());
+    let expected = format!("{}:{token}", rest.auth_id);
+    let account = request.uri().path().split('/').nth(3).unwrap_or("");
+    let ok =
+        given.is_some_and(|g| same(g.as_bytes(), expected.as_bytes())) && account == rest.auth_id;
+    if !ok {
+        return Failure(StatusCode::UNAUTHORIZED, "authentication failed".to_owned())
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// Compares in time that does not depend on where they differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
+async fn not_served(uri: Uri) -> Failure {
+    Failure(
+        StatusCode::NOT_FOUND,
+        format!("chorus does not serve {} (yet)", uri.path()),
+    )
+}
+
+/// `name_<friendly name>` or `uuid_<uuid>`.
+fn address(text: &str) -> Result<MpcAddress, Failure> {
+    match (text.strip_prefix("name_"), text.strip_prefix("uuid_")) {
+        (Some(name), _) if !name.is_empty() => Ok(MpcAddress::Name(name.to_owned())),
+        (_, Some(uuid)) if !uuid.is_empty() => Ok(MpcAddress::Uuid(uuid.to_owned())),
+        _ => Err(Failure(
+            StatusCode::NOT_FOUND,
+            format!("{text:?} is not an MPC: use name_<friendly name> or uuid_<MPC UUID>"),
+        )),
+    }
+}
+
+/// A member id, or `all` where `all` is allowed.
+fn members(text: &str, all_allowed: bool) -> Result<Members, Failure> {
+    match text.parse::<u32>() {
+        Ok(id) => Ok(Members::One(id)),
+        Err(_) if all_allowed && text == "all" => Ok(Members::All),
+        Err(_) => Err(Failure(
+            StatusCode::NOT_FOUND,
+            format!("{text:?} is not a member id"),
+        )),
+    }
+}
+
+fn body_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, Failure> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    Ok(Params::from_body(content_type, body)?)
+}
+
+fn page(params: &Params) -> Result<Page, Failure> {
+    let limit = params.integer("limit")?.unwrap_or(20);
+    let offset = params.integer("offset")?.unwrap_or(0);
+    Ok(Page {
+        limit: usize::try_from(limit).unwrap_or(usize::MAX),
+        offset: usize::try_from(offset).unwrap_or(usize::MAX),
+    })
+}
+
+fn json(value: Value) -> Response {
+    axum::Json(value).into_response()
+}
+
+async fn list_mpcs(State(rest): Shared, Path(auth_id): Path<String>, uri: Uri) -> Answer {
+    let params = Params::from_query(uri.query().unwrap_or(""))?;
+    let status = match params.text("status")? {
+        None => None,
+        Some(text) => Some(Status::parse(&text).ok_or_else(|| {
+            Failure(
+                StatusCode::BAD_REQUEST,
+                format!("status must be initialized, active or ended, got {text:?}"),
+            )
+        })?),
+    };
+    let bound = |name: &str, inclusive| -> Result<Option<(Timestamp, bool)>, Failure> {
+        Ok(params.time(name)?.map(|t| (t, inclusive)))
+    };
+    let filter = MpcFilter {
+        name: params.text("friendly_name")?,
+        status,
+        termination_code: params
+            .integer("termination_cause_code")?
+            .map(|c| u32::try_from(c).unwrap_or(u32::MAX)),
+        created_after: bound("creation_time__gt", false)?.or(bound("creation_time__gte", true)?),
+        created_before: bound("creation_time__lt", false)?.or(bound("creation_time__lte", true)?),
+        ended_after: bound("end_time__gt", false)?.or(bound("end_time__gte", true)?),
+        ended_before: bound("end_time__lt", false)?.or(bound("end_time__lte", true)?),
+    };
+    let page = page(&params)?;
+    let listed = rest.ops.list(&filter, page).await?;
+    let now = wall_clock();
+    let objects = listed
+        .mpcs
+        .iter()
+        .map(|s| shapes::mpc(&auth_id, s, now))
+        .collect();
+    let path = shapes::mpc_base(&auth_id);
+    Ok(json(shapes::list(&path, page, listed.total, objects)))
+}
+
+async fn get_mpc(State(rest): Shared, Path((auth_id, mpc)): Path<(String, String)>) -> Answer {
+    let state = rest.ops.get(&address(&mpc)?).await?;
+    let mut body = shapes::mpc(&auth_id, &state, wall_clock());
+    body["api_id"] = Value::String(shapes::api_id());
+    Ok(json(body))
+}
+
+async fn start_mpc(
+    State(rest): Shared,
+    Path((_, mpc)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let params = body_params(&headers, &body)?;
+    match params.text("status")? {
+        Some(s) if s.eq_ignore_ascii_case("active") => {}
+        other => {
+            return Err(Failure(
+                StatusCode::BAD_REQUEST,
+                format!("status must be active to start an MPC, got {other:?}"),
+            ));
+        }
+    }
+    rest.ops.start(&address(&mpc)?).await?;
+    Ok(json(shapes::message("MPC started")))
+}
+
+async fn end_mpc(State(rest): Shared, Path((_, mpc)): Path<(String, String)>) -> Answer {
+    rest.ops.end(&address(&mpc)?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_members(
+    State(rest): Shared,
+    Path((auth_id, mpc)): Path<(String, String)>,
+    uri: Uri,
+) -> Answer {
+    let params = Params::from_query(uri.query().unwrap_or(""))?;
+    let page = page(&params)?;
+    let call_uuid = params.text("call_uuid")?;
+    let state = rest.ops.get(&address(&mpc)?).await?;
+    let now = wall_clock();
+    let all: Vec<Value> = state
+        .members
+        .iter()
+        .filter(|m| call_uuid.as_ref().is_none_or(|c| c == &m.fields.call_uuid))
+        .map(|m| shapes::participant(&auth_id, &state, m, now))
+        .collect();
+    let total = all.len();
+    let objects = all.into_iter().skip(page.offset).take(page.limit).collect();
+    let path = format!(
+        "{}uuid_{}/Participant/",
+        shapes::mpc_base(&auth_id),
+        state.mpc.uuid
+    );
+    Ok(json(shapes::list(&path, page, total, objects)))
+}
+
+async fn get_member(
+    State(rest): Shared,
+    Path((auth_id, mpc, member)): Path<(String, String, String)>,
+) -> Answer {
+    let Members::One(id) = members(&member, false)? else {
+        unreachable!("all is not allowed here")
+    };
+    let address = address(&mpc)?;
+    let state = rest.ops.get(&address).await?;
+    let found = rest.ops.member(&address, id).await?;
+    let mut body = shapes::participant(&auth_id, &state, &found, wall_clock());
+    body["api_id"] = Value::String(shapes::api_id());
+    Ok(json(body))
+}
+
+async fn update_member(
+    State(rest): Shared,
+    Path((_, mpc, member)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let params = body_params(&headers, &body)?;
+    let change = MemberChange {
+        mute: params.boolean("mute")?,
+        hold: params.boolean("hold")?,
+        coach_mode: params.boolean("coach_mode")?,
+    };
+    let members = members(&member, true)?;
+    rest.ops.update(&address(&mpc)?, members, change).await?;
+    Ok(json(shapes::message("MPC participant updated")))
+}
+
+async fn kick_member(
+    State(rest): Shared,
+    Path((_, mpc, member)): Path<(String, String, String)>,
+) -> Answer {
+    rest.ops
+        .kick(&address(&mpc)?, members(&member, true)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
