@@ -18,7 +18,7 @@ use crate::call::{self, CallServices, CallSettings, CallTable, RtpTimeouts};
 use crate::fetch::http_client;
 use crate::media::{Liveness, MediaPlane};
 use crate::metrics::{self, Metrics};
-use crate::mpc::{MpcRegistry, MpcServices, wall_clock};
+use crate::mpc::{EventBus, MpcRegistry, MpcServices, wall_clock};
 use crate::player::Player;
 use crate::sip::{Admission, Signalling};
 
@@ -112,6 +112,7 @@ impl Daemon {
             metrics: metrics.clone(),
             recording: config.recording.clone(),
             wall_clock,
+            events: EventBus::default(),
         });
         let calls = CallTable::default();
         let services = CallServices::new(

@@ -51,6 +51,7 @@ fn registry(media: &Arc<MediaPlane>) -> MpcRegistry {
         metrics: Arc::new(Metrics::default()),
         recording: RecordingConfig::default(),
         wall_clock: stepping_wall_clock,
+        events: chorus_gateway::mpc::EventBus::default(),
     })
 }
 

@@ -10,6 +10,7 @@ use super::recording::Recording;
 use super::services::MpcServices;
 use super::sounds::beep;
 use super::task::Live;
+use super::watch::Watched;
 
 impl Live {
     /// Carries out `outputs` (a join's entrance is done by the join itself).
@@ -57,6 +58,9 @@ impl Live {
                         "MPC event"
                     );
                     services.metrics.event(event.name);
+                    services
+                        .events
+                        .publish(Watched::Mpc(std::sync::Arc::new(event.clone())));
                     if let Some(queue) = &mut self.status
                         && event.requested
                     {

@@ -31,9 +31,11 @@ mod registry;
 mod services;
 mod sounds;
 mod task;
+mod watch;
 
 pub use clock::wall_clock;
 pub use mailbox::{Control, ControlError, JoinError, Members};
 pub use membership::Membership;
 pub use registry::{MpcAddress, MpcRegistry};
 pub use services::MpcServices;
+pub use watch::{EventBus, Watched};

@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 
 use super::clock::MpcClock;
 use super::services::MpcServices;
+use super::watch::{EventBus, Watched};
 use crate::events::CallbackQueue;
 use crate::media::RoomKey;
 
@@ -21,6 +22,7 @@ use crate::media::RoomKey;
 pub(super) struct Recording {
     fields: RecordingFields,
     callbacks: Option<CallbackQueue<RecordingEvent>>,
+    events: EventBus,
     sequence: u64,
     /// The writer's answer, until it came.
     finished: Option<oneshot::Receiver<Result<Finished, RecordError>>>,
@@ -60,6 +62,7 @@ impl Recording {
                 started,
             },
             callbacks,
+            events: services.events.clone(),
             sequence: 0,
             finished: None,
         };
@@ -160,14 +163,17 @@ impl Recording {
             duration_secs = ended.map(|(_, secs)| secs),
             "MPC recording event"
         );
+        let event = RecordingEvent {
+            name,
+            at,
+            sequence: self.sequence,
+            recording: self.fields.clone(),
+            ended,
+        };
+        self.events
+            .publish(Watched::Recording(std::sync::Arc::new(event.clone())));
         if let Some(callbacks) = &mut self.callbacks {
-            callbacks.push(RecordingEvent {
-                name,
-                at,
-                sequence: self.sequence,
-                recording: self.fields.clone(),
-                ended,
-            });
+            callbacks.push(event);
         }
     }
 }

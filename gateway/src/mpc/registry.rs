@@ -278,6 +278,11 @@ impl MpcRegistry {
         tokio::time::timeout(limit, self.tasks.wait()).await.is_ok()
     }
 
+    /// Every MPC and recording event from now on, as it happens.
+    pub fn watch(&self) -> tokio::sync::broadcast::Receiver<super::watch::Watched> {
+        self.services.events.subscribe()
+    }
+
     /// How many MPCs are live.
     pub fn len(&self) -> usize {
         self.listing.lock().len()

@@ -9,6 +9,8 @@ use crate::media::MediaPlane;
 use crate::metrics::Metrics;
 use crate::player::Player;
 
+use super::watch::EventBus;
+
 /// What the MPC tasks use: the media plane for their rooms, the player for
 /// their sounds, HTTP for their callbacks, counters, where recordings go,
 /// and the wall clock (read once per MPC: its deadlines run on the
@@ -26,4 +28,6 @@ pub struct MpcServices {
     pub recording: RecordingConfig,
     /// The wall clock: [`wall_clock`](super::wall_clock), or a test's.
     pub wall_clock: fn() -> Timestamp,
+    /// Where every event is published for live watchers.
+    pub events: EventBus,
 }
