@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use chorus_tests::daemon::{API_AUTH_ID, API_TOKEN, Chorusd};
 use chorus_tests::http::{AppServer, Reply, raw_request};
+use chorus_tests::peers::{Scratch, read_wav};
 use chorus_tests::phone::{Call, DialOptions, dial};
 use chorus_tests::plivo_sdk::Sdk;
 use chorus_tests::tone::assert_hears;
@@ -289,12 +290,32 @@ async fn bad_credentials_unknown_names_and_bad_values_get_plivo_errors_and_chang
         (
             send(
                 "POST",
-                &format!("{base}/name_sdk-room/Record/"),
+                &format!("{base}/name_sdk-room/Member/1/Play/"),
                 "{}",
                 &basic,
             ),
             404,
             "does not serve",
+        ),
+        (
+            send(
+                "POST",
+                &format!("{base}/name_sdk-room/Record/"),
+                r#"{"file_format": "ogg"}"#,
+                &basic,
+            ),
+            400,
+            "file_format must be mp3 or wav",
+        ),
+        (
+            send(
+                "POST",
+                &format!("{base}/name_sdk-room/Record/Pause/"),
+                "",
+                &basic,
+            ),
+            409,
+            "the MPC is not being recorded",
         ),
     ];
     for (request, status, text) in cases {
@@ -334,5 +355,103 @@ async fn without_a_token_the_api_is_closed_and_says_how_to_open_it() {
             .log()
             .contains("the REST API refuses every request until a token is set")
     );
+    chorus.stop().await;
+}
+
+/// The MPC recording through the API: started as WAV with its own callback
+/// URL, paused and resumed; the paused time is left out of the file, and
+/// the callbacks report each step. Pausing twice is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plivo_sdk_records_and_a_pause_is_left_out_of_the_file() {
+    let app = AppServer::start(vec![
+        ("/rec".to_owned(), Reply::status(200)),
+        (
+            "/answer".to_owned(),
+            Reply::xml(r#"<Response><MultiPartyCall role="agent" stayAlone="true">taped</MultiPartyCall></Response>"#),
+        ),
+    ])
+    .await;
+    let dir = Scratch::new("api-recording");
+    let recordings = dir.path("recordings");
+    let chorus = Chorusd::start(
+        chorusd_bin(),
+        &[
+            ("CHORUS_INBOUND__ANSWER_URL", &app.url("/answer")),
+            ("CHORUS_RECORDING__DIR", recordings.to_str().unwrap()),
+        ],
+    )
+    .await;
+    let sdk = Sdk::new(&chorus.rest_url(), API_AUTH_ID, API_TOKEN);
+    let a = dial(chorus.sip_addr(), "taped", DialOptions::with_tone(400.0))
+        .await
+        .unwrap();
+    let_media_flow(300).await;
+
+    let started = sdk
+        .run(&["record-start", "taped", "wav", &app.url("/rec")])
+        .await;
+    let url = started["recording_url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{started}"));
+    assert!(
+        started["recording_id"]
+            .as_str()
+            .is_some_and(|id| url.contains(id))
+    );
+    let_media_flow(1500).await;
+    assert!(
+        sdk.run(&["record-pause", "taped"])
+            .await
+            .get("exception")
+            .is_none()
+    );
+    let twice = sdk.run(&["record-pause", "taped"]).await;
+    assert_eq!(twice["exception"], "InvalidRequestError", "{twice}");
+    assert!(
+        twice["message"]
+            .as_str()
+            .unwrap()
+            .contains("already paused")
+    );
+    let_media_flow(2000).await;
+    assert!(
+        sdk.run(&["record-resume", "taped"])
+            .await
+            .get("exception")
+            .is_none()
+    );
+    let_media_flow(1500).await;
+    assert!(
+        sdk.run(&["record-stop", "taped"])
+            .await
+            .get("exception")
+            .is_none()
+    );
+
+    let events = app
+        .wait_for_requests("/rec", 4, Duration::from_secs(10))
+        .await;
+    let names: Vec<&str> = events
+        .iter()
+        .map(|r| r.param("EventName").unwrap_or(""))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "MPCRecordingInitiated",
+            "MPCRecordingPaused",
+            "MPCRecordingResumed",
+            "MPCRecordingCompleted"
+        ]
+    );
+    let path = url.strip_prefix("file://").expect("a file URL");
+    let (rate, samples) = read_wav(std::path::Path::new(path)).expect("a WAV file");
+    let seconds = samples.len() as f64 / f64::from(rate);
+    assert!(
+        (2.6..3.6).contains(&seconds),
+        "1.5 s + 1.5 s recorded, the 2 s pause left out: {seconds:.2} s"
+    );
+    assert_hears("the recording", &samples, &[400.0], &[]);
+    assert_eq!(a.hangup().await.unwrap(), 200);
     chorus.stop().await;
 }

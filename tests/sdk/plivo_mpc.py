@@ -5,7 +5,8 @@ Plivo MPC app would, with only the base URL changed.
 
 Commands (MPC is a friendly name): list [STATUS] | get MPC | start MPC |
 end MPC | members MPC | member MPC ID | update MPC ID|all KEY=true|false... |
-kick MPC ID|all. Prints one JSON object: the SDK's answer, or
+kick MPC ID|all | record-start MPC FORMAT CALLBACK_URL | record-stop MPC |
+record-pause MPC | record-resume MPC. Prints one JSON object: the SDK's answer, or
 {"exception": <class name>, "message": <text>} when the SDK raised.
 """
 import json
@@ -56,6 +57,15 @@ def main(base_url, auth_id, auth_token, command, *args):
         return mpc.update_participant(args[1], friendly_name=args[0], **flags)
     if command == "kick":
         return mpc.kick_participant(args[1], friendly_name=args[0])
+    if command == "record-start":
+        return mpc.start_recording(friendly_name=args[0], file_format=args[1],
+                                   recording_callback_url=args[2])
+    if command == "record-stop":
+        return mpc.stop_recording(friendly_name=args[0])
+    if command == "record-pause":
+        return mpc.pause_recording(friendly_name=args[0])
+    if command == "record-resume":
+        return mpc.resume_recording(friendly_name=args[0])
     raise SystemExit(f"unknown command {command!r}")
 
 

@@ -52,6 +52,10 @@ pub enum Input {
         /// Coach mode on or off (supervisors only; ignored for others).
         coach_mode: Option<bool>,
     },
+    /// The API starts, stops, pauses or resumes the MPC recording
+    /// (requests that make no sense now, like pausing a paused recording,
+    /// change nothing: the driver refuses them first).
+    Record(RecordCommand),
     /// The API starts the MPC.
     Start,
     /// The API ends the MPC.
@@ -197,6 +201,10 @@ pub enum RecordCommand {
     },
     /// Stop and finalise it.
     Stop,
+    /// Leave what follows out of the file until resumed.
+    Pause,
+    /// Record again after a pause.
+    Resume,
 }
 
 /// An MPC as the API shows it: see [`Mpc::state`].
@@ -206,6 +214,8 @@ pub struct MpcState {
     pub mpc: MpcFields,
     /// Its recording is on.
     pub recording: bool,
+    /// Its recording is paused.
+    pub recording_paused: bool,
     /// Its present members, in join order.
     pub members: Vec<MemberState>,
 }
@@ -255,6 +265,7 @@ pub struct Mpc {
     record_min_members: usize,
     record_requested: bool,
     recording: bool,
+    recording_paused: bool,
     members: Vec<Member>,
     next_member: u32,
     sequence: u64,
@@ -280,6 +291,7 @@ impl Mpc {
             record_min_members: usize::from(spec.record_min_member_count),
             record_requested: false,
             recording: false,
+            recording_paused: false,
             members: Vec::new(),
             next_member: 1,
             sequence: 0,
@@ -320,6 +332,7 @@ impl Mpc {
         MpcState {
             mpc: self.fields(),
             recording: self.recording,
+            recording_paused: self.recording_paused,
             members: (0..self.members.len())
                 .map(|i| MemberState {
                     fields: self.member_fields(i),
@@ -378,6 +391,7 @@ impl Mpc {
                 hold,
                 coach_mode,
             } => self.update(now, member, mute, hold, coach_mode),
+            Input::Record(command) => self.record(command),
             Input::Start => self.start(now),
             Input::End => self.end(now, Termination::Api),
             Input::Digits { member, digits } => self.digits(now, member, digits),
@@ -551,6 +565,30 @@ impl Mpc {
         self.emit(now, EventName::MpcStart, None, None);
     }
 
+    /// The API's recording requests; each one that changes nothing is
+    /// ignored.
+    fn record(&mut self, command: RecordCommand) {
+        let changes = match command {
+            RecordCommand::Start { format } => {
+                self.record_format = format;
+                !self.recording && self.ended.is_none()
+            }
+            RecordCommand::Stop => self.recording,
+            RecordCommand::Pause => self.recording && !self.recording_paused,
+            RecordCommand::Resume => self.recording && self.recording_paused,
+        };
+        if !changes {
+            return;
+        }
+        match command {
+            RecordCommand::Start { .. } => self.recording = true,
+            RecordCommand::Stop => (self.recording, self.recording_paused) = (false, false),
+            RecordCommand::Pause => self.recording_paused = true,
+            RecordCommand::Resume => self.recording_paused = false,
+        }
+        self.outputs.push_back(Output::Record(command));
+    }
+
     /// Ends the MPC: every member leaves (released), the recording stops.
     fn end(&mut self, now: Timestamp, termination: Termination) {
         if self.ended.is_some() {
@@ -560,8 +598,7 @@ impl Mpc {
             self.remove(now, 0, ExitCause::MpcEnded);
         }
         if self.recording {
-            self.recording = false;
-            self.outputs.push_back(Output::Record(RecordCommand::Stop));
+            self.record(RecordCommand::Stop);
         }
         self.ended = Some((now, termination));
         self.emit(now, EventName::MpcEnd, None, None);

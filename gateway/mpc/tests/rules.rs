@@ -805,3 +805,46 @@ fn state_shows_present_members_as_they_are_now() {
     leave(&mut m, 5, a, ExitCause::Kicked);
     assert!(m.state().members.iter().all(|s| s.fields.member_id != a));
 }
+
+/// The API's recording requests: each one that changes something gives its
+/// command, the rest (pausing a paused recording, stopping none) nothing;
+/// ending the MPC stops a paused recording too.
+#[test]
+fn the_api_starts_pauses_resumes_and_stops_the_recording() {
+    use chorus_xml::RecordFileFormat;
+    let agent = spec(Role::Agent);
+    let mut m = mpc(&agent);
+    join(&mut m, 1, 1, &agent);
+    let record = |m: &mut Mpc, command| {
+        m.handle(at(2), Input::Record(command));
+        drain(m)
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Record(c) => Some(c),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(record(&mut m, RecordCommand::Pause), [], "nothing to pause");
+    let wav = RecordCommand::Start {
+        format: RecordFileFormat::Wav,
+    };
+    assert_eq!(record(&mut m, wav), [wav]);
+    assert_eq!(record(&mut m, wav), [], "already recording");
+    assert_eq!(record(&mut m, RecordCommand::Pause), [RecordCommand::Pause]);
+    assert!(m.state().recording_paused);
+    assert_eq!(record(&mut m, RecordCommand::Pause), []);
+    assert_eq!(
+        record(&mut m, RecordCommand::Resume),
+        [RecordCommand::Resume]
+    );
+    assert_eq!(record(&mut m, RecordCommand::Resume), []);
+    assert_eq!(record(&mut m, RecordCommand::Stop), [RecordCommand::Stop]);
+    assert_eq!(record(&mut m, RecordCommand::Stop), []);
+    assert_eq!(record(&mut m, wav), [wav]);
+    record(&mut m, RecordCommand::Pause);
+    m.handle(at(3), Input::End);
+    assert!(drain(&mut m).contains(&Output::Record(RecordCommand::Stop)));
+    let state = m.state();
+    assert!(!state.recording && !state.recording_paused);
+}

@@ -3,7 +3,8 @@
 //! checks that make a request valid live here, so no adapter can let a bad
 //! one through, and a refused request changes nothing.
 
-use chorus_mpc::{MemberState, MpcState, Timestamp};
+use chorus_mpc::{MemberState, MpcState, RecordCommand, RecordingFields, Timestamp};
+use chorus_xml::{Method, RecordFileFormat};
 
 use crate::mpc::{Control, ControlError, Members, MpcAddress, MpcRegistry};
 
@@ -23,6 +24,10 @@ pub enum OpError {
     /// The request itself is wrong (a missing or out-of-range value).
     #[error("{0}")]
     Invalid(String),
+    /// The request does not fit the MPC's state now (e.g. pausing a
+    /// recording that is not running).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl From<ControlError> for OpError {
@@ -31,6 +36,7 @@ impl From<ControlError> for OpError {
             ControlError::NoSuchMpc => Self::NoSuchMpc,
             ControlError::NoSuchMember(id) => Self::NoSuchMember(id),
             ControlError::Ended => Self::Ended,
+            ControlError::Conflict(why) => Self::Conflict(why.to_owned()),
         }
     }
 }
@@ -193,17 +199,17 @@ impl Operations {
 
     /// One MPC.
     pub async fn get(&self, mpc: &MpcAddress) -> Result<MpcState, OpError> {
-        Ok(self.mpcs.control(mpc, Control::Show).await?)
+        self.control(mpc, Control::Show).await
     }
 
     /// Starts an initialized MPC; starting an active one changes nothing.
     pub async fn start(&self, mpc: &MpcAddress) -> Result<MpcState, OpError> {
-        Ok(self.mpcs.control(mpc, Control::Start).await?)
+        self.control(mpc, Control::Start).await
     }
 
     /// Ends an MPC (its members leave, `MPCEnd` is sent).
     pub async fn end(&self, mpc: &MpcAddress) -> Result<MpcState, OpError> {
-        Ok(self.mpcs.control(mpc, Control::End).await?)
+        self.control(mpc, Control::End).await
     }
 
     /// One present member.
@@ -240,11 +246,54 @@ impl Operations {
             hold: change.hold,
             coach_mode: change.coach_mode,
         };
-        Ok(self.mpcs.control(mpc, control).await?)
+        self.control(mpc, control).await
+    }
+
+    /// Starts recording the MPC's mix in `format`, reporting to `callback`
+    /// (else the MPC's `recordingCallbackUrl`); answers with the
+    /// recording's id and URL.
+    pub async fn record_start(
+        &self,
+        mpc: &MpcAddress,
+        format: RecordFileFormat,
+        callback: Option<(String, Method)>,
+    ) -> Result<RecordingFields, OpError> {
+        let control = Control::Record {
+            command: RecordCommand::Start { format },
+            callback,
+        };
+        self.mpcs
+            .control(mpc, control)
+            .await?
+            .recording
+            .ok_or_else(|| OpError::Conflict("the recording could not start".to_owned()))
+    }
+
+    /// Stops, pauses or resumes the MPC's recording (`command` is not a
+    /// start: see [`Operations::record_start`]).
+    pub async fn record(
+        &self,
+        mpc: &MpcAddress,
+        command: RecordCommand,
+    ) -> Result<MpcState, OpError> {
+        if matches!(command, RecordCommand::Start { .. }) {
+            return Err(OpError::Invalid(
+                "use record_start to start a recording".to_owned(),
+            ));
+        }
+        let control = Control::Record {
+            command,
+            callback: None,
+        };
+        self.control(mpc, control).await
+    }
+
+    async fn control(&self, mpc: &MpcAddress, control: Control) -> Result<MpcState, OpError> {
+        Ok(self.mpcs.control(mpc, control).await?.state)
     }
 
     /// Takes one member or all out of the MPC (`ExitCause::Kicked`).
     pub async fn kick(&self, mpc: &MpcAddress, members: Members) -> Result<MpcState, OpError> {
-        Ok(self.mpcs.control(mpc, Control::Kick { members }).await?)
+        self.control(mpc, Control::Kick { members }).await
     }
 }

@@ -2,15 +2,16 @@
 //! `/v1/Account/{auth_id}/MultiPartyCall/`: list, get, start (`POST` with
 //! `status=active`) and end (`DELETE`) MPCs addressed as
 //! `name_<friendly name>` or `uuid_<uuid>`; list, get, update (`mute`,
-//! `hold`, `coach_mode`; one member or `all`) and kick members. Paths work
-//! with and without their trailing slash.
+//! `hold`, `coach_mode`; one member or `all`) and kick members; start
+//! (`POST Record/`), stop (`DELETE Record/`), pause and resume the MPC
+//! recording. Paths work with and without their trailing slash.
 //!
 //! Every request needs HTTP Basic credentials `auth_id:auth_token` and the
 //! path's `auth_id` must be ours; with no `api.auth_token` configured every
 //! request gets 401 (never an open API). Answers and errors have Plivo's
 //! shapes (the `shapes` module); a refused request changes nothing. Endpoints of
 //! Plivo's MPC API that chorus does not serve yet (add participant,
-//! recordings, play) answer 404 with an error that says so.
+//! participant recordings, play) answer 404 with an error that says so.
 
 mod params;
 mod shapes;
@@ -23,10 +24,11 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, get, post};
 use base64::Engine as _;
 use chorus_config::ApiConfig;
-use chorus_mpc::Timestamp;
+use chorus_mpc::{RecordCommand, Timestamp};
+use chorus_xml::{Method, RecordFileFormat};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -56,7 +58,7 @@ impl From<OpError> for Failure {
     fn from(error: OpError) -> Self {
         let status = match error {
             OpError::NoSuchMpc | OpError::NoSuchMember(_) => StatusCode::NOT_FOUND,
-            OpError::Ended => StatusCode::CONFLICT,
+            OpError::Ended | OpError::Conflict(_) => StatusCode::CONFLICT,
             _ => StatusCode::BAD_REQUEST,
         };
         Self(status, error.to_string())
@@ -94,13 +96,25 @@ pub async fn serve(
 
 fn router(rest: Arc<Rest>) -> Router {
     const BASE: &str = "/v1/Account/{auth_id}/MultiPartyCall";
-    let routes: [(String, MethodRouter<Arc<Rest>>); 4] = [
+    let routes: [(String, MethodRouter<Arc<Rest>>); 7] = [
         (format!("{BASE}/"), get(list_mpcs)),
         (
             format!("{BASE}/{{mpc}}/"),
             get(get_mpc).post(start_mpc).delete(end_mpc),
         ),
         (format!("{BASE}/{{mpc}}/Participant/"), get(list_members)),
+        (
+            format!("{BASE}/{{mpc}}/Record/"),
+            post(start_recording).delete(stop_recording),
+        ),
+        (
+            format!("{BASE}/{{mpc}}/Record/Pause/"),
+            post(pause_recording),
+        ),
+        (
+            format!("{BASE}/{{mpc}}/Record/Resume/"),
+            post(resume_recording),
+        ),
         (
             format!("{BASE}/{{mpc}}/Participant/{{member}}/"),
             get(get_member).post(update_member).delete(kick_member),
@@ -336,5 +350,72 @@ async fn kick_member(
     rest.ops
         .kick(&address(&mpc)?, members(&member, true)?)
         .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn start_recording(
+    State(rest): Shared,
+    Path((_, mpc)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let params = body_params(&headers, &body)?;
+    let bad = |why: String| Failure(StatusCode::BAD_REQUEST, why);
+    let format = match params.text("file_format")?.as_deref() {
+        None => RecordFileFormat::Mp3,
+        Some(f) if f.eq_ignore_ascii_case("mp3") => RecordFileFormat::Mp3,
+        Some(f) if f.eq_ignore_ascii_case("wav") => RecordFileFormat::Wav,
+        Some(other) => {
+            return Err(bad(format!(
+                "file_format must be mp3 or wav, got {other:?}"
+            )));
+        }
+    };
+    let method = match params.text("recording_callback_method")?.as_deref() {
+        None => Method::Post,
+        Some(m) if m.eq_ignore_ascii_case("post") => Method::Post,
+        Some(m) if m.eq_ignore_ascii_case("get") => Method::Get,
+        Some(other) => {
+            return Err(bad(format!(
+                "recording_callback_method must be GET or POST, got {other:?}"
+            )));
+        }
+    };
+    let callback = match params.text("recording_callback_url")? {
+        None => None,
+        Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+            Some((url, method))
+        }
+        Some(other) => {
+            return Err(bad(format!(
+                "recording_callback_url must be an http(s) URL, got {other:?}"
+            )));
+        }
+    };
+    let recording = rest
+        .ops
+        .record_start(&address(&mpc)?, format, callback)
+        .await?;
+    let mut answer = shapes::message("MPC recording started");
+    answer["recording_id"] = Value::String(recording.uuid);
+    answer["recording_url"] = Value::String(recording.url);
+    Ok(json(answer))
+}
+
+async fn stop_recording(State(rest): Shared, Path((_, mpc)): Path<(String, String)>) -> Answer {
+    record(&rest, &mpc, RecordCommand::Stop).await
+}
+
+async fn pause_recording(State(rest): Shared, Path((_, mpc)): Path<(String, String)>) -> Answer {
+    record(&rest, &mpc, RecordCommand::Pause).await
+}
+
+async fn resume_recording(State(rest): Shared, Path((_, mpc)): Path<(String, String)>) -> Answer {
+    record(&rest, &mpc, RecordCommand::Resume).await
+}
+
+/// Stop, pause or resume: 204 once done.
+async fn record(rest: &Rest, mpc: &str, command: RecordCommand) -> Answer {
+    rest.ops.record(&address(mpc)?, command).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

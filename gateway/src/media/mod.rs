@@ -311,6 +311,16 @@ impl MediaPlane {
         self.send(worker, Command::Record { room, tap })
     }
 
+    /// Pauses (true) or resumes a room's recording: paused time is left
+    /// out of the file.
+    pub fn pause_recording(
+        &self,
+        (worker, room): (usize, RoomKey),
+        paused: bool,
+    ) -> Result<(), MediaError> {
+        self.send(worker, Command::PauseRecording { room, paused })
+    }
+
     /// Stops feeding a room's recording; the recording then ends.
     pub fn stop_recording(&self, (worker, room): (usize, RoomKey)) -> Result<(), MediaError> {
         self.send(worker, Command::StopRecording { room })

@@ -146,6 +146,8 @@ pub struct MediaRoom {
     bridge: [Option<BridgePlayer>; MAX_BRIDGE_SOUNDS],
     /// The MPC recording, fed the recording mix every tick.
     recording: Option<Tap>,
+    /// The recording is paused: ticks go by without reaching its file.
+    recording_paused: bool,
     sample_rate: u32,
     vad: VadConfig,
     pcm: Box<[i16]>,
@@ -171,6 +173,7 @@ impl MediaRoom {
             customer_hold_music: MusicSource::new(&music.customer_hold, Tune::Hold, sample_rate),
             bridge: Default::default(),
             recording: None,
+            recording_paused: false,
             sample_rate,
             vad,
             pcm: vec![0; FRAME_8K].into_boxed_slice(),
@@ -271,7 +274,14 @@ impl MediaRoom {
     /// Stops feeding the recording; gives its tap back (to be dropped off
     /// the media thread, which ends the recording).
     pub fn stop_recording(&mut self) -> Option<Tap> {
+        self.recording_paused = false;
         self.recording.take()
+    }
+
+    /// Pauses (true) or resumes feeding the recording: paused time is left
+    /// out of the file.
+    pub fn pause_recording(&mut self, paused: bool) {
+        self.recording_paused = paused;
     }
 
     /// Starts a bridge sound if fewer than [`MAX_BRIDGE_SOUNDS`] play.
@@ -325,7 +335,7 @@ impl MediaRoom {
         }
         self.play_room_sounds();
         self.mixer.mix();
-        if let Some(tap) = &mut self.recording {
+        if let Some(tap) = self.recording.as_mut().filter(|_| !self.recording_paused) {
             tap.push(self.mixer.recording_mix());
         }
         self.send_mixes(wide);

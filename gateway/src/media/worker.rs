@@ -104,6 +104,13 @@ pub enum Command {
         /// The recording's end on the media side.
         tap: Tap,
     },
+    /// Pause (true) or resume feeding a room's recording.
+    PauseRecording {
+        /// The room (ignored if it is gone).
+        room: RoomKey,
+        /// Paused or not.
+        paused: bool,
+    },
     /// Stop feeding a room's recording: its tap comes back.
     StopRecording {
         /// The room.
@@ -296,6 +303,11 @@ impl Worker {
                     };
                     if let Some(old) = old {
                         self.emit(Event::RecordingStopped(old));
+                    }
+                }
+                Command::PauseRecording { room, paused } => {
+                    if let Some((_, r)) = self.rooms.iter_mut().find(|(k, _)| *k == room) {
+                        r.pause_recording(paused);
                     }
                 }
                 Command::StopRecording { room } => {

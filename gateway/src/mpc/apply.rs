@@ -109,7 +109,9 @@ impl Live {
                     }
                 }
                 Output::Record(RecordCommand::Start { format }) => {
-                    if self.recording.is_some() {
+                    // A finished recording (file final, callbacks out) makes
+                    // way for the next one.
+                    if self.recording.as_ref().is_some_and(|r| !r.is_done()) {
                         tracing::warn!("the MPC is already recorded");
                     } else if let Some(room) = &self.room {
                         self.recording = Some(Recording::start(
@@ -120,6 +122,17 @@ impl Live {
                             self.recording_callback.clone(),
                             &self.clock,
                         ));
+                    }
+                }
+                Output::Record(command @ (RecordCommand::Pause | RecordCommand::Resume)) => {
+                    let paused = command == RecordCommand::Pause;
+                    if let Some(room) = &self.room
+                        && let Err(error) = services.media.pause_recording(room.place(), paused)
+                    {
+                        tracing::warn!(%error, "could not pause or resume the recording");
+                    }
+                    if let Some(recording) = &mut self.recording {
+                        recording.paused(self.clock.now(), paused);
                     }
                 }
                 Output::Record(RecordCommand::Stop) => {

@@ -2,9 +2,9 @@
 //! start or end it, change or kick members. Each is checked against the
 //! engine's state first, so a bad request changes nothing.
 
-use chorus_mpc::{ExitCause, Input, MpcState};
+use chorus_mpc::{ExitCause, Input, RecordCommand};
 
-use super::mailbox::{Control, ControlError, Members};
+use super::mailbox::{Control, ControlError, Controlled, Members};
 use super::services::MpcServices;
 use super::task::Live;
 
@@ -14,7 +14,7 @@ impl Live {
         &mut self,
         services: &MpcServices,
         control: Control,
-    ) -> Result<MpcState, ControlError> {
+    ) -> Result<Controlled, ControlError> {
         if control != Control::Show && self.engine.ended().is_some() {
             return Err(ControlError::Ended);
         }
@@ -44,8 +44,39 @@ impl Live {
                     self.feed(services, Input::Leave { member, cause });
                 }
             }
+            Control::Record { command, callback } => {
+                self.check_record(command)?;
+                if callback.is_some() {
+                    self.recording_callback = callback;
+                }
+                self.feed(services, Input::Record(command));
+            }
         }
-        Ok(self.engine.state())
+        Ok(Controlled {
+            state: self.engine.state(),
+            recording: self.recording.as_ref().map(|r| r.fields().clone()),
+        })
+    }
+
+    /// Whether `command` fits the recording's state now.
+    fn check_record(&self, command: RecordCommand) -> Result<(), ControlError> {
+        let state = self.engine.state();
+        let finishing = self.recording.as_ref().is_some_and(|r| !r.is_done());
+        let why = match command {
+            RecordCommand::Start { .. } if state.recording => "the MPC is already being recorded",
+            RecordCommand::Start { .. } if finishing => {
+                "the last recording is still being finished"
+            }
+            RecordCommand::Stop | RecordCommand::Pause | RecordCommand::Resume
+                if !state.recording =>
+            {
+                "the MPC is not being recorded"
+            }
+            RecordCommand::Pause if state.recording_paused => "the recording is already paused",
+            RecordCommand::Resume if !state.recording_paused => "the recording is not paused",
+            _ => return Ok(()),
+        };
+        Err(ControlError::Conflict(why))
     }
 
     /// The present members `members` means.

@@ -1,6 +1,7 @@
 //! What calls send an MPC's task, and what it answers.
 
-use chorus_mpc::{CallInfo, Input, MpcState, Rejection, Then};
+use chorus_mpc::{CallInfo, Input, MpcState, RecordCommand, RecordingFields, Rejection, Then};
+use chorus_xml::Method;
 use chorus_xml::MultiPartyCall;
 use tokio::sync::{mpsc, oneshot};
 
@@ -43,7 +44,7 @@ pub(super) enum Command {
     /// The API: look at the MPC or change it.
     Control {
         control: Control,
-        reply: oneshot::Sender<Result<MpcState, ControlError>>,
+        reply: oneshot::Sender<Result<Controlled, ControlError>>,
     },
 }
 
@@ -72,6 +73,23 @@ pub enum Control {
         /// Whom.
         members: Members,
     },
+    /// Start, stop, pause or resume the MPC recording; a start may name
+    /// the recording callback (else the MPC's `recordingCallbackUrl`).
+    Record {
+        /// What to do.
+        command: RecordCommand,
+        /// Where its events go, for a start.
+        callback: Option<(String, Method)>,
+    },
+}
+
+/// The MPC after a [`Control`], and its recording if it has one going.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Controlled {
+    /// The MPC as it is now.
+    pub state: MpcState,
+    /// Its current (or last) recording.
+    pub recording: Option<RecordingFields>,
 }
 
 /// One member, or every present one.
@@ -96,6 +114,10 @@ pub enum ControlError {
     /// The MPC has ended: it can only be looked at.
     #[error("the MPC has ended")]
     Ended,
+    /// The request does not fit the MPC's state (e.g. pausing a recording
+    /// that is not running); the text says why.
+    #[error("{0}")]
+    Conflict(&'static str),
 }
 
 /// A call executing `<MultiPartyCall>` for this MPC.

@@ -34,7 +34,7 @@ mod task;
 mod watch;
 
 pub use clock::wall_clock;
-pub use mailbox::{Control, ControlError, JoinError, Members};
+pub use mailbox::{Control, ControlError, Controlled, JoinError, Members};
 pub use membership::Membership;
 pub use registry::{MpcAddress, MpcRegistry};
 pub use services::MpcServices;

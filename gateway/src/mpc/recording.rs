@@ -122,6 +122,21 @@ impl Recording {
         }
     }
 
+    /// The recording was paused (true) or resumed at `at` (the media room
+    /// leaves paused time out of the file).
+    pub(super) fn paused(&mut self, at: Timestamp, paused: bool) {
+        let name = match paused {
+            true => RecordingEventName::Paused,
+            false => RecordingEventName::Resumed,
+        };
+        self.report(name, at, None);
+    }
+
+    /// What the API says of this recording: its id and URL.
+    pub(super) fn fields(&self) -> &RecordingFields {
+        &self.fields
+    }
+
     /// Reports how the recording ended: the file complete, or why not.
     fn ended(
         &mut self,

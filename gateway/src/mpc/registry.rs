@@ -11,7 +11,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use super::mailbox::{Command, Control, ControlError, JoinError, JoinReply, JoinRequest};
+use super::mailbox::{
+    Command, Control, ControlError, Controlled, JoinError, JoinReply, JoinRequest,
+};
 use super::membership::Membership;
 use super::services::MpcServices;
 use super::task::MpcTask;
@@ -226,7 +228,7 @@ impl MpcRegistry {
         &self,
         address: &MpcAddress,
         control: Control,
-    ) -> Result<MpcState, ControlError> {
+    ) -> Result<Controlled, ControlError> {
         if let Some((_, commands)) = self.listing.find(address) {
             let (reply, replied) = oneshot::channel();
             let command = Command::Control {
@@ -241,7 +243,10 @@ impl MpcRegistry {
             // It ended between the lookup and the answer: see its history.
         }
         match (self.history.find(address), control) {
-            (Some(state), Control::Show) => Ok(state),
+            (Some(state), Control::Show) => Ok(Controlled {
+                state,
+                recording: None,
+            }),
             (Some(_), _) => Err(ControlError::Ended),
             (None, _) => Err(ControlError::NoSuchMpc),
         }
@@ -258,8 +263,8 @@ impl MpcRegistry {
             .collect();
         let mut states = Vec::new();
         for (_, uuid) in live {
-            if let Ok(state) = self.control(&MpcAddress::Uuid(uuid), Control::Show).await {
-                states.push(state);
+            if let Ok(shown) = self.control(&MpcAddress::Uuid(uuid), Control::Show).await {
+                states.push(shown.state);
             }
         }
         states.sort_by_key(|s| std::cmp::Reverse(s.mpc.created));
