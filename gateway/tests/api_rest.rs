@@ -102,6 +102,10 @@ async fn the_plivo_sdk_runs_an_mpc_and_the_phones_hear_each_change() {
         .map(|m| m["member_id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["1", "2"], "{members}");
+    assert_eq!(
+        members["objects"][0]["member_address"], "tester",
+        "the member's own address: its caller, not the room"
+    );
 
     // Muting a: b no longer hears it; a still hears b.
     let muted = sdk.run(&["update", "sdk-room", "1", "mute=true"]).await;

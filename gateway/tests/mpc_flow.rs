@@ -55,6 +55,22 @@ async fn on_exit_action_url_replaces_the_rest_of_the_document() {
     let onexit = app.wait_for_requests("/onexit", 1, TIMEOUT).await;
     assert_eq!(onexit[0].method, "GET");
     assert_eq!(onexit[0].param("CallUUID"), Some(agent_uuid.as_str()));
+    // The MPC's fields that seed 000 lists for this request.
+    assert_eq!(onexit[0].param("MPCFriendlyName"), Some("x"));
+    assert_eq!(onexit[0].param("MemberID"), Some("1"));
+    assert_eq!(
+        onexit[0].param("ParticipantCallUUID"),
+        Some(agent_uuid.as_str())
+    );
+    assert_eq!(onexit[0].param("ParticipantRole"), Some("Agent"));
+    for time in ["ParticipantJoinTime", "ParticipantEndTime"] {
+        assert!(
+            onexit[0].param(time).is_some_and(|t| t.ends_with("+00:00")),
+            "{time}: {:?}",
+            onexit[0].param(time)
+        );
+    }
+    assert!(onexit[0].param("MPCUUID").is_some_and(|u| u.len() == 36));
     assert!(
         agent.wait_for_bye(TIMEOUT).await,
         "the onExitActionUrl document's <Hangup/> ends the agent's call"

@@ -300,3 +300,57 @@ async fn a_recording_cut_short_by_a_crash_is_repaired_at_start_up() {
     );
     chorus.stop().await;
 }
+
+/// Recording settings are MPC level: a later member's `record="true"`
+/// cannot change the format or callback URL the MPC was created with; it is
+/// told in the log, not silently dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_members_recording_settings_are_logged_not_silently_dropped() {
+    let app = AppServer::start(vec![
+        ("/rec".to_owned(), Reply::status(200)),
+        ("/other".to_owned(), Reply::status(200)),
+    ])
+    .await;
+    let dir = Scratch::new("recording-later");
+    let dir_path = dir.path("recordings");
+    let chorus = start(&app, dir_path.to_str().unwrap(), "8000").await;
+    let first = join(
+        &app,
+        &chorus,
+        &format!(
+            r#"role="agent" stayAlone="true" recordFileFormat="wav" recordingCallbackUrl="{}""#,
+            app.url("/rec")
+        ),
+        AGENT,
+    )
+    .await;
+    let later = join(
+        &app,
+        &chorus,
+        &format!(
+            r#"role="customer" record="true" recordFileFormat="mp3" recordingCallbackUrl="{}""#,
+            app.url("/other")
+        ),
+        CUSTOMER,
+    )
+    .await;
+    let started = app.wait_for_requests("/rec", 1, TIMEOUT).await;
+    assert_eq!(
+        param(&started[0], "RecordingFormat"),
+        "wav",
+        "the MPC's format"
+    );
+    assert!(
+        app.requests_to("/other").is_empty(),
+        "the MPC's callback URL"
+    );
+    assert!(
+        chorus
+            .log()
+            .contains("a later member's recordFileFormat/recordingCallbackUrl are ignored"),
+        "said in the log"
+    );
+    assert_eq!(later.hangup().await.unwrap(), 200);
+    assert_eq!(first.hangup().await.unwrap(), 200);
+    chorus.stop().await;
+}

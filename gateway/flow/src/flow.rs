@@ -60,7 +60,7 @@ impl Flow {
             actions: VecDeque::new(),
         };
         match start {
-            Start::Fetch { url, method } => flow.fetch(url, method),
+            Start::Fetch { url, method } => flow.fetch(url, method, Vec::new()),
             Start::Document(document) => flow.run(now, document),
         }
         flow
@@ -83,7 +83,14 @@ impl Flow {
             (State::Playing, Input::Played) | (State::InMpc, Input::Left(Then::NextElement)) => {
                 self.proceed(now);
             }
-            (State::InMpc, Input::Left(Then::Fetch { url, method })) => self.fetch(url, method),
+            (
+                State::InMpc,
+                Input::Left(Then::Fetch {
+                    url,
+                    method,
+                    params,
+                }),
+            ) => self.fetch(url, method, params),
             (State::Waiting { until }, Input::Tick) if now >= until => self.proceed(now),
             _ => {}
         }
@@ -127,7 +134,7 @@ impl Flow {
 
     /// Asks for a document that replaces whatever is left of the current
     /// one, unless that makes too many documents in a row without media.
-    fn fetch(&mut self, url: String, method: Method) {
+    fn fetch(&mut self, url: String, method: Method, params: Vec<(String, String)>) {
         self.steps.clear();
         if self.documents_without_media >= MAX_DOCUMENTS_WITHOUT_MEDIA {
             self.fail();
@@ -138,6 +145,7 @@ impl Flow {
             url,
             method,
             status,
+            params,
         });
         self.state = State::Fetching;
     }
@@ -183,7 +191,7 @@ impl Flow {
                     };
                     self.end(HangupCause::Hangup, status);
                 }
-                Verb::Redirect(redirect) => self.fetch(redirect.url, redirect.method),
+                Verb::Redirect(redirect) => self.fetch(redirect.url, redirect.method, Vec::new()),
             }
             return;
         }

@@ -53,6 +53,9 @@ pub enum Action {
         method: Method,
         /// The call's status, sent as Plivo's `CallStatus` parameter.
         status: CallStatus,
+        /// More parameters to send beside the call's: the MPC's, for an
+        /// `onExitActionUrl` (empty otherwise).
+        params: Vec<(String, String)>,
     },
     /// Answer the call (200 OK). Emitted once, before the first element
     /// that needs media. If answering fails, reply [`Input::HungUp`]: the

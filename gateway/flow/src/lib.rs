@@ -21,7 +21,7 @@
 //! let mut flow = Flow::new(t0, Start::Fetch { url: answer_url.clone(), method: Method::Post });
 //! assert_eq!(
 //!     flow.poll_action(),
-//!     Some(Action::Fetch { url: answer_url, method: Method::Post, status: CallStatus::Ringing })
+//!     Some(Action::Fetch { url: answer_url, method: Method::Post, status: CallStatus::Ringing, params: vec![] })
 //! );
 //! let document = parse_response(r#"<Response><Wait length="5"/><Hangup/></Response>"#)?;
 //! flow.handle(t0, Input::Fetched(document));

@@ -76,7 +76,11 @@ fn describe(action: Action) -> String {
             url,
             method,
             status,
-        } => format!("Fetch {method} {url} ({status})"),
+            params,
+        } => {
+            let params: String = params.iter().map(|(k, v)| format!(" {k}={v}")).collect();
+            format!("Fetch {method} {url} ({status}){params}")
+        }
         Action::Answer => "Answer".into(),
         Action::Play(SoundItem::Play(play)) => format!("Play {}", play.url),
         Action::Play(SoundItem::Speak(speak)) => format!("Speak {}", speak.text),
@@ -155,9 +159,14 @@ fn on_exit_action_url_replaces_the_rest_with_status_in_progress() {
     let then = Then::Fetch {
         url: "https://app.example/exit".into(),
         method: Method::Post,
+        params: vec![("MemberID".into(), "3".into())],
     };
     let out = call.on(90, Input::Left(then));
-    assert_eq!(out, ["Fetch POST https://app.example/exit (in-progress)"]);
+    assert_eq!(
+        out,
+        ["Fetch POST https://app.example/exit (in-progress) MemberID=3"],
+        "the MPC's parameters go with the request"
+    );
     let out = call.fetched(91, "<Response><Speak>Goodbye</Speak></Response>");
     assert_eq!(out, ["Speak Goodbye"]);
     assert_eq!(call.on(93, Input::Played), ["Hangup (EndOfFlow)"]);

@@ -188,6 +188,11 @@ pub enum Then {
         url: String,
         /// GET or POST.
         method: Method,
+        /// The MPC's parameters of the request, beside the call's (seed
+        /// 000): `MPCUUID`, `MPCFriendlyName`, `MemberID`,
+        /// `ParticipantCallUUID`, `ParticipantJoinTime`,
+        /// `ParticipantEndTime`, `ParticipantRole`.
+        params: Vec<(String, String)>,
     },
 }
 
@@ -616,6 +621,7 @@ impl Mpc {
                 Some(url) => Then::Fetch {
                     url: url.clone(),
                     method: member.spec.on_exit_action_method,
+                    params: self.exit_params(&member.fields, now),
                 },
                 None => Then::NextElement,
             };
@@ -626,6 +632,22 @@ impl Mpc {
             });
         }
         member
+    }
+
+    /// The MPC's parameters of an `onExitActionUrl` request.
+    fn exit_params(&self, member: &MemberFields, now: Timestamp) -> Vec<(String, String)> {
+        [
+            ("MPCUUID", self.uuid.clone()),
+            ("MPCFriendlyName", self.name.clone()),
+            ("MemberID", member.member_id.to_string()),
+            ("ParticipantCallUUID", member.call_uuid.clone()),
+            ("ParticipantJoinTime", member.joined.to_string()),
+            ("ParticipantEndTime", now.to_string()),
+            ("ParticipantRole", member.role.as_str().to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
     }
 
     fn digits(&mut self, now: Timestamp, member: u32, digits: String) {

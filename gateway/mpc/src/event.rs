@@ -179,7 +179,7 @@ pub struct MemberFields {
     pub call_uuid: String,
     /// `ParticipantCallFrom`.
     pub from: String,
-    /// `ParticipantCallTo`, also `MemberAddress`.
+    /// `ParticipantCallTo`.
     pub to: String,
     /// `ParticipantCallDirection`: `inbound` or `outbound`.
     pub direction: &'static str,
@@ -191,6 +191,23 @@ pub struct MemberFields {
     pub joined: Timestamp,
     /// `ParticipantExitTime`, `ParticipantExitCause`, once it left.
     pub exited: Option<(Timestamp, ExitCause)>,
+}
+
+impl MemberFields {
+    /// `MemberAddress`: the member's own address, the caller of an inbound
+    /// call (the destination of a dialled one), not the room it dialled.
+    pub fn address(&self) -> &str {
+        match self.direction {
+            "inbound" => &self.from,
+            _ => &self.to,
+        }
+    }
+}
+
+/// Seconds billed for `secs` of a call: whole minutes, rounded up (chorus
+/// charges nothing; this is the duration a bill would count).
+pub fn billed_secs(secs: u64) -> u64 {
+    secs.div_ceil(60) * 60
 }
 
 /// One status callback event, in the order and with the sequence number it
@@ -243,7 +260,7 @@ impl StatusEvent {
             (
                 "MPCBilledDuration",
                 duration
-                    .map(|d| d.div_ceil(60) * 60)
+                    .map(billed_secs)
                     .map(|d| d.to_string())
                     .unwrap_or_default(),
             ),
@@ -267,7 +284,7 @@ impl StatusEvent {
         if let Some(m) = &self.member {
             fields.extend([
                 ("MemberID", m.member_id.to_string()),
-                ("MemberAddress", m.to.clone()),
+                ("MemberAddress", m.address().to_owned()),
                 ("ParticipantCallUUID", m.call_uuid.clone()),
                 ("ParticipantCallFrom", m.from.clone()),
                 ("ParticipantCallTo", m.to.clone()),

@@ -40,6 +40,8 @@ pub use engine::{
     CallInfo, Input, MediaCommand, MemberState, Mpc, MpcState, Output, RecordCommand, Rejection,
     Then,
 };
-pub use event::{EventName, ExitCause, MemberFields, MpcFields, StatusEvent, Termination};
+pub use event::{
+    EventName, ExitCause, MemberFields, MpcFields, StatusEvent, Termination, billed_secs,
+};
 pub use recording::{RecordingEvent, RecordingEventName, RecordingFields};
 pub use time::Timestamp;

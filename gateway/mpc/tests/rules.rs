@@ -416,9 +416,21 @@ fn on_exit_action_url_continues_the_call_unless_it_hung_up_or_was_transferred() 
         stay_alone: true,
         ..spec(Role::Agent)
     };
-    let then = Then::Fetch {
+    let then = |member: u32, joined: u64, ended: u64| Then::Fetch {
         url: "http://127.0.0.1/next".into(),
         method: Method::Get,
+        params: [
+            ("MPCUUID", "mpc-uuid".to_owned()),
+            ("MPCFriendlyName", "support".to_owned()),
+            ("MemberID", member.to_string()),
+            ("ParticipantCallUUID", format!("call-{member}")),
+            ("ParticipantJoinTime", at(joined).to_string()),
+            ("ParticipantEndTime", at(ended).to_string()),
+            ("ParticipantRole", "Agent".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect(),
     };
     let mut m = mpc(&fetch);
     let (a, _) = join(&mut m, 1, 1, &fetch);
@@ -429,11 +441,11 @@ fn on_exit_action_url_continues_the_call_unless_it_hung_up_or_was_transferred() 
         m.handle(at(5), Input::Leave { member, cause });
         released(&drain(&mut m))
     };
-    assert_eq!(leave(a, ExitCause::Kicked), [(a, then.clone())]);
+    assert_eq!(leave(a, ExitCause::Kicked), [(a, then(a, 1, 5))]);
     assert!(leave(b, ExitCause::Hangup).is_empty());
     assert!(leave(c, ExitCause::Transferred).is_empty());
     m.handle(at(6), Input::End);
-    assert_eq!(released(&drain(&mut m)), [(d, then)]);
+    assert_eq!(released(&drain(&mut m)), [(d, then(d, 4, 6))]);
     assert_eq!(m.ended(), Some((at(6), Termination::Api)));
 }
 
@@ -579,7 +591,7 @@ fn every_field_of_an_exit_event() {
             ("MPCTerminationCause", ""),
             ("MPCTerminationCauseCode", ""),
             ("MemberID", "1"),
-            ("MemberAddress", "support"),
+            ("MemberAddress", "caller1"),
             ("ParticipantCallUUID", "call-1"),
             ("ParticipantCallFrom", "caller1"),
             ("ParticipantCallTo", "support"),

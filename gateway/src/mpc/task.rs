@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chorus_mixer::clip::Clip;
 use chorus_mpc::{ExitCause, Input, MediaCommand, Mpc, MpcState, Output, StatusEvent, Then};
-use chorus_xml::{Method, MultiPartyCall, Sound};
+use chorus_xml::{Method, MultiPartyCall, RecordFileFormat, Sound};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -50,6 +50,8 @@ pub(super) struct Live {
     pub(super) status: Option<CallbackQueue<StatusEvent>>,
     pub(super) recording_callback: Option<(String, Method)>,
     pub(super) recording: Option<Recording>,
+    /// The MPC-level recording settings, from the element that created it.
+    record_settings: (RecordFileFormat, Option<String>),
 }
 
 impl MpcTask {
@@ -154,6 +156,7 @@ impl Live {
                 .clone()
                 .map(|url| (url, spec.recording_callback_method)),
             recording: None,
+            record_settings: (spec.record_file_format, spec.recording_callback_url.clone()),
         }
     }
 
@@ -198,6 +201,20 @@ impl Live {
             reply,
         } = request;
         let call_uuid = call.call_uuid.clone();
+        // The rule: recording settings are MPC level, set by the element
+        // that created the MPC; a later member's `record="true"` turns the
+        // recording on, but its own format or callback URL cannot change
+        // them, and saying so beats dropping them without a word.
+        let later = (spec.record_file_format, spec.recording_callback_url.clone());
+        if spec.record && later != self.record_settings {
+            tracing::warn!(
+                %call_uuid,
+                format = later.0.as_str(),
+                callback = later.1.as_deref().unwrap_or(""),
+                "a later member's recordFileFormat/recordingCallbackUrl are ignored: \
+                 the MPC's recording settings come from the element that created it"
+            );
+        }
         self.engine
             .handle(self.clock.now(), Input::Join { call, spec });
         let outputs = self.drain();

@@ -183,6 +183,7 @@ fn an_unusable_document_after_answer_hangs_up() {
     let then = Then::Fetch {
         url: "https://app.example/exit".into(),
         method: Method::Get,
+        params: Vec::new(),
     };
     assert_eq!(
         call.on(60, Input::Left(then)),
@@ -209,6 +210,7 @@ fn inputs_that_do_not_fit_are_ignored() {
     let then = Then::Fetch {
         url: "https://app.example/exit".into(),
         method: Method::Post,
+        params: Vec::new(),
     };
     assert_eq!(call.on(3, Input::Left(then.clone())), none);
     assert_eq!(call.on(4, Input::Played), ["Hangup (EndOfFlow)"]);

@@ -1,9 +1,10 @@
 //! Plivo's response shapes for MPCs and their participants. Every field
 //! Plivo sends is present; one with no value is `null`. Billing fields are
-//! what chorus knows: it bills nothing, so amounts are `"0.00000"` and
-//! billed durations equal the durations.
+//! what chorus knows: it bills nothing, so amounts are `"0.00000"`, and
+//! billed durations are the durations rounded up to whole minutes, as in
+//! the status callbacks.
 
-use chorus_mpc::{MemberState, MpcState, Timestamp};
+use chorus_mpc::{MemberState, MpcState, Timestamp, billed_secs};
 use serde_json::{Value, json};
 
 use crate::api::ops::{Page, Status};
@@ -31,7 +32,7 @@ pub fn mpc(auth_id: &str, state: &MpcState, now: Timestamp) -> Value {
     let duration = m.started.map(|s| end.unwrap_or(now).secs_since(s));
     json!({
         "billed_amount": "0.00000",
-        "billed_duration": duration,
+        "billed_duration": duration.map(billed_secs),
         "creation_time": time(Some(m.created)),
         "duration": duration,
         "end_time": time(end),
@@ -56,7 +57,7 @@ pub fn participant(auth_id: &str, state: &MpcState, member: &MemberState, now: T
     let duration = exit.unwrap_or(now).secs_since(f.joined);
     json!({
         "billed_amount": "0.00000",
-        "billed_duration": duration,
+        "billed_duration": billed_secs(duration),
         "call_uuid": f.call_uuid,
         "coach_mode": f.coach_mode,
         "duration": duration,
@@ -65,7 +66,7 @@ pub fn participant(auth_id: &str, state: &MpcState, member: &MemberState, now: T
         "exit_time": time(exit),
         "hold": member.held,
         "join_time": time(Some(f.joined)),
-        "member_address": f.from,
+        "member_address": f.address(),
         "member_id": f.member_id.to_string(),
         "mpc_uuid": state.mpc.uuid,
         "mute": member.muted,

@@ -217,7 +217,8 @@ impl InboundCall {
                 url,
                 method,
                 status,
-            } => self.fetch(url, method, status.as_str()).await,
+                params,
+            } => self.fetch(url, method, status.as_str(), params).await,
             Action::Answer => Ok(self.answer().err().map(End::input)),
             Action::Play(item) => self.say(item).await.map(|()| Some(Input::Played)),
             Action::Join(spec) => self
@@ -250,14 +251,17 @@ impl InboundCall {
         outcome.unwrap_or_else(|end| Some(end.input()))
     }
 
-    /// Fetches and parses a document while serving the dialog.
+    /// Fetches and parses a document while serving the dialog; `more` goes
+    /// with the call's parameters (the MPC's, for an `onExitActionUrl`).
     async fn fetch(
         &mut self,
         url: String,
         method: Method,
         status: &str,
+        more: Vec<(String, String)>,
     ) -> Result<Option<Input>, End> {
-        let params = answer_params(&self.invite, &self.call_uuid, status);
+        let mut params = answer_params(&self.invite, &self.call_uuid, status);
+        params.extend(more);
         let http = self.services.http.clone();
         let timeout = self.services.settings.inbound.answer_timeout;
         let method = http_method(method);
