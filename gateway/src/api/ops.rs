@@ -71,15 +71,8 @@ impl Status {
         }
     }
 
-    /// From the API's lower-case filter value.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.to_ascii_lowercase().as_str() {
-            "initialized" => Some(Self::Initialized),
-            "active" => Some(Self::Active),
-            "ended" => Some(Self::Ended),
-            _ => None,
-        }
-    }
+    /// Every status, in a call's order.
+    pub const ALL: [Status; 3] = [Self::Initialized, Self::Active, Self::Ended];
 }
 
 /// Which MPCs a listing shows. Times are bounds on the MPC's creation or

@@ -218,15 +218,8 @@ fn json(value: Value) -> Response {
 
 async fn list_mpcs(State(rest): Shared, Path(auth_id): Path<String>, uri: Uri) -> Answer {
     let params = Params::from_query(uri.query().unwrap_or(""))?;
-    let status = match params.text("status")? {
-        None => None,
-        Some(text) => Some(Status::parse(&text).ok_or_else(|| {
-            Failure(
-                StatusCode::BAD_REQUEST,
-                format!("status must be initialized, active or ended, got {text:?}"),
-            )
-        })?),
-    };
+    let statuses = Status::ALL.map(|s| (s.as_str(), s));
+    let status = params.one_of("status", &statuses)?;
     let bound = |name: &str, inclusive| -> Result<Option<(Timestamp, bool)>, Failure> {
         Ok(params.time(name)?.map(|t| (t, inclusive)))
     };
@@ -361,26 +354,17 @@ async fn start_recording(
 ) -> Answer {
     let params = body_params(&headers, &body)?;
     let bad = |why: String| Failure(StatusCode::BAD_REQUEST, why);
-    let format = match params.text("file_format")?.as_deref() {
-        None => RecordFileFormat::Mp3,
-        Some(f) if f.eq_ignore_ascii_case("mp3") => RecordFileFormat::Mp3,
-        Some(f) if f.eq_ignore_ascii_case("wav") => RecordFileFormat::Wav,
-        Some(other) => {
-            return Err(bad(format!(
-                "file_format must be mp3 or wav, got {other:?}"
-            )));
-        }
-    };
-    let method = match params.text("recording_callback_method")?.as_deref() {
-        None => Method::Post,
-        Some(m) if m.eq_ignore_ascii_case("post") => Method::Post,
-        Some(m) if m.eq_ignore_ascii_case("get") => Method::Get,
-        Some(other) => {
-            return Err(bad(format!(
-                "recording_callback_method must be GET or POST, got {other:?}"
-            )));
-        }
-    };
+    let formats = [
+        ("mp3", RecordFileFormat::Mp3),
+        ("wav", RecordFileFormat::Wav),
+    ];
+    let format = params
+        .one_of("file_format", &formats)?
+        .unwrap_or(RecordFileFormat::Mp3);
+    let methods = [("GET", Method::Get), ("POST", Method::Post)];
+    let method = params
+        .one_of("recording_callback_method", &methods)?
+        .unwrap_or(Method::Post);
     let callback = match params.text("recording_callback_url")? {
         None => None,
         Some(url) if url.starts_with("http://") || url.starts_with("https://") => {

@@ -63,6 +63,27 @@ impl Params {
         }
     }
 
+    /// A text parameter that must be one of `choices` (any case).
+    pub fn one_of<T: Copy>(
+        &self,
+        name: &str,
+        choices: &[(&str, T)],
+    ) -> Result<Option<T>, BadParam> {
+        let Some(text) = self.text(name)? else {
+            return Ok(None);
+        };
+        if let Some((_, value)) = choices.iter().find(|(c, _)| c.eq_ignore_ascii_case(&text)) {
+            return Ok(Some(*value));
+        }
+        let names: Vec<&str> = choices.iter().map(|(c, _)| *c).collect();
+        let (last, rest) = names.split_last().unwrap_or((&"", &[]));
+        let listed = match rest {
+            [] => (*last).to_owned(),
+            _ => format!("{} or {last}", rest.join(", ")),
+        };
+        Err(BadParam(format!("{name} must be {listed}, got {text:?}")))
+    }
+
     /// A boolean parameter: `true`/`false` as JSON or as text.
     pub fn boolean(&self, name: &str) -> Result<Option<bool>, BadParam> {
         match self.0.get(name).map(unwrap_one) {
@@ -158,6 +179,14 @@ mod tests {
         assert_eq!(json.boolean("hold").unwrap(), Some(false));
         assert_eq!(json.integer("limit").unwrap(), Some(5));
         assert_eq!(json.boolean("coach_mode").unwrap(), None);
+        let colours = [("red", 1), ("green", 2), ("blue", 3)];
+        assert_eq!(json.one_of("absent", &colours).unwrap(), None);
+        let picked = Params::from_query("c=GREEN&d=pink").unwrap();
+        assert_eq!(picked.one_of("c", &colours).unwrap(), Some(2));
+        assert_eq!(
+            picked.one_of("d", &colours).unwrap_err().0,
+            "d must be red, green or blue, got \"pink\""
+        );
         let form = Params::from_body(
             Some("application/x-www-form-urlencoded"),
             b"mute=true&status=active",
