@@ -438,6 +438,8 @@ async fn events(settings: &Settings, mpc: Option<&str>, as_json: bool) -> Result
         mpc: mpc.map(mpc_id),
     };
     let mut stream = answer(endpoint, api.watch_events(request)).await?;
+    // chorusd subscribed before it answered: from here on nothing is missed.
+    eprintln!("chorusctl: watching events at {endpoint} (Ctrl-C to stop)");
     loop {
         let next = tokio::select! {
             _ = tokio::signal::ctrl_c() => return Ok(()),
