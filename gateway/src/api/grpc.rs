@@ -463,6 +463,58 @@ mod tests {
         }
     }
 
+    /// A participant event of MPC `room`, numbered `n`.
+    fn event(n: u64) -> Watched {
+        use chorus_mpc::{EventName, MpcFields, StatusEvent};
+        Watched::Mpc(Arc::new(StatusEvent {
+            name: EventName::ParticipantJoin,
+            at: Timestamp(n),
+            requested: true,
+            sequence: n,
+            mpc: MpcFields {
+                uuid: "u".into(),
+                name: "room".into(),
+                created: Timestamp(0),
+                started: None,
+                ended: None,
+            },
+            member: None,
+            digits: None,
+        }))
+    }
+
+    #[tokio::test]
+    async fn a_watcher_that_falls_behind_is_told_how_many_it_missed_and_goes_on() {
+        let (bus, events) = broadcast::channel(2);
+        for n in 0..5 {
+            bus.send(event(n)).unwrap();
+        }
+        let (tx, mut rx) = mpsc::channel(8);
+        let stop = CancellationToken::new();
+        let only = Some(MpcAddress::Name("room".into()));
+        let forwarding = tokio::spawn(forward(events, only, tx, stop.clone()));
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            got.push(rx.recv().await.unwrap().unwrap().item.unwrap());
+        }
+        use pb::watch_events_response::Item;
+        assert_eq!(got[0], Item::Missed(3));
+        let sequences: Vec<u64> = got[1..]
+            .iter()
+            .map(|i| match i {
+                Item::Event(e) => e.sequence_number,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(sequences, [3, 4]);
+        stop.cancel();
+        forwarding.await.unwrap();
+        assert!(
+            rx.recv().await.is_none(),
+            "the stream ends when chorusd stops"
+        );
+    }
+
     #[test]
     fn both_bounds_of_a_kind_are_refused() {
         let t = Some(prost_types::Timestamp {
