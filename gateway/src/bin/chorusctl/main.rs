@@ -79,7 +79,7 @@ enum Command {
     Member(MemberCommand),
     /// Print MPC and recording events as they happen, until Ctrl-C
     Events {
-        /// Only this MPC's (friendly name, or uuid:<MPC UUID>)
+        /// Only this MPC's (a friendly name, or uuid:UUID)
         #[arg(long)]
         mpc: Option<String>,
     },
