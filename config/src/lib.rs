@@ -359,18 +359,23 @@ impl Default for MetricsConfig {
 }
 
 /// `[api]`: the control API, a Plivo-compatible REST facade under
-/// `/v1/Account/{auth_id}/MultiPartyCall/`.
+/// `/v1/Account/{auth_id}/MultiPartyCall/` and the gRPC service
+/// `chorus.v1.MultiPartyCalls`, both behind `auth_token`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiConfig {
     /// `rest_listen`: HTTP `IP:port` of the REST API. Default
     /// `Some(127.0.0.1:8088)`; `"off"` or `""` disables it.
     pub rest_listen: Option<SocketAddr>,
+    /// `grpc_listen`: `IP:port` of the gRPC API (plain HTTP/2). Default
+    /// `Some(127.0.0.1:50051)`; `"off"` or `""` disables it.
+    pub grpc_listen: Option<SocketAddr>,
     /// `auth_id`: the account id in the API's paths and HTTP Basic user.
     /// Default `MACHORUS000000000001` (Plivo's SDKs want `MA` or `SA` and
     /// 20 characters); letters and digits only.
     pub auth_id: String,
-    /// `auth_token`: the HTTP Basic password. Default `None`: every request
-    /// is refused (401) until one is set; never an open API. At least 16
+    /// `auth_token`: the HTTP Basic password, and the gRPC bearer token.
+    /// Default `None`: every request is refused (401, `UNAUTHENTICATED`)
+    /// until one is set; never an open API. At least 16
     /// characters, no whitespace or control characters.
     pub auth_token: Option<String>,
 }
@@ -379,6 +384,7 @@ impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             rest_listen: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8088)),
+            grpc_listen: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 50051)),
             auth_id: "MACHORUS000000000001".to_owned(),
             auth_token: None,
         }

@@ -72,6 +72,7 @@ pub(crate) const SCHEMA: &[(&str, &[(&str, Kind)])] = &[
         "api",
         &[
             ("rest_listen", Kind::Str),
+            ("grpc_listen", Kind::Str),
             ("auth_id", Kind::Str),
             ("auth_token", Kind::Str),
         ],

@@ -110,6 +110,7 @@ fn full_file_round_trips() {
         command = "/opt/espeak/bin/espeak-ng"
         [api]
         rest_listen = "off"
+        grpc_listen = "[::1]:50052"
         auth_id = "SAXXXXXXXXXXXXXXXXXX"
         auth_token = "0123456789abcdef"
     "#;
@@ -160,6 +161,7 @@ fn full_file_round_trips() {
         },
         api: ApiConfig {
             rest_listen: None,
+            grpc_listen: Some("[::1]:50052".parse().unwrap()),
             auth_id: "SAXXXXXXXXXXXXXXXXXX".into(),
             auth_token: Some("0123456789abcdef".into()),
         },
@@ -525,6 +527,7 @@ fn the_api_has_no_token_by_default_and_a_short_one_is_refused_unshown() {
     let c = Config::default();
     assert_eq!(c.api.auth_token, None);
     assert_eq!(c.api.rest_listen, Some("127.0.0.1:8088".parse().unwrap()));
+    assert_eq!(c.api.grpc_listen, Some("127.0.0.1:50051".parse().unwrap()));
     let e = err("[api]\nauth_token = \"short-secret\"\n");
     assert_invalid(&e, "api.auth_token", "at least 16 characters");
     assert!(!e.to_string().contains("short-secret"), "{e}");
@@ -532,5 +535,24 @@ fn the_api_has_no_token_by_default_and_a_short_one_is_refused_unshown() {
         &err("[api]\nauth_id = \"MA/../x\"\n"),
         "api.auth_id",
         "letters and digits",
+    );
+}
+
+#[test]
+fn the_grpc_api_can_move_or_be_turned_off_and_a_bad_address_is_named() {
+    let moved = Config::from_toml_str("[api]\ngrpc_listen = \"127.0.0.1:6000\"\n").unwrap();
+    assert_eq!(
+        moved.api.grpc_listen,
+        Some("127.0.0.1:6000".parse().unwrap())
+    );
+    for off in ["off", ""] {
+        let c = Config::from_toml_str(&format!("[api]\ngrpc_listen = \"{off}\"\n")).unwrap();
+        assert_eq!(c.api.grpc_listen, None, "{off:?}");
+        assert!(c.api.rest_listen.is_some(), "only gRPC is off");
+    }
+    assert_invalid(
+        &err("[api]\ngrpc_listen = \"localhost\"\n"),
+        "api.grpc_listen",
+        "is not an IP:port address",
     );
 }

@@ -277,3 +277,14 @@ fn vad_thresholds_are_read_and_checked() {
     let err = Config::load(None, env(&[("CHORUS_MEDIA__VAD_HANGOVER_MS", "5")])).unwrap_err();
     assert_eq!(err.key(), Some("media.vad_hangover_ms"));
 }
+
+#[test]
+fn the_grpc_api_is_moved_or_turned_off_by_its_variable() {
+    let moved = Config::load(None, env(&[("CHORUS_API__GRPC_LISTEN", "127.0.0.1:6001")])).unwrap();
+    assert_eq!(
+        moved.api.grpc_listen,
+        Some("127.0.0.1:6001".parse().unwrap())
+    );
+    let off = Config::load(None, env(&[("CHORUS_API__GRPC_LISTEN", "off")])).unwrap();
+    assert_eq!(off.api.grpc_listen, None);
+}

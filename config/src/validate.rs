@@ -110,6 +110,12 @@ fn api(r: &Reader<'_>) -> Result<ApiConfig, ConfigError> {
             _ => Some(r.socket_addr("api.rest_listen", text)?),
         };
     }
+    if let Some(text) = r.string("api.grpc_listen")? {
+        api.grpc_listen = match text.trim() {
+            "" | "off" => None,
+            _ => Some(r.socket_addr("api.grpc_listen", text)?),
+        };
+    }
     if let Some(text) = r.string("api.auth_id")? {
         if text.is_empty() || !text.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(r.invalid(

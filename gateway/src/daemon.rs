@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::ops::Operations;
-use crate::api::rest;
+use crate::api::{grpc, rest};
 use crate::call::{self, CallServices, CallSettings, CallTable, RtpTimeouts};
 use crate::fetch::http_client;
 use crate::media::{Liveness, MediaPlane};
@@ -64,8 +64,8 @@ async fn repair_recordings(dir: std::path::PathBuf) {
 }
 
 impl Daemon {
-    /// Binds the SIP listeners and the metrics endpoint, starts the media
-    /// workers, and serves.
+    /// Binds the SIP listeners, the metrics endpoint and the APIs (REST and
+    /// gRPC), starts the media workers, and serves.
     pub async fn start(config: Config) -> anyhow::Result<Self> {
         repair_recordings(config.recording.dir.clone()).await;
         let stop = CancellationToken::new();
@@ -99,6 +99,14 @@ impl Daemon {
                 tokio::net::TcpListener::bind(addr)
                     .await
                     .with_context(|| format!("cannot listen for the REST API on {addr}"))?,
+            ),
+            None => None,
+        };
+        let grpc_listener = match config.api.grpc_listen {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen for the gRPC API on {addr}"))?,
             ),
             None => None,
         };
@@ -141,6 +149,7 @@ impl Daemon {
             answer_url = config.inbound.answer_url.as_deref().unwrap_or("(built-in: sip:<room>@host joins MPC <room>)"),
             metrics = ?config.metrics.listen,
             rest_api = ?config.api.rest_listen,
+            grpc_api = ?config.api.grpc_listen,
             recordings = %config.recording.dir.display(),
             "chorusd ready"
         );
@@ -165,6 +174,17 @@ impl Daemon {
             let ops = Operations::new(mpcs.clone());
             let (api, stop) = (config.api.clone(), stop.clone());
             tokio::spawn(async move { rest::serve(listener, ops, &api, stop).await });
+        }
+        if let Some(listener) = grpc_listener {
+            if config.api.auth_token.is_none() {
+                tracing::warn!(
+                    "the gRPC API refuses every request until a token is set: \
+                     api.auth_token in the config file or CHORUS_API__AUTH_TOKEN"
+                );
+            }
+            let ops = Operations::new(mpcs.clone());
+            let (api, stop) = (config.api.clone(), stop.clone());
+            tokio::spawn(async move { grpc::serve(listener, ops, &api, stop).await });
         }
         let admission = signalling.admission();
         let (incoming_tx, incoming) = mpsc::unbounded_channel();

@@ -7,6 +7,7 @@
 //! bin/chorusd.rs
 //!  → daemon        builds and wires every part; owns start, serve, graceful stop
 //!   → api          the control API: operations over the MPCs, the Plivo REST facade
+//!                  and the gRPC service (bin/chorusctl talks to the latter)
 //!   → call, mpc    one task per call (the driver of its chorus-flow interpreter),
 //!                  one task per MPC (its engine, timer, room, callbacks, recording)
 //!    → events, player, fetch, media

@@ -1,7 +1,7 @@
 //! Runs the real `chorusd` binary for a test.
 //!
-//! Each daemon gets its own SIP port (free for both UDP and TCP), metrics
-//! port and 200-port RTP range (see [`crate::ports`]), so tests can run in parallel within one process and
+//! Each daemon gets its own SIP port (free for both UDP and TCP), metrics,
+//! REST and gRPC ports and 200-port RTP range (see [`crate::ports`]), so tests can run in parallel within one process and
 //! across processes. Its stdout and stderr go to a temporary log file which a
 //! failing start prints, and which is kept (and its path printed) when the
 //! test panics.
@@ -31,6 +31,8 @@ pub struct Chorusd {
     metrics: Option<SocketAddr>,
     /// The REST API (a free port too, token [`API_TOKEN`]), unless off.
     rest: Option<SocketAddr>,
+    /// The gRPC API (a free port, the same token), unless off.
+    grpc: Option<SocketAddr>,
     log_path: PathBuf,
 }
 
@@ -62,6 +64,7 @@ impl Chorusd {
         let sip = SocketAddr::from(([127, 0, 0, 1], ports::udp_and_tcp()));
         let metrics = ports::tcp_addr();
         let rest = ports::tcp_addr();
+        let grpc = ports::tcp_addr();
         let (rtp_min, rtp_max) = ports::udp_range(RTP_RANGE);
         let mut vars: BTreeMap<String, String> = BTreeMap::new();
         for (k, v) in [
@@ -72,6 +75,7 @@ impl Chorusd {
             ("CHORUS_LOG__LEVEL", "debug".to_string()),
             ("CHORUS_METRICS__LISTEN", metrics.to_string()),
             ("CHORUS_API__REST_LISTEN", rest.to_string()),
+            ("CHORUS_API__GRPC_LISTEN", grpc.to_string()),
             ("CHORUS_API__AUTH_TOKEN", API_TOKEN.to_string()),
         ] {
             vars.insert(k.to_string(), v);
@@ -100,11 +104,15 @@ impl Chorusd {
         let rest = vars
             .get("CHORUS_API__REST_LISTEN")
             .and_then(|a| a.parse().ok());
+        let grpc = vars
+            .get("CHORUS_API__GRPC_LISTEN")
+            .and_then(|a| a.parse().ok());
         let mut daemon = Chorusd {
             child,
             sip,
             metrics,
             rest,
+            grpc,
             log_path,
         };
         let deadline = Instant::now() + START_TIMEOUT;
@@ -144,6 +152,15 @@ impl Chorusd {
     /// If the daemon was started with the REST API off.
     pub fn rest_url(&self) -> String {
         format!("http://{}", self.rest.expect("the REST API is on"))
+    }
+
+    /// The gRPC API's URL, e.g. `http://127.0.0.1:41235` (token
+    /// [`API_TOKEN`]).
+    ///
+    /// # Panics
+    /// If the daemon was started with the gRPC API off.
+    pub fn grpc_url(&self) -> String {
+        format!("http://{}", self.grpc.expect("the gRPC API is on"))
     }
 
     /// `GET /metrics`: the value of every sample line, by its name and

@@ -1,12 +1,12 @@
 //! The operations every control API shares: typed requests in, typed
-//! results and errors out. REST (and, later, gRPC) only translate; the
+//! results and errors out. REST and gRPC only translate; the
 //! checks that make a request valid live here, so no adapter can let a bad
 //! one through, and a refused request changes nothing.
 
 use chorus_mpc::{MemberState, MpcState, RecordCommand, RecordingFields, Timestamp};
 use chorus_xml::{Method, RecordFileFormat};
 
-use crate::mpc::{Control, ControlError, Members, MpcAddress, MpcRegistry};
+use crate::mpc::{Control, ControlError, Members, MpcAddress, MpcRegistry, Watched};
 
 /// Why an operation was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -168,6 +168,13 @@ impl Operations {
     /// Operations on `mpcs`.
     pub fn new(mpcs: MpcRegistry) -> Self {
         Self { mpcs }
+    }
+
+    /// Every MPC and recording event from now on, as it happens (see
+    /// [`crate::mpc::EventBus`]: one that falls behind is told how many it
+    /// missed).
+    pub fn watch(&self) -> tokio::sync::broadcast::Receiver<Watched> {
+        self.mpcs.watch()
     }
 
     /// The MPCs that `filter` keeps, newest first, paged.

@@ -1,0 +1,533 @@
+//! The gRPC facade: `chorus.v1.MultiPartyCalls` (`proto/chorus/v1/mpc.proto`)
+//! over the same [`Operations`] as REST, plus the live event stream
+//! (`WatchEvents`), standard health (`grpc.health.v1.Health`) and server
+//! reflection (so `grpcurl` works without the `.proto`).
+//!
+//! Every `MultiPartyCalls` RPC needs the metadata `authorization: Bearer
+//! <api.auth_token>`; with no token configured every one is refused
+//! (`UNAUTHENTICATED`: never an open API). Health and reflection answer
+//! without a token: they tell only whether chorusd serves and the public
+//! schema, and load balancers probe health without secrets. Plain HTTP/2
+//! (no TLS yet): keep `api.grpc_listen` on loopback or a private network.
+//!
+//! Errors: an unknown MPC or member is `NOT_FOUND`, changing an ended MPC
+//! `FAILED_PRECONDITION`, a missing or out-of-range value
+//! `INVALID_ARGUMENT`; each message says which.
+
+mod shapes;
+
+use std::sync::Arc;
+
+use chorus_config::ApiConfig;
+use chorus_mpc::Timestamp;
+use chorus_proto::v1 as pb;
+use pb::multi_party_calls_server::{MultiPartyCalls, MultiPartyCallsServer};
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+use super::ops::{MemberChange, MpcFilter, OpError, Operations, Page};
+use crate::mpc::{Members, MpcAddress, Watched};
+
+/// The service's full name, as health reports it.
+const SERVICE: &str = "chorus.v1.MultiPartyCalls";
+
+/// Events a watcher's connection may hold before it falls behind the bus.
+const STREAM_BUFFER: usize = 64;
+
+/// Serves the gRPC API on `listener` until `stop`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    ops: Operations,
+    api: &ApiConfig,
+    stop: CancellationToken,
+) {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_service_status(SERVICE, tonic_health::ServingStatus::Serving)
+        .await;
+    // v1 and the older v1alpha, which some grpcurl releases still ask for.
+    let describe = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection = match (describe().build_v1(), describe().build_v1alpha()) {
+        (Ok(v1), Ok(v1alpha)) => (v1, v1alpha),
+        (Err(error), _) | (_, Err(error)) => {
+            tracing::error!(%error, "gRPC reflection cannot describe the API; not serving gRPC");
+            return;
+        }
+    };
+    let token = BearerToken(api.auth_token.as_deref().map(Arc::from));
+    let mpcs = MultiPartyCallsServer::with_interceptor(
+        MpcService {
+            ops,
+            stop: stop.clone(),
+        },
+        move |request| token.check(request),
+    );
+    let served = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection.0)
+        .add_service(reflection.1)
+        .add_service(mpcs)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop.cancelled_owned())
+        .await;
+    if let Err(error) = served {
+        tracing::error!(%error, "gRPC API server failed");
+    }
+}
+
+/// `authorization: Bearer <token>` on every request.
+#[derive(Clone)]
+struct BearerToken(Option<Arc<str>>);
+
+impl BearerToken {
+    fn check(&self, request: Request<()>) -> Result<Request<()>, Status> {
+        let Some(token) = &self.0 else {
+            return Err(Status::unauthenticated(
+                "the API is closed until api.auth_token is set (CHORUS_API__AUTH_TOKEN)",
+            ));
+        };
+        let Some(given) = request.metadata().get("authorization") else {
+            return Err(Status::unauthenticated(
+                "missing metadata authorization: Bearer <api.auth_token>",
+            ));
+        };
+        let given = given
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if same(given.trim().as_bytes(), token.as_bytes()) {
+            Ok(request)
+        } else {
+            Err(Status::unauthenticated("authentication failed"))
+        }
+    }
+}
+
+/// Compares in time that does not depend on where they differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
+struct MpcService {
+    ops: Operations,
+    stop: CancellationToken,
+}
+
+/// What the request named, for error messages.
+fn describe(mpc: &MpcAddress) -> String {
+    match mpc {
+        MpcAddress::Name(name) => format!("friendly_name {name:?}"),
+        MpcAddress::Uuid(uuid) => format!("mpc_uuid {uuid:?}"),
+    }
+}
+
+/// An operation's refusal as a gRPC status.
+fn refused(error: OpError, mpc: &MpcAddress) -> Status {
+    match error {
+        OpError::NoSuchMpc => Status::not_found(format!("MPC {} not found", describe(mpc))),
+        OpError::NoSuchMember(id) => {
+            Status::not_found(format!("member {id} not found in MPC {}", describe(mpc)))
+        }
+        OpError::Ended => Status::failed_precondition(format!(
+            "MPC {} has ended: it can only be looked at",
+            describe(mpc)
+        )),
+        OpError::Invalid(why) => Status::invalid_argument(why),
+        OpError::Conflict(why) => Status::failed_precondition(why),
+    }
+}
+
+fn address(id: Option<pb::MultiPartyCallId>) -> Result<MpcAddress, Status> {
+    use pb::multi_party_call_id::Id;
+    match id.and_then(|id| id.id) {
+        Some(Id::FriendlyName(name)) if !name.is_empty() => Ok(MpcAddress::Name(name)),
+        Some(Id::MpcUuid(uuid)) if !uuid.is_empty() => Ok(MpcAddress::Uuid(uuid)),
+        _ => Err(Status::invalid_argument(
+            "mpc is required: its friendly_name or mpc_uuid",
+        )),
+    }
+}
+
+fn members(members: Option<pb::Members>) -> Result<Members, Status> {
+    use pb::members::Members as Which;
+    match members.and_then(|m| m.members) {
+        Some(Which::MemberId(id)) => Ok(Members::One(id)),
+        Some(Which::All(true)) => Ok(Members::All),
+        _ => Err(Status::invalid_argument(
+            "members is required: a member_id, or all = true",
+        )),
+    }
+}
+
+/// A time bound given as `<name>_gt` / `<name>_gte` (or `_lt` / `_lte`).
+fn bound(
+    name: &str,
+    strict: Option<prost_types::Timestamp>,
+    inclusive: Option<prost_types::Timestamp>,
+) -> Result<Option<(Timestamp, bool)>, Status> {
+    let (t, incl) = match (strict, inclusive) {
+        (None, None) => return Ok(None),
+        (Some(t), None) => (t, false),
+        (None, Some(t)) => (t, true),
+        (Some(_), Some(_)) => {
+            return Err(Status::invalid_argument(format!(
+                "give {name} or {name}e, not both"
+            )));
+        }
+    };
+    let t = shapes::from_time(&t)
+        .ok_or_else(|| Status::invalid_argument(format!("{name}: not a valid time after 1970")))?;
+    Ok(Some((t, incl)))
+}
+
+fn filter(r: &pb::ListMultiPartyCallsRequest) -> Result<MpcFilter, Status> {
+    use super::ops::Status as MpcStatus;
+    let status = match pb::MultiPartyCallStatus::try_from(r.status) {
+        Ok(pb::MultiPartyCallStatus::Unspecified) => None,
+        Ok(pb::MultiPartyCallStatus::Initialized) => Some(MpcStatus::Initialized),
+        Ok(pb::MultiPartyCallStatus::Active) => Some(MpcStatus::Active),
+        Ok(pb::MultiPartyCallStatus::Ended) => Some(MpcStatus::Ended),
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "status {} is not a MultiPartyCallStatus",
+                r.status
+            )));
+        }
+    };
+    Ok(MpcFilter {
+        name: r.friendly_name.clone(),
+        status,
+        termination_code: r.termination_cause_code,
+        created_after: bound("creation_time_gt", r.creation_time_gt, r.creation_time_gte)?,
+        created_before: bound("creation_time_lt", r.creation_time_lt, r.creation_time_lte)?,
+        ended_after: bound("end_time_gt", r.end_time_gt, r.end_time_gte)?,
+        ended_before: bound("end_time_lt", r.end_time_lt, r.end_time_lte)?,
+    })
+}
+
+/// Whether a watcher that asked for `only` wants `event`.
+fn wanted(event: &pb::Event, only: Option<&MpcAddress>) -> bool {
+    match only {
+        None => true,
+        Some(MpcAddress::Name(name)) => &event.friendly_name == name,
+        Some(MpcAddress::Uuid(uuid)) => &event.mpc_uuid == uuid,
+    }
+}
+
+type Answer<T> = Result<Response<T>, Status>;
+
+#[tonic::async_trait]
+impl MultiPartyCalls for MpcService {
+    async fn list_multi_party_calls(
+        &self,
+        request: Request<pb::ListMultiPartyCallsRequest>,
+    ) -> Answer<pb::ListMultiPartyCallsResponse> {
+        let r = request.into_inner();
+        let filter = filter(&r)?;
+        let page = Page {
+            limit: match r.limit {
+                0 => Page::default().limit,
+                n => usize::try_from(n).unwrap_or(usize::MAX),
+            },
+            offset: usize::try_from(r.offset).unwrap_or(usize::MAX),
+        };
+        let listed = self.ops.list(&filter, page).await.map_err(|e| match e {
+            OpError::Invalid(why) => Status::invalid_argument(why),
+            other => Status::internal(other.to_string()),
+        })?;
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Ok(Response::new(pb::ListMultiPartyCallsResponse {
+            multi_party_calls: listed.mpcs.iter().map(shapes::mpc).collect(),
+            total_count: count(listed.total),
+            limit: count(page.limit),
+            offset: count(page.offset),
+        }))
+    }
+
+    async fn get_multi_party_call(
+        &self,
+        request: Request<pb::GetMultiPartyCallRequest>,
+    ) -> Answer<pb::MultiPartyCall> {
+        let mpc = address(request.into_inner().mpc)?;
+        let state = self.ops.get(&mpc).await.map_err(|e| refused(e, &mpc))?;
+        Ok(Response::new(shapes::mpc(&state)))
+    }
+
+    async fn start_multi_party_call(
+        &self,
+        request: Request<pb::StartMultiPartyCallRequest>,
+    ) -> Answer<pb::MultiPartyCall> {
+        let mpc = address(request.into_inner().mpc)?;
+        let state = self.ops.start(&mpc).await.map_err(|e| refused(e, &mpc))?;
+        Ok(Response::new(shapes::mpc(&state)))
+    }
+
+    async fn end_multi_party_call(
+        &self,
+        request: Request<pb::EndMultiPartyCallRequest>,
+    ) -> Answer<pb::MultiPartyCall> {
+        let mpc = address(request.into_inner().mpc)?;
+        let state = self.ops.end(&mpc).await.map_err(|e| refused(e, &mpc))?;
+        Ok(Response::new(shapes::mpc(&state)))
+    }
+
+    async fn list_participants(
+        &self,
+        request: Request<pb::ListParticipantsRequest>,
+    ) -> Answer<pb::ListParticipantsResponse> {
+        let r = request.into_inner();
+        let mpc = address(r.mpc)?;
+        let state = self.ops.get(&mpc).await.map_err(|e| refused(e, &mpc))?;
+        let participants = state
+            .members
+            .iter()
+            .filter(|m| {
+                r.call_uuid
+                    .as_ref()
+                    .is_none_or(|c| c == &m.fields.call_uuid)
+            })
+            .map(shapes::participant)
+            .collect();
+        Ok(Response::new(pb::ListParticipantsResponse { participants }))
+    }
+
+    async fn get_participant(
+        &self,
+        request: Request<pb::GetParticipantRequest>,
+    ) -> Answer<pb::Participant> {
+        let r = request.into_inner();
+        let mpc = address(r.mpc)?;
+        let member = self
+            .ops
+            .member(&mpc, r.member_id)
+            .await
+            .map_err(|e| refused(e, &mpc))?;
+        Ok(Response::new(shapes::participant(&member)))
+    }
+
+    async fn update_participants(
+        &self,
+        request: Request<pb::UpdateParticipantsRequest>,
+    ) -> Answer<pb::UpdateParticipantsResponse> {
+        let r = request.into_inner();
+        let mpc = address(r.mpc)?;
+        let change = MemberChange {
+            mute: r.mute,
+            hold: r.hold,
+            coach_mode: r.coach_mode,
+        };
+        let state = self
+            .ops
+            .update(&mpc, members(r.members)?, change)
+            .await
+            .map_err(|e| refused(e, &mpc))?;
+        Ok(Response::new(pb::UpdateParticipantsResponse {
+            participants: shapes::participants(&state),
+        }))
+    }
+
+    async fn kick_participants(
+        &self,
+        request: Request<pb::KickParticipantsRequest>,
+    ) -> Answer<pb::KickParticipantsResponse> {
+        let r = request.into_inner();
+        let mpc = address(r.mpc)?;
+        let state = self
+            .ops
+            .kick(&mpc, members(r.members)?)
+            .await
+            .map_err(|e| refused(e, &mpc))?;
+        Ok(Response::new(pb::KickParticipantsResponse {
+            participants: shapes::participants(&state),
+        }))
+    }
+
+    type WatchEventsStream = ReceiverStream<Result<pb::WatchEventsResponse, Status>>;
+
+    async fn watch_events(
+        &self,
+        request: Request<pb::WatchEventsRequest>,
+    ) -> Answer<Self::WatchEventsStream> {
+        let only = match request.into_inner().mpc {
+            None => None,
+            Some(id) => Some(address(Some(id))?),
+        };
+        let events = self.ops.watch();
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        tokio::spawn(forward(events, only, tx, self.stop.clone()));
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}
+
+/// Hands a watcher its events until it goes away or chorusd stops. A
+/// watcher that reads too slowly falls behind the bus and is told how many
+/// events it missed.
+async fn forward(
+    mut events: broadcast::Receiver<Watched>,
+    only: Option<MpcAddress>,
+    tx: mpsc::Sender<Result<pb::WatchEventsResponse, Status>>,
+    stop: CancellationToken,
+) {
+    use pb::watch_events_response::Item;
+    loop {
+        let got = tokio::select! {
+            () = stop.cancelled() => return,
+            () = tx.closed() => return,
+            got = events.recv() => got,
+        };
+        let item = match got {
+            Ok(Watched::Mpc(e)) => Item::Event(shapes::status_event(&e)),
+            Ok(Watched::Recording(e)) => Item::Event(shapes::recording_event(&e)),
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "a gRPC event watcher fell behind");
+                Item::Missed(missed)
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        if let Item::Event(e) = &item
+            && !wanted(e, only.as_ref())
+        {
+            continue;
+        }
+        let response = pb::WatchEventsResponse { item: Some(item) };
+        if tx.send(Ok(response)).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_auth(value: Option<&str>) -> Request<()> {
+        let mut request = Request::new(());
+        if let Some(v) = value {
+            request
+                .metadata_mut()
+                .insert("authorization", v.parse().unwrap());
+        }
+        request
+    }
+
+    #[test]
+    fn only_the_configured_bearer_token_gets_in() {
+        let token = BearerToken(Some(Arc::from("0123456789abcdef")));
+        assert!(
+            token
+                .check(with_auth(Some("Bearer 0123456789abcdef")))
+                .is_ok()
+        );
+        for wrong in [
+            None,
+            Some("Bearer 0123456789abcdeX"),
+            Some("Basic 0123456789abcdef"),
+            Some("0123456789abcdef"),
+            Some("Bearer "),
+        ] {
+            let refused = token.check(with_auth(wrong)).unwrap_err();
+            assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{wrong:?}");
+        }
+        let closed = BearerToken(None).check(with_auth(Some("Bearer anything-at-all")));
+        let status = closed.unwrap_err();
+        assert_eq!(status.code(), tonic::Code::Unauthenticated);
+        assert!(status.message().contains("CHORUS_API__AUTH_TOKEN"));
+    }
+
+    #[test]
+    fn refusals_map_to_grpc_codes_with_the_mpc_named() {
+        let mpc = MpcAddress::Name("sales".into());
+        let cases = [
+            (
+                OpError::NoSuchMpc,
+                tonic::Code::NotFound,
+                "friendly_name \"sales\"",
+            ),
+            (OpError::NoSuchMember(9), tonic::Code::NotFound, "member 9"),
+            (OpError::Ended, tonic::Code::FailedPrecondition, "has ended"),
+            (
+                OpError::Invalid("limit must be".into()),
+                tonic::Code::InvalidArgument,
+                "limit must be",
+            ),
+        ];
+        for (error, code, text) in cases {
+            let status = refused(error, &mpc);
+            assert_eq!(status.code(), code);
+            assert!(status.message().contains(text), "{}", status.message());
+        }
+    }
+
+    /// A participant event of MPC `room`, numbered `n`.
+    fn event(n: u64) -> Watched {
+        use chorus_mpc::{EventName, MpcFields, StatusEvent};
+        Watched::Mpc(Arc::new(StatusEvent {
+            name: EventName::ParticipantJoin,
+            at: Timestamp(n),
+            requested: true,
+            sequence: n,
+            mpc: MpcFields {
+                uuid: "u".into(),
+                name: "room".into(),
+                created: Timestamp(0),
+                started: None,
+                ended: None,
+            },
+            member: None,
+            digits: None,
+        }))
+    }
+
+    #[tokio::test]
+    async fn a_watcher_that_falls_behind_is_told_how_many_it_missed_and_goes_on() {
+        let (bus, events) = broadcast::channel(2);
+        for n in 0..5 {
+            bus.send(event(n)).unwrap();
+        }
+        let (tx, mut rx) = mpsc::channel(8);
+        let stop = CancellationToken::new();
+        let only = Some(MpcAddress::Name("room".into()));
+        let forwarding = tokio::spawn(forward(events, only, tx, stop.clone()));
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            got.push(rx.recv().await.unwrap().unwrap().item.unwrap());
+        }
+        use pb::watch_events_response::Item;
+        assert_eq!(got[0], Item::Missed(3));
+        let sequences: Vec<u64> = got[1..]
+            .iter()
+            .map(|i| match i {
+                Item::Event(e) => e.sequence_number,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(sequences, [3, 4]);
+        stop.cancel();
+        forwarding.await.unwrap();
+        assert!(
+            rx.recv().await.is_none(),
+            "the stream ends when chorusd stops"
+        );
+    }
+
+    #[test]
+    fn both_bounds_of_a_kind_are_refused() {
+        let t = Some(prost_types::Timestamp {
+            seconds: 1,
+            nanos: 0,
+        });
+        let both = bound("creation_time_gt", t, t).unwrap_err();
+        assert_eq!(both.code(), tonic::Code::InvalidArgument);
+        assert!(both.message().contains("creation_time_gte"));
+        assert_eq!(
+            bound("end_time_lt", None, t).unwrap(),
+            Some((Timestamp(1000), true))
+        );
+    }
+}

@@ -1,0 +1,529 @@
+//! `chorusctl`: chorusd's command line, over its gRPC API only.
+//!
+//! ```text
+//! chorusctl mpc list [--status S] [--name N] [--limit N] [--offset N]
+//! chorusctl mpc show|start|end MPC
+//! chorusctl member list MPC
+//! chorusctl member show MPC MEMBER
+//! chorusctl member mute|unmute|hold|unhold|kick MPC MEMBER|all
+//! chorusctl events [--mpc MPC]        live events until Ctrl-C
+//! chorusctl health
+//! ```
+//! `MPC` is a friendly name, or `uuid:<MPC UUID>`. Tables by default,
+//! `--json` for scripts. The endpoint and token come from `--endpoint` /
+//! `--token`, else `CHORUS_CTL_ENDPOINT` / `CHORUS_API__AUTH_TOKEN`, else
+//! `/etc/chorus/chorusctl.toml` (or `--config PATH`: `endpoint = "…"`,
+//! `token = "…"`), else `http://127.0.0.1:50051` and no token.
+//!
+//! Exit codes: 0 done; 1 chorusd refused the request (unknown MPC or
+//! member, ended MPC, bad value) or is not serving; 2 bad usage or config;
+//! 3 chorusd cannot be reached (or the event stream broke); 4 the token
+//! was refused.
+
+mod render;
+mod settings;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chorus_proto::v1 as pb;
+use clap::{Parser, Subcommand, ValueEnum};
+use pb::multi_party_calls_client::MultiPartyCallsClient;
+use serde_json::json;
+use settings::Settings;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Request};
+
+/// How long a connection attempt and each answer may take.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+#[derive(Parser)]
+#[command(
+    name = "chorusctl",
+    version,
+    about = "Control a chorusd over its gRPC API"
+)]
+struct Cli {
+    /// chorusd's gRPC URL [default: http://127.0.0.1:50051]
+    #[arg(long, global = true, env = "CHORUS_CTL_ENDPOINT")]
+    endpoint: Option<String>,
+    /// chorusd's api.auth_token
+    #[arg(
+        long,
+        global = true,
+        env = "CHORUS_API__AUTH_TOKEN",
+        hide_env_values = true
+    )]
+    token: Option<String>,
+    /// Read endpoint and token from this file [default: /etc/chorus/chorusctl.toml, if present]
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Print JSON instead of tables
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Multiparty calls
+    #[command(subcommand)]
+    Mpc(MpcCommand),
+    /// An MPC's members
+    #[command(subcommand)]
+    Member(MemberCommand),
+    /// Print MPC and recording events as they happen, until Ctrl-C
+    Events {
+        /// Only this MPC's (a friendly name, or uuid:UUID)
+        #[arg(long)]
+        mpc: Option<String>,
+    },
+    /// Whether chorusd serves its API
+    Health,
+}
+
+#[derive(Subcommand)]
+enum MpcCommand {
+    /// MPCs, newest first: live ones and recently ended ones
+    List {
+        /// Only MPCs with this status
+        #[arg(long)]
+        status: Option<StatusArg>,
+        /// Only MPCs with this friendly name
+        #[arg(long)]
+        name: Option<String>,
+        /// At most this many (1 to 20)
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// After skipping this many
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+    },
+    /// One MPC
+    Show { mpc: String },
+    /// Start an MPC that waits to be started
+    Start { mpc: String },
+    /// End an MPC (its members leave)
+    End { mpc: String },
+}
+
+#[derive(Subcommand)]
+enum MemberCommand {
+    /// An MPC's present members
+    List { mpc: String },
+    /// One member
+    Show { mpc: String, member: u32 },
+    /// Mute a member (or all)
+    Mute { mpc: String, member: String },
+    /// Unmute a member (or all)
+    Unmute { mpc: String, member: String },
+    /// Put a member (or all) on hold
+    Hold { mpc: String, member: String },
+    /// Take a member (or all) off hold
+    Unhold { mpc: String, member: String },
+    /// Take a member (or all) out of the MPC
+    Kick { mpc: String, member: String },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StatusArg {
+    Initialized,
+    Active,
+    Ended,
+}
+
+/// Why chorusctl gave up, and its exit code.
+enum Failure {
+    Refused(String),
+    Usage(String),
+    Unreachable(String),
+    Unauthenticated(String),
+}
+
+impl Failure {
+    fn code(&self) -> u8 {
+        match self {
+            Self::Refused(_) => 1,
+            Self::Usage(_) => 2,
+            Self::Unreachable(_) => 3,
+            Self::Unauthenticated(_) => 4,
+        }
+    }
+
+    fn message(&self) -> &str {
+        match self {
+            Self::Refused(m) | Self::Usage(m) | Self::Unreachable(m) | Self::Unauthenticated(m) => {
+                m
+            }
+        }
+    }
+}
+
+fn from_status(status: tonic::Status, endpoint: &str) -> Failure {
+    match status.code() {
+        Code::Unauthenticated => Failure::Unauthenticated(format!(
+            "chorusd refused the token ({}): give api.auth_token with --token or \
+             CHORUS_API__AUTH_TOKEN",
+            status.message()
+        )),
+        Code::Unavailable | Code::DeadlineExceeded | Code::Unknown => Failure::Unreachable(
+            format!("cannot reach chorusd at {endpoint}: {}", status.message()),
+        ),
+        Code::NotFound => Failure::Refused(format!("not found: {}", status.message())),
+        _ => Failure::Refused(status.message().to_owned()),
+    }
+}
+
+fn mpc_id(text: &str) -> pb::MultiPartyCallId {
+    use pb::multi_party_call_id::Id;
+    let id = match text.strip_prefix("uuid:") {
+        Some(uuid) => Id::MpcUuid(uuid.to_owned()),
+        None => Id::FriendlyName(text.to_owned()),
+    };
+    pb::MultiPartyCallId { id: Some(id) }
+}
+
+fn members(text: &str) -> Result<pb::Members, Failure> {
+    use pb::members::Members as Which;
+    let which = match text {
+        "all" => Which::All(true),
+        _ => Which::MemberId(text.parse().map_err(|_| {
+            Failure::Usage(format!("{text:?} is not a member id (a number) or all"))
+        })?),
+    };
+    Ok(pb::Members {
+        members: Some(which),
+    })
+}
+
+/// Adds `authorization: Bearer <token>` to every request, if there is a
+/// token.
+#[derive(Clone)]
+struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+type Client = MultiPartyCallsClient<InterceptedService<Channel, Bearer>>;
+
+async fn channel(endpoint: &str) -> Result<Channel, Failure> {
+    if !endpoint.starts_with("http://") {
+        return Err(Failure::Usage(format!(
+            "{endpoint:?} is not a gRPC URL chorusctl can use: give http://HOST:PORT \
+             (plain HTTP/2; no TLS yet)"
+        )));
+    }
+    let target = Endpoint::from_shared(endpoint.to_owned())
+        .map_err(|e| Failure::Usage(format!("{endpoint:?} is not a gRPC URL: {e}")))?
+        .connect_timeout(PATIENCE);
+    target.connect().await.map_err(|e| {
+        Failure::Unreachable(format!(
+            "cannot reach chorusd at {endpoint}: {}",
+            causes(&e)
+        ))
+    })
+}
+
+async fn client(settings: &Settings) -> Result<Client, Failure> {
+    let bearer =
+        match &settings.token {
+            Some(token) => Some(MetadataValue::try_from(format!("Bearer {token}")).map_err(
+                |_| Failure::Usage("the token has characters a header cannot carry".into()),
+            )?),
+            None => None,
+        };
+    let channel = channel(&settings.endpoint).await?;
+    Ok(MultiPartyCallsClient::with_interceptor(
+        channel,
+        Bearer(bearer),
+    ))
+}
+
+/// An error and its causes, `a: b: c` (tonic's transport error alone says
+/// only "transport error").
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut parts = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if parts.last() != Some(&cause_text) {
+            parts.push(cause_text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
+}
+
+/// One answer, within [`PATIENCE`].
+async fn answer<T>(
+    endpoint: &str,
+    call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+) -> Result<T, Failure> {
+    match tokio::time::timeout(PATIENCE, call).await {
+        Ok(Ok(response)) => Ok(response.into_inner()),
+        Ok(Err(status)) => Err(from_status(status, endpoint)),
+        Err(_) => Err(Failure::Unreachable(format!(
+            "chorusd at {endpoint} did not answer within {PATIENCE:?}"
+        ))),
+    }
+}
+
+fn print(json_output: bool, value: serde_json::Value, table: impl FnOnce() -> String) {
+    if json_output {
+        println!("{value}");
+    } else {
+        println!("{}", table());
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let settings = Settings::resolve(cli.endpoint, cli.token, cli.config.as_deref())
+        .map_err(Failure::Usage)?;
+    let endpoint = settings.endpoint.as_str();
+    let as_json = cli.json;
+    match cli.command {
+        Command::Health => return health(endpoint, as_json).await,
+        Command::Events { mpc } => return events(&settings, mpc.as_deref(), as_json).await,
+        Command::Mpc(command) => {
+            let mut api = client(&settings).await?;
+            match command {
+                MpcCommand::List {
+                    status,
+                    name,
+                    limit,
+                    offset,
+                } => {
+                    let status = match status {
+                        None => pb::MultiPartyCallStatus::Unspecified,
+                        Some(StatusArg::Initialized) => pb::MultiPartyCallStatus::Initialized,
+                        Some(StatusArg::Active) => pb::MultiPartyCallStatus::Active,
+                        Some(StatusArg::Ended) => pb::MultiPartyCallStatus::Ended,
+                    };
+                    let request = pb::ListMultiPartyCallsRequest {
+                        friendly_name: name,
+                        status: status.into(),
+                        limit,
+                        offset,
+                        ..Default::default()
+                    };
+                    let listed = answer(endpoint, api.list_multi_party_calls(request)).await?;
+                    let objects: Vec<_> = listed
+                        .multi_party_calls
+                        .iter()
+                        .map(render::mpc_json)
+                        .collect();
+                    let value = json!({
+                        "multi_party_calls": objects,
+                        "total_count": listed.total_count,
+                        "limit": listed.limit,
+                        "offset": listed.offset,
+                    });
+                    print(as_json, value, || {
+                        render::mpc_table(&listed.multi_party_calls)
+                    });
+                }
+                MpcCommand::Show { mpc } => {
+                    let request = pb::GetMultiPartyCallRequest {
+                        mpc: Some(mpc_id(&mpc)),
+                    };
+                    let m = answer(endpoint, api.get_multi_party_call(request)).await?;
+                    print(as_json, render::mpc_json(&m), || render::mpc_details(&m));
+                }
+                MpcCommand::Start { mpc } => {
+                    let request = pb::StartMultiPartyCallRequest {
+                        mpc: Some(mpc_id(&mpc)),
+                    };
+                    let m = answer(endpoint, api.start_multi_party_call(request)).await?;
+                    print(as_json, render::mpc_json(&m), || {
+                        format!("MPC {} started", m.friendly_name)
+                    });
+                }
+                MpcCommand::End { mpc } => {
+                    let request = pb::EndMultiPartyCallRequest {
+                        mpc: Some(mpc_id(&mpc)),
+                    };
+                    let m = answer(endpoint, api.end_multi_party_call(request)).await?;
+                    print(as_json, render::mpc_json(&m), || {
+                        format!("MPC {} ended", m.friendly_name)
+                    });
+                }
+            }
+        }
+        Command::Member(command) => member(&settings, command, as_json).await?,
+    }
+    Ok(())
+}
+
+async fn member(settings: &Settings, command: MemberCommand, as_json: bool) -> Result<(), Failure> {
+    let endpoint = settings.endpoint.as_str();
+    let list = |participants: &[pb::Participant]| {
+        let objects: Vec<_> = participants.iter().map(render::participant_json).collect();
+        json!({ "participants": objects })
+    };
+    let (mpc, who, change) = match command {
+        MemberCommand::List { mpc } => {
+            let request = pb::ListParticipantsRequest {
+                mpc: Some(mpc_id(&mpc)),
+                call_uuid: None,
+            };
+            let mut api = client(settings).await?;
+            let listed = answer(endpoint, api.list_participants(request)).await?;
+            print(as_json, list(&listed.participants), || {
+                render::participant_table(&listed.participants)
+            });
+            return Ok(());
+        }
+        MemberCommand::Show { mpc, member } => {
+            let request = pb::GetParticipantRequest {
+                mpc: Some(mpc_id(&mpc)),
+                member_id: member,
+            };
+            let mut api = client(settings).await?;
+            let p = answer(endpoint, api.get_participant(request)).await?;
+            print(as_json, render::participant_json(&p), || {
+                render::participant_table(std::slice::from_ref(&p))
+            });
+            return Ok(());
+        }
+        MemberCommand::Kick { mpc, member } => {
+            let request = pb::KickParticipantsRequest {
+                mpc: Some(mpc_id(&mpc)),
+                members: Some(members(&member)?),
+            };
+            let mut api = client(settings).await?;
+            let left = answer(endpoint, api.kick_participants(request)).await?;
+            print(as_json, list(&left.participants), || {
+                format!("kicked {member} from {mpc}")
+            });
+            return Ok(());
+        }
+        MemberCommand::Mute { mpc, member } => (mpc, member, (Some(true), None)),
+        MemberCommand::Unmute { mpc, member } => (mpc, member, (Some(false), None)),
+        MemberCommand::Hold { mpc, member } => (mpc, member, (None, Some(true))),
+        MemberCommand::Unhold { mpc, member } => (mpc, member, (None, Some(false))),
+    };
+    let request = pb::UpdateParticipantsRequest {
+        mpc: Some(mpc_id(&mpc)),
+        members: Some(members(&who)?),
+        mute: change.0,
+        hold: change.1,
+        coach_mode: None,
+    };
+    let mut api = client(settings).await?;
+    let after = answer(endpoint, api.update_participants(request)).await?;
+    print(as_json, list(&after.participants), || {
+        render::participant_table(&after.participants)
+    });
+    Ok(())
+}
+
+async fn events(settings: &Settings, mpc: Option<&str>, as_json: bool) -> Result<(), Failure> {
+    use pb::watch_events_response::Item;
+    let endpoint = settings.endpoint.as_str();
+    let mut api = client(settings).await?;
+    let request = pb::WatchEventsRequest {
+        mpc: mpc.map(mpc_id),
+    };
+    let mut stream = answer(endpoint, api.watch_events(request)).await?;
+    // chorusd subscribed before it answered: from here on nothing is missed.
+    eprintln!("chorusctl: watching events at {endpoint} (Ctrl-C to stop)");
+    loop {
+        let next = tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            next = stream.message() => next,
+        };
+        match next {
+            Ok(Some(pb::WatchEventsResponse {
+                item: Some(Item::Event(e)),
+            })) => {
+                if as_json {
+                    println!("{}", render::event_json(&e));
+                } else {
+                    println!("{}", render::event_line(&e));
+                }
+            }
+            Ok(Some(pb::WatchEventsResponse {
+                item: Some(Item::Missed(n)),
+            })) => {
+                if as_json {
+                    println!("{}", json!({ "missed": n }));
+                }
+                eprintln!("chorusctl: fell behind: {n} events missed");
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return Err(Failure::Unreachable(
+                    "chorusd ended the event stream (it is stopping)".to_owned(),
+                ));
+            }
+            Err(status) => return Err(from_status(status, endpoint)),
+        }
+    }
+}
+
+async fn health(endpoint: &str, as_json: bool) -> Result<(), Failure> {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let mut health = HealthClient::new(channel(endpoint).await?);
+    let mut all_serving = true;
+    let mut report = serde_json::Map::new();
+    for service in ["", "chorus.v1.MultiPartyCalls"] {
+        let request = HealthCheckRequest {
+            service: service.to_owned(),
+        };
+        let status = answer(endpoint, health.check(request)).await?.status();
+        all_serving &= status == ServingStatus::Serving;
+        let name = status.as_str_name();
+        let label = if service.is_empty() {
+            "chorusd"
+        } else {
+            service
+        };
+        if !as_json {
+            println!("{label}: {name}");
+        }
+        report.insert(label.to_owned(), json!(name));
+    }
+    if as_json {
+        println!("{}", serde_json::Value::Object(report));
+    }
+    if all_serving {
+        Ok(())
+    } else {
+        Err(Failure::Refused("chorusd is not serving".to_owned()))
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("chorusctl: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("chorusctl: {}", failure.message());
+            ExitCode::from(failure.code())
+        }
+    }
+}
