@@ -227,3 +227,66 @@ async fn chorusctl_says_what_went_wrong_and_exits_non_zero() {
         "{gone:?}"
     );
 }
+
+/// `chorusctl record`: start (as WAV), pause, a second pause refused with
+/// its reason, resume and stop; the recording's events stream by.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chorusctl_starts_pauses_resumes_and_stops_the_recording() {
+    let app = AppServer::start(vec![]).await;
+    let dir = chorus_tests::peers::Scratch::new("ctl-recording");
+    let recordings = dir.path("recordings");
+    let chorus = Chorusd::start(
+        chorusd_bin(),
+        &[
+            ("CHORUS_INBOUND__ANSWER_URL", &app.url("/answer")),
+            ("CHORUS_RECORDING__DIR", recordings.to_str().unwrap()),
+        ],
+    )
+    .await;
+    app.set_route(
+        "/answer",
+        Reply::xml(&format!(
+            r#"<Response><MultiPartyCall role="agent" stayAlone="true">{ROOM}</MultiPartyCall></Response>"#
+        )),
+    );
+    let a = dial(chorus.sip_addr(), ROOM, DialOptions::with_tone(400.0))
+        .await
+        .unwrap();
+    let started = stdout_json(
+        &run(
+            &chorus,
+            &["record", "start", ROOM, "--format", "wav", "--json"],
+        )
+        .await,
+    );
+    let url = started["url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{started}"));
+    assert!(url.ends_with(".wav"), "{started}");
+    let paused = stdout_json(&run(&chorus, &["record", "pause", ROOM, "--json"]).await);
+    assert_eq!(paused["friendly_name"], ROOM);
+    let again = run(&chorus, &["record", "pause", ROOM]).await;
+    assert_eq!(again.status.code(), Some(1), "{again:?}");
+    assert!(
+        stderr(&again).contains("the recording is already paused"),
+        "{again:?}"
+    );
+    let resumed = run(&chorus, &["record", "resume", ROOM]).await;
+    assert!(
+        String::from_utf8_lossy(&resumed.stdout).contains("recording resumed"),
+        "{resumed:?}"
+    );
+    let stopped = run(&chorus, &["record", "stop", ROOM]).await;
+    assert!(stopped.status.success(), "{stopped:?}");
+    let none = run(&chorus, &["record", "stop", ROOM]).await;
+    assert_eq!(none.status.code(), Some(1), "{none:?}");
+    assert!(stderr(&none).contains("not being recorded"), "{none:?}");
+    let bad = run(&chorus, &["record", "start", ROOM, "--format", "ogg"]).await;
+    assert_eq!(bad.status.code(), Some(1), "{bad:?}");
+    assert!(
+        stderr(&bad).contains("file_format must be mp3 or wav"),
+        "{bad:?}"
+    );
+    assert_eq!(a.hangup().await.unwrap(), 200);
+    chorus.stop().await;
+}

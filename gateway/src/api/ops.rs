@@ -258,6 +258,13 @@ impl Operations {
         format: RecordFileFormat,
         callback: Option<(String, Method)>,
     ) -> Result<RecordingFields, OpError> {
+        if let Some((url, _)) = &callback
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(OpError::Invalid(format!(
+                "recording_callback_url must be an http(s) URL, got {url:?}"
+            )));
+        }
         let control = Control::Record {
             command: RecordCommand::Start { format },
             callback,

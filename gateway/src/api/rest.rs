@@ -353,7 +353,6 @@ async fn start_recording(
     body: Bytes,
 ) -> Answer {
     let params = body_params(&headers, &body)?;
-    let bad = |why: String| Failure(StatusCode::BAD_REQUEST, why);
     let formats = [
         ("mp3", RecordFileFormat::Mp3),
         ("wav", RecordFileFormat::Wav),
@@ -365,17 +364,9 @@ async fn start_recording(
     let method = params
         .one_of("recording_callback_method", &methods)?
         .unwrap_or(Method::Post);
-    let callback = match params.text("recording_callback_url")? {
-        None => None,
-        Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
-            Some((url, method))
-        }
-        Some(other) => {
-            return Err(bad(format!(
-                "recording_callback_url must be an http(s) URL, got {other:?}"
-            )));
-        }
-    };
+    let callback = params
+        .text("recording_callback_url")?
+        .map(|url| (url, method));
     let recording = rest
         .ops
         .record_start(&address(&mpc)?, format, callback)

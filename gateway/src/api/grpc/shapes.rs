@@ -4,7 +4,8 @@
 //! stay unset rather than reading as `false` or `0`.
 
 use chorus_mpc::{
-    MemberFields, MemberState, MpcFields, MpcState, RecordingEvent, StatusEvent, Timestamp,
+    MemberFields, MemberState, MpcFields, MpcState, RecordingEvent, RecordingFields, StatusEvent,
+    Timestamp,
 };
 use chorus_proto::v1 as pb;
 use chorus_xml::Role;
@@ -138,15 +139,20 @@ pub fn recording_event(e: &RecordingEvent) -> pb::Event {
         mpc: None,
         participant: None,
         digits: None,
-        recording: Some(pb::Recording {
-            recording_uuid: r.uuid.clone(),
-            format: r.format.as_str().to_owned(),
-            url: r.url.clone(),
-            resource_url: r.resource_url.clone(),
-            start_time: Some(time(r.started)),
-            end_time: e.ended.map(|(t, _)| time(t)),
-            duration_seconds: e.ended.map(|(_, secs)| secs),
-        }),
+        recording: Some(recording(r, e.ended)),
+    }
+}
+
+/// A recording; `ended` once it did (when, and its whole seconds).
+pub fn recording(r: &RecordingFields, ended: Option<(Timestamp, u64)>) -> pb::Recording {
+    pb::Recording {
+        recording_uuid: r.uuid.clone(),
+        format: r.format.as_str().to_owned(),
+        url: r.url.clone(),
+        resource_url: r.resource_url.clone(),
+        start_time: Some(time(r.started)),
+        end_time: ended.map(|(t, _)| time(t)),
+        duration_seconds: ended.map(|(_, secs)| secs),
     }
 }
 

@@ -6,6 +6,7 @@
 //! chorusctl member list MPC
 //! chorusctl member show MPC MEMBER
 //! chorusctl member mute|unmute|hold|unhold|kick MPC MEMBER|all
+//! chorusctl record start MPC [--format mp3|wav] | stop|pause|resume MPC
 //! chorusctl events [--mpc MPC]        live events until Ctrl-C
 //! chorusctl health
 //! ```
@@ -77,6 +78,9 @@ enum Command {
     /// An MPC's members
     #[command(subcommand)]
     Member(MemberCommand),
+    /// An MPC's recording
+    #[command(subcommand)]
+    Record(RecordCommand),
     /// Print MPC and recording events as they happen, until Ctrl-C
     Events {
         /// Only this MPC's (a friendly name, or uuid:UUID)
@@ -128,6 +132,23 @@ enum MemberCommand {
     Unhold { mpc: String, member: String },
     /// Take a member (or all) out of the MPC
     Kick { mpc: String, member: String },
+}
+
+#[derive(Subcommand)]
+enum RecordCommand {
+    /// Start recording an MPC's mix
+    Start {
+        mpc: String,
+        /// mp3 or wav
+        #[arg(long, default_value = "mp3")]
+        format: String,
+    },
+    /// Stop it (the file is finished)
+    Stop { mpc: String },
+    /// Pause it (paused time is left out of the file)
+    Pause { mpc: String },
+    /// Resume it
+    Resume { mpc: String },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -363,7 +384,41 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Member(command) => member(&settings, command, as_json).await?,
+        Command::Record(command) => record(&settings, command, as_json).await?,
     }
+    Ok(())
+}
+
+async fn record(settings: &Settings, command: RecordCommand, as_json: bool) -> Result<(), Failure> {
+    use pb::change_recording_request::Change;
+    let endpoint = settings.endpoint.as_str();
+    let mut api = client(settings).await?;
+    let (mpc, change, done) = match command {
+        RecordCommand::Start { mpc, format } => {
+            let request = pb::StartRecordingRequest {
+                mpc: Some(mpc_id(&mpc)),
+                file_format: format,
+                recording_callback_url: None,
+                recording_callback_method: String::new(),
+            };
+            let r = answer(endpoint, api.start_recording(request)).await?;
+            print(as_json, render::recording_json(&r), || {
+                format!("recording {} started: {}", r.recording_uuid, r.url)
+            });
+            return Ok(());
+        }
+        RecordCommand::Stop { mpc } => (mpc, Change::Stop, "stopped"),
+        RecordCommand::Pause { mpc } => (mpc, Change::Pause, "paused"),
+        RecordCommand::Resume { mpc } => (mpc, Change::Resume, "resumed"),
+    };
+    let request = pb::ChangeRecordingRequest {
+        mpc: Some(mpc_id(&mpc)),
+        change: change.into(),
+    };
+    let m = answer(endpoint, api.change_recording(request)).await?;
+    print(as_json, render::mpc_json(&m), || {
+        format!("MPC {}: recording {done}", m.friendly_name)
+    });
     Ok(())
 }
 

@@ -70,17 +70,7 @@ pub fn participant_json(p: &pb::Participant) -> Value {
 
 /// An event as JSON.
 pub fn event_json(e: &pb::Event) -> Value {
-    let recording = e.recording.as_ref().map(|r| {
-        json!({
-            "recording_uuid": r.recording_uuid,
-            "format": r.format,
-            "url": r.url,
-            "resource_url": r.resource_url,
-            "start_time": time(r.start_time.as_ref()),
-            "end_time": time(r.end_time.as_ref()),
-            "duration_seconds": r.duration_seconds,
-        })
-    });
+    let recording = e.recording.as_ref().map(recording_json);
     json!({
         "name": e.name,
         "timestamp": time(e.timestamp.as_ref()),
@@ -91,6 +81,19 @@ pub fn event_json(e: &pb::Event) -> Value {
         "participant": e.participant.as_ref().map(participant_json),
         "digits": e.digits,
         "recording": recording,
+    })
+}
+
+/// A recording as JSON.
+pub fn recording_json(r: &pb::Recording) -> Value {
+    json!({
+        "recording_uuid": r.recording_uuid,
+        "format": r.format,
+        "url": r.url,
+        "resource_url": r.resource_url,
+        "start_time": time(r.start_time.as_ref()),
+        "end_time": time(r.end_time.as_ref()),
+        "duration_seconds": r.duration_seconds,
     })
 }
 
