@@ -33,15 +33,16 @@
 
 mod engine;
 mod event;
+mod io;
 mod recording;
 mod time;
 
-pub use engine::{
-    CallInfo, Input, MediaCommand, MemberState, Mpc, MpcState, Output, RecordCommand, Rejection,
-    Then,
-};
+pub use engine::Mpc;
 pub use event::{
     EventName, ExitCause, MemberFields, MpcFields, StatusEvent, Termination, billed_secs,
+};
+pub use io::{
+    CallInfo, Input, MediaCommand, MemberState, MpcState, Output, RecordCommand, Rejection, Then,
 };
 pub use recording::{RecordingEvent, RecordingEventName, RecordingFields};
 pub use time::Timestamp;

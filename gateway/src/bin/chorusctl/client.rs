@@ -1,0 +1,162 @@
+//! chorusctl's side of the wire: the gRPC client with its bearer token,
+//! answers within [`PATIENCE`], and what a failure means for the exit code.
+
+use std::time::Duration;
+
+use chorus_proto::v1 as pb;
+use pb::multi_party_calls_client::MultiPartyCallsClient;
+use tonic::Code;
+use tonic::Request;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::settings::Settings;
+
+/// How long a connection attempt and each answer may take.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Why chorusctl gave up, and its exit code.
+pub(crate) enum Failure {
+    Refused(String),
+    Usage(String),
+    Unreachable(String),
+    Unauthenticated(String),
+}
+
+impl Failure {
+    pub(crate) fn code(&self) -> u8 {
+        match self {
+            Self::Refused(_) => 1,
+            Self::Usage(_) => 2,
+            Self::Unreachable(_) => 3,
+            Self::Unauthenticated(_) => 4,
+        }
+    }
+
+    pub(crate) fn message(&self) -> &str {
+        match self {
+            Self::Refused(m) | Self::Usage(m) | Self::Unreachable(m) | Self::Unauthenticated(m) => {
+                m
+            }
+        }
+    }
+}
+
+pub(crate) fn from_status(status: tonic::Status, endpoint: &str) -> Failure {
+    match status.code() {
+        Code::Unauthenticated => Failure::Unauthenticated(format!(
+            "chorusd refused the token ({}): give api.auth_token with --token or \
+             CHORUS_API__AUTH_TOKEN",
+            status.message()
+        )),
+        Code::Unavailable | Code::DeadlineExceeded | Code::Unknown => Failure::Unreachable(
+            format!("cannot reach chorusd at {endpoint}: {}", status.message()),
+        ),
+        Code::NotFound => Failure::Refused(format!("not found: {}", status.message())),
+        _ => Failure::Refused(status.message().to_owned()),
+    }
+}
+
+pub(crate) fn mpc_id(text: &str) -> pb::MultiPartyCallId {
+    use pb::multi_party_call_id::Id;
+    let id = match text.strip_prefix("uuid:") {
+        Some(uuid) => Id::MpcUuid(uuid.to_owned()),
+        None => Id::FriendlyName(text.to_owned()),
+    };
+    pb::MultiPartyCallId { id: Some(id) }
+}
+
+pub(crate) fn members(text: &str) -> Result<pb::Members, Failure> {
+    use pb::members::Members as Which;
+    let which = match text {
+        "all" => Which::All(true),
+        _ => Which::MemberId(text.parse().map_err(|_| {
+            Failure::Usage(format!("{text:?} is not a member id (a number) or all"))
+        })?),
+    };
+    Ok(pb::Members {
+        members: Some(which),
+    })
+}
+
+/// Adds `authorization: Bearer <token>` to every request, if there is a
+/// token.
+#[derive(Clone)]
+pub(crate) struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+pub(crate) type Client = MultiPartyCallsClient<InterceptedService<Channel, Bearer>>;
+
+pub(crate) async fn channel(endpoint: &str) -> Result<Channel, Failure> {
+    if !endpoint.starts_with("http://") {
+        return Err(Failure::Usage(format!(
+            "{endpoint:?} is not a gRPC URL chorusctl can use: give http://HOST:PORT \
+             (plain HTTP/2; no TLS yet)"
+        )));
+    }
+    let target = Endpoint::from_shared(endpoint.to_owned())
+        .map_err(|e| Failure::Usage(format!("{endpoint:?} is not a gRPC URL: {e}")))?
+        .connect_timeout(PATIENCE);
+    target.connect().await.map_err(|e| {
+        Failure::Unreachable(format!(
+            "cannot reach chorusd at {endpoint}: {}",
+            causes(&e)
+        ))
+    })
+}
+
+pub(crate) async fn client(settings: &Settings) -> Result<Client, Failure> {
+    let bearer =
+        match &settings.token {
+            Some(token) => Some(MetadataValue::try_from(format!("Bearer {token}")).map_err(
+                |_| Failure::Usage("the token has characters a header cannot carry".into()),
+            )?),
+            None => None,
+        };
+    let channel = channel(&settings.endpoint).await?;
+    Ok(MultiPartyCallsClient::with_interceptor(
+        channel,
+        Bearer(bearer),
+    ))
+}
+
+/// An error and its causes, `a: b: c` (tonic's transport error alone says
+/// only "transport error").
+pub(crate) fn causes(error: &dyn std::error::Error) -> String {
+    let mut parts = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if parts.last() != Some(&cause_text) {
+            parts.push(cause_text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
+}
+
+/// One answer, within [`PATIENCE`].
+pub(crate) async fn answer<T>(
+    endpoint: &str,
+    call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+) -> Result<T, Failure> {
+    match tokio::time::timeout(PATIENCE, call).await {
+        Ok(Ok(response)) => Ok(response.into_inner()),
+        Ok(Err(status)) => Err(from_status(status, endpoint)),
+        Err(_) => Err(Failure::Unreachable(format!(
+            "chorusd at {endpoint} did not answer within {PATIENCE:?}"
+        ))),
+    }
+}
