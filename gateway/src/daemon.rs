@@ -86,30 +86,9 @@ impl Daemon {
             config.rtp.port_max,
         )?;
         let sip_udp = signalling.udp_addr();
-        let metrics_listener = match config.metrics.listen {
-            Some(addr) => Some(
-                tokio::net::TcpListener::bind(addr)
-                    .await
-                    .with_context(|| format!("cannot listen for metrics on {addr}"))?,
-            ),
-            None => None,
-        };
-        let rest_listener = match config.api.rest_listen {
-            Some(addr) => Some(
-                tokio::net::TcpListener::bind(addr)
-                    .await
-                    .with_context(|| format!("cannot listen for the REST API on {addr}"))?,
-            ),
-            None => None,
-        };
-        let grpc_listener = match config.api.grpc_listen {
-            Some(addr) => Some(
-                tokio::net::TcpListener::bind(addr)
-                    .await
-                    .with_context(|| format!("cannot listen for the gRPC API on {addr}"))?,
-            ),
-            None => None,
-        };
+        let metrics_listener = listen(config.metrics.listen, "metrics").await?;
+        let rest_listener = listen(config.api.rest_listen, "the REST API").await?;
+        let grpc_listener = listen(config.api.grpc_listen, "the gRPC API").await?;
         let http = http_client(&config.sip.user_agent)?;
         let player = Player::new(http.clone(), rate, config.speech.command.clone());
         let metrics = Arc::new(Metrics::default());
@@ -234,4 +213,17 @@ impl Daemon {
         self.media.shutdown();
         tracing::info!("chorusd stopped");
     }
+}
+
+/// Binds an HTTP listener for `what` if it is configured: before chorusd
+/// reports ready, so a taken port is a start-up error.
+async fn listen(
+    addr: Option<SocketAddr>,
+    what: &str,
+) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+    let Some(addr) = addr else { return Ok(None) };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen for {what} on {addr}"))?;
+    Ok(Some(listener))
 }

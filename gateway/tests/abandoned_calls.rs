@@ -206,6 +206,9 @@ async fn an_invite_flood_of_abandoned_calls_leaves_nothing_behind() {
         all_gone(&chorus).await;
         after.push(rss_kb(chorus.pid()));
     }
+    // The figures, for notes: `cargo test -p chorus-gateway --test
+    // abandoned_calls flood -- --nocapture`.
+    eprintln!("RSS {baseline} kB before the floods, {after:?} kB after each");
     assert!(
         after[0] <= baseline + 32 * 1024 && after[2] <= after[1] + 3 * 1024,
         "RSS {baseline} kB before, then after each flood of {FLOOD} abandoned calls: {after:?} kB"

@@ -13,7 +13,7 @@ use chorus_tests::peers::{Scratch, read_wav};
 use chorus_tests::phone::{Call, DialOptions, dial};
 use chorus_tests::plivo_sdk::Sdk;
 use chorus_tests::tone::assert_hears;
-use common::{chorusd_bin, let_media_flow};
+use common::{chorusd_bin, let_media_flow, start_with_settings};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -22,11 +22,7 @@ const WAIT: Duration = Duration::from_secs(5);
 /// `sdk-room`, which waits to be started and reports to the app's `/status`.
 async fn start_with_room() -> (AppServer, Chorusd) {
     let app = AppServer::start(vec![("/status".to_owned(), Reply::status(200))]).await;
-    let chorus = Chorusd::start(
-        chorusd_bin(),
-        &[("CHORUS_INBOUND__ANSWER_URL", &app.url("/answer"))],
-    )
-    .await;
+    let chorus = start_with_settings(&app.url("/answer"), &[]).await;
     app.set_route("/answer", room_document(&app));
     (app, chorus)
 }
@@ -377,12 +373,9 @@ async fn the_plivo_sdk_records_and_a_pause_is_left_out_of_the_file() {
     .await;
     let dir = Scratch::new("api-recording");
     let recordings = dir.path("recordings");
-    let chorus = Chorusd::start(
-        chorusd_bin(),
-        &[
-            ("CHORUS_INBOUND__ANSWER_URL", &app.url("/answer")),
-            ("CHORUS_RECORDING__DIR", recordings.to_str().unwrap()),
-        ],
+    let chorus = start_with_settings(
+        &app.url("/answer"),
+        &[("CHORUS_RECORDING__DIR", recordings.to_str().unwrap())],
     )
     .await;
     let sdk = Sdk::new(&chorus.rest_url(), API_AUTH_ID, API_TOKEN);

@@ -12,7 +12,7 @@ use chorus_tests::daemon::{API_TOKEN, Chorusd};
 use chorus_tests::http::{AppServer, Reply};
 use chorus_tests::phone::{DialOptions, dial};
 use chorus_tests::tone::assert_hears;
-use common::{chorusd_bin, let_media_flow};
+use common::{let_media_flow, start_with_settings};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -59,11 +59,7 @@ fn stderr(output: &Output) -> String {
 
 async fn start_with_room() -> (AppServer, Chorusd) {
     let app = AppServer::start(vec![]).await;
-    let chorus = Chorusd::start(
-        chorusd_bin(),
-        &[("CHORUS_INBOUND__ANSWER_URL", &app.url("/answer"))],
-    )
-    .await;
+    let chorus = start_with_settings(&app.url("/answer"), &[]).await;
     app.set_route(
         "/answer",
         Reply::xml(&format!(
@@ -235,12 +231,9 @@ async fn chorusctl_starts_pauses_resumes_and_stops_the_recording() {
     let app = AppServer::start(vec![]).await;
     let dir = chorus_tests::peers::Scratch::new("ctl-recording");
     let recordings = dir.path("recordings");
-    let chorus = Chorusd::start(
-        chorusd_bin(),
-        &[
-            ("CHORUS_INBOUND__ANSWER_URL", &app.url("/answer")),
-            ("CHORUS_RECORDING__DIR", recordings.to_str().unwrap()),
-        ],
+    let chorus = start_with_settings(
+        &app.url("/answer"),
+        &[("CHORUS_RECORDING__DIR", recordings.to_str().unwrap())],
     )
     .await;
     app.set_route(

@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use super::ops::{MemberChange, MpcFilter, OpError, Operations, Page};
+use super::secret::same_secret;
 use crate::mpc::{Members, MpcAddress, Watched};
 
 /// The service's full name, as health reports it.
@@ -102,17 +103,12 @@ impl BearerToken {
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
-        if same(given.trim().as_bytes(), token.as_bytes()) {
+        if same_secret(given.trim().as_bytes(), token.as_bytes()) {
             Ok(request)
         } else {
             Err(Status::unauthenticated("authentication failed"))
         }
     }
-}
-
-/// Compares in time that does not depend on where they differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }
 
 struct MpcService {

@@ -15,3 +15,4 @@
 pub mod grpc;
 pub mod ops;
 pub mod rest;
+mod secret;

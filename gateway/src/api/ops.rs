@@ -129,6 +129,17 @@ pub struct Page {
 /// The largest page (Plivo's).
 pub const MAX_LIMIT: usize = 20;
 
+impl Page {
+    /// This page of `all`, and how many there are in all.
+    pub fn cut<T>(self, all: Vec<T>) -> (Vec<T>, usize) {
+        let total = all.len();
+        (
+            all.into_iter().skip(self.offset).take(self.limit).collect(),
+            total,
+        )
+    }
+}
+
 impl Default for Page {
     fn default() -> Self {
         Self {
@@ -192,8 +203,7 @@ impl Operations {
             .into_iter()
             .filter(|s| filter.keeps(s))
             .collect();
-        let total = all.len();
-        let mpcs = all.into_iter().skip(page.offset).take(page.limit).collect();
+        let (mpcs, total) = page.cut(all);
         Ok(Listed { mpcs, total })
     }
 

@@ -33,6 +33,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::ops::{MemberChange, MpcFilter, OpError, Operations, Page, Status};
+use super::secret::same_secret;
 use crate::mpc::{Members, MpcAddress, wall_clock};
 use params::{BadParam, Params};
 
@@ -151,18 +152,13 @@ async fn authenticate(State(rest): Shared, request: Request, next: Next) -> Resp
         .and_then(|raw| String::from_utf8(raw).ok());
     let expected = format!("{}:{token}", rest.auth_id);
     let account = request.uri().path().split('/').nth(3).unwrap_or("");
-    let ok =
-        given.is_some_and(|g| same(g.as_bytes(), expected.as_bytes())) && account == rest.auth_id;
+    let ok = given.is_some_and(|g| same_secret(g.as_bytes(), expected.as_bytes()))
+        && account == rest.auth_id;
     if !ok {
         return Failure(StatusCode::UNAUTHORIZED, "authentication failed".to_owned())
             .into_response();
     }
     next.run(request).await
-}
-
-/// Compares in time that does not depend on where they differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }
 
 async fn not_served(uri: Uri) -> Failure {
@@ -294,8 +290,7 @@ async fn list_members(
         .filter(|m| call_uuid.as_ref().is_none_or(|c| c == &m.fields.call_uuid))
         .map(|m| shapes::participant(&auth_id, &state, m, now))
         .collect();
-    let total = all.len();
-    let objects = all.into_iter().skip(page.offset).take(page.limit).collect();
+    let (objects, total) = page.cut(all);
     let path = format!(
         "{}uuid_{}/Participant/",
         shapes::mpc_base(&auth_id),

@@ -387,7 +387,7 @@ impl ServerCall {
                     tracing::info!("the caller's TCP connection closed; the call is over");
                     return DialogEvent::Ended;
                 }
-                () = sleep_until(due) => match self.session_due() {
+                () = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => match self.session_due() {
                     Some(event) => return event,
                     None => continue,
                 },
@@ -508,13 +508,6 @@ fn allows(request: &Request, method: &str) -> bool {
                     .any(|m| m.trim().eq_ignore_ascii_case(method))
         })
     })
-}
-
-async fn sleep_until(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
 }
 
 /// The outcome of our refresh, if one is under way.

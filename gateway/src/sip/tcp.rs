@@ -240,7 +240,7 @@ impl Connection {
                     Some(_) => {}
                     None => break Close::Ours,
                 },
-                () = sleep_until(deadline) => {
+                () = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
                     self.guard.reject(Rejection::IdleConnection, self.peer, "idle TCP connection closed");
                     break Close::Ours;
                 }
@@ -354,12 +354,5 @@ async fn write(stream: &mut TcpStream, bytes: &[u8]) -> std::io::Result<()> {
     match tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(bytes)).await {
         Ok(result) => result,
         Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
