@@ -366,8 +366,9 @@ pub struct ApiConfig {
     /// `rest_listen`: HTTP `IP:port` of the REST API. Default
     /// `Some(127.0.0.1:8088)`; `"off"` or `""` disables it.
     pub rest_listen: Option<SocketAddr>,
-    /// `grpc_listen`: `IP:port` of the gRPC API (plain HTTP/2). Default
-    /// `Some(127.0.0.1:50051)`; `"off"` or `""` disables it.
+    /// `grpc_listen`: `IP:port` of the gRPC API (HTTP/2; TLS with
+    /// [`tls`](Self::tls)). Default `Some(127.0.0.1:50051)`; `"off"` or
+    /// `""` disables it.
     pub grpc_listen: Option<SocketAddr>,
     /// `auth_id`: the account id in the API's paths and HTTP Basic user.
     /// Default `MACHORUS000000000001` (Plivo's SDKs want `MA` or `SA` and
@@ -378,6 +379,19 @@ pub struct ApiConfig {
     /// until one is set; never an open API. At least 16
     /// characters, no whitespace or control characters.
     pub auth_token: Option<String>,
+    /// `tls_cert` and `tls_key`: PEM files (the certificate chain, then its
+    /// private key) with which both APIs serve TLS only (HTTPS, gRPC over
+    /// TLS). Default `None`: plain HTTP and HTTP/2. Both or neither.
+    pub tls: Option<TlsFiles>,
+}
+
+/// A certificate chain and its key, as PEM files (read at start).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// `api.tls_cert`: the certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// `api.tls_key`: the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 impl Default for ApiConfig {
@@ -387,6 +401,7 @@ impl Default for ApiConfig {
             grpc_listen: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 50051)),
             auth_id: "MACHORUS000000000001".to_owned(),
             auth_token: None,
+            tls: None,
         }
     }
 }

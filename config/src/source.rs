@@ -75,6 +75,8 @@ pub(crate) const SCHEMA: &[(&str, &[(&str, Kind)])] = &[
             ("grpc_listen", Kind::Str),
             ("auth_id", Kind::Str),
             ("auth_token", Kind::Str),
+            ("tls_cert", Kind::Str),
+            ("tls_key", Kind::Str),
         ],
     ),
 ];

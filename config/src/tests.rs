@@ -113,6 +113,8 @@ fn full_file_round_trips() {
         grpc_listen = "[::1]:50052"
         auth_id = "SAXXXXXXXXXXXXXXXXXX"
         auth_token = "0123456789abcdef"
+        tls_cert = "/etc/chorus/api.crt"
+        tls_key = "/etc/chorus/api.key"
     "#;
     let expected = Config {
         sip: SipConfig {
@@ -164,6 +166,10 @@ fn full_file_round_trips() {
             grpc_listen: Some("[::1]:50052".parse().unwrap()),
             auth_id: "SAXXXXXXXXXXXXXXXXXX".into(),
             auth_token: Some("0123456789abcdef".into()),
+            tls: Some(TlsFiles {
+                cert: "/etc/chorus/api.crt".into(),
+                key: "/etc/chorus/api.key".into(),
+            }),
         },
     };
     let config = Config::from_toml_str(text).unwrap();
@@ -535,6 +541,28 @@ fn the_api_has_no_token_by_default_and_a_short_one_is_refused_unshown() {
         &err("[api]\nauth_id = \"MA/../x\"\n"),
         "api.auth_id",
         "letters and digits",
+    );
+}
+
+#[test]
+fn api_tls_needs_both_its_files_and_is_off_by_default() {
+    assert_eq!(Config::default().api.tls, None);
+    assert_invalid(
+        &err("[api]\ntls_cert = \"/etc/chorus/api.crt\"\n"),
+        "api.tls_key",
+        "must be set with api.tls_cert",
+    );
+    assert_invalid(
+        &err("[api]\ntls_key = \"/etc/chorus/api.key\"\n"),
+        "api.tls_cert",
+        "must be set with api.tls_key",
+    );
+    let empty = Config::from_toml_str("[api]\ntls_cert = \"\"\ntls_key = \"\"\n").unwrap();
+    assert_eq!(empty.api.tls, None, "empty values are unset");
+    assert_invalid(
+        &err("[api]\ntls_cert = \"a\\nb\"\ntls_key = \"k\"\n"),
+        "api.tls_cert",
+        "without control characters",
     );
 }
 

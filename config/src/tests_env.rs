@@ -288,3 +288,18 @@ fn the_grpc_api_is_moved_or_turned_off_by_its_variable() {
     let off = Config::load(None, env(&[("CHORUS_API__GRPC_LISTEN", "off")])).unwrap();
     assert_eq!(off.api.grpc_listen, None);
 }
+
+#[test]
+fn api_tls_files_come_from_their_variables() {
+    let c = Config::load(
+        None,
+        env(&[
+            ("CHORUS_API__TLS_CERT", "/run/secrets/api.crt"),
+            ("CHORUS_API__TLS_KEY", "/run/secrets/api.key"),
+        ]),
+    )
+    .unwrap();
+    let tls = c.api.tls.unwrap();
+    assert_eq!(tls.cert, std::path::Path::new("/run/secrets/api.crt"));
+    assert_eq!(tls.key, std::path::Path::new("/run/secrets/api.key"));
+}

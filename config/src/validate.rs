@@ -14,7 +14,7 @@ use crate::error::ConfigError;
 use crate::source::Layers;
 use crate::{
     ApiConfig, Config, HttpMethod, InboundConfig, LogConfig, LogFormat, MediaConfig, MetricsConfig,
-    RateLimitAction, RecordingConfig, RtpConfig, SampleRate, SipConfig, SpeechConfig,
+    RateLimitAction, RecordingConfig, RtpConfig, SampleRate, SipConfig, SpeechConfig, TlsFiles,
 };
 
 /// Highest accepted `media.workers`.
@@ -142,7 +142,29 @@ fn api(r: &Reader<'_>) -> Result<ApiConfig, ConfigError> {
             _ => Some(text.to_owned()),
         };
     }
+    let cert = file_path(r, "api.tls_cert")?;
+    let key = file_path(r, "api.tls_key")?;
+    api.tls = match (cert, key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        (Some(_), None) => return Err(r.invalid("api.tls_key", "must be set with api.tls_cert")),
+        (None, Some(_)) => return Err(r.invalid("api.tls_cert", "must be set with api.tls_key")),
+    };
     Ok(api)
+}
+
+/// An optional file's path: `""` is unset; anything else must be a path
+/// without control characters (whether the file exists and parses is
+/// checked where it is read, at start).
+fn file_path(r: &Reader<'_>, key: &str) -> Result<Option<PathBuf>, ConfigError> {
+    match r.string(key)? {
+        None | Some("") => Ok(None),
+        Some(text) if text.chars().any(char::is_control) => Err(r.invalid(
+            key,
+            format!("must be a file path without control characters, got {text:?}"),
+        )),
+        Some(text) => Ok(Some(PathBuf::from(text))),
+    }
 }
 
 fn speech(r: &Reader<'_>) -> Result<SpeechConfig, ConfigError> {

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::ops::Operations;
+use crate::api::tls::ApiTls;
 use crate::api::{grpc, rest};
 use crate::call::{self, CallServices, CallSettings, CallTable, RtpTimeouts};
 use crate::fetch::http_client;
@@ -89,6 +90,10 @@ impl Daemon {
         let metrics_listener = listen(config.metrics.listen, "metrics").await?;
         let rest_listener = listen(config.api.rest_listen, "the REST API").await?;
         let grpc_listener = listen(config.api.grpc_listen, "the gRPC API").await?;
+        let api_tls = match &config.api.tls {
+            Some(files) => Some(Arc::new(ApiTls::load(files)?)),
+            None => None,
+        };
         let http = http_client(&config.sip.user_agent)?;
         let player = Player::new(http.clone(), rate, config.speech.command.clone());
         let metrics = Arc::new(Metrics::default());
@@ -152,7 +157,8 @@ impl Daemon {
             }
             let ops = Operations::new(mpcs.clone());
             let (api, stop) = (config.api.clone(), stop.clone());
-            tokio::spawn(async move { rest::serve(listener, ops, &api, stop).await });
+            let tls = api_tls.clone();
+            tokio::spawn(async move { rest::serve(listener, ops, &api, tls, stop).await });
         }
         if let Some(listener) = grpc_listener {
             if config.api.auth_token.is_none() {
@@ -163,7 +169,8 @@ impl Daemon {
             }
             let ops = Operations::new(mpcs.clone());
             let (api, stop) = (config.api.clone(), stop.clone());
-            tokio::spawn(async move { grpc::serve(listener, ops, &api, stop).await });
+            let tls = api_tls.clone();
+            tokio::spawn(async move { grpc::serve(listener, ops, &api, tls, stop).await });
         }
         let admission = signalling.admission();
         let (incoming_tx, incoming) = mpsc::unbounded_channel();

@@ -26,6 +26,7 @@ fn chorusctl() -> Command {
     // the tests.
     command
         .env_remove("CHORUS_CTL_ENDPOINT")
+        .env_remove("CHORUS_CTL_CA_CERT")
         .env_remove("CHORUS_API__AUTH_TOKEN")
         .stdin(Stdio::null())
         .kill_on_drop(true);

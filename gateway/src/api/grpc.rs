@@ -7,8 +7,9 @@
 //! <api.auth_token>`; with no token configured every one is refused
 //! (`UNAUTHENTICATED`: never an open API). Health and reflection answer
 //! without a token: they tell only whether chorusd serves and the public
-//! schema, and load balancers probe health without secrets. Plain HTTP/2
-//! (no TLS yet): keep `api.grpc_listen` on loopback or a private network.
+//! schema, and load balancers probe health without secrets. HTTP/2 over
+//! TLS when `api.tls_cert` is set ([`super::tls`]), else plain: keep
+//! `api.grpc_listen` on loopback or a private network then.
 //!
 //! Errors: an unknown MPC or member is `NOT_FOUND`, changing an ended MPC
 //! `FAILED_PRECONDITION`, a missing or out-of-range value
@@ -30,6 +31,7 @@ use tonic::{Request, Response, Status};
 
 use super::ops::{MemberChange, MpcFilter, OpError, Operations, Page};
 use super::secret::same_secret;
+use super::tls::ApiTls;
 use crate::mpc::{Members, MpcAddress, Watched};
 
 /// The service's full name, as health reports it.
@@ -38,13 +40,25 @@ const SERVICE: &str = "chorus.v1.MultiPartyCalls";
 /// Events a watcher's connection may hold before it falls behind the bus.
 const STREAM_BUFFER: usize = 64;
 
-/// Serves the gRPC API on `listener` until `stop`.
+/// Serves the gRPC API on `listener` until `stop`: over TLS only with
+/// `tls`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     ops: Operations,
     api: &ApiConfig,
+    tls: Option<Arc<ApiTls>>,
     stop: CancellationToken,
 ) {
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        server = match server.tls_config(tls.grpc()) {
+            Ok(server) => server,
+            Err(error) => {
+                tracing::error!(%error, "gRPC API cannot serve TLS; not serving gRPC");
+                return;
+            }
+        };
+    }
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_service_status(SERVICE, tonic_health::ServingStatus::Serving)
@@ -70,7 +84,7 @@ pub async fn serve(
         },
         move |request| token.check(request),
     );
-    let served = tonic::transport::Server::builder()
+    let served = server
         .add_service(health_service)
         .add_service(reflection.0)
         .add_service(reflection.1)

@@ -7,7 +7,9 @@
 //! Adapters translate and render; every check is in `ops`, and the MPC's
 //! own task checks what depends on its state.
 //!
-//! To drive it: `rest::serve(listener, Operations::new(registry), &config.api, stop)`
+//! Both serve TLS with `api.tls_cert` and `api.tls_key` ([`tls`]).
+//!
+//! To drive it: `rest::serve(listener, Operations::new(registry), &config.api, tls, stop)`
 //! and `grpc::serve(…)` alike (the daemon does), then e.g.
 //! `curl -u MACHORUS000000000001:$TOKEN http://127.0.0.1:8088/v1/Account/MACHORUS000000000001/MultiPartyCall/`
 //! or `chorusctl mpc list`.
@@ -16,3 +18,4 @@ pub mod grpc;
 pub mod ops;
 pub mod rest;
 mod secret;
+pub mod tls;

@@ -34,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::ops::{MemberChange, MpcFilter, OpError, Operations, Page, Status};
 use super::secret::same_secret;
+use super::tls::ApiTls;
 use crate::mpc::{Members, MpcAddress, wall_clock};
 use params::{BadParam, Params};
 
@@ -74,11 +75,12 @@ impl From<BadParam> for Failure {
 
 type Answer = Result<Response, Failure>;
 
-/// Serves the REST API on `listener` until `stop`.
+/// Serves the REST API on `listener` until `stop`: HTTPS only with `tls`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     ops: Operations,
     api: &ApiConfig,
+    tls: Option<Arc<ApiTls>>,
     stop: CancellationToken,
 ) {
     let rest = Arc::new(Rest {
@@ -87,10 +89,19 @@ pub async fn serve(
         token: api.auth_token.clone(),
     });
     let app = router(rest.clone()).layer(middleware::from_fn_with_state(rest, authenticate));
-    if let Err(error) = axum::serve(listener, app)
-        .with_graceful_shutdown(stop.cancelled_owned())
-        .await
-    {
+    let served = match tls {
+        Some(tls) => {
+            axum::serve(tls.listener(listener, stop.clone()), app)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+        }
+    };
+    if let Err(error) = served {
         tracing::error!(%error, "REST API server failed");
     }
 }

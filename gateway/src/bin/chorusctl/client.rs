@@ -10,7 +10,7 @@ use tonic::Request;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use crate::settings::Settings;
 
@@ -99,22 +99,44 @@ impl Interceptor for Bearer {
 
 pub(crate) type Client = MultiPartyCallsClient<InterceptedService<Channel, Bearer>>;
 
-pub(crate) async fn channel(endpoint: &str) -> Result<Channel, Failure> {
-    if !endpoint.starts_with("http://") {
-        return Err(Failure::Usage(format!(
-            "{endpoint:?} is not a gRPC URL chorusctl can use: give http://HOST:PORT \
-             (plain HTTP/2; no TLS yet)"
-        )));
-    }
-    let target = Endpoint::from_shared(endpoint.to_owned())
+pub(crate) async fn channel(settings: &Settings) -> Result<Channel, Failure> {
+    let endpoint = settings.endpoint.as_str();
+    let tls = match endpoint.split_once("://") {
+        Some(("http", _)) => None,
+        Some(("https", _)) => Some(tls(settings)?),
+        _ => {
+            return Err(Failure::Usage(format!(
+                "{endpoint:?} is not a gRPC URL chorusctl can use: give http://HOST:PORT, \
+                 or https://HOST:PORT when chorusd has api.tls_cert"
+            )));
+        }
+    };
+    let mut target = Endpoint::from_shared(endpoint.to_owned())
         .map_err(|e| Failure::Usage(format!("{endpoint:?} is not a gRPC URL: {e}")))?
         .connect_timeout(PATIENCE);
+    if let Some(tls) = tls {
+        target = target.tls_config(tls).map_err(|e| {
+            Failure::Usage(format!("cannot use TLS for {endpoint}: {}", causes(&e)))
+        })?;
+    }
     target.connect().await.map_err(|e| {
         Failure::Unreachable(format!(
             "cannot reach chorusd at {endpoint}: {}",
             causes(&e)
         ))
     })
+}
+
+/// TLS for an `https://` endpoint: the system's trusted roots, and
+/// `--ca-cert` (a private CA, or chorusd's self-signed certificate).
+fn tls(settings: &Settings) -> Result<ClientTlsConfig, Failure> {
+    let mut tls = ClientTlsConfig::new().with_native_roots();
+    if let Some(path) = &settings.ca_cert {
+        let pem = std::fs::read(path)
+            .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+        tls = tls.ca_certificate(Certificate::from_pem(pem));
+    }
+    Ok(tls)
 }
 
 pub(crate) async fn client(settings: &Settings) -> Result<Client, Failure> {
@@ -125,7 +147,7 @@ pub(crate) async fn client(settings: &Settings) -> Result<Client, Failure> {
             )?),
             None => None,
         };
-    let channel = channel(&settings.endpoint).await?;
+    let channel = channel(settings).await?;
     Ok(MultiPartyCallsClient::with_interceptor(
         channel,
         Bearer(bearer),

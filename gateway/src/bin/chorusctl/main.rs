@@ -14,7 +14,9 @@
 //! `--json` for scripts. The endpoint and token come from `--endpoint` /
 //! `--token`, else `CHORUS_CTL_ENDPOINT` / `CHORUS_API__AUTH_TOKEN`, else
 //! `/etc/chorus/chorusctl.toml` (or `--config PATH`: `endpoint = "…"`,
-//! `token = "…"`), else `http://127.0.0.1:50051` and no token.
+//! `token = "…"`, `ca_cert = "…"`), else `http://127.0.0.1:50051` and no
+//! token. An `https://` endpoint (chorusd with `api.tls_cert`) is trusted
+//! by the system's roots or by `--ca-cert PEM` (`CHORUS_CTL_CA_CERT`).
 //!
 //! Exit codes: 0 done; 1 chorusd refused the request (unknown MPC or
 //! member, ended MPC, bad value) or is not serving; 2 bad usage or config;
@@ -52,6 +54,9 @@ struct Cli {
         hide_env_values = true
     )]
     token: Option<String>,
+    /// Trust this CA certificate (PEM) for an https:// endpoint, beside the system's roots
+    #[arg(long, global = true, env = "CHORUS_CTL_CA_CERT")]
+    ca_cert: Option<PathBuf>,
     /// Read endpoint and token from this file [default: /etc/chorus/chorusctl.toml, if present]
     #[arg(long, global = true)]
     config: Option<PathBuf>,
@@ -159,12 +164,12 @@ fn print(json_output: bool, value: serde_json::Value, table: impl FnOnce() -> St
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    let settings = Settings::resolve(cli.endpoint, cli.token, cli.config.as_deref())
+    let settings = Settings::resolve(cli.endpoint, cli.token, cli.ca_cert, cli.config.as_deref())
         .map_err(Failure::Usage)?;
     let endpoint = settings.endpoint.as_str();
     let as_json = cli.json;
     match cli.command {
-        Command::Health => return health(endpoint, as_json).await,
+        Command::Health => return health(&settings, as_json).await,
         Command::Events { mpc } => return events(&settings, mpc.as_deref(), as_json).await,
         Command::Mpc(command) => {
             let mut api = client(&settings).await?;
@@ -377,10 +382,11 @@ async fn events(settings: &Settings, mpc: Option<&str>, as_json: bool) -> Result
     }
 }
 
-async fn health(endpoint: &str, as_json: bool) -> Result<(), Failure> {
+async fn health(settings: &Settings, as_json: bool) -> Result<(), Failure> {
+    let endpoint = settings.endpoint.as_str();
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
-    let mut health = HealthClient::new(channel(endpoint).await?);
+    let mut health = HealthClient::new(channel(settings).await?);
     let mut all_serving = true;
     let mut report = serde_json::Map::new();
     for service in ["", "chorus.v1.MultiPartyCalls"] {

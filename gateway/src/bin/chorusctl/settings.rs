@@ -19,6 +19,8 @@ struct File {
     endpoint: Option<String>,
     /// `api.auth_token`.
     token: Option<String>,
+    /// A CA certificate (PEM) to trust for an `https://` endpoint.
+    ca_cert: Option<PathBuf>,
 }
 
 /// What to connect to, and with which token.
@@ -28,6 +30,9 @@ pub struct Settings {
     pub endpoint: String,
     /// The bearer token, if any was given.
     pub token: Option<String>,
+    /// A CA certificate (PEM) trusted beside the system's roots for an
+    /// `https://` endpoint.
+    pub ca_cert: Option<PathBuf>,
 }
 
 fn given(value: Option<String>) -> Option<String> {
@@ -41,6 +46,7 @@ impl Settings {
     pub fn resolve(
         endpoint: Option<String>,
         token: Option<String>,
+        ca_cert: Option<PathBuf>,
         config: Option<&Path>,
     ) -> Result<Self, String> {
         let file = match config {
@@ -53,6 +59,9 @@ impl Settings {
                 .or(given(file.endpoint))
                 .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned()),
             token: given(token).or(given(file.token)),
+            ca_cert: ca_cert
+                .filter(|p| !p.as_os_str().is_empty())
+                .or(file.ca_cert.filter(|p| !p.as_os_str().is_empty())),
         })
     }
 }
@@ -79,27 +88,33 @@ mod tests {
 
     #[test]
     fn flags_beat_the_file_which_beats_the_default() {
-        let path = file("endpoint = \"http://10.0.0.1:5\"\ntoken = \"from-the-file\"\n");
-        let from_file = Settings::resolve(None, Some(String::new()), Some(&path)).unwrap();
-        assert_eq!(from_file.endpoint, "http://10.0.0.1:5");
+        let path = file(
+            "endpoint = \"https://10.0.0.1:5\"\ntoken = \"from-the-file\"\n\
+             ca_cert = \"/etc/chorus/ca.pem\"\n",
+        );
+        let from_file = Settings::resolve(None, Some(String::new()), None, Some(&path)).unwrap();
+        assert_eq!(from_file.endpoint, "https://10.0.0.1:5");
         assert_eq!(from_file.token.as_deref(), Some("from-the-file"));
+        assert_eq!(from_file.ca_cert, Some(PathBuf::from("/etc/chorus/ca.pem")));
         let from_flags = Settings::resolve(
             Some("http://[::1]:7".into()),
             Some("flag".into()),
+            Some("/tmp/ca.pem".into()),
             Some(&path),
         )
         .unwrap();
         assert_eq!(from_flags.endpoint, "http://[::1]:7");
         assert_eq!(from_flags.token.as_deref(), Some("flag"));
+        assert_eq!(from_flags.ca_cert, Some(PathBuf::from("/tmp/ca.pem")));
         std::fs::remove_file(path).unwrap();
     }
 
     #[test]
     fn a_missing_or_wrong_config_file_is_an_error_that_names_it() {
-        let missing = Settings::resolve(None, None, Some(Path::new("/nonexistent/c.toml")));
+        let missing = Settings::resolve(None, None, None, Some(Path::new("/nonexistent/c.toml")));
         assert!(missing.unwrap_err().contains("/nonexistent/c.toml"));
         let path = file("endpoint = \"http://x:1\"\ntokn = \"typo\"\n");
-        let wrong = Settings::resolve(None, None, Some(&path)).unwrap_err();
+        let wrong = Settings::resolve(None, None, None, Some(&path)).unwrap_err();
         assert!(wrong.contains("tokn"), "{wrong}");
         std::fs::remove_file(path).unwrap();
     }
