@@ -1,0 +1,159 @@
+//! The Plivo-compatible REST API driven by Plivo's own Node SDK (`plivo` on
+//! npm; its voice requests pointed at chorus, nothing else changed) against
+//! the real daemon with real phones: the core MPC flow with what the phones
+//! hear after each change, the recording, and the SDK's view of our
+//! errors. `api_rest.rs` does the same and more with the Python SDK.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use chorus_tests::daemon::{API_AUTH_ID, API_TOKEN};
+use chorus_tests::http::{AppServer, Reply};
+use chorus_tests::phone::{Call, DialOptions, dial};
+use chorus_tests::plivo_sdk::Sdk;
+use chorus_tests::tone::assert_hears;
+use common::{let_media_flow, start_with_settings};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+/// What `a` and `b` hear over the next second.
+async fn listen(a: &Call, b: &Call) -> (Vec<i16>, Vec<i16>) {
+    let_media_flow(300).await;
+    let since = Instant::now();
+    let_media_flow(1000).await;
+    (a.received_audio_since(since), b.received_audio_since(since))
+}
+
+fn succeeded(answer: &Value) -> bool {
+    answer.get("exception").is_none()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plivo_node_sdk_runs_an_mpc_and_the_phones_hear_each_change() {
+    let app = AppServer::start(vec![
+        ("/status".to_owned(), Reply::status(200)),
+        // The Node SDK refuses a callback URL with no ".letters" in it (it
+        // expects a domain name): a dotted path satisfies it on loopback.
+        ("/rec.events".to_owned(), Reply::status(200)),
+    ])
+    .await;
+    let chorus = start_with_settings(&app.url("/answer"), &[]).await;
+    app.set_route(
+        "/answer",
+        Reply::xml(&format!(
+            r#"<Response><MultiPartyCall role="agent" startMpcOnEnter="false" stayAlone="true" statusCallbackUrl="{}">node-room</MultiPartyCall></Response>"#,
+            app.url("/status")
+        )),
+    );
+    let sdk = Sdk::node(&chorus.rest_url(), API_AUTH_ID, API_TOKEN);
+    let a = dial(
+        chorus.sip_addr(),
+        "node-room",
+        DialOptions::with_tone(400.0),
+    )
+    .await
+    .unwrap();
+    let b = dial(
+        chorus.sip_addr(),
+        "node-room",
+        DialOptions::with_tone(700.0),
+    )
+    .await
+    .unwrap();
+
+    let listed = sdk.run(&["list", "initialized"]).await;
+    let objects = listed.as_array().expect("the SDK's list: an array");
+    assert_eq!(objects.len(), 1, "{listed}");
+    assert_eq!(objects[0]["friendlyName"], "node-room", "{listed}");
+    let mpc = sdk.run(&["get", "node-room"]).await;
+    assert_eq!(mpc["status"], "Initialized", "{mpc}");
+
+    let started = sdk.run(&["start", "node-room"]).await;
+    assert!(succeeded(&started), "{started}");
+    assert_eq!(sdk.run(&["get", "node-room"]).await["status"], "Active");
+    let (heard_a, heard_b) = listen(&a, &b).await;
+    assert_hears("a once started", &heard_a, &[700.0], &[]);
+    assert_hears("b once started", &heard_b, &[400.0], &[]);
+
+    let members = sdk.run(&["members", "node-room"]).await;
+    let ids: Vec<&str> = members["objects"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{members}"))
+        .iter()
+        .map(|m| m["memberId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["1", "2"], "{members}");
+
+    let muted = sdk.run(&["update", "node-room", "1", "mute=true"]).await;
+    assert!(succeeded(&muted), "{muted}");
+    let member = sdk.run(&["member", "node-room", "1"]).await;
+    assert_eq!(member["mute"], Value::Bool(true), "{member}");
+    let (heard_a, heard_b) = listen(&a, &b).await;
+    assert_hears("a, muted", &heard_a, &[700.0], &[]);
+    assert_hears("b, a muted", &heard_b, &[], &[400.0]);
+    let unmuted = sdk.run(&["update", "node-room", "all", "mute=false"]).await;
+    assert!(succeeded(&unmuted), "{unmuted}");
+    let (_, heard_b) = listen(&a, &b).await;
+    assert_hears("b, a unmuted", &heard_b, &[400.0], &[]);
+
+    let recording = sdk
+        .run(&["record-start", "node-room", "wav", &app.url("/rec.events")])
+        .await;
+    assert!(
+        recording["recordingId"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty()),
+        "{recording}"
+    );
+    for step in ["record-pause", "record-resume", "record-stop"] {
+        let_media_flow(300).await;
+        let answer = sdk.run(&[step, "node-room"]).await;
+        assert!(succeeded(&answer), "{step}: {answer}");
+    }
+    let events = app
+        .wait_for_requests("/rec.events", 4, Duration::from_secs(10))
+        .await;
+    let names: Vec<&str> = events
+        .iter()
+        .map(|r| r.param("EventName").unwrap_or(""))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "MPCRecordingInitiated",
+            "MPCRecordingPaused",
+            "MPCRecordingResumed",
+            "MPCRecordingCompleted"
+        ]
+    );
+
+    // Our errors, as the SDK reports them: chorus's messages come through.
+    let missing = sdk.run(&["get", "no-such-room"]).await;
+    assert!(
+        missing["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("MPC not found")),
+        "{missing}"
+    );
+    let no_member = sdk.run(&["update", "node-room", "9", "mute=true"]).await;
+    assert!(
+        no_member["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("member 9")),
+        "{no_member}"
+    );
+    let wrong = Sdk::node(&chorus.rest_url(), API_AUTH_ID, "not-the-token-at-all");
+    let refused = wrong.run(&["list"]).await;
+    assert!(refused.get("exception").is_some(), "{refused}");
+
+    let kicked = sdk.run(&["kick", "node-room", "1"]).await;
+    assert!(succeeded(&kicked), "{kicked}");
+    assert!(a.wait_for_bye(WAIT).await, "the kicked member's call ends");
+    let ended = sdk.run(&["end", "node-room"]).await;
+    assert!(succeeded(&ended), "{ended}");
+    assert!(b.wait_for_bye(WAIT).await, "ending the MPC releases b");
+    assert_eq!(sdk.run(&["get", "node-room"]).await["status"], "Ended");
+    chorus.stop().await;
+}
