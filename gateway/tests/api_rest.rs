@@ -384,9 +384,13 @@ async fn the_plivo_sdk_records_and_a_pause_is_left_out_of_the_file() {
         .unwrap();
     let_media_flow(300).await;
 
+    // Each SDK call takes its time (a Python process): the file's length
+    // is bounded by when each call was sent and when it returned.
+    let sent_start = Instant::now();
     let started = sdk
         .run(&["record-start", "taped", "wav", &app.url("/rec")])
         .await;
+    let started_at = Instant::now();
     let url = started["recording_url"]
         .as_str()
         .unwrap_or_else(|| panic!("{started}"));
@@ -396,12 +400,14 @@ async fn the_plivo_sdk_records_and_a_pause_is_left_out_of_the_file() {
             .is_some_and(|id| url.contains(id))
     );
     let_media_flow(1500).await;
+    let sent_pause = Instant::now();
     assert!(
         sdk.run(&["record-pause", "taped"])
             .await
             .get("exception")
             .is_none()
     );
+    let paused_at = Instant::now();
     let twice = sdk.run(&["record-pause", "taped"]).await;
     assert_eq!(twice["exception"], "InvalidRequestError", "{twice}");
     assert!(
@@ -411,19 +417,23 @@ async fn the_plivo_sdk_records_and_a_pause_is_left_out_of_the_file() {
             .contains("already paused")
     );
     let_media_flow(2000).await;
+    let sent_resume = Instant::now();
     assert!(
         sdk.run(&["record-resume", "taped"])
             .await
             .get("exception")
             .is_none()
     );
+    let resumed_at = Instant::now();
     let_media_flow(1500).await;
+    let sent_stop = Instant::now();
     assert!(
         sdk.run(&["record-stop", "taped"])
             .await
             .get("exception")
             .is_none()
     );
+    let stopped_at = Instant::now();
 
     let events = app
         .wait_for_requests("/rec", 4, Duration::from_secs(10))
@@ -444,9 +454,21 @@ async fn the_plivo_sdk_records_and_a_pause_is_left_out_of_the_file() {
     let path = url.strip_prefix("file://").expect("a file URL");
     let (rate, samples) = read_wav(std::path::Path::new(path)).expect("a WAV file");
     let seconds = samples.len() as f64 / f64::from(rate);
+    // Recorded: from the start to the pause, and from the resume to the
+    // stop, each taking effect between its call's sending and return (and
+    // a frame or two of media either way).
+    let least = (sent_pause - started_at) + (sent_stop - resumed_at);
+    let most = (paused_at - sent_start) + (stopped_at - sent_resume);
+    let (least, most) = (least.as_secs_f64() - 0.25, most.as_secs_f64() + 0.25);
+    let pause = (sent_resume - paused_at).as_secs_f64();
     assert!(
-        (2.6..3.6).contains(&seconds),
-        "1.5 s + 1.5 s recorded, the 2 s pause left out: {seconds:.2} s"
+        most < least + pause,
+        "the SDK calls took too long ({least:.2}..{most:.2} s) to tell a {pause:.2} s pause \
+         from none"
+    );
+    assert!(
+        (least..most).contains(&seconds),
+        "recorded {seconds:.2} s: expected {least:.2}..{most:.2} s, the {pause:.2} s pause left out"
     );
     assert_hears("the recording", &samples, &[400.0], &[]);
     assert_eq!(a.hangup().await.unwrap(), 200);

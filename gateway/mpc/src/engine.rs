@@ -332,6 +332,12 @@ impl Mpc {
                 self.emit(now, if is { on } else { off }, Some(i), None);
             }
         }
+        // Plivo: a supervisor entering or leaving coach mode is announced
+        // to the MPC with beep:1 (as it starts or stops being heard by the
+        // customers).
+        if before.coach != after.coach {
+            self.bridge(Sound::Beep1, Method::Get);
+        }
     }
 
     fn start(&mut self, now: Timestamp) {

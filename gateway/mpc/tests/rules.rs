@@ -335,10 +335,29 @@ fn mute_hold_and_coach_changes_reach_media_and_callbacks() {
     let out = drain(&mut m);
     assert_eq!(names(&out), ["ParticipantCoachModeStop"]);
     assert!(!events(&out)[0].member.as_ref().unwrap().coach_mode);
+    let beeps = |out: &[Output]| -> Vec<Sound> {
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Media(MediaCommand::Bridge { sound, .. }) => Some(sound.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(
+        beeps(&out),
+        [Sound::Beep1],
+        "Plivo announces a coach mode change with beep:1"
+    );
     m.handle(at(6), update(sup, None, None, Some(true)));
     m.handle(at(7), update(agent, Some(false), Some(false), None));
+    let out = drain(&mut m);
     assert_eq!(
-        names(&drain(&mut m)),
+        beeps(&out),
+        [Sound::Beep1],
+        "only the coach mode change beeps"
+    );
+    assert_eq!(
+        names(&out),
         [
             "ParticipantCoachModeStart",
             "ParticipantUnmute",

@@ -338,8 +338,13 @@ async fn update_member(
         coach_mode: params.boolean("coach_mode")?,
     };
     let members = members(&member, true)?;
-    rest.ops.update(&address(&mpc)?, members, change).await?;
-    Ok(json(shapes::message("MPC participant updated")))
+    let state = rest.ops.update(&address(&mpc)?, members, change).await?;
+    Ok(json(shapes::updated(
+        &state.mpc.name,
+        change.mute.is_some(),
+        change.hold.is_some(),
+        change.coach_mode.is_some(),
+    )))
 }
 
 async fn kick_member(

@@ -105,6 +105,24 @@ pub fn message(text: &str) -> Value {
     json!({ "api_id": api_id(), "message": text, "request_uuid": api_id() })
 }
 
+/// The answer to a member update: Plivo's one acknowledgement per
+/// changed setting, keyed by the parameter, e.g. `"mute": "MPC: sales
+/// mute/unmute member(s) succeeded"`.
+pub fn updated(mpc_name: &str, mute: bool, hold: bool, coach_mode: bool) -> Value {
+    let mut body = json!({ "api_id": api_id() });
+    let acknowledgements = [
+        (mute, "mute", "mute/unmute member(s)"),
+        (hold, "hold", "hold/unhold member(s)"),
+        (coach_mode, "coach_mode", "coach_mode enable/disable"),
+    ];
+    for (given, key, what) in acknowledgements {
+        if given {
+            body[key] = Value::String(format!("MPC: {mpc_name} {what} succeeded"));
+        }
+    }
+    body
+}
+
 /// An error body: `{"api_id", "error"}`, and an empty `objects`: Plivo's
 /// Python SDK reads a list call's error body as a list, and without
 /// `objects` it crashes instead of raising its error.
