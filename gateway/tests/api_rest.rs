@@ -435,13 +435,7 @@ async fn the_plivo_sdk_records_and_a_pause_is_left_out_of_the_file() {
     );
     let stopped_at = Instant::now();
 
-    let events = app
-        .wait_for_requests("/rec", 4, Duration::from_secs(10))
-        .await;
-    let names: Vec<&str> = events
-        .iter()
-        .map(|r| r.param("EventName").unwrap_or(""))
-        .collect();
+    let names = app.event_names("/rec", 4, Duration::from_secs(10)).await;
     assert_eq!(
         names,
         [

@@ -185,6 +185,17 @@ impl AppServer {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+
+    /// The `EventName` of each callback to `path`, in arrival order, once
+    /// `n` arrived or `timeout` passed (possibly fewer: the caller
+    /// asserts).
+    pub async fn event_names(&self, path: &str, n: usize, timeout: Duration) -> Vec<String> {
+        self.wait_for_requests(path, n, timeout)
+            .await
+            .iter()
+            .map(|r| r.param("EventName").unwrap_or("").to_owned())
+            .collect()
+    }
 }
 
 impl Drop for AppServer {
