@@ -97,6 +97,7 @@ impl Daemon {
         let http = http_client(&config.sip.user_agent)?;
         let player = Player::new(http.clone(), rate, config.speech.command.clone());
         let metrics = Arc::new(Metrics::default());
+        let events = EventBus::default();
         let mpcs = MpcRegistry::new(MpcServices {
             media: media.clone(),
             player: player.clone(),
@@ -104,7 +105,7 @@ impl Daemon {
             metrics: metrics.clone(),
             recording: config.recording.clone(),
             wall_clock,
-            events: EventBus::default(),
+            events: events.clone(),
         });
         let calls = CallTable::default();
         let services = CallServices::new(
@@ -121,6 +122,7 @@ impl Daemon {
                 },
             },
             metrics.clone(),
+            events,
         );
         // Logged before serving starts: once a request is answered, the
         // line is in the log (tests read it right after OPTIONS succeeds).

@@ -303,7 +303,17 @@ async fn a_grpc_client_runs_an_mpc_the_phones_hear_each_change_and_the_events_st
 
     // The stream told it all, in order, for this MPC.
     let rest = events_until(&mut stream, "MPCEnd").await;
-    let all_events: Vec<pb::Event> = joined.into_iter().chain(joined_too).chain(rest).collect();
+    // The calls' own events come with those of the MPC they are in, at
+    // their own pace: here the kicked member's call, which ran out of
+    // document and was hung up.
+    let (calls, all_events): (Vec<pb::Event>, Vec<pb::Event>) = joined
+        .into_iter()
+        .chain(joined_too)
+        .chain(rest)
+        .partition(|e| e.call.is_some());
+    assert_eq!(names(&calls), ["Hangup"], "{calls:?}");
+    let kicked_call = calls[0].call.as_ref().unwrap();
+    assert_eq!(kicked_call.hangup_cause, "End Of XML Instructions");
     assert_eq!(
         names(&all_events),
         [
@@ -338,6 +348,11 @@ async fn a_grpc_client_runs_an_mpc_the_phones_hear_each_change_and_the_events_st
             .as_ref()
             .and_then(|p| p.exit_cause.as_deref()),
         Some("Kicked Out of Multiparty Call")
+    );
+    assert_eq!(
+        kicked.participant.as_ref().map(|p| p.call_uuid.as_str()),
+        Some(kicked_call.call_uuid.as_str()),
+        "the hung-up call is the kicked member's"
     );
     let end = all_events.last().unwrap();
     assert_eq!(

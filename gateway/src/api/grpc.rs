@@ -453,6 +453,7 @@ async fn forward(
         let item = match got {
             Ok(Watched::Mpc(e)) => Item::Event(shapes::status_event(&e)),
             Ok(Watched::Recording(e)) => Item::Event(shapes::recording_event(&e)),
+            Ok(Watched::Call(e)) => Item::Event(shapes::call_event(&e)),
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 tracing::warn!(missed, "a gRPC event watcher fell behind");
                 Item::Missed(missed)

@@ -11,6 +11,7 @@
 
 pub mod inbound;
 mod params;
+pub mod report;
 mod services;
 
 use std::collections::HashMap;

@@ -7,11 +7,12 @@ use chorus_config::InboundConfig;
 
 use crate::media::MediaPlane;
 use crate::metrics::Metrics;
-use crate::mpc::MpcRegistry;
+use crate::mpc::{EventBus, MpcRegistry};
 use crate::player::Player;
 
 /// What a call uses: the media plane for its leg, the MPCs it joins, the
-/// player for `<Play>`, HTTP for its documents, its settings, and counters.
+/// player for `<Play>`, HTTP for its documents, its settings, counters,
+/// and the event bus its progress goes to.
 pub struct CallServices {
     pub(super) media: Arc<MediaPlane>,
     pub(super) mpcs: MpcRegistry,
@@ -19,6 +20,7 @@ pub struct CallServices {
     pub(super) http: reqwest::Client,
     pub(super) settings: CallSettings,
     pub(super) metrics: Arc<Metrics>,
+    pub(super) events: EventBus,
 }
 
 /// What the configuration says about calls.
@@ -51,6 +53,7 @@ impl CallServices {
         http: reqwest::Client,
         settings: CallSettings,
         metrics: Arc<Metrics>,
+        events: EventBus,
     ) -> Self {
         Self {
             media,
@@ -59,6 +62,7 @@ impl CallServices {
             http,
             settings,
             metrics,
+            events,
         }
     }
 }

@@ -38,4 +38,4 @@ pub use mailbox::{Control, ControlError, Controlled, JoinError, Members};
 pub use membership::Membership;
 pub use registry::{MpcAddress, MpcRegistry};
 pub use services::MpcServices;
-pub use watch::{EventBus, Watched};
+pub use watch::{CallEvent, CallEventName, EventBus, HangupInfo, Watched};

@@ -1,11 +1,13 @@
-//! Every MPC and recording event, for whoever watches them live (the
+//! Every MPC, recording and call event, for whoever watches them live (the
 //! control API's event stream), whether or not the application asked for
 //! its callback. A bounded broadcast: a watcher that falls too far behind
-//! is told how many it missed rather than slowing the MPCs down.
+//! is told how many it missed rather than slowing the MPCs down. The bus
+//! lives here because MPCs publish most of it; calls publish
+//! [`CallEvent`]s on it too (see `crate::call`).
 
 use std::sync::Arc;
 
-use chorus_mpc::{RecordingEvent, StatusEvent};
+use chorus_mpc::{RecordingEvent, StatusEvent, Timestamp};
 use tokio::sync::broadcast;
 
 /// Events a watcher may fall behind by before it misses some.
@@ -18,6 +20,66 @@ pub enum Watched {
     Mpc(Arc<StatusEvent>),
     /// A recording event (the recording callback's events).
     Recording(Arc<RecordingEvent>),
+    /// A call's progress: the events of Plivo's call status callbacks.
+    Call(Arc<CallEvent>),
+}
+
+/// A call's progress, as Plivo's call status callbacks name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallEventName {
+    /// The call reached chorus (an INVITE it will serve).
+    Initiated,
+    /// The caller hears ringing (180).
+    Ringing,
+    /// The call was answered (200).
+    Answered,
+    /// The call is over.
+    Hangup,
+}
+
+impl CallEventName {
+    /// Plivo's `EventName`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Initiated => "Initiated",
+            Self::Ringing => "Ringing",
+            Self::Answered => "Answered",
+            Self::Hangup => "Hangup",
+        }
+    }
+}
+
+/// Why and by whom a call ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HangupInfo {
+    /// `PlivoHangupCause`, e.g. `Normal Hangup`.
+    pub cause: &'static str,
+    /// `PlivoHangupCauseCode`: Plivo's code where Plivo lists the cause.
+    pub code: Option<u32>,
+    /// `PlivoHangupSource`: `Caller`, `Answer XML`, `Error` or `chorus`.
+    pub source: &'static str,
+}
+
+/// One step of a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallEvent {
+    /// What happened.
+    pub name: CallEventName,
+    /// When.
+    pub at: Timestamp,
+    /// `CallUUID`.
+    pub call_uuid: String,
+    /// `From`: the caller.
+    pub from: String,
+    /// `To`: what it dialled.
+    pub to: String,
+    /// `inbound` (answered by chorus) or `outbound`.
+    pub direction: &'static str,
+    /// The MPC the call is in (UUID, friendly name), if any; for a hangup,
+    /// the last one it was in.
+    pub mpc: Option<(String, String)>,
+    /// For a hangup: why.
+    pub hangup: Option<HangupInfo>,
 }
 
 /// Where events are published; cheap to clone.

@@ -11,6 +11,7 @@ use chorus_proto::v1 as pb;
 use chorus_xml::Role;
 
 use crate::api::ops::Status;
+use crate::mpc::CallEvent;
 
 /// A chorus timestamp (ms since the epoch) as a protobuf one.
 pub fn time(t: Timestamp) -> prost_types::Timestamp {
@@ -124,6 +125,7 @@ pub fn status_event(e: &StatusEvent) -> pb::Event {
         participant: e.member.as_ref().map(member_fields),
         digits: e.digits.clone(),
         recording: None,
+        call: None,
     }
 }
 
@@ -140,6 +142,33 @@ pub fn recording_event(e: &RecordingEvent) -> pb::Event {
         participant: None,
         digits: None,
         recording: Some(recording(r, e.ended)),
+        call: None,
+    }
+}
+
+/// A call event.
+pub fn call_event(e: &CallEvent) -> pb::Event {
+    let (mpc_uuid, friendly_name) = e.mpc.clone().unwrap_or_default();
+    let hangup = e.hangup.as_ref();
+    pb::Event {
+        name: e.name.as_str().to_owned(),
+        timestamp: Some(time(e.at)),
+        sequence_number: 0,
+        mpc_uuid,
+        friendly_name,
+        mpc: None,
+        participant: None,
+        digits: None,
+        recording: None,
+        call: Some(pb::Call {
+            call_uuid: e.call_uuid.clone(),
+            from: e.from.clone(),
+            to: e.to.clone(),
+            direction: e.direction.to_owned(),
+            hangup_cause: hangup.map_or("", |h| h.cause).to_owned(),
+            hangup_cause_code: hangup.and_then(|h| h.code),
+            hangup_source: hangup.map_or("", |h| h.source).to_owned(),
+        }),
     }
 }
 

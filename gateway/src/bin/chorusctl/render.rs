@@ -81,6 +81,20 @@ pub fn event_json(e: &pb::Event) -> Value {
         "participant": e.participant.as_ref().map(participant_json),
         "digits": e.digits,
         "recording": recording,
+        "call": e.call.as_ref().map(call_json),
+    })
+}
+
+/// A call event's call as JSON.
+fn call_json(c: &pb::Call) -> Value {
+    json!({
+        "call_uuid": c.call_uuid,
+        "from": c.from,
+        "to": c.to,
+        "direction": c.direction,
+        "hangup_cause": c.hangup_cause,
+        "hangup_cause_code": c.hangup_cause_code,
+        "hangup_source": c.hangup_source,
     })
 }
 
@@ -243,6 +257,18 @@ pub fn event_line(e: &pb::Event) -> String {
     }
     if let Some(r) = &e.recording {
         line.push_str(&format!(" recording={} url={}", r.recording_uuid, r.url));
+    }
+    if let Some(c) = &e.call {
+        line.push_str(&format!(
+            " call={} from={:?} to={:?}",
+            c.call_uuid, c.from, c.to
+        ));
+        if !c.hangup_cause.is_empty() {
+            line.push_str(&format!(
+                " cause={:?} source={:?}",
+                c.hangup_cause, c.hangup_source
+            ));
+        }
     }
     line
 }

@@ -40,6 +40,7 @@ impl InboundCall {
             }
         };
         tracing::info!(mpc = %mpc.name, mpc_uuid = %membership.mpc_uuid, member = membership.member, role = ?mpc.role, "joined MPC");
+        self.report.in_mpc(&membership.mpc_uuid, &membership.name);
         self.media = Media::InMpc(membership);
         loop {
             let Media::InMpc(membership) = &mut self.media else {

@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use silence::SilenceWatch;
 
 use super::params::answer_params;
+use super::report::{CallReport, Hangup};
 use super::services::CallServices;
 use crate::fetch::{fetch_document, http_method};
 use crate::media::leg::LegMode;
@@ -83,6 +84,8 @@ pub struct InboundCall {
     silence: Option<SilenceWatch>,
     /// When the leg is drained and the silence checked next.
     next_media_check: Instant,
+    /// What the event stream hears of the call, and why it ended.
+    report: CallReport,
 }
 
 impl InboundCall {
@@ -142,7 +145,14 @@ impl InboundCall {
         };
         tracing::debug!(codec = ?negotiated.law, pt = negotiated.payload_type, remote = %negotiated.remote_rtp, "media negotiated");
         let leg = Leg::new(socket, &negotiated, seed as u32, (seed >> 32) as u16);
+        let report = CallReport::inbound(
+            services.events.clone(),
+            &call_uuid,
+            &invite.from,
+            &invite.to,
+        );
         Some(Self {
+            report,
             activity: leg.activity(),
             on_hold: LegMode::from_local(negotiated.local_direction).on_hold(),
             silence: None,
@@ -162,6 +172,7 @@ impl InboundCall {
     /// Runs the call flow to its end and releases everything.
     pub async fn run(mut self) {
         self.call.ringing();
+        self.report.ringing();
         let start = match &self.services.settings.inbound.answer_url {
             None => Start::Document(builtin_document(&self.invite.to)),
             Some(url) => Start::Fetch {
@@ -199,6 +210,7 @@ impl InboundCall {
             if let Some(input) = input {
                 if input == Input::HungUp {
                     tracing::info!("call over");
+                    self.report.ending(Hangup::ByCaller);
                 }
                 flow.handle(Instant::now().into_std(), input);
             }
@@ -207,6 +219,7 @@ impl InboundCall {
         if let Media::Idle(leg) = &self.media {
             count_rtp(&self.services.metrics, leg);
         }
+        self.report.hung_up();
     }
 
     /// Carries out one action of the flow; what came of it, if the flow
@@ -240,10 +253,12 @@ impl InboundCall {
                     "ending the call before answer"
                 );
                 self.call.reject(status.code(), status.reason());
+                self.report.ending(Hangup::Refused(status));
                 Ok(None)
             }
             Action::Hangup { reason } => {
                 tracing::info!(why = reason.as_str(), "hanging up");
+                self.report.ending(Hangup::Flow(reason));
                 self.call.bye().await;
                 Ok(None)
             }

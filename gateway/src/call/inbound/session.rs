@@ -7,6 +7,7 @@ use tokio::time::Instant;
 
 use super::silence::{CHECK_EVERY, SilenceWatch};
 use super::{End, InboundCall, Media};
+use crate::call::report::Hangup;
 use crate::media::leg::LegMode;
 use crate::sip::{DialogEvent, SessionOffer};
 
@@ -34,6 +35,7 @@ impl InboundCall {
                     why = "session_expired",
                     "hanging up: the SIP session was not refreshed"
                 );
+                self.report.ending(Hangup::SessionExpired);
                 self.call.bye().await;
                 return Err(End::Remote);
             }
@@ -65,6 +67,7 @@ impl InboundCall {
             on_hold = self.on_hold,
             "hanging up: nothing (RTP or RTCP) from the caller"
         );
+        self.report.ending(Hangup::RtpTimeout);
         self.call.bye().await;
         Err(End::Remote)
     }
@@ -112,6 +115,7 @@ impl InboundCall {
             Instant::now(),
         ));
         tracing::info!("call answered");
+        self.report.answered();
         Ok(())
     }
 }
