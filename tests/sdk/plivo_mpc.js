@@ -6,8 +6,12 @@
 // Commands (MPC is a friendly name): list [STATUS] | get MPC | start MPC |
 // end MPC | members MPC | member MPC ID | update MPC ID|all KEY=true|false... |
 // kick MPC ID|all | record-start MPC FORMAT CALLBACK_URL | record-stop MPC |
-// record-pause MPC | record-resume MPC. Prints one JSON object: the SDK's
-// answer, or {"exception": "Error", "message": <text>} when it threw.
+// record-pause MPC | record-resume MPC |
+// participant-record-start MPC ID FORMAT CALLBACK_URL [TRACK] |
+// participant-record-stop|pause|resume MPC ID [TRACK] | play MPC ID URL |
+// stop-play MPC ID (the Python script's commands). Prints one JSON object:
+// the SDK's answer, or {"exception": "Error", "message": <text>} when it
+// threw.
 'use strict';
 
 const path = require('path');
@@ -74,6 +78,27 @@ async function run(mpc, command, args) {
       return mpc.pauseRecording(name);
     case 'record-resume':
       return mpc.resumeRecording(name);
+    // participant track recordings (TRACK omitted: the SDK's default, all)
+    case 'participant-record-start':
+      return mpc.startParticipantRecording(args[1], {
+        ...name,
+        fileFormat: args[2],
+        recordingCallbackUrl: args[3],
+        ...(args[4] ? { recordTrackType: args[4] } : {}),
+      });
+    case 'participant-record-stop':
+    case 'participant-record-pause':
+    case 'participant-record-resume': {
+      const verb = command.split('-').pop();
+      const change = { stop: 'stop', pause: 'pause', resume: 'resume' }[verb];
+      const track = args[2] ? { recordTrackType: args[2] } : {};
+      return mpc[`${change}ParticipantRecording`](args[1], { ...name, ...track });
+    }
+    // audio to one member
+    case 'play':
+      return mpc.startPlayAudio(args[1], args[2], name);
+    case 'stop-play':
+      return mpc.stopPlayAudio(args[1], name);
     default:
       throw new Error(`unknown command ${command}`);
   }
