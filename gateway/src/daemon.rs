@@ -105,7 +105,7 @@ impl Daemon {
         let services = CallServices::new(
             media.clone(),
             mpcs.clone(),
-            player,
+            player.clone(),
             http,
             CallSettings {
                 inbound: config.inbound.clone(),
@@ -150,7 +150,7 @@ impl Daemon {
                      api.auth_token in the config file or CHORUS_API__AUTH_TOKEN"
                 );
             }
-            let ops = Operations::new(mpcs.clone());
+            let ops = Operations::new(mpcs.clone(), player.clone());
             let (api, stop) = (config.api.clone(), stop.clone());
             tokio::spawn(async move { rest::serve(listener, ops, &api, stop).await });
         }
@@ -161,7 +161,7 @@ impl Daemon {
                      api.auth_token in the config file or CHORUS_API__AUTH_TOKEN"
                 );
             }
-            let ops = Operations::new(mpcs.clone());
+            let ops = Operations::new(mpcs.clone(), player.clone());
             let (api, stop) = (config.api.clone(), stop.clone());
             tokio::spawn(async move { grpc::serve(listener, ops, &api, stop).await });
         }

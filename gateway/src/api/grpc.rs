@@ -137,6 +137,7 @@ fn refused(error: OpError, mpc: &MpcAddress) -> Status {
         )),
         OpError::Invalid(why) => Status::invalid_argument(why),
         OpError::Conflict(why) => Status::failed_precondition(why),
+        OpError::Unavailable(why) => Status::unavailable(why),
     }
 }
 

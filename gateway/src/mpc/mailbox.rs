@@ -5,6 +5,7 @@ use chorus_xml::Method;
 use chorus_xml::MultiPartyCall;
 use tokio::sync::{mpsc, oneshot};
 
+use super::member_audio::MemberSound;
 use crate::media::{Leg, LegEvent, LegId, MediaError};
 
 /// Why a participant could not join.
@@ -46,6 +47,8 @@ pub(super) enum Command {
         control: Control,
         reply: oneshot::Sender<Result<Controlled, ControlError>>,
     },
+    /// The sound `token` played to `member` alone ended by itself.
+    AudioEnded { member: u32, token: u64 },
 }
 
 /// What the API asks of an MPC; each answers with the MPC as it is after.
@@ -80,6 +83,15 @@ pub enum Control {
         command: RecordCommand,
         /// Where its events go, for a start.
         callback: Option<(String, Method)>,
+    },
+    // audio to one member
+    /// Play a loaded sound to one member alone (replacing its sound), or
+    /// stop its sound (`None`; nothing playing is fine).
+    MemberAudio {
+        /// Whom.
+        member: u32,
+        /// What.
+        sound: Option<MemberSound>,
     },
 }
 

@@ -25,6 +25,7 @@ mod apply;
 mod clock;
 mod control;
 mod mailbox;
+mod member_audio;
 mod membership;
 mod recording;
 mod registry;
@@ -35,6 +36,7 @@ mod watch;
 
 pub use clock::wall_clock;
 pub use mailbox::{Control, ControlError, Controlled, JoinError, Members};
+pub use member_audio::MemberSound;
 pub use membership::Membership;
 pub use registry::{MpcAddress, MpcRegistry};
 pub use services::MpcServices;
