@@ -14,6 +14,8 @@
 //! `FAILED_PRECONDITION`, a missing or out-of-range value
 //! `INVALID_ARGUMENT`; each message says which.
 
+// audio to one member
+mod member_audio;
 mod shapes;
 
 use std::sync::Arc;
@@ -418,6 +420,28 @@ impl MultiPartyCalls for MpcService {
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         tokio::spawn(forward(events, only, tx, self.stop.clone()));
         Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    // audio to one member
+    async fn play_audio_to_participant(
+        &self,
+        request: Request<pb::PlayAudioToParticipantRequest>,
+    ) -> Answer<pb::Participant> {
+        member_audio::play(&self.ops, request.into_inner()).await
+    }
+
+    async fn speak_to_participant(
+        &self,
+        request: Request<pb::SpeakToParticipantRequest>,
+    ) -> Answer<pb::Participant> {
+        member_audio::speak(&self.ops, request.into_inner()).await
+    }
+
+    async fn stop_participant_audio(
+        &self,
+        request: Request<pb::StopParticipantAudioRequest>,
+    ) -> Answer<pb::Participant> {
+        member_audio::stop(&self.ops, request.into_inner()).await
     }
 }
 
