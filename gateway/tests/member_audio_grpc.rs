@@ -1,14 +1,16 @@
 //! Audio to one member over gRPC: `PlayAudioToParticipant` and
-//! `StopParticipantAudio` against the real daemon with real phones, the
-//! clip served by a real HTTP server; ParticipantAudioPlayed and
+//! `StopParticipantAudio` (and `chorusctl play`, `chorusctl stop-audio`,
+//! the built binary) against the real daemon with real phones, the clip
+//! served by a real HTTP server; ParticipantAudioPlayed and
 //! ParticipantAudioStopped arrive on `WatchEvents`.
 
 mod common;
 
+use std::process::Stdio;
 use std::time::Duration;
 
 use chorus_proto::v1 as pb;
-use chorus_tests::daemon::API_TOKEN;
+use chorus_tests::daemon::{API_TOKEN, Chorusd};
 use chorus_tests::http::{AppServer, Reply};
 use chorus_tests::tone::{assert_hears, sine, wav_bytes};
 use common::{join_mpc, listen, start_with_settings};
@@ -61,15 +63,22 @@ async fn audio_events_until(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn grpc_plays_to_one_member_stops_it_and_streams_both_events() {
+const ATTRIBUTES: &str = r#"role="agent" stayAlone="true" enterSound="none""#;
+
+/// chorusd, and an app serving `/long.wav`: 20 s of [`CLIP`].
+async fn start() -> (AppServer, Chorusd) {
     let pcm = sine(CLIP, 8000, -12.0, 20 * 8000);
     let long = Reply::bytes("audio/wav", wav_bytes(&pcm, 1, 8000));
     let app = AppServer::start(vec![("/long.wav".to_owned(), long)]).await;
     let chorus = start_with_settings(&app.url("/answer"), &[]).await;
-    let attributes = r#"role="agent" stayAlone="true" enterSound="none""#;
-    let alice = join_mpc(&app, &chorus, "grpc-played", attributes, Some(ALICE)).await;
-    let bob = join_mpc(&app, &chorus, "grpc-played", attributes, Some(BOB)).await;
+    (app, chorus)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_plays_to_one_member_stops_it_and_streams_both_events() {
+    let (app, chorus) = start().await;
+    let alice = join_mpc(&app, &chorus, "grpc-played", ATTRIBUTES, Some(ALICE)).await;
+    let bob = join_mpc(&app, &chorus, "grpc-played", ATTRIBUTES, Some(BOB)).await;
     let channel = Channel::from_shared(chorus.grpc_url())
         .unwrap()
         .connect()
@@ -133,5 +142,45 @@ async fn grpc_plays_to_one_member_stops_it_and_streams_both_events() {
     let no_text = api.speak_to_participant(authed(speak)).await.unwrap_err();
     assert_eq!(no_text.code(), Code::InvalidArgument, "{no_text:?}");
     assert!(no_text.message().contains("text is required"));
+    chorus.stop().await;
+}
+
+/// Runs the built chorusctl against `chorus` with `args`; its stdout.
+async fn chorusctl(chorus: &Chorusd, args: &[&str]) -> String {
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_chorusctl"))
+        .env_remove("CHORUS_CTL_ENDPOINT")
+        .env_remove("CHORUS_API__AUTH_TOKEN")
+        .args(["--endpoint", &chorus.grpc_url(), "--token", API_TOKEN])
+        .args(args)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(15), run)
+        .await
+        .expect("chorusctl finishes")
+        .expect("chorusctl runs");
+    assert!(output.status.success(), "{args:?}: {output:?}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chorusctl_plays_to_one_member_and_stops_it() {
+    let (app, chorus) = start().await;
+    let alice = join_mpc(&app, &chorus, "grpc-played", ATTRIBUTES, Some(ALICE)).await;
+    let bob = join_mpc(&app, &chorus, "grpc-played", ATTRIBUTES, Some(BOB)).await;
+    let url = app.url("/long.wav");
+    let said = chorusctl(&chorus, &["play", "grpc-played", "2", &url]).await;
+    assert_eq!(
+        said.trim(),
+        format!("playing {url} to member 2 of grpc-played")
+    );
+    let heard = listen(&[&alice, &bob], 100, 1000).await;
+    assert_hears("alice", &heard[0], &[BOB], &[CLIP]);
+    assert_hears("bob, played to", &heard[1], &[CLIP, ALICE], &[]);
+    let stopped = chorusctl(&chorus, &["--json", "stop-audio", "grpc-played", "2"]).await;
+    let member: serde_json::Value = serde_json::from_str(&stopped).expect("JSON");
+    assert_eq!(member["member_id"], 2, "{member}");
+    let heard = listen(&[&bob], 100, 1000).await;
+    assert_hears("bob, stopped", &heard[0], &[ALICE], &[CLIP]);
     chorus.stop().await;
 }
