@@ -25,7 +25,7 @@ use chorus_recorder::Tap;
 
 use super::leg::{FRAME_8K, Leg, LegId};
 use super::resample::{downsample_2x, upsample_2x};
-use private::{PrivateSound, RetiredSound};
+use private::PrivateSound;
 
 /// Largest room: Plivo's `maxParticipants` ceiling.
 pub const ROOM_CAPACITY: usize = 10;
@@ -300,29 +300,6 @@ impl MediaRoom {
         self.recording_paused = paused;
     }
 
-    /// Plays `clip` to one member alone, on top of what it hears, from the
-    /// next tick; gives back the sound it replaces (or `clip` itself if the
-    /// leg is not here), to be dropped off the media thread.
-    pub fn play_private(
-        &mut self,
-        leg_id: LegId,
-        clip: Arc<Clip>,
-        token: u64,
-    ) -> Option<RetiredSound> {
-        let sound = PrivateSound::new(clip, token);
-        match self.member_mut(leg_id) {
-            Some(m) => m.private.replace(sound).map(PrivateSound::retire),
-            None => Some(sound.retire()),
-        }
-    }
-
-    /// Stops a member's own sound; gives it back, to be dropped off the
-    /// media thread.
-    pub fn stop_private(&mut self, leg_id: LegId) -> Option<RetiredSound> {
-        let m = self.member_mut(leg_id)?;
-        m.private.take().map(PrivateSound::retire)
-    }
-
     /// Starts a bridge sound if fewer than [`MAX_BRIDGE_SOUNDS`] play.
     fn add_bridge_sound(&mut self, sound: BridgePlayer) {
         if let Some(slot) = self.bridge.iter_mut().find(|b| b.is_none()) {
@@ -378,11 +355,7 @@ impl MediaRoom {
             tap.push(self.mixer.recording_mix());
         }
         self.send_mixes(wide);
-        for m in &mut self.members {
-            if let Some(token) = m.private.as_mut().and_then(PrivateSound::take_end) {
-                signal(m.leg_id, LegSignal::AudioEnded(token));
-            }
-        }
+        self.report_private_ends(&mut signal);
         foreign
     }
 

@@ -1,11 +1,13 @@
 //! What calls send an MPC's task, and what it answers.
 
+use std::sync::Arc;
+
+use chorus_mixer::clip::Clip;
 use chorus_mpc::{CallInfo, Input, MpcState, RecordCommand, RecordingFields, Rejection, Then};
 use chorus_xml::Method;
 use chorus_xml::MultiPartyCall;
 use tokio::sync::{mpsc, oneshot};
 
-use super::member_audio::MemberSound;
 use crate::media::{Leg, LegEvent, LegId, MediaError};
 
 /// Why a participant could not join.
@@ -103,6 +105,19 @@ pub struct Controlled {
     /// Its current (or last) recording.
     pub recording: Option<RecordingFields>,
 }
+
+/// A loaded sound for one member. Equal only to itself (the same clip),
+/// so a [`Control`] carrying it still compares.
+#[derive(Debug, Clone)]
+pub struct MemberSound(pub Arc<Clip>);
+
+impl PartialEq for MemberSound {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for MemberSound {}
 
 /// One member, or every present one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

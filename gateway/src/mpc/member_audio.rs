@@ -9,30 +9,16 @@
 //! ends, is stopped or replaced, or the member leaves); this module tells
 //! it when, and moves the sound in and out of the room.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use chorus_mixer::clip::Clip;
 use chorus_mpc::Input;
 
+use super::mailbox::MemberSound;
 use super::services::MpcServices;
 use super::task::Live;
 
 /// Tokens of member sounds, unique on this host.
 static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
-
-/// A loaded sound for one member. Equal only to itself (the same clip),
-/// so a [`Control`](super::Control) carrying it still compares.
-#[derive(Debug, Clone)]
-pub struct MemberSound(pub Arc<Clip>);
-
-impl PartialEq for MemberSound {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for MemberSound {}
 
 impl Live {
     /// Plays `sound` to present member `member` alone (replacing its sound:

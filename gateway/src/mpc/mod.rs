@@ -35,8 +35,7 @@ mod task;
 mod watch;
 
 pub use clock::wall_clock;
-pub use mailbox::{Control, ControlError, Controlled, JoinError, Members};
-pub use member_audio::MemberSound;
+pub use mailbox::{Control, ControlError, Controlled, JoinError, MemberSound, Members};
 pub use membership::Membership;
 pub use registry::{MpcAddress, MpcRegistry};
 pub use services::MpcServices;

@@ -4,6 +4,9 @@
 //! fetched or decoded is refused (and nothing changes); the MPC then plays
 //! it (see `crate::mpc`), replacing the member's sound if one plays.
 
+use std::sync::Arc;
+
+use chorus_mixer::clip::Clip;
 use chorus_mpc::MpcState;
 use chorus_xml::Speak;
 
@@ -36,10 +39,8 @@ impl Operations {
                 "url must be an http(s) URL, got {url:?}"
             )));
         }
-        self.member(mpc, member).await?;
-        let clip = self.player.audio_or_document(url).await.map_err(refused)?;
-        self.member_audio(mpc, member, Some(MemberSound(clip)))
-            .await
+        let load = self.player.audio_or_document(url);
+        self.play_loaded(mpc, member, load).await
     }
 
     /// Says `speech` to `member` alone.
@@ -69,10 +70,8 @@ impl Operations {
             language: nonempty(speech.language, "en-US"),
             loop_count: 1,
         };
-        self.member(mpc, member).await?;
-        let clip = self.player.speech_clip(&speak).await.map_err(refused)?;
-        self.member_audio(mpc, member, Some(MemberSound(clip)))
-            .await
+        let load = self.player.speech_clip(&speak);
+        self.play_loaded(mpc, member, load).await
     }
 
     /// Stops what plays to `member` alone; nothing playing is fine.
@@ -82,6 +81,19 @@ impl Operations {
         member: u32,
     ) -> Result<MpcState, OpError> {
         self.member_audio(mpc, member, None).await
+    }
+
+    /// Loads a sound once the member is known to be there, then plays it.
+    async fn play_loaded(
+        &self,
+        mpc: &MpcAddress,
+        member: u32,
+        load: impl Future<Output = Result<Arc<Clip>, PlayError>>,
+    ) -> Result<MpcState, OpError> {
+        self.member(mpc, member).await?;
+        let clip = load.await.map_err(refused)?;
+        self.member_audio(mpc, member, Some(MemberSound(clip)))
+            .await
     }
 
     async fn member_audio(

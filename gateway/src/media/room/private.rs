@@ -16,6 +16,42 @@ use std::sync::Arc;
 
 use chorus_mixer::clip::{Clip, ClipPlayer};
 
+use super::{LegId, LegSignal, MediaRoom};
+
+impl MediaRoom {
+    /// Plays `clip` to one member alone, on top of what it hears, from the
+    /// next tick; gives back the sound it replaces (or `clip` itself if the
+    /// leg is not here), to be dropped off the media thread.
+    pub fn play_private(
+        &mut self,
+        leg_id: LegId,
+        clip: Arc<Clip>,
+        token: u64,
+    ) -> Option<RetiredSound> {
+        let sound = PrivateSound::new(clip, token);
+        match self.member_mut(leg_id) {
+            Some(m) => m.private.replace(sound).map(PrivateSound::retire),
+            None => Some(sound.retire()),
+        }
+    }
+
+    /// Stops a member's own sound; gives it back, to be dropped off the
+    /// media thread.
+    pub fn stop_private(&mut self, leg_id: LegId) -> Option<RetiredSound> {
+        let m = self.member_mut(leg_id)?;
+        m.private.take().map(PrivateSound::retire)
+    }
+
+    /// Reports each member's sound that played to its end this tick.
+    pub(super) fn report_private_ends(&mut self, signal: &mut impl FnMut(LegId, LegSignal)) {
+        for m in &mut self.members {
+            if let Some(token) = m.private.as_mut().and_then(PrivateSound::take_end) {
+                signal(m.leg_id, LegSignal::AudioEnded(token));
+            }
+        }
+    }
+}
+
 /// A sound playing (or played) to one member.
 pub struct PrivateSound {
     player: ClipPlayer,
