@@ -111,7 +111,7 @@ impl Daemon {
         let services = CallServices::new(
             media.clone(),
             mpcs.clone(),
-            player,
+            player.clone(),
             http,
             CallSettings {
                 inbound: config.inbound.clone(),
@@ -157,7 +157,7 @@ impl Daemon {
                      api.auth_token in the config file or CHORUS_API__AUTH_TOKEN"
                 );
             }
-            let ops = Operations::new(mpcs.clone());
+            let ops = Operations::new(mpcs.clone(), player.clone());
             let (api, stop) = (config.api.clone(), stop.clone());
             let tls = api_tls.clone();
             tokio::spawn(async move { rest::serve(listener, ops, &api, tls, stop).await });
@@ -169,7 +169,7 @@ impl Daemon {
                      api.auth_token in the config file or CHORUS_API__AUTH_TOKEN"
                 );
             }
-            let ops = Operations::new(mpcs.clone());
+            let ops = Operations::new(mpcs.clone(), player.clone());
             let (api, stop) = (config.api.clone(), stop.clone());
             let tls = api_tls.clone();
             tokio::spawn(async move { grpc::serve(listener, ops, &api, tls, stop).await });

@@ -290,12 +290,22 @@ async fn bad_credentials_unknown_names_and_bad_values_get_plivo_errors_and_chang
         (
             send(
                 "POST",
-                &format!("{base}/name_sdk-room/Member/1/Play/"),
+                &format!("{base}/name_sdk-room/Nothing/"),
                 "{}",
                 &basic,
             ),
             404,
             "does not serve",
+        ),
+        (
+            send(
+                "POST",
+                &format!("{base}/name_sdk-room/Member/1/Play/"),
+                "{}",
+                &basic,
+            ),
+            400,
+            "url is required",
         ),
         (
             send(

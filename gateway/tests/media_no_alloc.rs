@@ -1,7 +1,8 @@
 //! The media path allocates and frees nothing: thousands of ticks of a real
 //! room (legs on loopback sockets, RTP and RFC 4733 arriving, voice
 //! activity, bridge beeps, hold and wait music, encode once per mix, the
-//! recording tap) with state changes between ticks; and a media worker's
+//! recording tap, sounds played to one member alone) with state changes
+//! between ticks; and a media worker's
 //! whole life with a room — opened, joined, ticked, recorded, left, closed —
 //! counted on its own thread by a global allocator.
 
@@ -18,7 +19,7 @@ use std::time::Duration;
 use chorus_gateway::media::Leg;
 use chorus_gateway::media::health::WorkerStats;
 use chorus_gateway::media::leg::LegId;
-use chorus_gateway::media::room::{MediaRoom, MusicSlot, RoomMusic};
+use chorus_gateway::media::room::{LegSignal, MediaRoom, MusicSlot, RoomMusic};
 use chorus_gateway::media::worker::{Command, Event, RoomKey, Worker};
 use chorus_media::dtmf::encode_event;
 use chorus_media::g711::Law;
@@ -122,9 +123,12 @@ fn ten_party_media_ticks_do_not_allocate() {
 
     let mut payload = [0u8; 160];
     let mut packet = [0u8; 200];
-    let mut signals = 0usize;
+    let (mut signals, mut audio_ended) = (0usize, 0usize);
     let mut tick = |room: &mut MediaRoom, now_ms: u64| {
-        room.tick(now_ms, |_, _| signals += 1);
+        room.tick(now_ms, |_, signal| {
+            signals += 1;
+            audio_ended += usize::from(matches!(signal, LegSignal::AudioEnded(_)));
+        });
     };
     // Warm up outside the count: the first packets latch the legs.
     for t in 0..50u64 {
@@ -133,6 +137,7 @@ fn ten_party_media_ticks_do_not_allocate() {
     }
 
     let mut retired = Vec::with_capacity(100);
+    let mut retired_sounds = Vec::with_capacity(100);
     count_here();
     for t in 50..5050u64 {
         send_voices(&mut peers, t, &mut payload, &mut packet);
@@ -153,7 +158,13 @@ fn ten_party_media_ticks_do_not_allocate() {
                     ..Participant::new(Role::Agent)
                 },
             ),
+            // Sounds to one member alone: one that ends by itself, one
+            // that loops until replaced, its replacement stopped.
+            150 => retired_sounds.extend(room.play_private(peers[3].leg_id, sound.clone(), t)),
             200 => room.update(peers[1].leg_id, Participant::new(Role::Agent)),
+            250 => retired_sounds.extend(room.play_private(peers[5].leg_id, music.clone(), t)),
+            350 => retired_sounds.extend(room.play_private(peers[5].leg_id, sound.clone(), t)),
+            450 => retired_sounds.extend(room.stop_private(peers[5].leg_id)),
             300 => room.update(
                 peers[0].leg_id,
                 Participant {
@@ -171,6 +182,7 @@ fn ten_party_media_ticks_do_not_allocate() {
         tick(&mut room, t * 20);
     }
     let (allocations, frees) = counted_here();
+    drop(retired_sounds);
     drop(room.stop_recording());
     let finished = done_rx
         .recv_timeout(Duration::from_secs(10))
@@ -184,6 +196,7 @@ fn ten_party_media_ticks_do_not_allocate() {
         signals > 0,
         "the room really ran (VAD and digits were reported)"
     );
+    assert_eq!(audio_ended, 20, "each member's sound that ended by itself");
     assert_eq!(
         (allocations, frees),
         (0, 0),
@@ -241,6 +254,14 @@ fn a_worker_runs_a_rooms_whole_life_without_allocating_or_freeing() {
         std::thread::sleep(Duration::from_millis(20));
     }
     send_digit(&peers[0], &mut packet);
+    // A sound to one member, still playing when it leaves: it comes back
+    // to be dropped here.
+    let long = Arc::new(Clip::new(vec![Segment::Silence(8000)], Some(0)));
+    send(Command::PrivateSound {
+        leg_id: peers[0].leg_id,
+        sound: Some((long, 1)),
+    });
+    std::thread::sleep(Duration::from_millis(60));
     for peer in &peers {
         send(Command::Leave {
             leg_id: peer.leg_id,
@@ -253,15 +274,16 @@ fn a_worker_runs_a_rooms_whole_life_without_allocating_or_freeing() {
 
     // Everything came back to be dropped here: the legs, and the room
     // with its recording tap (which ends the recording).
-    let (mut left, mut closed) = (0, 0);
+    let (mut left, mut closed, mut sounds) = (0, 0, 0);
     while let Ok(event) = events.pop() {
         match event {
             Event::Left { .. } => left += 1,
             Event::Closed(_) => closed += 1,
+            Event::SoundRetired(_) => sounds += 1,
             _ => {}
         }
     }
-    assert_eq!((left, closed), (3, 1));
+    assert_eq!((left, closed, sounds), (3, 1, 1));
     let finished = done_rx
         .recv_timeout(Duration::from_secs(10))
         .unwrap()

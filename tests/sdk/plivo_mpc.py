@@ -6,7 +6,8 @@ Plivo MPC app would, with only the base URL changed.
 Commands (MPC is a friendly name): list [STATUS] | get MPC | start MPC |
 end MPC | members MPC | member MPC ID | update MPC ID|all KEY=true|false... |
 kick MPC ID|all | record-start MPC FORMAT CALLBACK_URL | record-stop MPC |
-record-pause MPC | record-resume MPC. Prints one JSON object: the SDK's answer, or
+record-pause MPC | record-resume MPC | play MPC ID URL | stop-play MPC ID.
+Prints one JSON object: the SDK's answer, or
 {"exception": <class name>, "message": <text>} when the SDK raised.
 """
 import json
@@ -66,6 +67,11 @@ def main(base_url, auth_id, auth_token, command, *args):
         return mpc.pause_recording(friendly_name=args[0])
     if command == "record-resume":
         return mpc.resume_recording(friendly_name=args[0])
+    # audio to one member
+    if command == "play":
+        return mpc.start_play_audio(args[1], friendly_name=args[0], url=args[2])
+    if command == "stop-play":
+        return mpc.stop_play_audio(args[1], friendly_name=args[0])
     raise SystemExit(f"unknown command {command!r}")
 
 

@@ -2,6 +2,8 @@
 //! `poll_output()`; `poll_timeout()` says when to call `handle` with
 //! [`Input::Tick`] at the latest.
 
+mod member_audio;
+
 use std::collections::VecDeque;
 
 use chorus_mixer::{Participant, hears};
@@ -20,6 +22,8 @@ struct Member {
     fields: MemberFields,
     spec: Box<MultiPartyCall>,
     participant: Participant,
+    /// A sound plays to this member alone (see `member_audio`).
+    audio: bool,
 }
 
 impl Member {
@@ -183,6 +187,8 @@ impl Mpc {
                     self.emit(now, name, Some(i), None);
                 }
             }
+            Input::AudioPlayed { member } => self.audio(now, member, true),
+            Input::AudioStopped { member } => self.audio(now, member, false),
             Input::Tick => {}
         }
     }
@@ -226,6 +232,7 @@ impl Mpc {
             },
             spec,
             participant,
+            audio: false,
         };
         let (start, record, enter) = (
             member.spec.start_mpc_on_enter,
@@ -390,6 +397,8 @@ impl Mpc {
 
     /// Takes member `i` out: media, ParticipantExit, and its call's release.
     fn remove(&mut self, now: Timestamp, i: usize, cause: ExitCause) -> Member {
+        // Its own sound ends with it, before it is gone.
+        self.audio_ends_with(now, i);
         self.members[i].fields.exited = Some((now, cause));
         self.emit(now, EventName::ParticipantExit, Some(i), None);
         let member = self.members.remove(i);

@@ -35,11 +35,16 @@ pub enum EventName {
     ParticipantSpeakStop,
     /// A participant pressed digits.
     ParticipantDigitInput,
+    /// A sound (the API's play or speak) started playing to one member.
+    ParticipantAudioPlayed,
+    /// A member's sound stopped: finished, stopped by the API, replaced, or
+    /// the member left.
+    ParticipantAudioStopped,
 }
 
 impl EventName {
     /// Every event, in declaration order.
-    pub const ALL: [EventName; 14] = [
+    pub const ALL: [EventName; 16] = [
         Self::MpcInitialized,
         Self::MpcStart,
         Self::MpcEnd,
@@ -54,6 +59,8 @@ impl EventName {
         Self::ParticipantSpeakStart,
         Self::ParticipantSpeakStop,
         Self::ParticipantDigitInput,
+        Self::ParticipantAudioPlayed,
+        Self::ParticipantAudioStopped,
     ];
 
     /// As sent in `EventName`.
@@ -73,6 +80,8 @@ impl EventName {
             Self::ParticipantSpeakStart => "ParticipantSpeakStart",
             Self::ParticipantSpeakStop => "ParticipantSpeakStop",
             Self::ParticipantDigitInput => "ParticipantDigitInput",
+            Self::ParticipantAudioPlayed => "ParticipantAudioPlayed",
+            Self::ParticipantAudioStopped => "ParticipantAudioStopped",
         }
     }
 
@@ -86,6 +95,9 @@ impl EventName {
                 StatusCallbackEvent::ParticipantSpeakEvents
             }
             Self::ParticipantDigitInput => StatusCallbackEvent::ParticipantDigitInputEvents,
+            Self::ParticipantAudioPlayed | Self::ParticipantAudioStopped => {
+                StatusCallbackEvent::ParticipantAudioEvents
+            }
             _ => StatusCallbackEvent::ParticipantStateChanges,
         }
     }

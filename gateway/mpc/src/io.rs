@@ -71,6 +71,18 @@ pub enum Input {
         /// Started (true) or stopped speaking.
         speaking: bool,
     },
+    /// A sound started playing to one member only (the API's play or
+    /// speak; it replaces the member's sound if one was playing).
+    AudioPlayed {
+        /// The member.
+        member: u32,
+    },
+    /// The member's sound stopped (finished, or stopped by the API); no
+    /// event if none was playing.
+    AudioStopped {
+        /// The member.
+        member: u32,
+    },
     /// Time passed; nothing else happened.
     Tick,
 }

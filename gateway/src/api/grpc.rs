@@ -15,6 +15,8 @@
 //! `FAILED_PRECONDITION`, a missing or out-of-range value
 //! `INVALID_ARGUMENT`; each message says which.
 
+// audio to one member
+mod member_audio;
 mod shapes;
 
 use std::sync::Arc;
@@ -151,6 +153,7 @@ fn refused(error: OpError, mpc: &MpcAddress) -> Status {
         )),
         OpError::Invalid(why) => Status::invalid_argument(why),
         OpError::Conflict(why) => Status::failed_precondition(why),
+        OpError::Unavailable(why) => Status::unavailable(why),
     }
 }
 
@@ -431,6 +434,28 @@ impl MultiPartyCalls for MpcService {
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         tokio::spawn(forward(events, only, tx, self.stop.clone()));
         Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    // audio to one member
+    async fn play_audio_to_participant(
+        &self,
+        request: Request<pb::PlayAudioToParticipantRequest>,
+    ) -> Answer<pb::Participant> {
+        member_audio::play(&self.ops, request.into_inner()).await
+    }
+
+    async fn speak_to_participant(
+        &self,
+        request: Request<pb::SpeakToParticipantRequest>,
+    ) -> Answer<pb::Participant> {
+        member_audio::speak(&self.ops, request.into_inner()).await
+    }
+
+    async fn stop_participant_audio(
+        &self,
+        request: Request<pb::StopParticipantAudioRequest>,
+    ) -> Answer<pb::Participant> {
+        member_audio::stop(&self.ops, request.into_inner()).await
     }
 }
 

@@ -7,6 +7,11 @@ use chorus_mpc::{MemberState, MpcState, RecordCommand, RecordingFields, Timestam
 use chorus_xml::{Method, RecordFileFormat};
 
 use crate::mpc::{Control, ControlError, Members, MpcAddress, MpcRegistry, Watched};
+use crate::player::Player;
+
+// audio to one member
+mod member_audio;
+pub use member_audio::Speech;
 
 /// Why an operation was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,6 +33,10 @@ pub enum OpError {
     /// recording that is not running).
     #[error("{0}")]
     Conflict(String),
+    /// chorus cannot do it now, through no fault of the request (e.g. the
+    /// text-to-speech program is missing).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl From<ControlError> for OpError {
@@ -173,12 +182,14 @@ pub struct MemberChange {
 #[derive(Clone)]
 pub struct Operations {
     mpcs: MpcRegistry,
+    /// Loads what the API plays to a member (off the MPC's task).
+    player: Player,
 }
 
 impl Operations {
-    /// Operations on `mpcs`.
-    pub fn new(mpcs: MpcRegistry) -> Self {
-        Self { mpcs }
+    /// Operations on `mpcs`, loading sounds with `player`.
+    pub fn new(mpcs: MpcRegistry, player: Player) -> Self {
+        Self { mpcs, player }
     }
 
     /// Every MPC and recording event from now on, as it happens (see

@@ -4,15 +4,19 @@
 //! `name_<friendly name>` or `uuid_<uuid>`; list, get, update (`mute`,
 //! `hold`, `coach_mode`; one member or `all`) and kick members; start
 //! (`POST Record/`), stop (`DELETE Record/`), pause and resume the MPC
-//! recording. Paths work with and without their trailing slash.
+//! recording; play or say something to one member (`Member/{id}/Play/`,
+//! `Member/{id}/Speak/`, see `member_audio`). Paths work with and without
+//! their trailing slash.
 //!
 //! Every request needs HTTP Basic credentials `auth_id:auth_token` and the
 //! path's `auth_id` must be ours; with no `api.auth_token` configured every
 //! request gets 401 (never an open API). Answers and errors have Plivo's
 //! shapes (the `shapes` module); a refused request changes nothing. Endpoints of
 //! Plivo's MPC API that chorus does not serve yet (add participant,
-//! participant recordings, play) answer 404 with an error that says so.
+//! participant recordings) answer 404 with an error that says so.
 
+// audio to one member
+mod member_audio;
 mod params;
 mod shapes;
 
@@ -61,6 +65,7 @@ impl From<OpError> for Failure {
         let status = match error {
             OpError::NoSuchMpc | OpError::NoSuchMember(_) => StatusCode::NOT_FOUND,
             OpError::Ended | OpError::Conflict(_) => StatusCode::CONFLICT,
+            OpError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         };
         Self(status, error.to_string())
@@ -133,6 +138,8 @@ fn router(rest: Arc<Rest>) -> Router {
         ),
     ];
     let mut router = Router::new();
+    // audio to one member
+    let routes = routes.into_iter().chain(member_audio::routes(BASE));
     for (path, methods) in routes {
         router = router
             .route(path.trim_end_matches('/'), methods.clone())

@@ -78,6 +78,9 @@ pub enum LegEvent {
     /// The leg left its room and is handed back to the call (which may put
     /// it into another room, or drop it to close its socket).
     Left(Box<Leg>),
+    /// The sound played to this leg alone with this token (see
+    /// [`MediaPlane::play_to_leg`]) played to its end.
+    AudioEnded(u64),
 }
 
 /// How a participant enters a room.
@@ -326,6 +329,28 @@ impl MediaPlane {
         self.send(worker, Command::StopRecording { room })
     }
 
+    // audio to one member
+    /// Plays `clip` to one leg alone, on top of what it hears, replacing
+    /// its sound if one plays; [`LegEvent::AudioEnded`] with `token`
+    /// follows when it has played to its end.
+    pub fn play_to_leg(
+        &self,
+        leg_id: LegId,
+        clip: Arc<Clip>,
+        token: u64,
+    ) -> Result<(), MediaError> {
+        let worker = self.worker_of(leg_id)?;
+        let sound = Some((clip, token));
+        self.send(worker, Command::PrivateSound { leg_id, sound })
+    }
+
+    /// Stops the sound a leg hears alone, if any.
+    pub fn stop_leg_audio(&self, leg_id: LegId) -> Result<(), MediaError> {
+        let worker = self.worker_of(leg_id)?;
+        let sound = None;
+        self.send(worker, Command::PrivateSound { leg_id, sound })
+    }
+
     /// Sends a digit to a leg's peer as RFC 4733 events (DTMF relay); it is
     /// dropped if the peer did not negotiate telephone-event.
     pub fn send_digit(&self, leg_id: LegId, digit: char) -> Result<(), MediaError> {
@@ -410,10 +435,12 @@ impl MediaPlane {
                 drop(room);
             }
             Event::MusicRetired(music) => drop(music),
+            Event::SoundRetired(sound) => drop(sound),
             Event::Signal { leg_id, signal } => {
                 let event = match signal {
                     LegSignal::Digit(digit) => LegEvent::Digit(digit),
                     LegSignal::Speaking(on) => LegEvent::Speaking(on),
+                    LegSignal::AudioEnded(token) => LegEvent::AudioEnded(token),
                 };
                 if let Some(route) = self.lock_legs().get(&leg_id) {
                     let _ = route.events.send(event);

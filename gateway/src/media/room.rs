@@ -6,8 +6,12 @@
 //! mix once per codec (listeners in the same [`MixGroup`] share the payload)
 //! and hands it to each leg. The room only ever sees 20 ms frames: each leg
 //! turns its peer's packets (10 to 120 ms) into frames and frames into
-//! packets of its peer's ptime (see [`super::leg`]). Nothing here
-//! allocates: buffers are sized when the room and its legs are created.
+//! packets of its peer's ptime (see [`super::leg`]). A member may also
+//! hear a sound of its own on top of its mix ([`private`]); its mix is then
+//! encoded for it alone. Nothing here allocates: buffers are sized when the
+//! room and its legs are created.
+
+pub mod private;
 
 use std::sync::Arc;
 
@@ -21,6 +25,7 @@ use chorus_recorder::Tap;
 
 use super::leg::{FRAME_8K, Leg, LegId};
 use super::resample::{downsample_2x, upsample_2x};
+use private::PrivateSound;
 
 /// Largest room: Plivo's `maxParticipants` ceiling.
 pub const ROOM_CAPACITY: usize = 10;
@@ -40,6 +45,8 @@ pub enum LegSignal {
     Digit(char),
     /// Voice activity started (true) or stopped (false).
     Speaking(bool),
+    /// The member's own sound with this token played to its end.
+    AudioEnded(u64),
 }
 
 /// What a room plays as one of its musics.
@@ -134,6 +141,8 @@ pub struct Member {
     vad: Vad,
     /// Last input sample, for smooth 8→16 kHz interpolation across frames.
     last_sample: i16,
+    /// A sound only this member hears.
+    private: Option<PrivateSound>,
 }
 
 /// One MPC's media on this worker.
@@ -153,6 +162,10 @@ pub struct MediaRoom {
     pcm: Box<[i16]>,
     encoded: Box<[EncodedMix]>,
     encoded_len: usize,
+    /// A member's own frame (its group mix plus its private sound) at the
+    /// room's rate, and that frame encoded.
+    own_pcm: Box<[i16]>,
+    own_payload: [u8; FRAME_8K],
 }
 
 impl MediaRoom {
@@ -179,6 +192,8 @@ impl MediaRoom {
             pcm: vec![0; FRAME_8K].into_boxed_slice(),
             encoded: vec![placeholder; ENCODE_CACHE].into_boxed_slice(),
             encoded_len: 0,
+            own_pcm: vec![0; frame].into_boxed_slice(),
+            own_payload: [0; FRAME_8K],
         }
     }
 
@@ -198,6 +213,7 @@ impl MediaRoom {
             leg,
             vad: Vad::new(self.vad),
             last_sample: 0,
+            private: None,
         });
         Ok(())
     }
@@ -339,6 +355,7 @@ impl MediaRoom {
             tap.push(self.mixer.recording_mix());
         }
         self.send_mixes(wide);
+        self.report_private_ends(&mut signal);
         foreign
     }
 
@@ -370,12 +387,26 @@ impl MediaRoom {
         }
     }
 
-    /// Encodes each distinct (mix, codec) once and sends it to its listeners.
+    /// Encodes each distinct (mix, codec) once and sends it to its
+    /// listeners; a member with a sound of its own gets its own encode.
     fn send_mixes(&mut self, wide: bool) {
         self.encoded_len = 0;
         for m in &mut self.members {
-            let group = self.mixer.output_group(m.channel);
+            let group_mix = self.mixer.output(m.channel);
+            let own = m
+                .private
+                .as_mut()
+                .and_then(|sound| sound.mix_over(group_mix, &mut self.own_pcm));
+            // What this member hears this tick, at the room's rate: its
+            // group's mix, or its own frame while its sound plays.
+            let heard = own.unwrap_or(group_mix);
             let law = m.leg.law();
+            if own.is_some() {
+                encode_heard(heard, wide, &mut self.pcm, law, &mut self.own_payload);
+                m.leg.send(&self.own_payload);
+                continue;
+            }
+            let group = self.mixer.output_group(m.channel);
             let cached = self.encoded[..self.encoded_len]
                 .iter()
                 .position(|(g, l, _)| *g == Some(group) && *l == law);
@@ -383,15 +414,8 @@ impl MediaRoom {
                 Some(i) => i,
                 None => {
                     let i = self.encoded_len.min(ENCODE_CACHE - 1);
-                    let heard = self.mixer.output(m.channel);
-                    let pcm: &[i16] = if wide {
-                        downsample_2x(heard, &mut self.pcm);
-                        &self.pcm
-                    } else {
-                        heard
-                    };
                     let slot = &mut self.encoded[i];
-                    law.encode(pcm, &mut slot.2);
+                    encode_heard(heard, wide, &mut self.pcm, law, &mut slot.2);
                     slot.0 = Some(group);
                     slot.1 = law;
                     self.encoded_len = (i + 1).min(ENCODE_CACHE);
@@ -401,4 +425,16 @@ impl MediaRoom {
             m.leg.send(&self.encoded[index].2);
         }
     }
+}
+
+/// Encodes a heard frame (at the room's rate; `wide`: 16 kHz, brought down
+/// to 8 kHz in `scratch` first) for a leg's codec.
+fn encode_heard(heard: &[i16], wide: bool, scratch: &mut [i16], law: Law, out: &mut [u8]) {
+    let pcm: &[i16] = if wide {
+        downsample_2x(heard, scratch);
+        scratch
+    } else {
+        heard
+    };
+    law.encode(pcm, out);
 }

@@ -23,6 +23,7 @@ use rtrb::{Consumer, Producer};
 
 use super::health::{IDLE_HEARTBEAT, WorkerStats};
 use super::leg::{Leg, LegId};
+use super::room::private::RetiredSound;
 use super::room::{LegSignal, MediaRoom, MusicSlot, RetiredMusic};
 use chorus_mixer::clip::Clip;
 use chorus_recorder::Tap;
@@ -130,6 +131,15 @@ pub enum Command {
         /// The new session.
         negotiated: Box<chorus_media::sdp::Negotiated>,
     },
+    // audio to one member
+    /// Play a clip to one member alone (replacing its sound, if any), or
+    /// stop its sound (`None`).
+    PrivateSound {
+        /// The member's leg (ignored if it is in no room here).
+        leg_id: LegId,
+        /// The clip and its token (see [`LegSignal::AudioEnded`]).
+        sound: Option<(Arc<Clip>, u64)>,
+    },
     /// Hand every leg back and end the thread.
     Shutdown,
 }
@@ -149,6 +159,9 @@ pub enum Event {
     RecordingStopped(Tap),
     /// A music a room no longer plays, to be dropped off the media thread.
     MusicRetired(RetiredMusic),
+    /// A member's own sound, replaced, stopped or left with its member, to
+    /// be dropped off the media thread.
+    SoundRetired(RetiredSound),
     /// A closed room, to be dropped (with its buffers and any recording
     /// tap, which ends the recording) off the media thread.
     Closed(Box<MediaRoom>),
@@ -333,6 +346,17 @@ impl Worker {
                         m.leg.renegotiate(&negotiated);
                     }
                 }
+                Command::PrivateSound { leg_id, sound } => {
+                    let retired = match (self.room_of(leg_id), sound) {
+                        (Some((_, r)), Some((clip, token))) => r.play_private(leg_id, clip, token),
+                        (Some((_, r)), None) => r.stop_private(leg_id),
+                        (None, Some((clip, _))) => Some(RetiredSound::unplayed(clip)),
+                        (None, None) => None,
+                    };
+                    if let Some(retired) = retired {
+                        self.emit(Event::SoundRetired(retired));
+                    }
+                }
                 Command::Shutdown => {
                     let ids: Vec<LegId> =
                         self.rooms.iter().flat_map(|(_, r)| r.leg_ids()).collect();
@@ -378,9 +402,13 @@ impl Worker {
 
     fn leave(&mut self, leg_id: LegId, exit: Option<Beep>) -> Option<Box<Leg>> {
         let (_, room) = self.rooms.iter_mut().find(|(_, r)| r.has(leg_id))?;
+        let sound = room.stop_private(leg_id);
         let leg = room.leave(leg_id);
         if let Some(beep) = exit.filter(|_| !room.is_empty()) {
             room.play_bridge(beep);
+        }
+        if let Some(sound) = sound {
+            self.emit(Event::SoundRetired(sound));
         }
         leg
     }

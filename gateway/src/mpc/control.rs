@@ -51,6 +51,11 @@ impl Live {
                 }
                 self.feed(services, Input::Record(command));
             }
+            // audio to one member
+            Control::MemberAudio { member, sound } => {
+                self.resolve(Members::One(member))?;
+                self.member_audio(services, member, sound);
+            }
         }
         Ok(Controlled {
             state: self.engine.state(),

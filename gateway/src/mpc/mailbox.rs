@@ -1,5 +1,8 @@
 //! What calls send an MPC's task, and what it answers.
 
+use std::sync::Arc;
+
+use chorus_mixer::clip::Clip;
 use chorus_mpc::{CallInfo, Input, MpcState, RecordCommand, RecordingFields, Rejection, Then};
 use chorus_xml::Method;
 use chorus_xml::MultiPartyCall;
@@ -46,6 +49,8 @@ pub(super) enum Command {
         control: Control,
         reply: oneshot::Sender<Result<Controlled, ControlError>>,
     },
+    /// The sound `token` played to `member` alone ended by itself.
+    AudioEnded { member: u32, token: u64 },
 }
 
 /// What the API asks of an MPC; each answers with the MPC as it is after.
@@ -81,6 +86,15 @@ pub enum Control {
         /// Where its events go, for a start.
         callback: Option<(String, Method)>,
     },
+    // audio to one member
+    /// Play a loaded sound to one member alone (replacing its sound), or
+    /// stop its sound (`None`; nothing playing is fine).
+    MemberAudio {
+        /// Whom.
+        member: u32,
+        /// What.
+        sound: Option<MemberSound>,
+    },
 }
 
 /// The MPC after a [`Control`], and its recording if it has one going.
@@ -91,6 +105,19 @@ pub struct Controlled {
     /// Its current (or last) recording.
     pub recording: Option<RecordingFields>,
 }
+
+/// A loaded sound for one member. Equal only to itself (the same clip),
+/// so a [`Control`] carrying it still compares.
+#[derive(Debug, Clone)]
+pub struct MemberSound(pub Arc<Clip>);
+
+impl PartialEq for MemberSound {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for MemberSound {}
 
 /// One member, or every present one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -41,6 +41,13 @@ impl Membership {
         }));
     }
 
+    /// The sound played to the participant alone (its `token`) ended by
+    /// itself.
+    pub fn audio_ended(&self, token: u64) {
+        let member = self.member;
+        let _ = self.mpc.send(Command::AudioEnded { member, token });
+    }
+
     /// The participant's call ended (`cause` Hangup) or left for another
     /// document (Transferred): the MPC takes it out, and the leg comes back
     /// on [`Membership::events`].

@@ -25,6 +25,7 @@ mod apply;
 mod clock;
 mod control;
 mod mailbox;
+mod member_audio;
 mod membership;
 mod recording;
 mod registry;
@@ -34,7 +35,7 @@ mod task;
 mod watch;
 
 pub use clock::wall_clock;
-pub use mailbox::{Control, ControlError, Controlled, JoinError, Members};
+pub use mailbox::{Control, ControlError, Controlled, JoinError, MemberSound, Members};
 pub use membership::Membership;
 pub use registry::{MpcAddress, MpcRegistry};
 pub use services::MpcServices;

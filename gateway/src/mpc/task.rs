@@ -28,6 +28,8 @@ pub(super) struct Seat {
     pub(super) leg_id: LegId,
     pub(super) call_uuid: String,
     pub(super) released: Option<oneshot::Sender<Then>>,
+    /// The token of the sound playing to this member alone.
+    pub(super) audio: Option<u64>,
 }
 
 /// Everything one MPC owns.
@@ -177,6 +179,7 @@ impl Live {
             Command::Control { control, reply } => {
                 let _ = reply.send(self.control(services, control));
             }
+            Command::AudioEnded { member, token } => self.audio_ended(services, member, token),
         }
     }
 
@@ -257,6 +260,7 @@ impl Live {
                 leg_id,
                 call_uuid: call_uuid.clone(),
                 released: Some(release),
+                audio: None,
             },
         );
         self.apply(services, outputs, None);

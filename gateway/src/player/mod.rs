@@ -13,7 +13,9 @@
 //! played").
 //!
 //! `<Speak>` text is said by eSpeak NG ([`speech`]) and decoded the same
-//! way.
+//! way. What the API plays to one member (an audio file or a sound
+//! document at a URL, or a text) is made by
+//! [`Player::audio_or_document`] and [`Player::speech_clip`].
 //!
 //! ```no_run
 //! # async fn demo(http: reqwest::Client) {
@@ -26,6 +28,7 @@
 //! ```
 
 pub mod decode;
+mod member;
 pub mod speech;
 
 use std::sync::Arc;
@@ -83,6 +86,12 @@ pub enum PlayError {
         /// Why.
         #[source]
         source: DecodeError,
+    },
+    /// The URL gave nothing to play (a document whose every item failed).
+    #[error("{url}: nothing to play")]
+    Silent {
+        /// The URL.
+        url: String,
     },
     /// The decoding thread died.
     #[error("decoding {url} panicked")]

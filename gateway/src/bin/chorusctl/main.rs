@@ -7,6 +7,8 @@
 //! chorusctl member show MPC MEMBER
 //! chorusctl member mute|unmute|hold|unhold|kick MPC MEMBER|all
 //! chorusctl record start MPC [--format mp3|wav] | stop|pause|resume MPC
+//! chorusctl play MPC MEMBER URL | speak MPC MEMBER TEXT [--voice V] [--language L]
+//! chorusctl stop-audio MPC MEMBER     audio to one member alone
 //! chorusctl events [--mpc MPC]        live events until Ctrl-C
 //! chorusctl health
 //! ```
@@ -24,6 +26,8 @@
 //! was refused.
 
 mod client;
+// audio to one member
+mod member_audio;
 mod render;
 mod settings;
 
@@ -86,6 +90,9 @@ enum Command {
     },
     /// Whether chorusd serves its API
     Health,
+    // audio to one member
+    #[command(flatten)]
+    Audio(member_audio::AudioCommand),
 }
 
 #[derive(Subcommand)]
@@ -238,6 +245,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Member(command) => member(&settings, command, as_json).await?,
         Command::Record(command) => record(&settings, command, as_json).await?,
+        // audio to one member
+        Command::Audio(command) => member_audio::run(&settings, command, as_json).await?,
     }
     Ok(())
 }

@@ -60,6 +60,7 @@ impl InboundCall {
                         }
                         membership.speaking(speaking);
                     }
+                    Some(LegEvent::AudioEnded(token)) => membership.audio_ended(token),
                     Some(LegEvent::Left(leg)) => {
                         tracing::debug!(counters = ?leg.counters(), "leg taken out of the MPC");
                         let then = membership.take_release();
