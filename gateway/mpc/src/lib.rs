@@ -36,6 +36,7 @@ mod event;
 mod io;
 mod recording;
 mod time;
+mod track;
 
 pub use engine::Mpc;
 pub use event::{
@@ -46,3 +47,4 @@ pub use io::{
 };
 pub use recording::{RecordingEvent, RecordingEventName, RecordingFields};
 pub use time::Timestamp;
+pub use track::{RecordTrackType, Track, TrackFields, TrackStates};

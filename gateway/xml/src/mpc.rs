@@ -89,6 +89,24 @@ pub struct MultiPartyCall {
     pub on_exit_action_method: Method,
     /// `relayDTMFInputs`, default false.
     pub relay_dtmf_inputs: bool,
+
+    // ---- Participant track recordings.
+    /// `recordParticipantTrack`, default false: while the MPC is recorded,
+    /// this participant's own voice (its inbound track) is recorded to a
+    /// file of its own, in the MPC's `recordFileFormat`, reported to the
+    /// MPC's `recordingCallbackUrl`.
+    pub record_participant_track: bool,
+    /// `startRecordingAudio`: sound document (Play/Speak/Wait) the whole
+    /// MPC hears once on the bridge when the MPC recording starts; default
+    /// none.
+    pub start_recording_audio: Option<String>,
+    /// `startRecordingAudioMethod`, default GET.
+    pub start_recording_audio_method: Method,
+    /// `stopRecordingAudio`: sound document the whole MPC hears once when
+    /// the MPC recording stops; default none.
+    pub stop_recording_audio: Option<String>,
+    /// `stopRecordingAudioMethod`, default GET.
+    pub stop_recording_audio_method: Method,
 }
 
 impl MultiPartyCall {
@@ -131,6 +149,11 @@ impl MultiPartyCall {
             on_exit_action_url: None,
             on_exit_action_method: Method::Post,
             relay_dtmf_inputs: false,
+            record_participant_track: false,
+            start_recording_audio: None,
+            start_recording_audio_method: Method::Get,
+            stop_recording_audio: None,
+            stop_recording_audio_method: Method::Get,
         }
     }
 
@@ -204,6 +227,11 @@ pub(crate) fn parse(
         "onExitActionUrl" => set(&mut m.on_exit_action_url, url(v)),
         "onExitActionMethod" => set(&mut m.on_exit_action_method, parse::method(v)),
         "relayDTMFInputs" => set(&mut m.relay_dtmf_inputs, parse::boolean(v)),
+        "recordParticipantTrack" => set(&mut m.record_participant_track, parse::boolean(v)),
+        "startRecordingAudio" => set(&mut m.start_recording_audio, url(v)),
+        "startRecordingAudioMethod" => set(&mut m.start_recording_audio_method, parse::method(v)),
+        "stopRecordingAudio" => set(&mut m.stop_recording_audio, url(v)),
+        "stopRecordingAudioMethod" => set(&mut m.stop_recording_audio_method, parse::method(v)),
         _ => None,
     })?;
 

@@ -162,7 +162,7 @@ fn error_display() {
 #[test]
 fn booleans() {
     type Getter = fn(&MultiPartyCall) -> bool;
-    let cases: [(&str, Getter, bool); 8] = [
+    let cases: [(&str, Getter, bool); 9] = [
         ("record", |m| m.record, false),
         ("stayAlone", |m| m.stay_alone, false),
         ("mute", |m| m.mute, false),
@@ -170,6 +170,7 @@ fn booleans() {
         ("startMpcOnEnter", |m| m.start_mpc_on_enter, true),
         ("endMpcOnExit", |m| m.end_mpc_on_exit, false),
         ("relayDTMFInputs", |m| m.relay_dtmf_inputs, false),
+        ("recordParticipantTrack", |m| m.record_participant_track, false),
         ("coachMode", |m| m.coach_mode, false), // forced false for customers
     ];
     for (attr, get, default) in cases {
@@ -308,4 +309,34 @@ fn unknown_attribute_and_child() {
             },
         ]
     );
+}
+
+#[test]
+fn recording_audio_documents_and_their_methods() {
+    let m = mpc("");
+    assert_eq!(
+        (m.start_recording_audio.as_deref(), m.start_recording_audio_method),
+        (None, Method::Get)
+    );
+    assert_eq!(
+        (m.stop_recording_audio.as_deref(), m.stop_recording_audio_method),
+        (None, Method::Get)
+    );
+    let m = mpc(
+        r#"startRecordingAudio="https://a.example/on.xml" startRecordingAudioMethod="post" stopRecordingAudio="https://a.example/off.xml" stopRecordingAudioMethod="GET""#,
+    );
+    assert_eq!(
+        (m.start_recording_audio.as_deref(), m.start_recording_audio_method),
+        (Some("https://a.example/on.xml"), Method::Post)
+    );
+    assert_eq!(
+        (m.stop_recording_audio.as_deref(), m.stop_recording_audio_method),
+        (Some("https://a.example/off.xml"), Method::Get)
+    );
+    for attr in ["startRecordingAudioMethod", "stopRecordingAudioMethod"] {
+        assert_invalid(attr, "PUT", InvalidReason::NotMethod);
+    }
+    for attr in ["startRecordingAudio", "stopRecordingAudio"] {
+        assert_eq!(mpc_err(&format!(r#"{attr}="not a url""#)).attribute, attr);
+    }
 }
