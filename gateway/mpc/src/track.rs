@@ -84,7 +84,9 @@ impl TrackStates {
 
     /// The tracks being recorded.
     pub fn recorded(self) -> impl Iterator<Item = Track> {
-        Track::BOTH.into_iter().filter(move |t| self.get(*t).is_some())
+        Track::BOTH
+            .into_iter()
+            .filter(move |t| self.get(*t).is_some())
     }
 
     /// Why `command` does not fit `track` now, if it does not: starting a
@@ -142,7 +144,10 @@ mod tests {
     fn each_track_goes_through_start_pause_resume_stop_on_its_own() {
         let mut s = TrackStates::default();
         assert!(s.apply(Track::Outbound, START));
-        assert_eq!((s.get(Track::Inbound), s.get(Track::Outbound)), (None, Some(false)));
+        assert_eq!(
+            (s.get(Track::Inbound), s.get(Track::Outbound)),
+            (None, Some(false))
+        );
         assert!(!s.apply(Track::Outbound, START), "already recorded");
         assert!(!s.apply(Track::Inbound, Pause), "not recorded");
         assert!(!s.apply(Track::Outbound, Resume), "not paused");

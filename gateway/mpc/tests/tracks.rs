@@ -92,7 +92,10 @@ fn the_api_drives_each_track_and_requests_that_do_not_fit_change_nothing() {
     assert_eq!(states(&m, bob), TrackStates::default(), "bob untouched");
     assert!(api(&mut m, alice, Track::Outbound, WAV).is_empty());
     assert!(api(&mut m, alice, Track::Inbound, RecordCommand::Pause).is_empty());
-    assert!(api(&mut m, 99, Track::Inbound, WAV).is_empty(), "no member 99");
+    assert!(
+        api(&mut m, 99, Track::Inbound, WAV).is_empty(),
+        "no member 99"
+    );
     let pause = api(&mut m, alice, Track::Outbound, RecordCommand::Pause);
     assert_eq!(
         tracks(&pause),

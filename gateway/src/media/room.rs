@@ -9,6 +9,8 @@
 //! packets of its peer's ptime (see [`super::leg`]). Nothing here
 //! allocates: buffers are sized when the room and its legs are created.
 
+pub mod tracks;
+
 use std::sync::Arc;
 
 use chorus_media::g711::Law;
@@ -17,10 +19,12 @@ use chorus_mixer::music::{MusicPlayer, Tune};
 use chorus_mixer::tone::{Beep, BeepPlayer};
 use chorus_mixer::vad::{Vad, VadConfig, VadEvent};
 use chorus_mixer::{ChannelId, HoldMusic, MixGroup, Participant, Room, RoomConfig};
+use chorus_mpc::Track;
 use chorus_recorder::Tap;
 
 use super::leg::{FRAME_8K, Leg, LegId};
 use super::resample::{downsample_2x, upsample_2x};
+use tracks::{MemberTracks, TrackChange};
 
 /// Largest room: Plivo's `maxParticipants` ceiling.
 pub const ROOM_CAPACITY: usize = 10;
@@ -134,6 +138,8 @@ pub struct Member {
     vad: Vad,
     /// Last input sample, for smooth 8→16 kHz interpolation across frames.
     last_sample: i16,
+    /// Its participant track recordings.
+    tracks: MemberTracks,
 }
 
 /// One MPC's media on this worker.
@@ -198,6 +204,7 @@ impl MediaRoom {
             leg,
             vad: Vad::new(self.vad),
             last_sample: 0,
+            tracks: MemberTracks::default(),
         });
         Ok(())
     }
@@ -284,6 +291,28 @@ impl MediaRoom {
         self.recording_paused = paused;
     }
 
+    /// Changes one of a member's track recordings; gives back a tap no
+    /// longer fed (the member gone: the change's own), to be dropped off
+    /// the media thread.
+    pub fn change_track(
+        &mut self,
+        leg_id: LegId,
+        track: Track,
+        change: TrackChange,
+    ) -> Option<Tap> {
+        match self.members.iter_mut().find(|m| m.leg_id == leg_id) {
+            Some(m) => m.tracks.change(track, change),
+            None => change.into_tap(),
+        }
+    }
+
+    /// Stops a member's track recordings (call it before [`Self::leave`]);
+    /// their taps, to be dropped off the media thread.
+    pub fn stop_tracks(&mut self, leg_id: LegId) -> [Option<Tap>; 2] {
+        self.member_mut(leg_id)
+            .map_or([None, None], |m| m.tracks.stop_all())
+    }
+
     /// Starts a bridge sound if fewer than [`MAX_BRIDGE_SOUNDS`] play.
     fn add_bridge_sound(&mut self, sound: BridgePlayer) {
         if let Some(slot) = self.bridge.iter_mut().find(|b| b.is_none()) {
@@ -338,6 +367,9 @@ impl MediaRoom {
         if let Some(tap) = self.recording.as_mut().filter(|_| !self.recording_paused) {
             tap.push(self.mixer.recording_mix());
         }
+        for m in &mut self.members {
+            m.tracks.feed(Track::Inbound, self.mixer.track(m.channel));
+        }
         self.send_mixes(wide);
         foreign
     }
@@ -374,6 +406,10 @@ impl MediaRoom {
     fn send_mixes(&mut self, wide: bool) {
         self.encoded_len = 0;
         for m in &mut self.members {
+            // Participant track recordings: the outbound track is exactly
+            // what this member is sent (keep this beside the frame encoded
+            // for it if that ever differs from its mixer output).
+            m.tracks.feed(Track::Outbound, self.mixer.output(m.channel));
             let group = self.mixer.output_group(m.channel);
             let law = m.leg.law();
             let cached = self.encoded[..self.encoded_len]

@@ -23,6 +23,7 @@ use rtrb::{Consumer, Producer};
 
 use super::health::{IDLE_HEARTBEAT, WorkerStats};
 use super::leg::{Leg, LegId};
+use super::room::tracks::TrackChange;
 use super::room::{LegSignal, MediaRoom, MusicSlot, RetiredMusic};
 use chorus_mixer::clip::Clip;
 use chorus_recorder::Tap;
@@ -129,6 +130,16 @@ pub enum Command {
         leg_id: LegId,
         /// The new session.
         negotiated: Box<chorus_media::sdp::Negotiated>,
+    },
+    /// Change one of a member's track recordings (a stopped or refused
+    /// tap comes back as [`Event::RecordingStopped`]).
+    Track {
+        /// The member's leg.
+        leg_id: LegId,
+        /// Which track.
+        track: chorus_mpc::Track,
+        /// What to do.
+        change: TrackChange,
     },
     /// Hand every leg back and end the thread.
     Shutdown,
@@ -247,6 +258,9 @@ impl Worker {
                             let Some(leg_id) = closed.leg_ids().next() else {
                                 break;
                             };
+                            for tap in closed.stop_tracks(leg_id).into_iter().flatten() {
+                                self.emit(Event::RecordingStopped(tap));
+                            }
                             if let Some(leg) = closed.leave(leg_id) {
                                 self.emit(Event::Left { leg_id, leg });
                             }
@@ -333,6 +347,19 @@ impl Worker {
                         m.leg.renegotiate(&negotiated);
                     }
                 }
+                Command::Track {
+                    leg_id,
+                    track,
+                    change,
+                } => {
+                    let back = match self.room_of(leg_id) {
+                        Some((_, room)) => room.change_track(leg_id, track, change),
+                        None => change.into_tap(),
+                    };
+                    if let Some(tap) = back {
+                        self.emit(Event::RecordingStopped(tap));
+                    }
+                }
                 Command::Shutdown => {
                     let ids: Vec<LegId> =
                         self.rooms.iter().flat_map(|(_, r)| r.leg_ids()).collect();
@@ -378,6 +405,9 @@ impl Worker {
 
     fn leave(&mut self, leg_id: LegId, exit: Option<Beep>) -> Option<Box<Leg>> {
         let (_, room) = self.rooms.iter_mut().find(|(_, r)| r.has(leg_id))?;
+        for tap in room.stop_tracks(leg_id).into_iter().flatten() {
+            let _ = self.events.push(Event::RecordingStopped(tap));
+        }
         let leg = room.leave(leg_id);
         if let Some(beep) = exit.filter(|_| !room.is_empty()) {
             room.play_bridge(beep);

@@ -1,6 +1,8 @@
 //! What calls send an MPC's task, and what it answers.
 
-use chorus_mpc::{CallInfo, Input, MpcState, RecordCommand, RecordingFields, Rejection, Then};
+use chorus_mpc::{
+    CallInfo, Input, MpcState, RecordCommand, RecordTrackType, RecordingFields, Rejection, Then,
+};
 use chorus_xml::Method;
 use chorus_xml::MultiPartyCall;
 use tokio::sync::{mpsc, oneshot};
@@ -81,6 +83,19 @@ pub enum Control {
         /// Where its events go, for a start.
         callback: Option<(String, Method)>,
     },
+    /// Participant track recordings: start, stop, pause or resume tracks
+    /// of one member; a start may name the callback (else the MPC's
+    /// `recordingCallbackUrl`).
+    Track {
+        /// The member.
+        member: u32,
+        /// Which tracks.
+        tracks: RecordTrackType,
+        /// What to do to each.
+        command: RecordCommand,
+        /// Where their events go, for a start.
+        callback: Option<(String, Method)>,
+    },
 }
 
 /// The MPC after a [`Control`], and its recording if it has one going.
@@ -90,6 +105,9 @@ pub struct Controlled {
     pub state: MpcState,
     /// Its current (or last) recording.
     pub recording: Option<RecordingFields>,
+    /// For [`Control::Track`]: the member's newest recording of each track
+    /// named (those a start started), inbound first.
+    pub tracks: Vec<RecordingFields>,
 }
 
 /// One member, or every present one.

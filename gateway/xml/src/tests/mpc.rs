@@ -170,7 +170,11 @@ fn booleans() {
         ("startMpcOnEnter", |m| m.start_mpc_on_enter, true),
         ("endMpcOnExit", |m| m.end_mpc_on_exit, false),
         ("relayDTMFInputs", |m| m.relay_dtmf_inputs, false),
-        ("recordParticipantTrack", |m| m.record_participant_track, false),
+        (
+            "recordParticipantTrack",
+            |m| m.record_participant_track,
+            false,
+        ),
         ("coachMode", |m| m.coach_mode, false), // forced false for customers
     ];
     for (attr, get, default) in cases {
@@ -315,22 +319,34 @@ fn unknown_attribute_and_child() {
 fn recording_audio_documents_and_their_methods() {
     let m = mpc("");
     assert_eq!(
-        (m.start_recording_audio.as_deref(), m.start_recording_audio_method),
+        (
+            m.start_recording_audio.as_deref(),
+            m.start_recording_audio_method
+        ),
         (None, Method::Get)
     );
     assert_eq!(
-        (m.stop_recording_audio.as_deref(), m.stop_recording_audio_method),
+        (
+            m.stop_recording_audio.as_deref(),
+            m.stop_recording_audio_method
+        ),
         (None, Method::Get)
     );
     let m = mpc(
         r#"startRecordingAudio="https://a.example/on.xml" startRecordingAudioMethod="post" stopRecordingAudio="https://a.example/off.xml" stopRecordingAudioMethod="GET""#,
     );
     assert_eq!(
-        (m.start_recording_audio.as_deref(), m.start_recording_audio_method),
+        (
+            m.start_recording_audio.as_deref(),
+            m.start_recording_audio_method
+        ),
         (Some("https://a.example/on.xml"), Method::Post)
     );
     assert_eq!(
-        (m.stop_recording_audio.as_deref(), m.stop_recording_audio_method),
+        (
+            m.stop_recording_audio.as_deref(),
+            m.stop_recording_audio_method
+        ),
         (Some("https://a.example/off.xml"), Method::Get)
     );
     for attr in ["startRecordingAudioMethod", "stopRecordingAudioMethod"] {
