@@ -16,9 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chorus_gateway::media::Leg;
+use chorus_gateway::media::TrackChange;
 use chorus_gateway::media::health::WorkerStats;
 use chorus_gateway::media::leg::LegId;
-use chorus_gateway::media::TrackChange;
 use chorus_gateway::media::room::{MediaRoom, MusicSlot, RoomMusic};
 use chorus_gateway::media::worker::{Command, Event, RoomKey, Worker};
 use chorus_media::dtmf::encode_event;
@@ -136,7 +136,10 @@ fn ten_party_media_ticks_do_not_allocate() {
             let _ = done.send((track, r));
         })
         .unwrap();
-        assert!(room.change_track(tracked, track, TrackChange::Start(tap)).is_none());
+        assert!(
+            room.change_track(tracked, track, TrackChange::Start(tap))
+                .is_none()
+        );
         track_files.push(path);
     }
 

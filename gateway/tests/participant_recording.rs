@@ -69,13 +69,19 @@ async fn the_sdk_records_alices_tracks_what_she_said_and_what_she_heard() {
     let idle = sdk.run(&["participant-record-pause", "tracked", "2"]).await;
     assert_eq!(idle["exception"], "InvalidRequestError", "{idle}");
     assert!(
-        idle["message"].as_str().unwrap().contains("not being recorded"),
+        idle["message"]
+            .as_str()
+            .unwrap()
+            .contains("not being recorded"),
         "{idle}"
     );
 
     let rec = app.url("/rec");
-    let (started, start_sent, started_at) =
-        timed(&sdk, &["participant-record-start", "tracked", "1", "wav", &rec]).await;
+    let (started, start_sent, started_at) = timed(
+        &sdk,
+        &["participant-record-start", "tracked", "1", "wav", &rec],
+    )
+    .await;
     ok(&started);
     let recordings = started["recordings"].as_array().expect("chorus's extra");
     assert_eq!(recordings.len(), 2, "{started}");
@@ -84,7 +90,14 @@ async fn the_sdk_records_alices_tracks_what_she_said_and_what_she_heard() {
     assert_eq!(started["recording_id"], recordings[0]["recording_id"]);
     assert_eq!(started["recording_url"], recordings[0]["recording_url"]);
     let twice = sdk
-        .run(&["participant-record-start", "tracked", "1", "wav", &rec, "outbound"])
+        .run(&[
+            "participant-record-start",
+            "tracked",
+            "1",
+            "wav",
+            &rec,
+            "outbound",
+        ])
         .await;
     assert_eq!(twice["exception"], "InvalidRequestError", "{twice}");
 
@@ -97,7 +110,8 @@ async fn the_sdk_records_alices_tracks_what_she_said_and_what_she_heard() {
         timed(&sdk, &["participant-record-resume", "tracked", "1"]).await;
     ok(&resumed);
     let_media_flow(1500).await;
-    let (stopped, stop_sent, stop_done) = timed(&sdk, &["participant-record-stop", "tracked", "1"]).await;
+    let (stopped, stop_sent, stop_done) =
+        timed(&sdk, &["participant-record-stop", "tracked", "1"]).await;
     ok(&stopped);
 
     let events = app.wait_for_requests("/rec", 8, TIMEOUT).await;
@@ -148,7 +162,10 @@ async fn the_sdk_records_alices_tracks_what_she_said_and_what_she_heard() {
              the 2 s pause left out"
         );
         let reported: f64 = param(completed, "RecordingDuration").parse().unwrap();
-        assert!((reported - seconds).abs() <= 0.5, "{reported} vs {seconds:.2}");
+        assert!(
+            (reported - seconds).abs() <= 0.5,
+            "{reported} vs {seconds:.2}"
+        );
         match track {
             "inbound" => assert_hears("alice's inbound track", &samples, &[ALICE], &[BOB, CAROL]),
             _ => assert_hears("alice's outbound track", &samples, &[BOB, CAROL], &[ALICE]),
@@ -177,7 +194,8 @@ async fn bad_values_are_refused_and_a_leaving_member_completes_its_track() {
         .unwrap();
     let auth =
         base64::engine::general_purpose::STANDARD.encode(format!("{API_AUTH_ID}:{API_TOKEN}"));
-    let path = format!("/v1/Account/{API_AUTH_ID}/MultiPartyCall/name_checked/Participant/2/Record");
+    let path =
+        format!("/v1/Account/{API_AUTH_ID}/MultiPartyCall/name_checked/Participant/2/Record");
     let post = |body: &str| {
         format!(
             "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\n\
@@ -212,7 +230,10 @@ async fn bad_values_are_refused_and_a_leaving_member_completes_its_track() {
     let names: Vec<&str> = events.iter().map(|r| param(r, "EventName")).collect();
     assert_eq!(
         names,
-        ["ParticipantRecordingInitiated", "ParticipantRecordingCompleted"]
+        [
+            "ParticipantRecordingInitiated",
+            "ParticipantRecordingCompleted"
+        ]
     );
     assert_eq!(param(&events[1], "RecordTrackType"), "outbound");
     assert_eq!(param(&events[1], "MemberID"), "2");

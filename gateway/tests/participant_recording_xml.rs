@@ -78,7 +78,12 @@ async fn record_participant_track_files_each_voice_and_everyone_hears_the_record
     let carol = join_mpc(&app, &chorus, "xmltracks", &carol_attrs, Some(CAROL)).await;
     let heard = listen(&[&alice, &bob, &carol], 400, 1000).await;
     for (who, pcm) in ["alice", "bob", "carol"].iter().zip(&heard) {
-        assert_hears(&format!("{who} as the recording starts"), pcm, &[ON], &[OFF]);
+        assert_hears(
+            &format!("{who} as the recording starts"),
+            pcm,
+            &[ON],
+            &[OFF],
+        );
     }
 
     let sdk = Sdk::new(&chorus.rest_url(), API_AUTH_ID, API_TOKEN);
@@ -98,13 +103,17 @@ async fn record_participant_track_files_each_voice_and_everyone_hears_the_record
         .iter()
         .filter(|r| param(r, "EventName") == "ParticipantRecordingCompleted")
         .collect();
-    assert_eq!(tracks.len(), 2, "alice's and bob's, not carol's: {events:#?}");
+    assert_eq!(
+        tracks.len(),
+        2,
+        "alice's and bob's, not carol's: {events:#?}"
+    );
     for completed in tracks {
         assert_eq!(param(completed, "RecordTrackType"), "inbound");
         assert_eq!(param(completed, "RecordingFormat"), "wav");
         let url = param(completed, "RecordingURL");
-        let (_, samples) = read_wav(std::path::Path::new(url.trim_start_matches("file://")))
-            .expect("a WAV track");
+        let (_, samples) =
+            read_wav(std::path::Path::new(url.trim_start_matches("file://"))).expect("a WAV track");
         let seconds = samples.len() as f64 / 8000.0;
         assert!((2.0..8.0).contains(&seconds), "{seconds:.2} s");
         match param(completed, "MemberID") {
