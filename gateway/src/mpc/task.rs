@@ -165,11 +165,13 @@ impl Live {
             recording: None,
             record_settings: (spec.record_file_format, spec.recording_callback_url.clone()),
             tracks: ParticipantTracks::default(),
-            recording_audio: [
-                (spec.start_recording_audio.clone())
-                    .map(|u| (u, spec.start_recording_audio_method)),
-                (spec.stop_recording_audio.clone()).map(|u| (u, spec.stop_recording_audio_method)),
-            ],
+            recording_audio: match spec.recording_audio.as_deref() {
+                Some(audio) => [
+                    (audio.start.clone()).map(|url| (url, audio.start_method)),
+                    (audio.stop.clone()).map(|url| (url, audio.stop_method)),
+                ],
+                None => [None, None],
+            },
         }
     }
 

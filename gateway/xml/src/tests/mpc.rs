@@ -1,7 +1,7 @@
 use super::{doc, invalid, verb};
 use crate::{
-    CONTENT, ElementError, InvalidReason, Method, MultiPartyCall, RecordFileFormat, Role, Sound,
-    Step, Verb, Warning,
+    CONTENT, ElementError, InvalidReason, Method, MultiPartyCall, RecordFileFormat, RecordingAudio,
+    Role, Sound, Step, Verb, Warning,
 };
 
 /// Parses a customer MPC named `room` with extra attributes.
@@ -317,38 +317,20 @@ fn unknown_attribute_and_child() {
 
 #[test]
 fn recording_audio_documents_and_their_methods() {
-    let m = mpc("");
-    assert_eq!(
-        (
-            m.start_recording_audio.as_deref(),
-            m.start_recording_audio_method
-        ),
-        (None, Method::Get)
-    );
-    assert_eq!(
-        (
-            m.stop_recording_audio.as_deref(),
-            m.stop_recording_audio_method
-        ),
-        (None, Method::Get)
-    );
+    assert_eq!(mpc("").recording_audio, None);
     let m = mpc(
         r#"startRecordingAudio="https://a.example/on.xml" startRecordingAudioMethod="post" stopRecordingAudio="https://a.example/off.xml" stopRecordingAudioMethod="GET""#,
     );
-    assert_eq!(
-        (
-            m.start_recording_audio.as_deref(),
-            m.start_recording_audio_method
-        ),
-        (Some("https://a.example/on.xml"), Method::Post)
-    );
-    assert_eq!(
-        (
-            m.stop_recording_audio.as_deref(),
-            m.stop_recording_audio_method
-        ),
-        (Some("https://a.example/off.xml"), Method::Get)
-    );
+    let expected = RecordingAudio {
+        start: Some("https://a.example/on.xml".into()),
+        start_method: Method::Post,
+        stop: Some("https://a.example/off.xml".into()),
+        stop_method: Method::Get,
+    };
+    assert_eq!(m.recording_audio.as_deref(), Some(&expected));
+    let only_stop = mpc(r#"stopRecordingAudio="https://a.example/off.xml""#);
+    let audio = only_stop.recording_audio.expect("given");
+    assert_eq!((audio.start, audio.stop_method), (None, Method::Get));
     for attr in ["startRecordingAudioMethod", "stopRecordingAudioMethod"] {
         assert_invalid(attr, "PUT", InvalidReason::NotMethod);
     }
