@@ -224,12 +224,18 @@ async fn chorusctl_says_what_went_wrong_and_exits_non_zero() {
     );
 }
 
-/// `chorusctl record`: start (as WAV), pause, a second pause refused with
-/// its reason, resume and stop; the recording's events stream by.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chorusctl_starts_pauses_resumes_and_stops_the_recording() {
+/// chorusd recording into a scratch directory `name`, with one phone
+/// (sending 400 Hz) in MPC [`ROOM`], which is started.
+async fn recorded_room(
+    name: &str,
+) -> (
+    AppServer,
+    chorus_tests::peers::Scratch,
+    Chorusd,
+    chorus_tests::phone::Call,
+) {
     let app = AppServer::start(vec![]).await;
-    let dir = chorus_tests::peers::Scratch::new("ctl-recording");
+    let dir = chorus_tests::peers::Scratch::new(name);
     let recordings = dir.path("recordings");
     let chorus = start_with_settings(
         &app.url("/answer"),
@@ -245,6 +251,14 @@ async fn chorusctl_starts_pauses_resumes_and_stops_the_recording() {
     let a = dial(chorus.sip_addr(), ROOM, DialOptions::with_tone(400.0))
         .await
         .unwrap();
+    (app, dir, chorus, a)
+}
+
+/// `chorusctl record`: start (as WAV), pause, a second pause refused with
+/// its reason, resume and stop; the recording's events stream by.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chorusctl_starts_pauses_resumes_and_stops_the_recording() {
+    let (_app, _dir, chorus, a) = recorded_room("ctl-recording").await;
     let started = stdout_json(
         &run(
             &chorus,
@@ -290,23 +304,7 @@ async fn chorusctl_starts_pauses_resumes_and_stops_the_recording() {
 /// the file holds the member's voice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chorusctl_records_a_members_track() {
-    let app = AppServer::start(vec![]).await;
-    let dir = chorus_tests::peers::Scratch::new("ctl-tracks");
-    let recordings = dir.path("recordings");
-    let chorus = start_with_settings(
-        &app.url("/answer"),
-        &[("CHORUS_RECORDING__DIR", recordings.to_str().unwrap())],
-    )
-    .await;
-    app.set_route(
-        "/answer",
-        Reply::xml(&format!(
-            r#"<Response><MultiPartyCall role="agent" stayAlone="true">{ROOM}</MultiPartyCall></Response>"#
-        )),
-    );
-    let a = dial(chorus.sip_addr(), ROOM, DialOptions::with_tone(400.0))
-        .await
-        .unwrap();
+    let (_app, _dir, chorus, a) = recorded_room("ctl-tracks").await;
     let start = [
         "record", "start", ROOM, "--member", "1", "--track", "inbound",
     ];
