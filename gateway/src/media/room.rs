@@ -24,7 +24,7 @@ use chorus_recorder::Tap;
 
 use super::leg::{FRAME_8K, Leg, LegId};
 use super::resample::{downsample_2x, upsample_2x};
-use tracks::{MemberTracks, TrackChange};
+use tracks::MemberTracks;
 
 /// Largest room: Plivo's `maxParticipants` ceiling.
 pub const ROOM_CAPACITY: usize = 10;
@@ -291,28 +291,6 @@ impl MediaRoom {
         self.recording_paused = paused;
     }
 
-    /// Changes one of a member's track recordings; gives back a tap no
-    /// longer fed (the member gone: the change's own), to be dropped off
-    /// the media thread.
-    pub fn change_track(
-        &mut self,
-        leg_id: LegId,
-        track: Track,
-        change: TrackChange,
-    ) -> Option<Tap> {
-        match self.members.iter_mut().find(|m| m.leg_id == leg_id) {
-            Some(m) => m.tracks.change(track, change),
-            None => change.into_tap(),
-        }
-    }
-
-    /// Stops a member's track recordings (call it before [`Self::leave`]);
-    /// their taps, to be dropped off the media thread.
-    pub fn stop_tracks(&mut self, leg_id: LegId) -> [Option<Tap>; 2] {
-        self.member_mut(leg_id)
-            .map_or([None, None], |m| m.tracks.stop_all())
-    }
-
     /// Starts a bridge sound if fewer than [`MAX_BRIDGE_SOUNDS`] play.
     fn add_bridge_sound(&mut self, sound: BridgePlayer) {
         if let Some(slot) = self.bridge.iter_mut().find(|b| b.is_none()) {
@@ -367,9 +345,7 @@ impl MediaRoom {
         if let Some(tap) = self.recording.as_mut().filter(|_| !self.recording_paused) {
             tap.push(self.mixer.recording_mix());
         }
-        for m in &mut self.members {
-            m.tracks.feed(Track::Inbound, self.mixer.track(m.channel));
-        }
+        self.feed_inbound_tracks();
         self.send_mixes(wide);
         foreign
     }

@@ -12,6 +12,9 @@
 use chorus_mpc::Track;
 use chorus_recorder::Tap;
 
+use super::MediaRoom;
+use crate::media::leg::LegId;
+
 /// A change to one of a member's tracks (see [`super::MediaRoom::change_track`]).
 pub enum TrackChange {
     /// Feed this tap from the next tick (replacing, and handing back, any
@@ -30,6 +33,38 @@ impl TrackChange {
         match self {
             Self::Start(tap) => Some(tap),
             Self::Pause(_) | Self::Stop => None,
+        }
+    }
+}
+
+impl MediaRoom {
+    /// Changes one of a member's track recordings; gives back a tap no
+    /// longer fed (the member gone: the change's own), to be dropped off
+    /// the media thread.
+    pub fn change_track(
+        &mut self,
+        leg_id: LegId,
+        track: Track,
+        change: TrackChange,
+    ) -> Option<Tap> {
+        match self.members.iter_mut().find(|m| m.leg_id == leg_id) {
+            Some(m) => m.tracks.change(track, change),
+            None => change.into_tap(),
+        }
+    }
+
+    /// Stops a member's track recordings (call it before [`Self::leave`]);
+    /// their taps, to be dropped off the media thread.
+    pub fn stop_tracks(&mut self, leg_id: LegId) -> [Option<Tap>; 2] {
+        self.member_mut(leg_id)
+            .map_or([None, None], |m| m.tracks.stop_all())
+    }
+
+    /// Feeds every member's inbound track its voice of this tick's mix
+    /// (after the mix, before the next tick's input is written).
+    pub(super) fn feed_inbound_tracks(&mut self) {
+        for m in &mut self.members {
+            m.tracks.feed(Track::Inbound, self.mixer.track(m.channel));
         }
     }
 }
