@@ -6,8 +6,10 @@
 //! mix once per codec (listeners in the same [`MixGroup`] share the payload)
 //! and hands it to each leg. The room only ever sees 20 ms frames: each leg
 //! turns its peer's packets (10 to 120 ms) into frames and frames into
-//! packets of its peer's ptime (see [`super::leg`]). Nothing here
-//! allocates: buffers are sized when the room and its legs are created.
+//! packets of its peer's ptime (see [`super::leg`]). A member's track
+//! recordings are fed its voice and what it was sent (see [`tracks`]).
+//! Nothing here allocates: buffers are sized when the room and its legs
+//! are created.
 
 pub mod tracks;
 
