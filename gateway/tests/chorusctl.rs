@@ -225,12 +225,18 @@ async fn chorusctl_says_what_went_wrong_and_exits_non_zero() {
     );
 }
 
-/// `chorusctl record`: start (as WAV), pause, a second pause refused with
-/// its reason, resume and stop; the recording's events stream by.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chorusctl_starts_pauses_resumes_and_stops_the_recording() {
+/// chorusd recording into a scratch directory `name`, with one phone
+/// (sending 400 Hz) in MPC [`ROOM`], which is started.
+async fn recorded_room(
+    name: &str,
+) -> (
+    AppServer,
+    chorus_tests::peers::Scratch,
+    Chorusd,
+    chorus_tests::phone::Call,
+) {
     let app = AppServer::start(vec![]).await;
-    let dir = chorus_tests::peers::Scratch::new("ctl-recording");
+    let dir = chorus_tests::peers::Scratch::new(name);
     let recordings = dir.path("recordings");
     let chorus = start_with_settings(
         &app.url("/answer"),
@@ -246,6 +252,14 @@ async fn chorusctl_starts_pauses_resumes_and_stops_the_recording() {
     let a = dial(chorus.sip_addr(), ROOM, DialOptions::with_tone(400.0))
         .await
         .unwrap();
+    (app, dir, chorus, a)
+}
+
+/// `chorusctl record`: start (as WAV), pause, a second pause refused with
+/// its reason, resume and stop; the recording's events stream by.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chorusctl_starts_pauses_resumes_and_stops_the_recording() {
+    let (_app, _dir, chorus, a) = recorded_room("ctl-recording").await;
     let started = stdout_json(
         &run(
             &chorus,
@@ -281,6 +295,63 @@ async fn chorusctl_starts_pauses_resumes_and_stops_the_recording() {
         stderr(&bad).contains("file_format must be mp3 or wav"),
         "{bad:?}"
     );
+    assert_eq!(a.hangup().await.unwrap(), 200);
+    chorus.stop().await;
+}
+
+/// `chorusctl record … --member`: a member's inbound track started as WAV,
+/// refusals with their reasons (a second start; pausing `all` when only
+/// the inbound track runs; `--track` without `--member`), then stopped:
+/// the file holds the member's voice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chorusctl_records_a_members_track() {
+    let (_app, _dir, chorus, a) = recorded_room("ctl-tracks").await;
+    let start = [
+        "record", "start", ROOM, "--member", "1", "--track", "inbound",
+    ];
+    let started = stdout_json(
+        &run(
+            &chorus,
+            &[&start[..], &["--format", "wav", "--json"]].concat(),
+        )
+        .await,
+    );
+    let recording = &started["recordings"][0];
+    assert_eq!(recording["member_id"], 1, "{started}");
+    assert_eq!(recording["record_track_type"], "RECORD_TRACK_TYPE_INBOUND");
+    let url = recording["url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{started}"));
+    let again = run(&chorus, &start).await;
+    assert_eq!(again.status.code(), Some(1), "{again:?}");
+    assert!(
+        stderr(&again).contains("already being recorded"),
+        "{again:?}"
+    );
+    let all = run(&chorus, &["record", "pause", ROOM, "--member", "1"]).await;
+    assert_eq!(all.status.code(), Some(1), "{all:?}");
+    assert!(stderr(&all).contains("not being recorded"), "{all:?}");
+    let no_member = run(&chorus, &["record", "pause", ROOM, "--track", "inbound"]).await;
+    assert_eq!(no_member.status.code(), Some(2), "{no_member:?}");
+    let_media_flow(1500).await;
+    let stopped = run(
+        &chorus,
+        &[
+            "record", "stop", ROOM, "--member", "1", "--track", "inbound",
+        ],
+    )
+    .await;
+    assert!(
+        String::from_utf8_lossy(&stopped.stdout).contains("member 1's track recording stopped"),
+        "{stopped:?}"
+    );
+    let path = Path::new(url.trim_start_matches("file://"));
+    let deadline = Instant::now() + WAIT;
+    while !path.exists() && Instant::now() < deadline {
+        let_media_flow(50).await;
+    }
+    let (_, samples) = chorus_tests::peers::read_wav(path).expect("the finished track");
+    assert_hears("the member's inbound track", &samples, &[400.0], &[]);
     assert_eq!(a.hangup().await.unwrap(), 200);
     chorus.stop().await;
 }

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chorus_gateway::media::Leg;
+use chorus_gateway::media::TrackChange;
 use chorus_gateway::media::health::WorkerStats;
 use chorus_gateway::media::leg::LegId;
 use chorus_gateway::media::room::{LegSignal, MediaRoom, MusicSlot, RoomMusic};
@@ -29,6 +30,7 @@ use chorus_mixer::clip::{Clip, Segment};
 use chorus_mixer::tone::Beep;
 use chorus_mixer::vad::VadConfig;
 use chorus_mixer::{Participant, Role};
+use chorus_mpc::Track;
 use chorus_recorder::Format;
 
 struct Counting;
@@ -120,6 +122,27 @@ fn ten_party_media_ticks_do_not_allocate() {
     })
     .unwrap();
     assert!(room.record(tap).is_none());
+    // So are one member's participant tracks, inbound and outbound.
+    let tracked = peers[3].leg_id;
+    let (track_tx, track_rx) = std::sync::mpsc::channel();
+    let mut track_files = Vec::new();
+    for track in Track::BOTH {
+        let path = std::env::temp_dir().join(format!(
+            "chorus-no-alloc-{}-{}.wav",
+            std::process::id(),
+            track.as_str()
+        ));
+        let done = track_tx.clone();
+        let tap = chorus_recorder::start(path.clone(), Format::Wav, 8000, move |r| {
+            let _ = done.send((track, r));
+        })
+        .unwrap();
+        assert!(
+            room.change_track(tracked, track, TrackChange::Start(tap))
+                .is_none()
+        );
+        track_files.push(path);
+    }
 
     let mut payload = [0u8; 160];
     let mut packet = [0u8; 200];
@@ -172,6 +195,14 @@ fn ten_party_media_ticks_do_not_allocate() {
                     ..Participant::new(Role::Customer)
                 },
             ),
+            270 => assert!(
+                room.change_track(tracked, Track::Outbound, TrackChange::Pause(true))
+                    .is_none()
+            ),
+            370 => assert!(
+                room.change_track(tracked, Track::Outbound, TrackChange::Pause(false))
+                    .is_none()
+            ),
             400 => {
                 room.update(peers[0].leg_id, Participant::new(Role::Customer));
                 room.play_bridge(Beep::Two);
@@ -189,6 +220,19 @@ fn ten_party_media_ticks_do_not_allocate() {
         .unwrap()
         .unwrap();
     std::fs::remove_file(&recording).unwrap();
+    drop(room.stop_tracks(tracked));
+    for _ in Track::BOTH {
+        let (track, finished) = track_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        // Ten pauses of 100 ticks each on the outbound track.
+        let ticks = match track {
+            Track::Inbound => 5050,
+            Track::Outbound => 5050 - 10 * 100,
+        };
+        assert_eq!(finished.unwrap().samples, ticks * 160, "{track:?}");
+    }
+    for path in track_files {
+        std::fs::remove_file(path).unwrap();
+    }
     // Ticks run flat out here, far faster than real time, so the writer
     // may lag and frames become silence; either way the file has them all.
     assert_eq!(finished.samples, 5050 * 160, "one frame per tick");

@@ -6,8 +6,10 @@ Plivo MPC app would, with only the base URL changed.
 Commands (MPC is a friendly name): list [STATUS] | get MPC | start MPC |
 end MPC | members MPC | member MPC ID | update MPC ID|all KEY=true|false... |
 kick MPC ID|all | record-start MPC FORMAT CALLBACK_URL | record-stop MPC |
-record-pause MPC | record-resume MPC | play MPC ID URL | stop-play MPC ID.
-Prints one JSON object: the SDK's answer, or
+record-pause MPC | record-resume MPC |
+participant-record-start MPC ID FORMAT CALLBACK_URL [TRACK] |
+participant-record-stop|pause|resume MPC ID [TRACK] | play MPC ID URL |
+stop-play MPC ID. Prints one JSON object: the SDK's answer, or
 {"exception": <class name>, "message": <text>} when the SDK raised.
 """
 import json
@@ -72,6 +74,17 @@ def main(base_url, auth_id, auth_token, command, *args):
         return mpc.start_play_audio(args[1], friendly_name=args[0], url=args[2])
     if command == "stop-play":
         return mpc.stop_play_audio(args[1], friendly_name=args[0])
+    # participant track recordings (TRACK omitted: the SDK's default, all)
+    if command == "participant-record-start":
+        track = {"record_track_type": args[4]} if len(args) > 4 else {}
+        return mpc.start_participant_recording(args[1], friendly_name=args[0], file_format=args[2],
+                                               recording_callback_url=args[3], **track)
+    if command in ("participant-record-stop", "participant-record-pause",
+                   "participant-record-resume"):
+        verb = command.rsplit("-", 1)[1]
+        track = {"record_track_type": args[2]} if len(args) > 2 else {}
+        change = getattr(mpc, f"{verb}_participant_recording")
+        return change(args[1], friendly_name=args[0], **track)
     raise SystemExit(f"unknown command {command!r}")
 
 

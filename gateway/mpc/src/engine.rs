@@ -3,6 +3,7 @@
 //! [`Input::Tick`] at the latest.
 
 mod member_audio;
+mod tracks;
 
 use std::collections::VecDeque;
 
@@ -14,6 +15,7 @@ use crate::io::{
     CallInfo, Input, MediaCommand, MemberState, MpcState, Output, RecordCommand, Rejection, Then,
 };
 use crate::time::Timestamp;
+use crate::track::TrackStates;
 
 /// A present member.
 #[derive(Debug, Clone)]
@@ -24,6 +26,7 @@ struct Member {
     participant: Participant,
     /// A sound plays to this member alone (see `member_audio`).
     audio: bool,
+    tracks: TrackStates,
 }
 
 impl Member {
@@ -122,6 +125,7 @@ impl Mpc {
                     held: self.members[i].participant.held,
                     start_mpc_on_enter: self.members[i].spec.start_mpc_on_enter,
                     end_mpc_on_exit: self.members[i].spec.end_mpc_on_exit,
+                    tracks: self.members[i].tracks,
                 })
                 .collect(),
         }
@@ -174,6 +178,11 @@ impl Mpc {
                 coach_mode,
             } => self.update(now, member, mute, hold, coach_mode),
             Input::Record(command) => self.record(command),
+            Input::Track {
+                member,
+                track,
+                command,
+            } => self.track(member, track, command),
             Input::Start => self.start(now),
             Input::End => self.end(now, Termination::Api),
             Input::Digits { member, digits } => self.digits(now, member, digits),
@@ -233,6 +242,7 @@ impl Mpc {
             spec,
             participant,
             audio: false,
+            tracks: TrackStates::default(),
         };
         let (start, record, enter) = (
             member.spec.start_mpc_on_enter,
@@ -261,13 +271,15 @@ impl Mpc {
         if let Some((sound, method)) = enter {
             self.bridge(sound, method);
         }
+        let was_recording = self.recording;
         self.record_requested |= record;
         if self.record_requested && !self.recording && self.members.len() >= self.record_min_members
         {
-            self.recording = true;
-            self.outputs.push_back(Output::Record(RecordCommand::Start {
+            self.record(RecordCommand::Start {
                 format: self.record_format,
-            }));
+            });
+        } else if was_recording {
+            self.start_participant_track(i);
         }
     }
 
@@ -372,7 +384,14 @@ impl Mpc {
             return;
         }
         match command {
-            RecordCommand::Start { .. } => self.recording = true,
+            RecordCommand::Start { .. } => {
+                self.recording = true;
+                self.outputs.push_back(Output::Record(command));
+                for i in 0..self.members.len() {
+                    self.start_participant_track(i);
+                }
+                return;
+            }
             RecordCommand::Stop => (self.recording, self.recording_paused) = (false, false),
             RecordCommand::Pause => self.recording_paused = true,
             RecordCommand::Resume => self.recording_paused = false,
@@ -401,6 +420,7 @@ impl Mpc {
         self.audio_ends_with(now, i);
         self.members[i].fields.exited = Some((now, cause));
         self.emit(now, EventName::ParticipantExit, Some(i), None);
+        self.stop_tracks(i);
         let member = self.members.remove(i);
         let id = member.fields.member_id;
         self.media(MediaCommand::Leave { member: id });

@@ -6,6 +6,7 @@ use chorus_mixer::Participant;
 use chorus_xml::{Method, MultiPartyCall, RecordFileFormat, Sound};
 
 use crate::event::{ExitCause, MemberFields, MpcFields, StatusEvent};
+use crate::track::{Track, TrackStates};
 
 /// The call a participant arrives on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +54,17 @@ pub enum Input {
     /// (requests that make no sense now, like pausing a paused recording,
     /// change nothing: the driver refuses them first).
     Record(RecordCommand),
+    /// The API starts, stops, pauses or resumes one of a member's track
+    /// recordings (the driver refuses requests that do not fit first, as
+    /// for [`Input::Record`]).
+    Track {
+        /// The member.
+        member: u32,
+        /// Which track.
+        track: Track,
+        /// What to do.
+        command: RecordCommand,
+    },
     /// The API starts the MPC.
     Start,
     /// The API ends the MPC.
@@ -121,6 +133,15 @@ pub enum Output {
     },
     /// Start or stop the MPC recording.
     Record(RecordCommand),
+    /// Start, stop, pause or resume one of a member's track recordings.
+    Track {
+        /// The member.
+        member: u32,
+        /// Which track.
+        track: Track,
+        /// What to do.
+        command: RecordCommand,
+    },
 }
 
 /// Why a call could not join.
@@ -247,4 +268,6 @@ pub struct MemberState {
     pub start_mpc_on_enter: bool,
     /// Its `endMpcOnExit`.
     pub end_mpc_on_exit: bool,
+    /// Its track recordings.
+    pub tracks: TrackStates,
 }

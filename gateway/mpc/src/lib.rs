@@ -5,8 +5,9 @@
 //! emits MPCInitialized), then feeds it everything that happens with
 //! [`Mpc::handle`]`(now, input)`, drains [`Mpc::poll_output`] after each
 //! call and acts on the outputs (status callbacks to deliver, media changes,
-//! calls to release, recording to start or stop), and calls `handle` with
-//! [`Input::Tick`] when [`Mpc::poll_timeout`] passes. The engine reads no
+//! calls to release, the recording and participant tracks to start or
+//! stop), and calls `handle` with [`Input::Tick`] when
+//! [`Mpc::poll_timeout`] passes. The engine reads no
 //! clock and does no IO, so tests drive hours of call flow in microseconds:
 //!
 //! ```
@@ -36,6 +37,7 @@ mod event;
 mod io;
 mod recording;
 mod time;
+mod track;
 
 pub use engine::Mpc;
 pub use event::{
@@ -46,3 +48,4 @@ pub use io::{
 };
 pub use recording::{RecordingEvent, RecordingEventName, RecordingFields};
 pub use time::Timestamp;
+pub use track::{RecordTrackType, Track, TrackFields, TrackStates};

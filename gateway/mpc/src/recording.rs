@@ -8,6 +8,7 @@
 use chorus_xml::RecordFileFormat;
 
 use crate::time::Timestamp;
+use crate::track::TrackFields;
 
 /// The name of a recording callback event (`EventName`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25,7 +26,18 @@ pub enum RecordingEventName {
 }
 
 impl RecordingEventName {
-    /// As sent in `EventName`.
+    /// As sent in `EventName` for a participant track recording.
+    pub fn participant_str(self) -> &'static str {
+        match self {
+            Self::Initiated => "ParticipantRecordingInitiated",
+            Self::Paused => "ParticipantRecordingPaused",
+            Self::Resumed => "ParticipantRecordingResumed",
+            Self::Completed => "ParticipantRecordingCompleted",
+            Self::Failed => "ParticipantRecordingFailed",
+        }
+    }
+
+    /// As sent in `EventName` for the MPC recording.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Initiated => "MPCRecordingInitiated",
@@ -55,6 +67,8 @@ pub struct RecordingFields {
     pub resource_url: String,
     /// `RecordingStartTime`.
     pub started: Timestamp,
+    /// For a participant track recording: whose, and which track.
+    pub participant: Option<TrackFields>,
 }
 
 /// One recording callback event.
@@ -74,12 +88,20 @@ pub struct RecordingEvent {
 }
 
 impl RecordingEvent {
+    /// `EventName`: `MPCRecording…`, or `ParticipantRecording…` for a track.
+    pub fn name_str(&self) -> &'static str {
+        match self.recording.participant {
+            Some(_) => self.name.participant_str(),
+            None => self.name.as_str(),
+        }
+    }
+
     /// Every field as Plivo names it, in the spec's order. Fields that do
     /// not apply yet (the end of a recording in progress) are sent empty.
     pub fn fields(&self) -> Vec<(&'static str, String)> {
         let r = &self.recording;
-        vec![
-            ("EventName", self.name.as_str().to_owned()),
+        let mut fields = vec![
+            ("EventName", self.name_str().to_owned()),
             ("EventTimestamp", self.at.to_string()),
             ("MPCName", r.mpc_name.clone()),
             ("MPCUUID", r.mpc_uuid.clone()),
@@ -99,7 +121,15 @@ impl RecordingEvent {
             ("RecordingURL", r.url.clone()),
             ("RecordingUUID", r.uuid.clone()),
             ("SequenceNumber", self.sequence.to_string()),
-        ]
+        ];
+        if let Some(p) = &r.participant {
+            fields.extend([
+                ("MemberID", p.member_id.to_string()),
+                ("ParticipantCallUUID", p.call_uuid.clone()),
+                ("RecordTrackType", p.track.as_str().to_owned()),
+            ]);
+        }
+        fields
     }
 }
 
@@ -121,6 +151,7 @@ mod tests {
                 url: "https://media.example.com/r-1.wav".into(),
                 resource_url: String::new(),
                 started: Timestamp(1_594_279_507_000),
+                participant: None,
             },
             ended: Some((Timestamp(1_594_279_566_000), 59)),
         };
@@ -153,5 +184,36 @@ mod tests {
             (get("RecordingDuration"), get("RecordingEndTime")),
             ("", "")
         );
+    }
+
+    #[test]
+    fn a_participant_track_recording_names_its_member_call_and_track() {
+        let event = RecordingEvent {
+            name: RecordingEventName::Paused,
+            at: Timestamp(1_594_279_567_000),
+            sequence: 2,
+            recording: RecordingFields {
+                mpc_uuid: "m-1".into(),
+                mpc_name: "support".into(),
+                uuid: "r-2".into(),
+                format: RecordFileFormat::Mp3,
+                url: "file:///r/r-2.mp3".into(),
+                resource_url: String::new(),
+                started: Timestamp(1_594_279_507_000),
+                participant: Some(TrackFields {
+                    member_id: 3,
+                    call_uuid: "c-3".into(),
+                    track: crate::Track::Outbound,
+                }),
+            },
+            ended: None,
+        };
+        let fields = event.fields();
+        let get = |key| fields.iter().find(|(k, _)| *k == key).unwrap().1.as_str();
+        assert_eq!(get("EventName"), "ParticipantRecordingPaused");
+        assert_eq!(get("MemberID"), "3");
+        assert_eq!(get("ParticipantCallUUID"), "c-3");
+        assert_eq!(get("RecordTrackType"), "outbound");
+        assert_eq!(get("RecordingUUID"), "r-2");
     }
 }

@@ -18,13 +18,15 @@
 // audio to one member
 mod member_audio;
 mod shapes;
+mod tracks;
+
+use tracks::{recording_change, recording_settings};
 
 use std::sync::Arc;
 
 use chorus_config::ApiConfig;
-use chorus_mpc::{RecordCommand, Timestamp};
+use chorus_mpc::Timestamp;
 use chorus_proto::v1 as pb;
-use chorus_xml::{Method, RecordFileFormat};
 use pb::multi_party_calls_server::{MultiPartyCalls, MultiPartyCallsServer};
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
@@ -368,25 +370,11 @@ impl MultiPartyCalls for MpcService {
     ) -> Answer<pb::Recording> {
         let r = request.into_inner();
         let mpc = address(r.mpc)?;
-        let format = match r.file_format.to_ascii_lowercase().as_str() {
-            "" | "mp3" => RecordFileFormat::Mp3,
-            "wav" => RecordFileFormat::Wav,
-            other => {
-                return Err(Status::invalid_argument(format!(
-                    "file_format must be mp3 or wav, got {other:?}"
-                )));
-            }
-        };
-        let method = match r.recording_callback_method.to_ascii_uppercase().as_str() {
-            "" | "POST" => Method::Post,
-            "GET" => Method::Get,
-            other => {
-                return Err(Status::invalid_argument(format!(
-                    "recording_callback_method must be GET or POST, got {other:?}"
-                )));
-            }
-        };
-        let callback = r.recording_callback_url.map(|url| (url, method));
+        let (format, callback) = recording_settings(
+            &r.file_format,
+            r.recording_callback_url,
+            &r.recording_callback_method,
+        )?;
         let fields = self
             .ops
             .record_start(&mpc, format, callback)
@@ -399,25 +387,30 @@ impl MultiPartyCalls for MpcService {
         &self,
         request: Request<pb::ChangeRecordingRequest>,
     ) -> Answer<pb::MultiPartyCall> {
-        use pb::change_recording_request::Change;
         let r = request.into_inner();
         let mpc = address(r.mpc)?;
-        let command = match Change::try_from(r.change) {
-            Ok(Change::Stop) => RecordCommand::Stop,
-            Ok(Change::Pause) => RecordCommand::Pause,
-            Ok(Change::Resume) => RecordCommand::Resume,
-            _ => {
-                return Err(Status::invalid_argument(
-                    "change must be STOP, PAUSE or RESUME",
-                ));
-            }
-        };
+        let command = recording_change(r.change)?;
         let state = self
             .ops
             .record(&mpc, command)
             .await
             .map_err(|e| refused(e, &mpc))?;
         Ok(Response::new(shapes::mpc(&state)))
+    }
+
+    // participant track recordings
+    async fn start_participant_recording(
+        &self,
+        request: Request<pb::StartParticipantRecordingRequest>,
+    ) -> Answer<pb::StartParticipantRecordingResponse> {
+        tracks::start(&self.ops, request.into_inner()).await
+    }
+
+    async fn change_participant_recording(
+        &self,
+        request: Request<pb::ChangeParticipantRecordingRequest>,
+    ) -> Answer<pb::MultiPartyCall> {
+        tracks::change(&self.ops, request.into_inner()).await
     }
 
     type WatchEventsStream = ReceiverStream<Result<pb::WatchEventsResponse, Status>>;

@@ -3,7 +3,9 @@
 //! checks that make a request valid live here, so no adapter can let a bad
 //! one through, and a refused request changes nothing.
 
-use chorus_mpc::{MemberState, MpcState, RecordCommand, RecordingFields, Timestamp};
+use chorus_mpc::{
+    MemberState, MpcState, RecordCommand, RecordTrackType, RecordingFields, Timestamp,
+};
 use chorus_xml::{Method, RecordFileFormat};
 
 use crate::mpc::{Control, ControlError, Members, MpcAddress, MpcRegistry, Watched};
@@ -279,13 +281,7 @@ impl Operations {
         format: RecordFileFormat,
         callback: Option<(String, Method)>,
     ) -> Result<RecordingFields, OpError> {
-        if let Some((url, _)) = &callback
-            && !(url.starts_with("http://") || url.starts_with("https://"))
-        {
-            return Err(OpError::Invalid(format!(
-                "recording_callback_url must be an http(s) URL, got {url:?}"
-            )));
-        }
+        check_callback(callback.as_ref())?;
         let control = Control::Record {
             command: RecordCommand::Start { format },
             callback,
@@ -316,6 +312,57 @@ impl Operations {
         self.control(mpc, control).await
     }
 
+    // ---- participant track recordings
+
+    /// Starts recording `tracks` of `member` in `format` (one file per
+    /// track), reporting to `callback` (else the MPC's
+    /// `recordingCallbackUrl`); answers with each started recording's id
+    /// and URL, inbound first.
+    pub async fn track_start(
+        &self,
+        mpc: &MpcAddress,
+        (member, tracks): (u32, RecordTrackType),
+        format: RecordFileFormat,
+        callback: Option<(String, Method)>,
+    ) -> Result<Vec<RecordingFields>, OpError> {
+        check_callback(callback.as_ref())?;
+        let control = Control::Track {
+            member,
+            tracks,
+            command: RecordCommand::Start { format },
+            callback,
+        };
+        let started = self.mpcs.control(mpc, control).await?.tracks;
+        match started.len() == tracks.tracks().len() {
+            true => Ok(started),
+            false => Err(OpError::Conflict(
+                "the participant recording could not start".to_owned(),
+            )),
+        }
+    }
+
+    /// Stops, pauses or resumes `tracks` of `member` (`command` is not a
+    /// start: see [`Operations::track_start`]).
+    pub async fn track(
+        &self,
+        mpc: &MpcAddress,
+        (member, tracks): (u32, RecordTrackType),
+        command: RecordCommand,
+    ) -> Result<MpcState, OpError> {
+        if matches!(command, RecordCommand::Start { .. }) {
+            return Err(OpError::Invalid(
+                "use track_start to start a participant recording".to_owned(),
+            ));
+        }
+        let control = Control::Track {
+            member,
+            tracks,
+            command,
+            callback: None,
+        };
+        self.control(mpc, control).await
+    }
+
     async fn control(&self, mpc: &MpcAddress, control: Control) -> Result<MpcState, OpError> {
         Ok(self.mpcs.control(mpc, control).await?.state)
     }
@@ -323,5 +370,17 @@ impl Operations {
     /// Takes one member or all out of the MPC (`ExitCause::Kicked`).
     pub async fn kick(&self, mpc: &MpcAddress, members: Members) -> Result<MpcState, OpError> {
         self.control(mpc, Control::Kick { members }).await
+    }
+}
+
+/// A recording callback URL must be http(s).
+fn check_callback(callback: Option<&(String, Method)>) -> Result<(), OpError> {
+    match callback {
+        Some((url, _)) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+            Err(OpError::Invalid(format!(
+                "recording_callback_url must be an http(s) URL, got {url:?}"
+            )))
+        }
+        _ => Ok(()),
     }
 }

@@ -4,21 +4,23 @@
 //! `name_<friendly name>` or `uuid_<uuid>`; list, get, update (`mute`,
 //! `hold`, `coach_mode`; one member or `all`) and kick members; start
 //! (`POST Record/`), stop (`DELETE Record/`), pause and resume the MPC
-//! recording; play or say something to one member (`Member/{id}/Play/`,
-//! `Member/{id}/Speak/`, see `member_audio`). Paths work with and without
-//! their trailing slash.
+//! recording; start, stop, pause and resume a member's track recordings
+//! (`Participant/{member}/Record/`, the `tracks` module); play or say
+//! something to one member (`Member/{id}/Play/`, `Member/{id}/Speak/`, see
+//! `member_audio`). Paths work with and without their trailing slash.
 //!
 //! Every request needs HTTP Basic credentials `auth_id:auth_token` and the
 //! path's `auth_id` must be ours; with no `api.auth_token` configured every
 //! request gets 401 (never an open API). Answers and errors have Plivo's
 //! shapes (the `shapes` module); a refused request changes nothing. Endpoints of
-//! Plivo's MPC API that chorus does not serve yet (add participant,
-//! participant recordings) answer 404 with an error that says so.
+//! Plivo's MPC API that chorus does not serve yet (add participant) answer
+//! 404 with an error that says so.
 
 // audio to one member
 mod member_audio;
 mod params;
 mod shapes;
+mod tracks;
 
 use std::sync::Arc;
 
@@ -113,7 +115,7 @@ pub async fn serve(
 
 fn router(rest: Arc<Rest>) -> Router {
     const BASE: &str = "/v1/Account/{auth_id}/MultiPartyCall";
-    let routes: [(String, MethodRouter<Arc<Rest>>); 7] = [
+    let routes: [(String, MethodRouter<Arc<Rest>>); 10] = [
         (format!("{BASE}/"), get(list_mpcs)),
         (
             format!("{BASE}/{{mpc}}/"),
@@ -135,6 +137,19 @@ fn router(rest: Arc<Rest>) -> Router {
         (
             format!("{BASE}/{{mpc}}/Participant/{{member}}/"),
             get(get_member).post(update_member).delete(kick_member),
+        ),
+        // participant track recordings
+        (
+            format!("{BASE}/{{mpc}}/Participant/{{member}}/Record/"),
+            post(tracks::start).delete(tracks::stop),
+        ),
+        (
+            format!("{BASE}/{{mpc}}/Participant/{{member}}/Record/Pause/"),
+            post(tracks::pause),
+        ),
+        (
+            format!("{BASE}/{{mpc}}/Participant/{{member}}/Record/Resume/"),
+            post(tracks::resume),
         ),
     ];
     let mut router = Router::new();
@@ -371,20 +386,7 @@ async fn start_recording(
     body: Bytes,
 ) -> Answer {
     let params = body_params(&headers, &body)?;
-    let formats = [
-        ("mp3", RecordFileFormat::Mp3),
-        ("wav", RecordFileFormat::Wav),
-    ];
-    let format = params
-        .one_of("file_format", &formats)?
-        .unwrap_or(RecordFileFormat::Mp3);
-    let methods = [("GET", Method::Get), ("POST", Method::Post)];
-    let method = params
-        .one_of("recording_callback_method", &methods)?
-        .unwrap_or(Method::Post);
-    let callback = params
-        .text("recording_callback_url")?
-        .map(|url| (url, method));
+    let (format, callback) = recording_settings(&params)?;
     let recording = rest
         .ops
         .record_start(&address(&mpc)?, format, callback)
@@ -405,6 +407,28 @@ async fn pause_recording(State(rest): Shared, Path((_, mpc)): Path<(String, Stri
 
 async fn resume_recording(State(rest): Shared, Path((_, mpc)): Path<(String, String)>) -> Answer {
     record(&rest, &mpc, RecordCommand::Resume).await
+}
+
+/// A recording start's `file_format` (mp3 by default) and
+/// `recording_callback_url` with its method (POST by default).
+fn recording_settings(
+    params: &Params,
+) -> Result<(RecordFileFormat, Option<(String, Method)>), Failure> {
+    let formats = [
+        ("mp3", RecordFileFormat::Mp3),
+        ("wav", RecordFileFormat::Wav),
+    ];
+    let format = params
+        .one_of("file_format", &formats)?
+        .unwrap_or(RecordFileFormat::Mp3);
+    let methods = [("GET", Method::Get), ("POST", Method::Post)];
+    let method = params
+        .one_of("recording_callback_method", &methods)?
+        .unwrap_or(Method::Post);
+    let callback = params
+        .text("recording_callback_url")?
+        .map(|url| (url, method));
+    Ok((format, callback))
 }
 
 /// Stop, pause or resume: 204 once done.

@@ -41,6 +41,7 @@ pub use health::Liveness;
 use health::WorkerStats;
 pub use leg::{Leg, LegActivity, LegId};
 pub use ports::{PortPool, PortsExhausted};
+pub use room::tracks::TrackChange;
 use room::{LegSignal, MediaRoom};
 pub use room::{Music, MusicSlot, RoomMusic};
 pub use worker::RoomKey;
@@ -349,6 +350,26 @@ impl MediaPlane {
         let worker = self.worker_of(leg_id)?;
         let sound = None;
         self.send(worker, Command::PrivateSound { leg_id, sound })
+    }
+
+    /// Changes one of a member's track recordings (see
+    /// [`room::tracks`]); a tap that stops being fed comes back here and
+    /// is dropped, ending its recording.
+    pub fn change_track(
+        &self,
+        leg_id: LegId,
+        track: chorus_mpc::Track,
+        change: TrackChange,
+    ) -> Result<(), MediaError> {
+        let worker = self.worker_of(leg_id)?;
+        self.send(
+            worker,
+            Command::Track {
+                leg_id,
+                track,
+                change,
+            },
+        )
     }
 
     /// Sends a digit to a leg's peer as RFC 4733 events (DTMF relay); it is

@@ -8,10 +8,12 @@
 //! turns its peer's packets (10 to 120 ms) into frames and frames into
 //! packets of its peer's ptime (see [`super::leg`]). A member may also
 //! hear a sound of its own on top of its mix ([`private`]); its mix is then
-//! encoded for it alone. Nothing here allocates: buffers are sized when the
-//! room and its legs are created.
+//! encoded for it alone. A member's track recordings are fed its voice and
+//! exactly what it heard (see [`tracks`]). Nothing here allocates: buffers
+//! are sized when the room and its legs are created.
 
 pub mod private;
+pub mod tracks;
 
 use std::sync::Arc;
 
@@ -21,11 +23,13 @@ use chorus_mixer::music::{MusicPlayer, Tune};
 use chorus_mixer::tone::{Beep, BeepPlayer};
 use chorus_mixer::vad::{Vad, VadConfig, VadEvent};
 use chorus_mixer::{ChannelId, HoldMusic, MixGroup, Participant, Room, RoomConfig};
+use chorus_mpc::Track;
 use chorus_recorder::Tap;
 
 use super::leg::{FRAME_8K, Leg, LegId};
 use super::resample::{downsample_2x, upsample_2x};
 use private::PrivateSound;
+use tracks::MemberTracks;
 
 /// Largest room: Plivo's `maxParticipants` ceiling.
 pub const ROOM_CAPACITY: usize = 10;
@@ -143,6 +147,8 @@ pub struct Member {
     last_sample: i16,
     /// A sound only this member hears.
     private: Option<PrivateSound>,
+    /// Its participant track recordings.
+    tracks: MemberTracks,
 }
 
 /// One MPC's media on this worker.
@@ -214,6 +220,7 @@ impl MediaRoom {
             vad: Vad::new(self.vad),
             last_sample: 0,
             private: None,
+            tracks: MemberTracks::default(),
         });
         Ok(())
     }
@@ -354,6 +361,7 @@ impl MediaRoom {
         if let Some(tap) = self.recording.as_mut().filter(|_| !self.recording_paused) {
             tap.push(self.mixer.recording_mix());
         }
+        self.feed_inbound_tracks();
         self.send_mixes(wide);
         self.report_private_ends(&mut signal);
         foreign
@@ -398,8 +406,10 @@ impl MediaRoom {
                 .as_mut()
                 .and_then(|sound| sound.mix_over(group_mix, &mut self.own_pcm));
             // What this member hears this tick, at the room's rate: its
-            // group's mix, or its own frame while its sound plays.
+            // group's mix, or its own frame while its sound plays. Its
+            // outbound track records exactly that.
             let heard = own.unwrap_or(group_mix);
+            m.tracks.feed(Track::Outbound, heard);
             let law = m.leg.law();
             if own.is_some() {
                 encode_heard(heard, wide, &mut self.pcm, law, &mut self.own_payload);

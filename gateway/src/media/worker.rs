@@ -24,6 +24,7 @@ use rtrb::{Consumer, Producer};
 use super::health::{IDLE_HEARTBEAT, WorkerStats};
 use super::leg::{Leg, LegId};
 use super::room::private::RetiredSound;
+use super::room::tracks::TrackChange;
 use super::room::{LegSignal, MediaRoom, MusicSlot, RetiredMusic};
 use chorus_mixer::clip::Clip;
 use chorus_recorder::Tap;
@@ -139,6 +140,16 @@ pub enum Command {
         leg_id: LegId,
         /// The clip and its token (see [`LegSignal::AudioEnded`]).
         sound: Option<(Arc<Clip>, u64)>,
+    },
+    /// Change one of a member's track recordings (a stopped or refused
+    /// tap comes back as [`Event::RecordingStopped`]).
+    Track {
+        /// The member's leg.
+        leg_id: LegId,
+        /// Which track.
+        track: chorus_mpc::Track,
+        /// What to do.
+        change: TrackChange,
     },
     /// Hand every leg back and end the thread.
     Shutdown,
@@ -260,6 +271,9 @@ impl Worker {
                             let Some(leg_id) = closed.leg_ids().next() else {
                                 break;
                             };
+                            for tap in closed.stop_tracks(leg_id).into_iter().flatten() {
+                                self.emit(Event::RecordingStopped(tap));
+                            }
                             if let Some(leg) = closed.leave(leg_id) {
                                 self.emit(Event::Left { leg_id, leg });
                             }
@@ -357,6 +371,19 @@ impl Worker {
                         self.emit(Event::SoundRetired(retired));
                     }
                 }
+                Command::Track {
+                    leg_id,
+                    track,
+                    change,
+                } => {
+                    let back = match self.room_of(leg_id) {
+                        Some((_, room)) => room.change_track(leg_id, track, change),
+                        None => change.into_tap(),
+                    };
+                    if let Some(tap) = back {
+                        self.emit(Event::RecordingStopped(tap));
+                    }
+                }
                 Command::Shutdown => {
                     let ids: Vec<LegId> =
                         self.rooms.iter().flat_map(|(_, r)| r.leg_ids()).collect();
@@ -403,6 +430,9 @@ impl Worker {
     fn leave(&mut self, leg_id: LegId, exit: Option<Beep>) -> Option<Box<Leg>> {
         let (_, room) = self.rooms.iter_mut().find(|(_, r)| r.has(leg_id))?;
         let sound = room.stop_private(leg_id);
+        for tap in room.stop_tracks(leg_id).into_iter().flatten() {
+            let _ = self.events.push(Event::RecordingStopped(tap));
+        }
         let leg = room.leave(leg_id);
         if let Some(beep) = exit.filter(|_| !room.is_empty()) {
             room.play_bridge(beep);

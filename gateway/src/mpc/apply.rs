@@ -6,7 +6,7 @@
 use chorus_mpc::{MediaCommand, Output, RecordCommand};
 use chorus_xml::Sound;
 
-use super::recording::Recording;
+use super::recording::{Feed, Recording};
 use super::services::MpcServices;
 use super::sounds::beep;
 use super::task::Live;
@@ -117,11 +117,12 @@ impl Live {
                         self.recording = Some(Recording::start(
                             services,
                             &self.engine,
-                            room.place(),
+                            Feed::Room(room.place()),
                             format,
                             self.recording_callback.clone(),
                             &self.clock,
                         ));
+                        self.play_recording_audio(services, 0);
                     }
                 }
                 Output::Record(command @ (RecordCommand::Pause | RecordCommand::Resume)) => {
@@ -140,6 +141,22 @@ impl Live {
                         && let Err(error) = services.media.stop_recording(room.place())
                     {
                         tracing::warn!(%error, "could not stop the recording");
+                    }
+                    self.play_recording_audio(services, 1);
+                }
+                // Participant track recordings.
+                Output::Track {
+                    member,
+                    track,
+                    command,
+                } => {
+                    if let Some(seat) = self.seats.get(&member) {
+                        self.tracks.apply(
+                            (services, &self.engine, &self.clock),
+                            (member, track, command),
+                            (seat.leg_id, &seat.call_uuid),
+                            self.recording_callback.clone(),
+                        );
                     }
                 }
                 // A start without a join (the API); a joining member's
@@ -160,6 +177,17 @@ impl Live {
                 | Output::Media(MediaCommand::Join { .. })
                 | Output::Media(MediaCommand::Bridge { .. }) => {}
             }
+        }
+    }
+
+    /// Plays `startRecordingAudio` (0) or `stopRecordingAudio` (1) once on
+    /// the bridge; not when the recording stops because the MPC ended
+    /// (nobody is left to hear it).
+    fn play_recording_audio(&mut self, services: &MpcServices, which: usize) {
+        if let Some(source) = self.recording_audio[which].clone()
+            && !self.seats.is_empty()
+        {
+            self.play_sound(services, source);
         }
     }
 }

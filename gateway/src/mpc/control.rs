@@ -2,11 +2,12 @@
 //! start or end it, change or kick members. Each is checked against the
 //! engine's state first, so a bad request changes nothing.
 
-use chorus_mpc::{ExitCause, Input, RecordCommand};
+use chorus_mpc::{ExitCause, Input, RecordCommand, RecordTrackType};
 
 use super::mailbox::{Control, ControlError, Controlled, Members};
 use super::services::MpcServices;
 use super::task::Live;
+use super::tracks::refusal;
 
 impl Live {
     /// Carries out `control` and answers with the MPC as it is after.
@@ -56,10 +57,49 @@ impl Live {
                 self.resolve(Members::One(member))?;
                 self.member_audio(services, member, sound);
             }
+            Control::Track {
+                member,
+                tracks,
+                command,
+                callback,
+            } => return self.control_tracks(services, (member, tracks), command, callback),
         }
         Ok(Controlled {
             state: self.engine.state(),
             recording: self.recording.as_ref().map(|r| r.fields().clone()),
+            tracks: Vec::new(),
+        })
+    }
+
+    /// Participant track recordings: `command` for `tracks` of `member`,
+    /// every track checked before any changes.
+    fn control_tracks(
+        &mut self,
+        services: &MpcServices,
+        (member, tracks): (u32, RecordTrackType),
+        command: RecordCommand,
+        callback: Option<(String, chorus_xml::Method)>,
+    ) -> Result<Controlled, ControlError> {
+        self.resolve(Members::One(member))?;
+        if let Some(why) = refusal(&self.engine.state(), member, tracks.tracks(), command) {
+            return Err(ControlError::Conflict(why));
+        }
+        self.tracks.set_requested_callback(callback);
+        for &track in tracks.tracks() {
+            let input = Input::Track {
+                member,
+                track,
+                command,
+            };
+            self.feed(services, input);
+        }
+        self.tracks.set_requested_callback(None);
+        Ok(Controlled {
+            state: self.engine.state(),
+            recording: self.recording.as_ref().map(|r| r.fields().clone()),
+            tracks: (tracks.tracks().iter())
+                .filter_map(|t| self.tracks.latest(member, *t).cloned())
+                .collect(),
         })
     }
 

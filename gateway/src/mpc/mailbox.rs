@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use chorus_mixer::clip::Clip;
-use chorus_mpc::{CallInfo, Input, MpcState, RecordCommand, RecordingFields, Rejection, Then};
+use chorus_mpc::{
+    CallInfo, Input, MpcState, RecordCommand, RecordTrackType, RecordingFields, Rejection, Then,
+};
 use chorus_xml::Method;
 use chorus_xml::MultiPartyCall;
 use tokio::sync::{mpsc, oneshot};
@@ -95,6 +97,19 @@ pub enum Control {
         /// What.
         sound: Option<MemberSound>,
     },
+    /// Participant track recordings: start, stop, pause or resume tracks
+    /// of one member; a start may name the callback (else the MPC's
+    /// `recordingCallbackUrl`).
+    Track {
+        /// The member.
+        member: u32,
+        /// Which tracks.
+        tracks: RecordTrackType,
+        /// What to do to each.
+        command: RecordCommand,
+        /// Where their events go, for a start.
+        callback: Option<(String, Method)>,
+    },
 }
 
 /// The MPC after a [`Control`], and its recording if it has one going.
@@ -104,6 +119,9 @@ pub struct Controlled {
     pub state: MpcState,
     /// Its current (or last) recording.
     pub recording: Option<RecordingFields>,
+    /// For [`Control::Track`]: the member's newest recording of each track
+    /// named (those a start started), inbound first.
+    pub tracks: Vec<RecordingFields>,
 }
 
 /// A loaded sound for one member. Equal only to itself (the same clip),

@@ -32,6 +32,7 @@ mod registry;
 mod services;
 mod sounds;
 mod task;
+mod tracks;
 mod watch;
 
 pub use clock::wall_clock;

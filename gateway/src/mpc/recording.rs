@@ -6,8 +6,24 @@
 //! MPCRecordingCompleted or MPCRecordingFailed — and logged and counted
 //! whether or not the application gave that URL. The MPC's task drives the
 //! writer's answer and the callbacks ([`Recording::progress`]).
+//!
+//! A participant track recording (see [`super::tracks`]) is a
+//! [`Recording`] of the same kind fed by one member's track instead of the
+//! room's mix ([`Feed::Track`]); its events are `ParticipantRecording…`
+//! and name the member, its call and the track.
+//!
+//! `startRecordingAudio` / `stopRecordingAudio` (the MPC creator's, like
+//! the other recording settings): when the MPC recording starts or stops,
+//! that sound document is played once on the bridge, so everyone who hears
+//! the bridge hears it (and so does the recording, when it starts).
 
-use chorus_mpc::{Mpc, RecordingEvent, RecordingEventName, RecordingFields, Timestamp};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
+
+use chorus_mpc::{
+    Mpc, RecordingEvent, RecordingEventName, RecordingFields, Timestamp, TrackFields,
+};
 use chorus_recorder::{Finished, Format, RecordError};
 use chorus_xml::{Method, RecordFileFormat};
 use tokio::sync::oneshot;
@@ -16,7 +32,15 @@ use super::clock::MpcClock;
 use super::services::MpcServices;
 use super::watch::{EventBus, Watched};
 use crate::events::CallbackQueue;
-use crate::media::RoomKey;
+use crate::media::{LegId, RoomKey, TrackChange};
+
+/// What a recording is fed.
+pub(super) enum Feed {
+    /// The room's recording mix (the MPC recording).
+    Room((usize, RoomKey)),
+    /// One track of the member on this leg.
+    Track(LegId, TrackFields),
+}
 
 /// One recording of an MPC, from its start until its last callback.
 pub(super) struct Recording {
@@ -29,12 +53,12 @@ pub(super) struct Recording {
 }
 
 impl Recording {
-    /// Starts recording the room at `room` in `format` (the engine's
-    /// Record Start), reporting to `callback` if given.
+    /// Starts recording `feed` in `format` (the engine's Record or Track
+    /// Start), reporting to `callback` if given.
     pub(super) fn start(
         services: &MpcServices,
         engine: &Mpc,
-        room: (usize, RoomKey),
+        feed: Feed,
         format: RecordFileFormat,
         callback: Option<(String, Method)>,
         clock: &MpcClock,
@@ -60,6 +84,10 @@ impl Recording {
                 url,
                 resource_url: String::new(),
                 started,
+                participant: match &feed {
+                    Feed::Room(_) => None,
+                    Feed::Track(_, fields) => Some(fields.clone()),
+                },
             },
             callbacks,
             events: services.events.clone(),
@@ -77,7 +105,14 @@ impl Recording {
         };
         match chorus_recorder::start(path, format, services.player.sample_rate(), done) {
             Ok(tap) => {
-                if let Err(error) = services.media.record(room, tap) {
+                let fed = match feed {
+                    Feed::Room(room) => services.media.record(room, tap),
+                    Feed::Track(leg_id, fields) => {
+                        let change = TrackChange::Start(tap);
+                        services.media.change_track(leg_id, fields.track, change)
+                    }
+                };
+                if let Err(error) = fed {
                     // The tap went with the refused command: the file ends
                     // at once, empty, and is reported like any other.
                     tracing::warn!(%error, "could not start feeding the recording");
@@ -94,32 +129,40 @@ impl Recording {
         self.finished.is_none() && self.callbacks.as_ref().is_none_or(CallbackQueue::is_idle)
     }
 
-    /// Waits for the writer's answer or delivers the next callback; pends
-    /// for ever when neither is due (or there is no recording).
+    /// Delivers the next callback due of any of `recordings` or, when
+    /// none is due, waits for the first writer's answer; pends for ever
+    /// when neither is due (or there is no recording).
     pub(super) async fn progress(
-        recording: &mut Option<Self>,
+        recordings: &mut [Self],
         services: &MpcServices,
         clock: &MpcClock,
     ) {
-        let Some(this) = recording else {
-            return std::future::pending().await;
-        };
-        let callbacks_due = this.callbacks.as_ref().is_some_and(|q| !q.is_idle());
-        match (&mut this.finished, &mut this.callbacks) {
-            (Some(finished), _) if !callbacks_due => {
-                // The writer thread always answers; a closed channel means
-                // it panicked, which is a failure like any other.
-                let result = finished.await.unwrap_or_else(|_| {
-                    Err(RecordError::Io(std::io::Error::other(
-                        "the recording's writer thread died",
-                    )))
-                });
-                this.finished = None;
-                this.ended(services, clock.now(), result);
-            }
-            (_, Some(callbacks)) if callbacks_due => callbacks.deliver_next().await,
-            _ => std::future::pending().await,
+        let due = recordings
+            .iter_mut()
+            .find_map(|r| r.callbacks.as_mut().filter(|q| !q.is_idle()));
+        if let Some(callbacks) = due {
+            return callbacks.deliver_next().await;
         }
+        let (i, result) = std::future::poll_fn(|cx| {
+            for (i, r) in recordings.iter_mut().enumerate() {
+                if let Some(finished) = &mut r.finished
+                    && let Poll::Ready(result) = Pin::new(finished).poll(cx)
+                {
+                    return Poll::Ready((i, result));
+                }
+            }
+            Poll::Pending
+        })
+        .await;
+        // The writer thread always answers; a closed channel means it
+        // panicked, which is a failure like any other.
+        let result = result.unwrap_or_else(|_| {
+            Err(RecordError::Io(std::io::Error::other(
+                "the recording's writer thread died",
+            )))
+        });
+        recordings[i].finished = None;
+        recordings[i].ended(services, clock.now(), result);
     }
 
     /// The recording was paused (true) or resumed at `at` (the media room
@@ -158,10 +201,14 @@ impl Recording {
                 self.report(RecordingEventName::Completed, at, Some((at, secs)));
             }
             Err(error) => {
+                let what = match self.fields.participant {
+                    None => "MPC recording",
+                    Some(_) => "participant track recording",
+                };
                 tracing::warn!(
                     recording_uuid = %self.fields.uuid,
                     %error,
-                    "MPC recording failed; the call goes on"
+                    "{what} failed; the call goes on"
                 );
                 services.metrics.recording(false);
                 self.report(RecordingEventName::Failed, at, None);
@@ -171,13 +218,6 @@ impl Recording {
 
     fn report(&mut self, name: RecordingEventName, at: Timestamp, ended: Option<(Timestamp, u64)>) {
         self.sequence += 1;
-        tracing::info!(
-            recording_uuid = %self.fields.uuid,
-            event = name.as_str(),
-            url = %self.fields.url,
-            duration_secs = ended.map(|(_, secs)| secs),
-            "MPC recording event"
-        );
         let event = RecordingEvent {
             name,
             at,
@@ -185,6 +225,13 @@ impl Recording {
             recording: self.fields.clone(),
             ended,
         };
+        tracing::info!(
+            recording_uuid = %self.fields.uuid,
+            event = event.name_str(),
+            url = %self.fields.url,
+            duration_secs = ended.map(|(_, secs)| secs),
+            "recording event"
+        );
         self.events
             .publish(Watched::Recording(std::sync::Arc::new(event.clone())));
         if let Some(callbacks) = &mut self.callbacks {

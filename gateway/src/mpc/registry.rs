@@ -246,6 +246,7 @@ impl MpcRegistry {
             (Some(state), Control::Show) => Ok(Controlled {
                 state,
                 recording: None,
+                tracks: Vec::new(),
             }),
             (Some(_), _) => Err(ControlError::Ended),
             (None, _) => Err(ControlError::NoSuchMpc),

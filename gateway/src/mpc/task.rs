@@ -16,6 +16,7 @@ use super::mailbox::{Command, JoinError, JoinReply, JoinRequest};
 use super::recording::Recording;
 use super::services::MpcServices;
 use super::sounds::{ForRoom, SoundBank, Source, beep};
+use super::tracks::ParticipantTracks;
 use crate::events::CallbackQueue;
 use crate::media::{Entrance, LegId, RoomHandle};
 
@@ -54,6 +55,11 @@ pub(super) struct Live {
     pub(super) recording: Option<Recording>,
     /// The MPC-level recording settings, from the element that created it.
     record_settings: (RecordFileFormat, Option<String>),
+    /// Participant track recordings.
+    pub(super) tracks: ParticipantTracks,
+    /// `startRecordingAudio` and `stopRecordingAudio` of the element that
+    /// created the MPC (MPC level, like the other recording settings).
+    pub(super) recording_audio: [Option<Source>; 2],
 }
 
 impl MpcTask {
@@ -100,7 +106,8 @@ impl MpcTask {
                 }
                 loaded = live.sounds.next_load() => live.on_loaded(&self.services, loaded),
                 () = deliver(&mut live.status) => {}
-                () = Recording::progress(&mut live.recording, &self.services, &live.clock) => {}
+                () = Recording::progress(live.recording.as_mut_slice(), &self.services, &live.clock) => {}
+                () = live.tracks.progress(&self.services, &live.clock) => {}
             }
             if live.engine.ended().is_some() && live.room.is_some() {
                 self.close(&mut live);
@@ -159,6 +166,14 @@ impl Live {
                 .map(|url| (url, spec.recording_callback_method)),
             recording: None,
             record_settings: (spec.record_file_format, spec.recording_callback_url.clone()),
+            tracks: ParticipantTracks::default(),
+            recording_audio: match spec.recording_audio.as_deref() {
+                Some(audio) => [
+                    (audio.start.clone()).map(|url| (url, audio.start_method)),
+                    (audio.stop.clone()).map(|url| (url, audio.stop_method)),
+                ],
+                None => [None, None],
+            },
         }
     }
 
@@ -166,6 +181,7 @@ impl Live {
     fn is_quiet(&self) -> bool {
         self.status.as_ref().is_none_or(CallbackQueue::is_idle)
             && self.recording.as_ref().is_none_or(Recording::is_done)
+            && self.tracks.is_done()
     }
 
     pub(super) fn drain(&mut self) -> Vec<Output> {

@@ -87,7 +87,7 @@ pub use document::{
     Document, ROOT, SoundDocument, SoundItem, Step, Verb, parse_response, parse_sound_document,
 };
 pub use error::{CONTENT, DocumentError, ElementError, InvalidReason, Position, Warning};
-pub use mpc::{MAX_MPC_NAME_CHARS, MultiPartyCall};
+pub use mpc::{MAX_MPC_NAME_CHARS, MultiPartyCall, RecordingAudio};
 pub use tree::{MAX_DEPTH, MAX_DOCUMENT_BYTES};
 pub use values::{
     HangupReason, Method, RecordFileFormat, Role, Sound, StatusCallbackEvent, StatusCallbackEvents,

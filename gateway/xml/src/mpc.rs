@@ -89,6 +89,42 @@ pub struct MultiPartyCall {
     pub on_exit_action_method: Method,
     /// `relayDTMFInputs`, default false.
     pub relay_dtmf_inputs: bool,
+
+    // ---- Participant track recordings.
+    /// `recordParticipantTrack`, default false: while the MPC is recorded,
+    /// this participant's own voice (its inbound track) is recorded to a
+    /// file of its own, in the MPC's `recordFileFormat`, reported to the
+    /// MPC's `recordingCallbackUrl`.
+    pub record_participant_track: bool,
+    /// `startRecordingAudio`, `stopRecordingAudio` and their methods;
+    /// `None` when none is given (the default).
+    pub recording_audio: Option<Box<RecordingAudio>>,
+}
+
+/// The sound documents (Play/Speak/Wait) the whole MPC hears once on the
+/// bridge when its recording starts or stops. Boxed in [`MultiPartyCall`]:
+/// rarely given, and every verb stays small.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingAudio {
+    /// `startRecordingAudio`, default none.
+    pub start: Option<String>,
+    /// `startRecordingAudioMethod`, default GET.
+    pub start_method: Method,
+    /// `stopRecordingAudio`, default none.
+    pub stop: Option<String>,
+    /// `stopRecordingAudioMethod`, default GET.
+    pub stop_method: Method,
+}
+
+impl Default for RecordingAudio {
+    fn default() -> Self {
+        Self {
+            start: None,
+            start_method: Method::Get,
+            stop: None,
+            stop_method: Method::Get,
+        }
+    }
 }
 
 impl MultiPartyCall {
@@ -131,6 +167,8 @@ impl MultiPartyCall {
             on_exit_action_url: None,
             on_exit_action_method: Method::Post,
             relay_dtmf_inputs: false,
+            record_participant_track: false,
+            recording_audio: None,
         }
     }
 
@@ -165,6 +203,7 @@ pub(crate) fn parse(
     let mut m = MultiPartyCall::for_room("", Role::Customer);
     let mut role = None;
     let mut coach_mode = true;
+    let mut audio = RecordingAudio::default();
     let url = |v: &str| parse::url(v).map(Some);
 
     scan_attrs(NAME, el, warnings, |name, v| match name {
@@ -204,12 +243,18 @@ pub(crate) fn parse(
         "onExitActionUrl" => set(&mut m.on_exit_action_url, url(v)),
         "onExitActionMethod" => set(&mut m.on_exit_action_method, parse::method(v)),
         "relayDTMFInputs" => set(&mut m.relay_dtmf_inputs, parse::boolean(v)),
+        "recordParticipantTrack" => set(&mut m.record_participant_track, parse::boolean(v)),
+        "startRecordingAudio" => set(&mut audio.start, url(v)),
+        "startRecordingAudioMethod" => set(&mut audio.start_method, parse::method(v)),
+        "stopRecordingAudio" => set(&mut audio.stop, url(v)),
+        "stopRecordingAudioMethod" => set(&mut audio.stop_method, parse::method(v)),
         _ => None,
     })?;
 
     let role = role.ok_or_else(|| ElementError::new(NAME, "role", "", InvalidReason::Missing))?;
     m.role = role;
     m.coach_mode = role == Role::Supervisor && coach_mode;
+    m.recording_audio = (audio != RecordingAudio::default()).then(|| Box::new(audio));
     m.name = mpc_name(&el.text)?;
     Ok(m)
 }

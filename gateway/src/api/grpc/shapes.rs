@@ -133,7 +133,7 @@ pub fn status_event(e: &StatusEvent) -> pb::Event {
 pub fn recording_event(e: &RecordingEvent) -> pb::Event {
     let r = &e.recording;
     pb::Event {
-        name: e.name.as_str().to_owned(),
+        name: e.name_str().to_owned(),
         timestamp: Some(time(e.at)),
         sequence_number: e.sequence,
         mpc_uuid: r.mpc_uuid.clone(),
@@ -182,6 +182,14 @@ pub fn recording(r: &RecordingFields, ended: Option<(Timestamp, u64)>) -> pb::Re
         start_time: Some(time(r.started)),
         end_time: ended.map(|(t, _)| time(t)),
         duration_seconds: ended.map(|(_, secs)| secs),
+        member_id: r.participant.as_ref().map(|p| p.member_id),
+        participant_call_uuid: r.participant.as_ref().map(|p| p.call_uuid.clone()),
+        record_track_type: match r.participant.as_ref().map(|p| p.track) {
+            None => pb::RecordTrackType::Unspecified,
+            Some(chorus_mpc::Track::Inbound) => pb::RecordTrackType::Inbound,
+            Some(chorus_mpc::Track::Outbound) => pb::RecordTrackType::Outbound,
+        }
+        .into(),
     }
 }
 

@@ -7,6 +7,8 @@
 //! chorusctl member show MPC MEMBER
 //! chorusctl member mute|unmute|hold|unhold|kick MPC MEMBER|all
 //! chorusctl record start MPC [--format mp3|wav] | stop|pause|resume MPC
+//!           (each with --member ID [--track inbound|outbound|all]: that
+//!           member's track recordings instead of the MPC's mix)
 //! chorusctl play MPC MEMBER URL | speak MPC MEMBER TEXT [--voice V] [--language L]
 //! chorusctl stop-audio MPC MEMBER     audio to one member alone
 //! chorusctl events [--mpc MPC]        live events until Ctrl-C
@@ -30,6 +32,7 @@ mod client;
 mod member_audio;
 mod render;
 mod settings;
+mod tracks;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -140,19 +143,34 @@ enum MemberCommand {
 
 #[derive(Subcommand)]
 enum RecordCommand {
-    /// Start recording an MPC's mix
+    /// Start recording an MPC's mix (or a member's tracks)
     Start {
         mpc: String,
         /// mp3 or wav
         #[arg(long, default_value = "mp3")]
         format: String,
+        // participant track recordings
+        #[command(flatten)]
+        participant: tracks::Participant,
     },
     /// Stop it (the file is finished)
-    Stop { mpc: String },
+    Stop {
+        mpc: String,
+        #[command(flatten)]
+        participant: tracks::Participant,
+    },
     /// Pause it (paused time is left out of the file)
-    Pause { mpc: String },
+    Pause {
+        mpc: String,
+        #[command(flatten)]
+        participant: tracks::Participant,
+    },
     /// Resume it
-    Resume { mpc: String },
+    Resume {
+        mpc: String,
+        #[command(flatten)]
+        participant: tracks::Participant,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -255,8 +273,17 @@ async fn record(settings: &Settings, command: RecordCommand, as_json: bool) -> R
     use pb::change_recording_request::Change;
     let endpoint = settings.endpoint.as_str();
     let mut api = client(settings).await?;
-    let (mpc, change, done) = match command {
-        RecordCommand::Start { mpc, format } => {
+    let (mpc, change, done, participant) = match command {
+        RecordCommand::Start {
+            mpc,
+            format,
+            participant,
+        } => {
+            // participant track recordings
+            if let Some(member) = participant.member {
+                let who = (mpc.as_str(), member, &participant);
+                return tracks::start((endpoint, &mut api), who, format, as_json).await;
+            }
             let request = pb::StartRecordingRequest {
                 mpc: Some(mpc_id(&mpc)),
                 file_format: format,
@@ -269,10 +296,15 @@ async fn record(settings: &Settings, command: RecordCommand, as_json: bool) -> R
             });
             return Ok(());
         }
-        RecordCommand::Stop { mpc } => (mpc, Change::Stop, "stopped"),
-        RecordCommand::Pause { mpc } => (mpc, Change::Pause, "paused"),
-        RecordCommand::Resume { mpc } => (mpc, Change::Resume, "resumed"),
+        RecordCommand::Stop { mpc, participant } => (mpc, Change::Stop, "stopped", participant),
+        RecordCommand::Pause { mpc, participant } => (mpc, Change::Pause, "paused", participant),
+        RecordCommand::Resume { mpc, participant } => (mpc, Change::Resume, "resumed", participant),
     };
+    // participant track recordings
+    if let Some(member) = participant.member {
+        let who = (mpc.as_str(), member, &participant);
+        return tracks::change((endpoint, &mut api), who, (change, done), as_json).await;
+    }
     let request = pb::ChangeRecordingRequest {
         mpc: Some(mpc_id(&mpc)),
         change: change.into(),

@@ -1,7 +1,7 @@
 use super::{doc, invalid, verb};
 use crate::{
-    CONTENT, ElementError, InvalidReason, Method, MultiPartyCall, RecordFileFormat, Role, Sound,
-    Step, Verb, Warning,
+    CONTENT, ElementError, InvalidReason, Method, MultiPartyCall, RecordFileFormat, RecordingAudio,
+    Role, Sound, Step, Verb, Warning,
 };
 
 /// Parses a customer MPC named `room` with extra attributes.
@@ -162,7 +162,7 @@ fn error_display() {
 #[test]
 fn booleans() {
     type Getter = fn(&MultiPartyCall) -> bool;
-    let cases: [(&str, Getter, bool); 8] = [
+    let cases: [(&str, Getter, bool); 9] = [
         ("record", |m| m.record, false),
         ("stayAlone", |m| m.stay_alone, false),
         ("mute", |m| m.mute, false),
@@ -170,6 +170,11 @@ fn booleans() {
         ("startMpcOnEnter", |m| m.start_mpc_on_enter, true),
         ("endMpcOnExit", |m| m.end_mpc_on_exit, false),
         ("relayDTMFInputs", |m| m.relay_dtmf_inputs, false),
+        (
+            "recordParticipantTrack",
+            |m| m.record_participant_track,
+            false,
+        ),
         ("coachMode", |m| m.coach_mode, false), // forced false for customers
     ];
     for (attr, get, default) in cases {
@@ -308,4 +313,28 @@ fn unknown_attribute_and_child() {
             },
         ]
     );
+}
+
+#[test]
+fn recording_audio_documents_and_their_methods() {
+    assert_eq!(mpc("").recording_audio, None);
+    let m = mpc(
+        r#"startRecordingAudio="https://a.example/on.xml" startRecordingAudioMethod="post" stopRecordingAudio="https://a.example/off.xml" stopRecordingAudioMethod="GET""#,
+    );
+    let expected = RecordingAudio {
+        start: Some("https://a.example/on.xml".into()),
+        start_method: Method::Post,
+        stop: Some("https://a.example/off.xml".into()),
+        stop_method: Method::Get,
+    };
+    assert_eq!(m.recording_audio.as_deref(), Some(&expected));
+    let only_stop = mpc(r#"stopRecordingAudio="https://a.example/off.xml""#);
+    let audio = only_stop.recording_audio.expect("given");
+    assert_eq!((audio.start, audio.stop_method), (None, Method::Get));
+    for attr in ["startRecordingAudioMethod", "stopRecordingAudioMethod"] {
+        assert_invalid(attr, "PUT", InvalidReason::NotMethod);
+    }
+    for attr in ["startRecordingAudio", "stopRecordingAudio"] {
+        assert_eq!(mpc_err(&format!(r#"{attr}="not a url""#)).attribute, attr);
+    }
 }
