@@ -45,6 +45,16 @@ impl Failure {
 }
 
 pub(crate) fn from_status(status: tonic::Status, endpoint: &str) -> Failure {
+    // A status made on this side from a transport error (an HTTP/2
+    // protocol error: say, plain HTTP/2 spoken to a TLS port) means no
+    // gRPC conversation took place; chorusd's own answers carry no source.
+    if std::error::Error::source(&status).is_some() && status.code() == Code::Internal {
+        return Failure::Unreachable(format!(
+            "cannot talk to chorusd at {endpoint} ({}): if it serves TLS \
+             (api.tls_cert), use https://",
+            status.message()
+        ));
+    }
     match status.code() {
         Code::Unauthenticated => Failure::Unauthenticated(format!(
             "chorusd refused the token ({}): give api.auth_token with --token or \
