@@ -1,8 +1,10 @@
 //! The Plivo-compatible REST API driven by Plivo's own Node SDK (`plivo` on
 //! npm; its voice requests pointed at chorus, nothing else changed) against
 //! the real daemon with real phones: the core MPC flow with what the phones
-//! hear after each change, the recording, and the SDK's view of our
-//! errors. `api_rest.rs` does the same and more with the Python SDK.
+//! hear after each change, the recording, a participant track (the SDK's
+//! `participant` track type), a clip played to one member, and the SDK's
+//! view of our errors. `api_rest.rs`, `participant_recording.rs` and
+//! `member_audio.rs` do the same and more with the Python SDK.
 
 mod common;
 
@@ -10,13 +12,16 @@ use std::time::Duration;
 
 use chorus_tests::daemon::{API_AUTH_ID, API_TOKEN};
 use chorus_tests::http::{AppServer, Reply};
+use chorus_tests::peers::{Scratch, read_wav};
 use chorus_tests::phone::{Call, DialOptions, dial};
 use chorus_tests::plivo_sdk::Sdk;
-use chorus_tests::tone::assert_hears;
+use chorus_tests::tone::{assert_hears, sine, wav_bytes};
 use common::{let_media_flow, start_with_settings};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(5);
+/// The tone of the clip played to b.
+const CLIP: f32 = 1700.0;
 
 /// What `a` and `b` hear over the next second.
 async fn listen(a: &Call, b: &Call) -> (Vec<i16>, Vec<i16>) {
@@ -36,9 +41,23 @@ async fn the_plivo_node_sdk_runs_an_mpc_and_the_phones_hear_each_change() {
         // The Node SDK refuses a callback URL with no ".letters" in it (it
         // expects a domain name): a dotted path satisfies it on loopback.
         ("/rec.events".to_owned(), Reply::status(200)),
+        ("/track.events".to_owned(), Reply::status(200)),
+        (
+            "/clip.wav".to_owned(),
+            Reply::bytes(
+                "audio/wav",
+                wav_bytes(&sine(CLIP, 8000, -12.0, 20 * 8000), 1, 8000),
+            ),
+        ),
     ])
     .await;
-    let chorus = start_with_settings(&app.url("/answer"), &[]).await;
+    let dir = Scratch::new("node-sdk");
+    let recordings = dir.path("recordings");
+    let chorus = start_with_settings(
+        &app.url("/answer"),
+        &[("CHORUS_RECORDING__DIR", recordings.to_str().unwrap())],
+    )
+    .await;
     app.set_route(
         "/answer",
         Reply::xml(&format!(
@@ -123,6 +142,53 @@ async fn the_plivo_node_sdk_runs_an_mpc_and_the_phones_hear_each_change() {
             "MPCRecordingCompleted"
         ]
     );
+
+    // a's own voice, as the Node SDK asks for it ("participant").
+    let track = sdk
+        .run(&[
+            "participant-record-start",
+            "node-room",
+            "1",
+            "wav",
+            &app.url("/track.events"),
+            "participant",
+        ])
+        .await;
+    let track_url = track["recordingUrl"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{track}"))
+        .to_owned();
+    let_media_flow(1500).await;
+    let stopped = sdk
+        .run(&["participant-record-stop", "node-room", "1", "participant"])
+        .await;
+    assert!(succeeded(&stopped), "{stopped}");
+    let names = app
+        .event_names("/track.events", 2, Duration::from_secs(10))
+        .await;
+    assert_eq!(
+        names,
+        [
+            "ParticipantRecordingInitiated",
+            "ParticipantRecordingCompleted"
+        ]
+    );
+    let path = track_url.strip_prefix("file://").expect("a file URL");
+    let (_, voice) = read_wav(std::path::Path::new(path)).expect("a WAV file");
+    assert_hears("a's track", &voice, &[400.0], &[700.0]);
+
+    // A clip to b alone.
+    let played = sdk
+        .run(&["play", "node-room", "2", &app.url("/clip.wav")])
+        .await;
+    assert!(succeeded(&played), "{played}");
+    let (heard_a, heard_b) = listen(&a, &b).await;
+    assert_hears("b, played to", &heard_b, &[CLIP, 400.0], &[]);
+    assert_hears("a, not played to", &heard_a, &[700.0], &[CLIP]);
+    let stopped = sdk.run(&["stop-play", "node-room", "2"]).await;
+    assert!(succeeded(&stopped), "{stopped}");
+    let (_, heard_b) = listen(&a, &b).await;
+    assert_hears("b, once stopped", &heard_b, &[400.0], &[CLIP]);
 
     // Our errors, as the SDK reports them: chorus's messages come through.
     let missing = sdk.run(&["get", "no-such-room"]).await;

@@ -1,7 +1,8 @@
 //! Participant track recordings over REST:
 //! `POST|DELETE {mpc}/Participant/{member_id}/Record/`, `POST …/Record/Pause/`
 //! and `POST …/Record/Resume/`, each with `record_track_type` `inbound`,
-//! `outbound` or `all` (the default: both files, changed together). A start
+//! `outbound` or `all` (the default: both files, changed together), or as
+//! Plivo's Node SDK names them, `participant` (inbound) and `both`. A start
 //! also takes `file_format` and `recording_callback_url`/`_method` (the
 //! SDK's `callback_url`, `transcript` and `transcription_url` are ignored)
 //! and answers Plivo's `recording_id`/`recording_url` — the inbound file's
@@ -21,13 +22,24 @@ use crate::mpc::Members;
 
 type Address = Path<(String, String, String)>;
 
+/// `record_track_type` as chorus names it, and as Plivo's Node SDK does
+/// (it refuses anything but `participant`, `both` and `all`): the
+/// participant's own track is the inbound one, and both is all.
+const TRACK_NAMES: [(&str, RecordTrackType); 5] = [
+    RecordTrackType::NAMES[0],
+    RecordTrackType::NAMES[1],
+    RecordTrackType::NAMES[2],
+    ("participant", RecordTrackType::Inbound),
+    ("both", RecordTrackType::All),
+];
+
 /// The member and the tracks a request names.
 fn target(member: &str, params: &Params) -> Result<(u32, RecordTrackType), Failure> {
     let Members::One(id) = members(member, false)? else {
         unreachable!("all is not allowed here")
     };
     let tracks = params
-        .one_of("record_track_type", &RecordTrackType::NAMES)?
+        .one_of("record_track_type", &TRACK_NAMES)?
         .unwrap_or_default();
     Ok((id, tracks))
 }
