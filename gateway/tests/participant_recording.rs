@@ -206,7 +206,8 @@ async fn bad_values_are_refused_and_a_leaving_member_completes_its_track() {
     };
     for (body, text) in [
         ("file_format=ogg", "file_format must be mp3 or wav"),
-        ("record_track_type=both", "record_track_type must be"),
+        // (`both` and `participant` are Plivo's Node SDK's names: valid.)
+        ("record_track_type=stereo", "record_track_type must be"),
         ("recording_callback_method=PUT", "recording_callback_method"),
     ] {
         let (status, answer) = raw_request(addr, &post(body)).await;
