@@ -11,7 +11,7 @@ use chorus_tests::daemon::API_TOKEN;
 use chorus_tests::http::AppServer;
 use chorus_tests::peers::{Scratch, read_wav};
 use chorus_tests::tone::assert_hears;
-use common::{join_mpc, let_media_flow, start_with_settings};
+use common::{join_mpc, let_media_flow, start_recording_into};
 use pb::change_recording_request::Change;
 use pb::multi_party_calls_client::MultiPartyCallsClient;
 use tonic::transport::Channel;
@@ -51,12 +51,7 @@ fn change(
 async fn a_grpc_client_records_a_members_outbound_track_and_watches_its_events() {
     let app = AppServer::start(vec![]).await;
     let dir = Scratch::new("grpc-tracks");
-    let recordings = dir.path("recordings");
-    let chorus = start_with_settings(
-        &app.url("/answer"),
-        &[("CHORUS_RECORDING__DIR", recordings.to_str().unwrap())],
-    )
-    .await;
+    let chorus = start_recording_into(&app, &dir).await;
     // No enter beep: 1000 Hz would show at 950 Hz in what alice heard.
     let attrs = r#"role="agent" stayAlone="true" enterSound="none""#;
     let alice = join_mpc(&app, &chorus, ROOM, attrs, Some(ALICE)).await;
