@@ -67,7 +67,7 @@ impl MediaPlane {
 
     // audio to one member
     /// Plays `clip` to one leg alone, on top of what it hears, replacing
-    /// its sound if one plays; [`LegEvent::AudioEnded`] with `token`
+    /// its sound if one plays; [`LegEvent::AudioEnded`](super::LegEvent::AudioEnded) with `token`
     /// follows when it has played to its end.
     pub fn play_to_leg(
         &self,
