@@ -4,6 +4,7 @@
 //! codes, health and reflection.
 
 mod common;
+mod grpc_common;
 
 use std::time::{Duration, Instant};
 
@@ -13,8 +14,8 @@ use chorus_tests::http::{AppServer, Reply};
 use chorus_tests::phone::{Call, DialOptions, dial};
 use chorus_tests::tone::assert_hears;
 use common::{chorusd_bin, let_media_flow};
+use grpc_common::{channel, named, with_token};
 use pb::multi_party_calls_client::MultiPartyCallsClient;
-use tonic::transport::Channel;
 use tonic::{Code, Request};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -38,31 +39,8 @@ async fn start_with_room(env: &[(&str, &str)]) -> (AppServer, Chorusd) {
     (app, chorus)
 }
 
-async fn channel(chorus: &Chorusd) -> Channel {
-    Channel::from_shared(chorus.grpc_url())
-        .unwrap()
-        .connect()
-        .await
-        .expect("connect to the gRPC API")
-}
-
-/// A request carrying `authorization: Bearer <token>`.
-fn authed<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-}
-
 fn room() -> Option<pb::MultiPartyCallId> {
     named(ROOM)
-}
-
-fn named(name: &str) -> Option<pb::MultiPartyCallId> {
-    Some(pb::MultiPartyCallId {
-        id: Some(pb::multi_party_call_id::Id::FriendlyName(name.to_owned())),
-    })
 }
 
 fn member(id: u32) -> Option<pb::Members> {
@@ -140,7 +118,7 @@ async fn a_grpc_client_runs_an_mpc_the_phones_hear_each_change_and_the_events_st
     // Watching this MPC only, from before its first member arrives.
     let watch = pb::WatchEventsRequest { mpc: room() };
     let mut stream = api
-        .watch_events(authed(watch, API_TOKEN))
+        .watch_events(with_token(watch, API_TOKEN))
         .await
         .expect("watch")
         .into_inner();
@@ -148,7 +126,7 @@ async fn a_grpc_client_runs_an_mpc_the_phones_hear_each_change_and_the_events_st
         mpc: named("another-room"),
     };
     let mut other_stream = api
-        .watch_events(authed(elsewhere, API_TOKEN))
+        .watch_events(with_token(elsewhere, API_TOKEN))
         .await
         .expect("watch")
         .into_inner();
@@ -163,7 +141,7 @@ async fn a_grpc_client_runs_an_mpc_the_phones_hear_each_change_and_the_events_st
 
     // Initialized: the members wait, hearing nobody.
     let listed = api
-        .list_multi_party_calls(authed(
+        .list_multi_party_calls(with_token(
             pb::ListMultiPartyCallsRequest {
                 status: pb::MultiPartyCallStatus::Initialized.into(),
                 ..Default::default()
@@ -186,7 +164,7 @@ async fn a_grpc_client_runs_an_mpc_the_phones_hear_each_change_and_the_events_st
 
     // Started: the room mixes.
     let started = api
-        .start_multi_party_call(authed(
+        .start_multi_party_call(with_token(
             pb::StartMultiPartyCallRequest { mpc: room() },
             API_TOKEN,
         ))
@@ -199,7 +177,7 @@ async fn a_grpc_client_runs_an_mpc_the_phones_hear_each_change_and_the_events_st
     assert_hears("a once started", &heard_a, &[700.0], &[]);
     assert_hears("b once started", &heard_b, &[400.0], &[]);
     let members = api
-        .list_participants(authed(
+        .list_participants(with_token(
             pb::ListParticipantsRequest {
                 mpc: room(),
                 call_uuid: None,
@@ -216,7 +194,7 @@ async fn a_grpc_client_runs_an_mpc_the_phones_hear_each_change_and_the_events_st
 
     // Muting a: b no longer hears it; a still hears b.
     let after = api
-        .update_participants(authed(update(member(1), Some(true), None), API_TOKEN))
+        .update_participants(with_token(update(member(1), Some(true), None), API_TOKEN))
         .await
         .unwrap()
         .into_inner()
@@ -230,16 +208,16 @@ async fn a_grpc_client_runs_an_mpc_the_phones_hear_each_change_and_the_events_st
     assert_hears("b, a muted", &heard_b, &[], &[400.0]);
 
     // Everyone held, then unheld and a unmuted.
-    api.update_participants(authed(update(all(), None, Some(true)), API_TOKEN))
+    api.update_participants(with_token(update(all(), None, Some(true)), API_TOKEN))
         .await
         .unwrap();
     let (heard_a, heard_b) = listen(&a, &b).await;
     assert_hears("a, all held", &heard_a, &[], &[700.0]);
     assert_hears("b, all held", &heard_b, &[], &[400.0]);
-    api.update_participants(authed(update(all(), None, Some(false)), API_TOKEN))
+    api.update_participants(with_token(update(all(), None, Some(false)), API_TOKEN))
         .await
         .unwrap();
-    api.update_participants(authed(update(member(1), Some(false), None), API_TOKEN))
+    api.update_participants(with_token(update(member(1), Some(false), None), API_TOKEN))
         .await
         .unwrap();
     let (heard_a, heard_b) = listen(&a, &b).await;
@@ -248,7 +226,7 @@ async fn a_grpc_client_runs_an_mpc_the_phones_hear_each_change_and_the_events_st
 
     // Kicking a releases its call; ending the MPC releases b's.
     let left = api
-        .kick_participants(authed(
+        .kick_participants(with_token(
             pb::KickParticipantsRequest {
                 mpc: room(),
                 members: member(1),
@@ -265,7 +243,7 @@ async fn a_grpc_client_runs_an_mpc_the_phones_hear_each_change_and_the_events_st
         id: Some(pb::multi_party_call_id::Id::MpcUuid(uuid.clone())),
     });
     let ended = api
-        .end_multi_party_call(authed(
+        .end_multi_party_call(with_token(
             pb::EndMultiPartyCallRequest {
                 mpc: by_uuid.clone(),
             },
@@ -280,7 +258,7 @@ async fn a_grpc_client_runs_an_mpc_the_phones_hear_each_change_and_the_events_st
         "ending the MPC releases its members"
     );
     let after = api
-        .get_multi_party_call(authed(
+        .get_multi_party_call(with_token(
             pb::GetMultiPartyCallRequest { mpc: by_uuid },
             API_TOKEN,
         ))
@@ -295,7 +273,7 @@ async fn a_grpc_client_runs_an_mpc_the_phones_hear_each_change_and_the_events_st
     assert_eq!(after.termination_cause_code, Some(2000));
     // An ended MPC can only be looked at.
     let refused = api
-        .update_participants(authed(update(all(), Some(true), None), API_TOKEN))
+        .update_participants(with_token(update(all(), Some(true), None), API_TOKEN))
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
@@ -389,7 +367,7 @@ async fn bad_tokens_unknown_names_and_bad_values_get_precise_codes_and_change_no
     for token in [None, Some("not-the-token-at-all"), Some("")] {
         let request = match token {
             None => Request::new(get(room())),
-            Some(t) => authed(get(room()), t),
+            Some(t) => with_token(get(room()), t),
         };
         let refused = api.get_multi_party_call(request).await.unwrap_err();
         assert_eq!(
@@ -407,7 +385,7 @@ async fn bad_tokens_unknown_names_and_bad_values_get_precise_codes_and_change_no
     );
 
     let missing = api
-        .get_multi_party_call(authed(get(named("no-such-room")), API_TOKEN))
+        .get_multi_party_call(with_token(get(named("no-such-room")), API_TOKEN))
         .await
         .unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
@@ -416,7 +394,7 @@ async fn bad_tokens_unknown_names_and_bad_values_get_precise_codes_and_change_no
         r#"MPC friendly_name "no-such-room" not found"#
     );
     let no_member = api
-        .update_participants(authed(update(member(9), Some(true), None), API_TOKEN))
+        .update_participants(with_token(update(member(9), Some(true), None), API_TOKEN))
         .await
         .unwrap_err();
     assert_eq!(no_member.code(), Code::NotFound);
@@ -424,7 +402,7 @@ async fn bad_tokens_unknown_names_and_bad_values_get_precise_codes_and_change_no
 
     let invalid = [
         (
-            api.list_multi_party_calls(authed(
+            api.list_multi_party_calls(with_token(
                 pb::ListMultiPartyCallsRequest {
                     limit: 50,
                     ..Default::default()
@@ -436,7 +414,7 @@ async fn bad_tokens_unknown_names_and_bad_values_get_precise_codes_and_change_no
             "limit must be between 1 and 20",
         ),
         (
-            api.list_multi_party_calls(authed(
+            api.list_multi_party_calls(with_token(
                 pb::ListMultiPartyCallsRequest {
                     status: 9,
                     ..Default::default()
@@ -448,19 +426,19 @@ async fn bad_tokens_unknown_names_and_bad_values_get_precise_codes_and_change_no
             "status 9",
         ),
         (
-            api.get_multi_party_call(authed(get(None), API_TOKEN))
+            api.get_multi_party_call(with_token(get(None), API_TOKEN))
                 .await
                 .map(|_| ()),
             "mpc is required",
         ),
         (
-            api.update_participants(authed(update(member(1), None, None), API_TOKEN))
+            api.update_participants(with_token(update(member(1), None, None), API_TOKEN))
                 .await
                 .map(|_| ()),
             "at least one of coach_mode, mute, hold",
         ),
         (
-            api.update_participants(authed(
+            api.update_participants(with_token(
                 pb::UpdateParticipantsRequest {
                     coach_mode: Some(false),
                     ..update(all(), None, None)
@@ -472,7 +450,7 @@ async fn bad_tokens_unknown_names_and_bad_values_get_precise_codes_and_change_no
             "coach_mode cannot be changed for all",
         ),
         (
-            api.kick_participants(authed(
+            api.kick_participants(with_token(
                 pb::KickParticipantsRequest {
                     mpc: room(),
                     members: None,
@@ -492,7 +470,7 @@ async fn bad_tokens_unknown_names_and_bad_values_get_precise_codes_and_change_no
 
     // Nothing changed: a still unmuted, the MPC still waiting.
     let a_now = api
-        .get_participant(authed(
+        .get_participant(with_token(
             pb::GetParticipantRequest {
                 mpc: room(),
                 member_id: 1,
@@ -504,7 +482,7 @@ async fn bad_tokens_unknown_names_and_bad_values_get_precise_codes_and_change_no
         .into_inner();
     assert_eq!(a_now.mute, Some(false));
     let mpc = api
-        .get_multi_party_call(authed(get(room()), API_TOKEN))
+        .get_multi_party_call(with_token(get(room()), API_TOKEN))
         .await
         .unwrap()
         .into_inner();
@@ -563,7 +541,10 @@ async fn health_and_reflection_answer_without_a_token_and_the_api_is_closed_unti
     // message says how to open the API.
     let mut api = MultiPartyCallsClient::new(channel);
     let refused = api
-        .list_multi_party_calls(authed(pb::ListMultiPartyCallsRequest::default(), API_TOKEN))
+        .list_multi_party_calls(with_token(
+            pb::ListMultiPartyCallsRequest::default(),
+            API_TOKEN,
+        ))
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::Unauthenticated);

@@ -3,35 +3,25 @@
 //! that change nothing, and the events `WatchEvents` streams about it.
 
 mod common;
+mod grpc_common;
 
 use std::time::Duration;
 
 use chorus_proto::v1 as pb;
-use chorus_tests::daemon::API_TOKEN;
 use chorus_tests::http::AppServer;
 use chorus_tests::peers::{Scratch, read_wav};
 use chorus_tests::tone::assert_hears;
-use common::{join_mpc, let_media_flow, start_with_settings};
+use common::{join_mpc, let_media_flow, start_recording_into};
+use grpc_common::{authed, client, named};
 use pb::change_recording_request::Change;
-use pb::multi_party_calls_client::MultiPartyCallsClient;
-use tonic::transport::Channel;
 use tonic::{Code, Request};
 
 const ROOM: &str = "grpc-tracks";
 const ALICE: f32 = 950.0;
 const BOB: f32 = 1150.0;
 
-fn authed<T>(message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    let bearer = format!("Bearer {API_TOKEN}").parse().unwrap();
-    request.metadata_mut().insert("authorization", bearer);
-    request
-}
-
 fn room() -> Option<pb::MultiPartyCallId> {
-    Some(pb::MultiPartyCallId {
-        id: Some(pb::multi_party_call_id::Id::FriendlyName(ROOM.to_owned())),
-    })
+    named(ROOM)
 }
 
 fn change(
@@ -51,22 +41,12 @@ fn change(
 async fn a_grpc_client_records_a_members_outbound_track_and_watches_its_events() {
     let app = AppServer::start(vec![]).await;
     let dir = Scratch::new("grpc-tracks");
-    let recordings = dir.path("recordings");
-    let chorus = start_with_settings(
-        &app.url("/answer"),
-        &[("CHORUS_RECORDING__DIR", recordings.to_str().unwrap())],
-    )
-    .await;
+    let chorus = start_recording_into(&app, &dir).await;
     // No enter beep: 1000 Hz would show at 950 Hz in what alice heard.
     let attrs = r#"role="agent" stayAlone="true" enterSound="none""#;
     let alice = join_mpc(&app, &chorus, ROOM, attrs, Some(ALICE)).await;
     let bob = join_mpc(&app, &chorus, ROOM, attrs, Some(BOB)).await;
-    let channel = Channel::from_shared(chorus.grpc_url())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut client = MultiPartyCallsClient::new(channel);
+    let mut client = client(&chorus).await;
     let mut stream = client
         .watch_events(authed(pb::WatchEventsRequest { mpc: room() }))
         .await

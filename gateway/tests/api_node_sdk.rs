@@ -16,7 +16,7 @@ use chorus_tests::peers::{Scratch, read_wav};
 use chorus_tests::phone::{Call, DialOptions, dial};
 use chorus_tests::plivo_sdk::Sdk;
 use chorus_tests::tone::{assert_hears, sine, wav_bytes};
-use common::{let_media_flow, start_with_settings};
+use common::{let_media_flow, start_recording_into};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -52,12 +52,7 @@ async fn the_plivo_node_sdk_runs_an_mpc_and_the_phones_hear_each_change() {
     ])
     .await;
     let dir = Scratch::new("node-sdk");
-    let recordings = dir.path("recordings");
-    let chorus = start_with_settings(
-        &app.url("/answer"),
-        &[("CHORUS_RECORDING__DIR", recordings.to_str().unwrap())],
-    )
-    .await;
+    let chorus = start_recording_into(&app, &dir).await;
     app.set_route(
         "/answer",
         Reply::xml(&format!(

@@ -13,7 +13,7 @@ use chorus_tests::peers::{Scratch, read_wav};
 use chorus_tests::phone::{Call, DialOptions, dial};
 use chorus_tests::plivo_sdk::Sdk;
 use chorus_tests::tone::assert_hears;
-use common::{chorusd_bin, let_media_flow, start_with_settings};
+use common::{chorusd_bin, let_media_flow, start_recording_into, start_with_settings};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -382,12 +382,7 @@ async fn the_plivo_sdk_records_and_a_pause_is_left_out_of_the_file() {
     ])
     .await;
     let dir = Scratch::new("api-recording");
-    let recordings = dir.path("recordings");
-    let chorus = start_with_settings(
-        &app.url("/answer"),
-        &[("CHORUS_RECORDING__DIR", recordings.to_str().unwrap())],
-    )
-    .await;
+    let chorus = start_recording_into(&app, &dir).await;
     let sdk = Sdk::new(&chorus.rest_url(), API_AUTH_ID, API_TOKEN);
     let a = dial(chorus.sip_addr(), "taped", DialOptions::with_tone(400.0))
         .await

@@ -4,16 +4,16 @@
 //! `<Hangup>` before the answer, the document's end.
 
 mod common;
+mod grpc_common;
 
 use std::time::Duration;
 
 use chorus_proto::v1 as pb;
-use chorus_tests::daemon::{API_TOKEN, Chorusd};
+use chorus_tests::daemon::Chorusd;
 use chorus_tests::http::{AppServer, Reply};
 use chorus_tests::phone::{DialOptions, dial};
 use common::{chorusd_bin, let_media_flow};
-use pb::multi_party_calls_client::MultiPartyCallsClient;
-use tonic::Request;
+use grpc_common::{authed, client, named};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -44,21 +44,10 @@ async fn call_events_until_hangup(
 }
 
 async fn watch(chorus: &Chorusd, mpc: Option<&str>) -> tonic::Streaming<pb::WatchEventsResponse> {
-    let channel = tonic::transport::Channel::from_shared(chorus.grpc_url())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut api = MultiPartyCallsClient::new(channel);
-    let mut request = Request::new(pb::WatchEventsRequest {
-        mpc: mpc.map(|name| pb::MultiPartyCallId {
-            id: Some(pb::multi_party_call_id::Id::FriendlyName(name.to_owned())),
-        }),
+    let mut api = client(chorus).await;
+    let request = authed(pb::WatchEventsRequest {
+        mpc: mpc.and_then(named),
     });
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {API_TOKEN}").parse().unwrap(),
-    );
     api.watch_events(request).await.unwrap().into_inner()
 }
 

@@ -12,7 +12,7 @@ use chorus_tests::daemon::{API_TOKEN, Chorusd};
 use chorus_tests::http::{AppServer, Reply};
 use chorus_tests::phone::{DialOptions, dial};
 use chorus_tests::tone::assert_hears;
-use common::{let_media_flow, start_with_settings};
+use common::{let_media_flow, start_recording_into, start_with_settings};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -237,12 +237,7 @@ async fn recorded_room(
 ) {
     let app = AppServer::start(vec![]).await;
     let dir = chorus_tests::peers::Scratch::new(name);
-    let recordings = dir.path("recordings");
-    let chorus = start_with_settings(
-        &app.url("/answer"),
-        &[("CHORUS_RECORDING__DIR", recordings.to_str().unwrap())],
-    )
-    .await;
+    let chorus = start_recording_into(&app, &dir).await;
     app.set_route(
         "/answer",
         Reply::xml(&format!(

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use chorus_tests::daemon::Chorusd;
 use chorus_tests::http::{AppServer, Reply};
+use chorus_tests::peers::Scratch;
 use chorus_tests::phone::{Call, DialOptions, dial};
 
 /// The binary under test, built by cargo for this package's tests.
@@ -30,6 +31,18 @@ pub async fn start_with_settings(answer_url: &str, settings: &[(&str, &str)]) ->
     let mut env = vec![("CHORUS_INBOUND__ANSWER_URL", answer_url)];
     env.extend_from_slice(settings);
     Chorusd::start(chorusd_bin(), &env).await
+}
+
+/// Starts chorusd fetching its call flow from `app`'s `/answer` (POST) and
+/// writing its recordings under `dir`'s `recordings` folder; `dir` must
+/// outlive it (dropping it removes the files).
+pub async fn start_recording_into(app: &AppServer, dir: &Scratch) -> Chorusd {
+    let recordings = dir.path("recordings");
+    start_with_settings(
+        &app.url("/answer"),
+        &[("CHORUS_RECORDING__DIR", recordings.to_str().unwrap())],
+    )
+    .await
 }
 
 /// chorusd with an app whose answer document puts callers in MPC `two`

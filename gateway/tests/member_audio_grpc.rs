@@ -5,6 +5,7 @@
 //! ParticipantAudioStopped arrive on `WatchEvents`.
 
 mod common;
+mod grpc_common;
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -14,28 +15,16 @@ use chorus_tests::daemon::{API_TOKEN, Chorusd};
 use chorus_tests::http::{AppServer, Reply};
 use chorus_tests::tone::{assert_hears, sine, wav_bytes};
 use common::{join_mpc, listen, start_with_settings};
-use pb::multi_party_calls_client::MultiPartyCallsClient;
-use tonic::transport::Channel;
-use tonic::{Code, Request};
+use grpc_common::{authed, client, named};
+use tonic::Code;
 
 const ALICE: f32 = 400.0;
 const BOB: f32 = 700.0;
 const CLIP: f32 = 1700.0;
 const WAIT: Duration = Duration::from_secs(5);
 
-fn authed<T>(message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    let bearer = format!("Bearer {API_TOKEN}").parse().unwrap();
-    request.metadata_mut().insert("authorization", bearer);
-    request
-}
-
 fn room() -> Option<pb::MultiPartyCallId> {
-    Some(pb::MultiPartyCallId {
-        id: Some(pb::multi_party_call_id::Id::FriendlyName(
-            "grpc-played".to_owned(),
-        )),
-    })
+    named("grpc-played")
 }
 
 /// Reads `stream` until `last`, keeping the audio events: (name, member).
@@ -79,12 +68,7 @@ async fn grpc_plays_to_one_member_stops_it_and_streams_both_events() {
     let (app, chorus) = start().await;
     let alice = join_mpc(&app, &chorus, "grpc-played", ATTRIBUTES, Some(ALICE)).await;
     let bob = join_mpc(&app, &chorus, "grpc-played", ATTRIBUTES, Some(BOB)).await;
-    let channel = Channel::from_shared(chorus.grpc_url())
-        .unwrap()
-        .connect()
-        .await
-        .expect("connect to the gRPC API");
-    let mut api = MultiPartyCallsClient::new(channel);
+    let mut api = client(&chorus).await;
     let watch = pb::WatchEventsRequest { mpc: room() };
     let mut stream = api.watch_events(authed(watch)).await.unwrap().into_inner();
 

@@ -15,7 +15,7 @@ use chorus_tests::peers::{Scratch, read_wav};
 use chorus_tests::phone::Call;
 use chorus_tests::plivo_sdk::Sdk;
 use chorus_tests::tone::assert_hears;
-use common::{join_mpc, let_media_flow, start_with_settings};
+use common::{join_mpc, let_media_flow, start_recording_into};
 use serde_json::Value;
 
 const ALICE: f32 = 950.0;
@@ -25,15 +25,6 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn param<'a>(request: &'a RecordedRequest, name: &str) -> &'a str {
     request.param(name).unwrap_or("<missing>")
-}
-
-async fn start(app: &AppServer, dir: &Scratch) -> Chorusd {
-    let recordings = dir.path("recordings");
-    start_with_settings(
-        &app.url("/answer"),
-        &[("CHORUS_RECORDING__DIR", recordings.to_str().unwrap())],
-    )
-    .await
 }
 
 async fn join(app: &AppServer, chorus: &Chorusd, room: &str, attrs: &str, tone: f32) -> Call {
@@ -56,7 +47,7 @@ fn ok(answer: &Value) {
 async fn the_sdk_records_alices_tracks_what_she_said_and_what_she_heard() {
     let app = AppServer::start(vec![("/rec".to_owned(), Reply::status(200))]).await;
     let dir = Scratch::new("participant-tracks");
-    let chorus = start(&app, &dir).await;
+    let chorus = start_recording_into(&app, &dir).await;
     let sdk = Sdk::new(&chorus.rest_url(), API_AUTH_ID, API_TOKEN);
     let alice = join(&app, &chorus, "tracked", "", ALICE).await;
     let bob = join(&app, &chorus, "tracked", "", BOB).await;
@@ -184,7 +175,7 @@ async fn the_sdk_records_alices_tracks_what_she_said_and_what_she_heard() {
 async fn bad_values_are_refused_and_a_leaving_member_completes_its_track() {
     let app = AppServer::start(vec![("/rec".to_owned(), Reply::status(200))]).await;
     let dir = Scratch::new("participant-tracks-errors");
-    let chorus = start(&app, &dir).await;
+    let chorus = start_recording_into(&app, &dir).await;
     let alice = join(&app, &chorus, "checked", "", ALICE).await;
     let bob = join(&app, &chorus, "checked", "", BOB).await;
     let addr = chorus

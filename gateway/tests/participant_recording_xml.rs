@@ -13,7 +13,7 @@ use chorus_tests::http::{AppServer, RecordedRequest, Reply};
 use chorus_tests::peers::{Scratch, read_wav};
 use chorus_tests::plivo_sdk::Sdk;
 use chorus_tests::tone::{assert_hears, sine, wav_bytes};
-use common::{join_mpc, listen, start_with_settings};
+use common::{join_mpc, listen, start_recording_into};
 
 const ALICE: f32 = 950.0;
 const BOB: f32 = 1150.0;
@@ -52,12 +52,7 @@ async fn record_participant_track_files_each_voice_and_everyone_hears_the_record
         app.set_route(&path, reply);
     }
     let dir = Scratch::new("participant-tracks-xml");
-    let recordings = dir.path("recordings");
-    let chorus = start_with_settings(
-        &app.url("/answer"),
-        &[("CHORUS_RECORDING__DIR", recordings.to_str().unwrap())],
-    )
-    .await;
+    let chorus = start_recording_into(&app, &dir).await;
     let quiet = r#"role="agent" stayAlone="true" enterSound="none" exitSound="none""#;
     // The creator's element holds the MPC's recording settings.
     let creator = format!(

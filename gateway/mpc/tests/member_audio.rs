@@ -2,10 +2,11 @@
 //! ParticipantAudioStopped pair up whatever ends the sound, and are sent
 //! only when `participant-audio-events` is asked for.
 
-use chorus_mpc::{CallInfo, ExitCause, Input, Mpc, Output, Timestamp};
-use chorus_xml::{MultiPartyCall, Role, StatusCallbackEvent, StatusCallbackEvents};
+mod common;
 
-const T0: Timestamp = Timestamp(1_594_279_507_000);
+use chorus_mpc::{ExitCause, Input, Mpc, Output};
+use chorus_xml::{MultiPartyCall, Role, StatusCallbackEvent, StatusCallbackEvents};
+use common::{T0, call};
 
 fn spec(events: &[StatusCallbackEvent]) -> MultiPartyCall {
     MultiPartyCall {
@@ -19,12 +20,7 @@ fn mpc(events: &[StatusCallbackEvent]) -> Mpc {
     let spec = spec(events);
     let mut m = Mpc::new(T0, "mpc-uuid".into(), &spec);
     for n in 1..=2 {
-        let call = CallInfo {
-            call_uuid: format!("call-{n}"),
-            from: format!("caller{n}"),
-            to: "support".into(),
-            inbound: true,
-        };
+        let call = call(n);
         let spec = Box::new(spec.clone());
         m.handle(T0, Input::Join { call, spec });
     }

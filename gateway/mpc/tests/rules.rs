@@ -1,28 +1,16 @@
 //! Each MultiPartyCall rule, driven through the engine with simulated time.
 
+mod common;
+
 use chorus_mpc::{
-    CallInfo, ExitCause, Input, MediaCommand, Mpc, Output, RecordCommand, Rejection, StatusEvent,
-    Termination, Then, Timestamp,
+    ExitCause, Input, MediaCommand, Mpc, Output, RecordCommand, Rejection, StatusEvent,
+    Termination, Then,
 };
 use chorus_xml::{Method, MultiPartyCall, Role, Sound, StatusCallbackEvent, StatusCallbackEvents};
-
-const T0: Timestamp = Timestamp(1_594_279_507_000);
-
-fn at(secs: u64) -> Timestamp {
-    T0.plus_secs(secs)
-}
+use common::{T0, at, call, drain, join};
 
 fn spec(role: Role) -> MultiPartyCall {
     MultiPartyCall::for_room("support", role)
-}
-
-fn call(n: u32) -> CallInfo {
-    CallInfo {
-        call_uuid: format!("call-{n}"),
-        from: format!("caller{n}"),
-        to: "support".into(),
-        inbound: true,
-    }
 }
 
 /// An MPC created by `creator` at T0, with every output of the creation
@@ -31,29 +19,6 @@ fn mpc(creator: &MultiPartyCall) -> Mpc {
     let mut m = Mpc::new(T0, "mpc-uuid".into(), creator);
     drain(&mut m);
     m
-}
-
-fn drain(m: &mut Mpc) -> Vec<Output> {
-    std::iter::from_fn(|| m.poll_output()).collect()
-}
-
-fn join(m: &mut Mpc, secs: u64, n: u32, spec: &MultiPartyCall) -> (u32, Vec<Output>) {
-    m.handle(
-        at(secs),
-        Input::Join {
-            call: call(n),
-            spec: Box::new(spec.clone()),
-        },
-    );
-    let out = drain(m);
-    let member = out
-        .iter()
-        .find_map(|o| match o {
-            Output::Joined { member, .. } => Some(*member),
-            _ => None,
-        })
-        .expect("joined");
-    (member, out)
 }
 
 /// `member` leaves at `secs`; the outputs.

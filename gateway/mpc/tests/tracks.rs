@@ -2,12 +2,12 @@
 //! simulated time: what the API may do to a member's tracks, and when
 //! `recordParticipantTrack` starts them and a member's leaving stops them.
 
-use chorus_mpc::{
-    CallInfo, ExitCause, Input, Mpc, Output, RecordCommand, Timestamp, Track, TrackStates,
-};
-use chorus_xml::{MultiPartyCall, RecordFileFormat, Role};
+mod common;
 
-const T0: Timestamp = Timestamp(1_594_279_507_000);
+use chorus_mpc::{ExitCause, Input, Mpc, Output, RecordCommand, Track, TrackStates};
+use chorus_xml::{MultiPartyCall, RecordFileFormat, Role};
+use common::{T0, drain, join};
+
 const WAV: RecordCommand = RecordCommand::Start {
     format: RecordFileFormat::Wav,
 };
@@ -17,30 +17,6 @@ fn spec(attrs: impl FnOnce(&mut MultiPartyCall)) -> MultiPartyCall {
     spec.stay_alone = true;
     attrs(&mut spec);
     spec
-}
-
-fn drain(m: &mut Mpc) -> Vec<Output> {
-    std::iter::from_fn(|| m.poll_output()).collect()
-}
-
-fn join(m: &mut Mpc, n: u32, spec: &MultiPartyCall) -> (u32, Vec<Output>) {
-    let call = CallInfo {
-        call_uuid: format!("call-{n}"),
-        from: format!("caller{n}"),
-        to: "support".into(),
-        inbound: true,
-    };
-    let spec = Box::new(spec.clone());
-    m.handle(T0.plus_secs(u64::from(n)), Input::Join { call, spec });
-    let out = drain(m);
-    let member = out
-        .iter()
-        .find_map(|o| match o {
-            Output::Joined { member, .. } => Some(*member),
-            _ => None,
-        })
-        .expect("joined");
-    (member, out)
 }
 
 /// The track outputs among `out`.
@@ -82,8 +58,8 @@ fn api(m: &mut Mpc, member: u32, track: Track, command: RecordCommand) -> Vec<Ou
 fn the_api_drives_each_track_and_requests_that_do_not_fit_change_nothing() {
     let creator = spec(|_| {});
     let mut m = Mpc::new(T0, "mpc".into(), &creator);
-    let (alice, _) = join(&mut m, 1, &creator);
-    let (bob, _) = join(&mut m, 2, &creator);
+    let (alice, _) = join(&mut m, 1, 1, &creator);
+    let (bob, _) = join(&mut m, 2, 2, &creator);
     assert_eq!(
         tracks(&api(&mut m, alice, Track::Outbound, WAV)),
         [(alice, Track::Outbound, WAV)]
@@ -109,8 +85,8 @@ fn the_api_drives_each_track_and_requests_that_do_not_fit_change_nothing() {
 fn a_leaving_member_and_the_mpc_ending_stop_its_tracks() {
     let creator = spec(|_| {});
     let mut m = Mpc::new(T0, "mpc".into(), &creator);
-    let (alice, _) = join(&mut m, 1, &creator);
-    let (bob, _) = join(&mut m, 2, &creator);
+    let (alice, _) = join(&mut m, 1, 1, &creator);
+    let (bob, _) = join(&mut m, 2, 2, &creator);
     for track in Track::BOTH {
         api(&mut m, alice, track, WAV);
     }
@@ -145,9 +121,9 @@ fn record_participant_track_starts_with_the_mpc_recording_and_on_a_later_join() 
         s.record_file_format = RecordFileFormat::Mp3;
     });
     let mut m = Mpc::new(T0, "mpc".into(), &plain);
-    let (alice, out) = join(&mut m, 1, &tracked);
+    let (alice, out) = join(&mut m, 1, 1, &tracked);
     assert!(tracks(&out).is_empty(), "the MPC is not recorded yet");
-    let (_bob, _) = join(&mut m, 2, &plain);
+    let (_bob, _) = join(&mut m, 2, 2, &plain);
     m.handle(T0.plus_secs(5), Input::Record(WAV));
     let out = drain(&mut m);
     // The MPC's format, inbound only, for the member that asked only.
@@ -161,7 +137,7 @@ fn record_participant_track_starts_with_the_mpc_recording_and_on_a_later_join() 
         .position(|o| matches!(o, Output::Track { .. }))
         .unwrap();
     assert!(record_at < track_at, "the MPC recording first");
-    let (carol, out) = join(&mut m, 3, &tracked);
+    let (carol, out) = join(&mut m, 3, 3, &tracked);
     assert_eq!(tracks(&out), [(carol, Track::Inbound, WAV)]);
     // Pausing and stopping the MPC recording leave the tracks alone.
     m.handle(T0.plus_secs(9), Input::Record(RecordCommand::Stop));
@@ -176,7 +152,7 @@ fn a_join_that_starts_the_mpc_recording_starts_its_own_track_too() {
         s.record_participant_track = true;
     });
     let mut m = Mpc::new(T0, "mpc".into(), &tracked);
-    let (alice, out) = join(&mut m, 1, &tracked);
+    let (alice, out) = join(&mut m, 1, 1, &tracked);
     let start = RecordCommand::Start {
         format: RecordFileFormat::Mp3,
     };

@@ -17,32 +17,31 @@
 
 // audio to one member
 mod member_audio;
+mod requests;
 mod shapes;
 mod tracks;
+mod watch;
 
+use requests::{address, filter, members, refused};
 use tracks::{recording_change, recording_settings};
+use watch::{STREAM_BUFFER, forward};
 
 use std::sync::Arc;
 
 use chorus_config::ApiConfig;
-use chorus_mpc::Timestamp;
 use chorus_proto::v1 as pb;
 use pb::multi_party_calls_server::{MultiPartyCalls, MultiPartyCallsServer};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
-use super::ops::{MemberChange, MpcFilter, OpError, Operations, Page};
+use super::ops::{MemberChange, OpError, Operations, Page};
 use super::secret::same_secret;
 use super::tls::ApiTls;
-use crate::mpc::{Members, MpcAddress, Watched};
 
 /// The service's full name, as health reports it.
 const SERVICE: &str = "chorus.v1.MultiPartyCalls";
-
-/// Events a watcher's connection may hold before it falls behind the bus.
-const STREAM_BUFFER: usize = 64;
 
 /// Serves the gRPC API on `listener` until `stop`: over TLS only with
 /// `tls`.
@@ -132,108 +131,6 @@ impl BearerToken {
 struct MpcService {
     ops: Operations,
     stop: CancellationToken,
-}
-
-/// What the request named, for error messages.
-fn describe(mpc: &MpcAddress) -> String {
-    match mpc {
-        MpcAddress::Name(name) => format!("friendly_name {name:?}"),
-        MpcAddress::Uuid(uuid) => format!("mpc_uuid {uuid:?}"),
-    }
-}
-
-/// An operation's refusal as a gRPC status.
-fn refused(error: OpError, mpc: &MpcAddress) -> Status {
-    match error {
-        OpError::NoSuchMpc => Status::not_found(format!("MPC {} not found", describe(mpc))),
-        OpError::NoSuchMember(id) => {
-            Status::not_found(format!("member {id} not found in MPC {}", describe(mpc)))
-        }
-        OpError::Ended => Status::failed_precondition(format!(
-            "MPC {} has ended: it can only be looked at",
-            describe(mpc)
-        )),
-        OpError::Invalid(why) => Status::invalid_argument(why),
-        OpError::Conflict(why) => Status::failed_precondition(why),
-        OpError::Unavailable(why) => Status::unavailable(why),
-    }
-}
-
-fn address(id: Option<pb::MultiPartyCallId>) -> Result<MpcAddress, Status> {
-    use pb::multi_party_call_id::Id;
-    match id.and_then(|id| id.id) {
-        Some(Id::FriendlyName(name)) if !name.is_empty() => Ok(MpcAddress::Name(name)),
-        Some(Id::MpcUuid(uuid)) if !uuid.is_empty() => Ok(MpcAddress::Uuid(uuid)),
-        _ => Err(Status::invalid_argument(
-            "mpc is required: its friendly_name or mpc_uuid",
-        )),
-    }
-}
-
-fn members(members: Option<pb::Members>) -> Result<Members, Status> {
-    use pb::members::Members as Which;
-    match members.and_then(|m| m.members) {
-        Some(Which::MemberId(id)) => Ok(Members::One(id)),
-        Some(Which::All(true)) => Ok(Members::All),
-        _ => Err(Status::invalid_argument(
-            "members is required: a member_id, or all = true",
-        )),
-    }
-}
-
-/// A time bound given as `<name>_gt` / `<name>_gte` (or `_lt` / `_lte`).
-fn bound(
-    name: &str,
-    strict: Option<prost_types::Timestamp>,
-    inclusive: Option<prost_types::Timestamp>,
-) -> Result<Option<(Timestamp, bool)>, Status> {
-    let (t, incl) = match (strict, inclusive) {
-        (None, None) => return Ok(None),
-        (Some(t), None) => (t, false),
-        (None, Some(t)) => (t, true),
-        (Some(_), Some(_)) => {
-            return Err(Status::invalid_argument(format!(
-                "give {name} or {name}e, not both"
-            )));
-        }
-    };
-    let t = shapes::from_time(&t)
-        .ok_or_else(|| Status::invalid_argument(format!("{name}: not a valid time after 1970")))?;
-    Ok(Some((t, incl)))
-}
-
-fn filter(r: &pb::ListMultiPartyCallsRequest) -> Result<MpcFilter, Status> {
-    use super::ops::Status as MpcStatus;
-    let status = match pb::MultiPartyCallStatus::try_from(r.status) {
-        Ok(pb::MultiPartyCallStatus::Unspecified) => None,
-        Ok(pb::MultiPartyCallStatus::Initialized) => Some(MpcStatus::Initialized),
-        Ok(pb::MultiPartyCallStatus::Active) => Some(MpcStatus::Active),
-        Ok(pb::MultiPartyCallStatus::Ended) => Some(MpcStatus::Ended),
-        Err(_) => {
-            return Err(Status::invalid_argument(format!(
-                "status {} is not a MultiPartyCallStatus",
-                r.status
-            )));
-        }
-    };
-    Ok(MpcFilter {
-        name: r.friendly_name.clone(),
-        status,
-        termination_code: r.termination_cause_code,
-        created_after: bound("creation_time_gt", r.creation_time_gt, r.creation_time_gte)?,
-        created_before: bound("creation_time_lt", r.creation_time_lt, r.creation_time_lte)?,
-        ended_after: bound("end_time_gt", r.end_time_gt, r.end_time_gte)?,
-        ended_before: bound("end_time_lt", r.end_time_lt, r.end_time_lte)?,
-    })
-}
-
-/// Whether a watcher that asked for `only` wants `event`.
-fn wanted(event: &pb::Event, only: Option<&MpcAddress>) -> bool {
-    match only {
-        None => true,
-        Some(MpcAddress::Name(name)) => &event.friendly_name == name,
-        Some(MpcAddress::Uuid(uuid)) => &event.mpc_uuid == uuid,
-    }
 }
 
 type Answer<T> = Result<Response<T>, Status>;
@@ -449,44 +346,6 @@ impl MultiPartyCalls for MpcService {
         request: Request<pb::StopParticipantAudioRequest>,
     ) -> Answer<pb::Participant> {
         member_audio::stop(&self.ops, request.into_inner()).await
-    }
-}
-
-/// Hands a watcher its events until it goes away or chorusd stops. A
-/// watcher that reads too slowly falls behind the bus and is told how many
-/// events it missed.
-async fn forward(
-    mut events: broadcast::Receiver<Watched>,
-    only: Option<MpcAddress>,
-    tx: mpsc::Sender<Result<pb::WatchEventsResponse, Status>>,
-    stop: CancellationToken,
-) {
-    use pb::watch_events_response::Item;
-    loop {
-        let got = tokio::select! {
-            () = stop.cancelled() => return,
-            () = tx.closed() => return,
-            got = events.recv() => got,
-        };
-        let item = match got {
-            Ok(Watched::Mpc(e)) => Item::Event(shapes::status_event(&e)),
-            Ok(Watched::Recording(e)) => Item::Event(shapes::recording_event(&e)),
-            Ok(Watched::Call(e)) => Item::Event(shapes::call_event(&e)),
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                tracing::warn!(missed, "a gRPC event watcher fell behind");
-                Item::Missed(missed)
-            }
-            Err(broadcast::error::RecvError::Closed) => return,
-        };
-        if let Item::Event(e) = &item
-            && !wanted(e, only.as_ref())
-        {
-            continue;
-        }
-        let response = pb::WatchEventsResponse { item: Some(item) };
-        if tx.send(Ok(response)).await.is_err() {
-            return;
-        }
     }
 }
 

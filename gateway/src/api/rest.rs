@@ -19,8 +19,13 @@
 // audio to one member
 mod member_audio;
 mod params;
+mod participants;
+mod recording;
 mod shapes;
 mod tracks;
+
+use participants::{get_member, kick_member, list_members, update_member};
+use recording::{pause_recording, resume_recording, start_recording, stop_recording};
 
 use std::sync::Arc;
 
@@ -33,12 +38,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use base64::Engine as _;
 use chorus_config::ApiConfig;
-use chorus_mpc::{RecordCommand, Timestamp};
-use chorus_xml::{Method, RecordFileFormat};
+use chorus_mpc::Timestamp;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::ops::{MemberChange, MpcFilter, OpError, Operations, Page, Status};
+use super::ops::{MpcFilter, OpError, Operations, Page, Status};
 use super::secret::same_secret;
 use super::tls::ApiTls;
 use crate::mpc::{Members, MpcAddress, wall_clock};
@@ -304,135 +308,5 @@ async fn start_mpc(
 
 async fn end_mpc(State(rest): Shared, Path((_, mpc)): Path<(String, String)>) -> Answer {
     rest.ops.end(&address(&mpc)?).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-async fn list_members(
-    State(rest): Shared,
-    Path((auth_id, mpc)): Path<(String, String)>,
-    uri: Uri,
-) -> Answer {
-    let params = Params::from_query(uri.query().unwrap_or(""))?;
-    let page = page(&params)?;
-    let call_uuid = params.text("call_uuid")?;
-    let state = rest.ops.get(&address(&mpc)?).await?;
-    let now = wall_clock();
-    let all: Vec<Value> = state
-        .members
-        .iter()
-        .filter(|m| call_uuid.as_ref().is_none_or(|c| c == &m.fields.call_uuid))
-        .map(|m| shapes::participant(&auth_id, &state, m, now))
-        .collect();
-    let (objects, total) = page.cut(all);
-    let path = format!(
-        "{}uuid_{}/Participant/",
-        shapes::mpc_base(&auth_id),
-        state.mpc.uuid
-    );
-    Ok(json(shapes::list(&path, page, total, objects)))
-}
-
-async fn get_member(
-    State(rest): Shared,
-    Path((auth_id, mpc, member)): Path<(String, String, String)>,
-) -> Answer {
-    let Members::One(id) = members(&member, false)? else {
-        unreachable!("all is not allowed here")
-    };
-    let address = address(&mpc)?;
-    let state = rest.ops.get(&address).await?;
-    let found = rest.ops.member(&address, id).await?;
-    let mut body = shapes::participant(&auth_id, &state, &found, wall_clock());
-    body["api_id"] = Value::String(shapes::api_id());
-    Ok(json(body))
-}
-
-async fn update_member(
-    State(rest): Shared,
-    Path((_, mpc, member)): Path<(String, String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
-    let params = body_params(&headers, &body)?;
-    let change = MemberChange {
-        mute: params.boolean("mute")?,
-        hold: params.boolean("hold")?,
-        coach_mode: params.boolean("coach_mode")?,
-    };
-    let members = members(&member, true)?;
-    let state = rest.ops.update(&address(&mpc)?, members, change).await?;
-    Ok(json(shapes::updated(
-        &state.mpc.name,
-        change.mute.is_some(),
-        change.hold.is_some(),
-        change.coach_mode.is_some(),
-    )))
-}
-
-async fn kick_member(
-    State(rest): Shared,
-    Path((_, mpc, member)): Path<(String, String, String)>,
-) -> Answer {
-    rest.ops
-        .kick(&address(&mpc)?, members(&member, true)?)
-        .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-async fn start_recording(
-    State(rest): Shared,
-    Path((_, mpc)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
-    let params = body_params(&headers, &body)?;
-    let (format, callback) = recording_settings(&params)?;
-    let recording = rest
-        .ops
-        .record_start(&address(&mpc)?, format, callback)
-        .await?;
-    let mut answer = shapes::message("MPC recording started");
-    answer["recording_id"] = Value::String(recording.uuid);
-    answer["recording_url"] = Value::String(recording.url);
-    Ok(json(answer))
-}
-
-async fn stop_recording(State(rest): Shared, Path((_, mpc)): Path<(String, String)>) -> Answer {
-    record(&rest, &mpc, RecordCommand::Stop).await
-}
-
-async fn pause_recording(State(rest): Shared, Path((_, mpc)): Path<(String, String)>) -> Answer {
-    record(&rest, &mpc, RecordCommand::Pause).await
-}
-
-async fn resume_recording(State(rest): Shared, Path((_, mpc)): Path<(String, String)>) -> Answer {
-    record(&rest, &mpc, RecordCommand::Resume).await
-}
-
-/// A recording start's `file_format` (mp3 by default) and
-/// `recording_callback_url` with its method (POST by default).
-fn recording_settings(
-    params: &Params,
-) -> Result<(RecordFileFormat, Option<(String, Method)>), Failure> {
-    let formats = [
-        ("mp3", RecordFileFormat::Mp3),
-        ("wav", RecordFileFormat::Wav),
-    ];
-    let format = params
-        .one_of("file_format", &formats)?
-        .unwrap_or(RecordFileFormat::Mp3);
-    let methods = [("GET", Method::Get), ("POST", Method::Post)];
-    let method = params
-        .one_of("recording_callback_method", &methods)?
-        .unwrap_or(Method::Post);
-    let callback = params
-        .text("recording_callback_url")?
-        .map(|url| (url, method));
-    Ok((format, callback))
-}
-
-/// Stop, pause or resume: 204 once done.
-async fn record(rest: &Rest, mpc: &str, command: RecordCommand) -> Answer {
-    rest.ops.record(&address(mpc)?, command).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

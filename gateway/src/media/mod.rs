@@ -16,6 +16,8 @@
 //! [`MediaPlane::liveness`] tells whether every worker is still going round
 //! its loop (see [`health`]).
 
+mod commands;
+mod events;
 pub mod health;
 pub mod leg;
 pub mod ports;
@@ -35,17 +37,16 @@ use chorus_mixer::tone::Beep;
 use chorus_mixer::vad::VadConfig;
 use tokio::sync::{Notify, mpsc};
 
-use chorus_mixer::clip::Clip;
-use chorus_recorder::Tap;
+use events::route_events;
 pub use health::Liveness;
 use health::WorkerStats;
 pub use leg::{Leg, LegActivity, LegId};
 pub use ports::{PortPool, PortsExhausted};
+use room::MediaRoom;
 pub use room::tracks::TrackChange;
-use room::{LegSignal, MediaRoom};
 pub use room::{Music, MusicSlot, RoomMusic};
 pub use worker::RoomKey;
-use worker::{Command, Event, Worker};
+use worker::{Command, Worker};
 
 /// An open room: where it lives, for the commands about it. Dropping it
 /// closes the room (legs still in it are handed back first).
@@ -283,125 +284,6 @@ impl MediaPlane {
         self.send(worker, Command::Leave { leg_id, exit })
     }
 
-    /// Replaces one of a room's musics with a loaded clip, or silence
-    /// (`None`); a room that is gone ignores it.
-    pub fn set_music(
-        &self,
-        (worker, room): (usize, RoomKey),
-        slot: MusicSlot,
-        clip: Option<Arc<Clip>>,
-    ) -> Result<(), MediaError> {
-        self.send(worker, Command::Music { room, slot, clip })
-    }
-
-    /// Starts a room's MPC (the API's start; a joining member's start
-    /// travels with its join); a room that is gone ignores it.
-    pub fn start_room(&self, (worker, room): (usize, RoomKey)) -> Result<(), MediaError> {
-        self.send(worker, Command::Start { room })
-    }
-
-    /// Plays a clip on a room's bridge; a room that is gone ignores it.
-    pub fn play_bridge_clip(
-        &self,
-        (worker, room): (usize, RoomKey),
-        clip: Arc<Clip>,
-    ) -> Result<(), MediaError> {
-        self.send(worker, Command::BridgeClip { room, clip })
-    }
-
-    /// Feeds a room's recording mix to `tap` (see [`chorus_recorder`]);
-    /// if the room is gone the tap is dropped at once, ending the recording.
-    pub fn record(&self, (worker, room): (usize, RoomKey), tap: Tap) -> Result<(), MediaError> {
-        self.send(worker, Command::Record { room, tap })
-    }
-
-    /// Pauses (true) or resumes a room's recording: paused time is left
-    /// out of the file.
-    pub fn pause_recording(
-        &self,
-        (worker, room): (usize, RoomKey),
-        paused: bool,
-    ) -> Result<(), MediaError> {
-        self.send(worker, Command::PauseRecording { room, paused })
-    }
-
-    /// Stops feeding a room's recording; the recording then ends.
-    pub fn stop_recording(&self, (worker, room): (usize, RoomKey)) -> Result<(), MediaError> {
-        self.send(worker, Command::StopRecording { room })
-    }
-
-    // audio to one member
-    /// Plays `clip` to one leg alone, on top of what it hears, replacing
-    /// its sound if one plays; [`LegEvent::AudioEnded`] with `token`
-    /// follows when it has played to its end.
-    pub fn play_to_leg(
-        &self,
-        leg_id: LegId,
-        clip: Arc<Clip>,
-        token: u64,
-    ) -> Result<(), MediaError> {
-        let worker = self.worker_of(leg_id)?;
-        let sound = Some((clip, token));
-        self.send(worker, Command::PrivateSound { leg_id, sound })
-    }
-
-    /// Stops the sound a leg hears alone, if any.
-    pub fn stop_leg_audio(&self, leg_id: LegId) -> Result<(), MediaError> {
-        let worker = self.worker_of(leg_id)?;
-        let sound = None;
-        self.send(worker, Command::PrivateSound { leg_id, sound })
-    }
-
-    /// Changes one of a member's track recordings (see
-    /// [`room::tracks`]); a tap that stops being fed comes back here and
-    /// is dropped, ending its recording.
-    pub fn change_track(
-        &self,
-        leg_id: LegId,
-        track: chorus_mpc::Track,
-        change: TrackChange,
-    ) -> Result<(), MediaError> {
-        let worker = self.worker_of(leg_id)?;
-        self.send(
-            worker,
-            Command::Track {
-                leg_id,
-                track,
-                change,
-            },
-        )
-    }
-
-    /// Sends a digit to a leg's peer as RFC 4733 events (DTMF relay); it is
-    /// dropped if the peer did not negotiate telephone-event.
-    pub fn send_digit(&self, leg_id: LegId, digit: char) -> Result<(), MediaError> {
-        let worker = self.worker_of(leg_id)?;
-        self.send(worker, Command::SendDigit { leg_id, digit })
-    }
-
-    /// Changes a participant's role, mute, hold or coach mode.
-    pub fn update(&self, leg_id: LegId, participant: Participant) -> Result<(), MediaError> {
-        let worker = self.worker_of(leg_id)?;
-        self.send(
-            worker,
-            Command::Update {
-                leg_id,
-                participant,
-            },
-        )
-    }
-
-    /// Applies a renegotiated session to a leg in a room.
-    pub fn renegotiate(
-        &self,
-        leg_id: LegId,
-        negotiated: chorus_media::sdp::Negotiated,
-    ) -> Result<(), MediaError> {
-        let worker = self.worker_of(leg_id)?;
-        let negotiated = Box::new(negotiated);
-        self.send(worker, Command::Renegotiate { leg_id, negotiated })
-    }
-
     /// Stops every worker (their legs are released) and waits for them.
     pub fn shutdown(&self) {
         for (i, _) in self.workers.iter().enumerate() {
@@ -434,78 +316,8 @@ impl MediaPlane {
         Ok(())
     }
 
-    /// Rooms open on every worker (counted until they are handed back).
-    fn rooms_open(&self) -> usize {
-        self.workers
-            .iter()
-            .map(|w| w.rooms.load(Ordering::Relaxed))
-            .sum()
-    }
-
     fn lock_legs(&self) -> std::sync::MutexGuard<'_, HashMap<LegId, LegRoute>> {
         self.legs.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn on_event(&self, worker: usize, event: Event) {
-        match event {
-            // Dropped here, on the control plane: the writer thread sees
-            // the tap gone, drains the ring and finalises the file.
-            Event::RecordingStopped(tap) => drop(tap),
-            Event::Closed(room) => {
-                self.workers[worker].rooms.fetch_sub(1, Ordering::Relaxed);
-                drop(room);
-            }
-            Event::MusicRetired(music) => drop(music),
-            Event::SoundRetired(sound) => drop(sound),
-            Event::Signal { leg_id, signal } => {
-                let event = match signal {
-                    LegSignal::Digit(digit) => LegEvent::Digit(digit),
-                    LegSignal::Speaking(on) => LegEvent::Speaking(on),
-                    LegSignal::AudioEnded(token) => LegEvent::AudioEnded(token),
-                };
-                if let Some(route) = self.lock_legs().get(&leg_id) {
-                    let _ = route.events.send(event);
-                }
-            }
-            Event::Left { leg_id, leg } => {
-                self.workers[worker].legs.fetch_sub(1, Ordering::Relaxed);
-                // If the call is gone, the send fails and the leg drops here,
-                // on the control plane, closing its socket.
-                if let Some(route) = self.lock_legs().remove(&leg_id) {
-                    let _ = route.events.send(LegEvent::Left(leg));
-                }
-            }
-        }
-    }
-}
-
-/// Drains the workers' event rings every [`EVENT_POLL`] while a room is
-/// open, and sleeps until one opens otherwise (an idle daemon polls
-/// nothing). Polled rather than woken: a media thread must not take the
-/// locks and syscalls of waking a task.
-async fn route_events(
-    plane: std::sync::Weak<MediaPlane>,
-    mut rings: Vec<rtrb::Consumer<Event>>,
-    activity: Arc<Notify>,
-) {
-    let mut poll = tokio::time::interval(EVENT_POLL);
-    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let Some(plane) = plane.upgrade() else { return };
-        for (worker, ring) in rings.iter_mut().enumerate() {
-            while let Ok(event) = ring.pop() {
-                plane.on_event(worker, event);
-            }
-        }
-        // A room's last event is its Closed: with none open, nothing more
-        // can come until the next one opens.
-        let idle = plane.rooms_open() == 0;
-        drop(plane);
-        if idle {
-            activity.notified().await;
-        } else {
-            poll.tick().await;
-        }
     }
 }
 

@@ -6,7 +6,8 @@ use chorus_mpc::MpcState;
 use chorus_proto::v1 as pb;
 use tonic::Response;
 
-use super::{Answer, address, refused, shapes};
+use super::requests::{address, refused};
+use super::{Answer, shapes};
 use crate::api::ops::{OpError, Operations, Speech};
 use crate::mpc::MpcAddress;
 

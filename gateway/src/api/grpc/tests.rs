@@ -1,6 +1,11 @@
 //! Unit tests of the gRPC adapter: tokens, codes, a lagging watcher, bounds.
 
+use chorus_mpc::Timestamp;
+use tokio::sync::broadcast;
+
+use super::requests::bound;
 use super::*;
+use crate::mpc::{MpcAddress, Watched};
 
 fn with_auth(value: Option<&str>) -> Request<()> {
     let mut request = Request::new(());

@@ -11,7 +11,8 @@ use tonic::{Response, Status};
 use chorus_mpc::RecordCommand;
 use chorus_xml::{Method, RecordFileFormat};
 
-use super::{Answer, address, refused, shapes};
+use super::requests::{address, refused};
+use super::{Answer, shapes};
 use crate::api::ops::Operations;
 
 fn track_type(value: i32) -> Result<RecordTrackType, Status> {

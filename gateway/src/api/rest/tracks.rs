@@ -17,7 +17,8 @@ use chorus_mpc::{RecordCommand, RecordTrackType};
 use serde_json::{Value, json};
 
 use super::params::Params;
-use super::{Answer, Failure, Rest, Shared, address, body_params, members, recording_settings};
+use super::recording::recording_settings;
+use super::{Answer, Failure, Rest, Shared, address, body_params, members};
 use crate::mpc::Members;
 
 type Address = Path<(String, String, String)>;

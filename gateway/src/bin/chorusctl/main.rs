@@ -30,6 +30,8 @@
 mod client;
 // audio to one member
 mod member_audio;
+mod members;
+mod recording;
 mod render;
 mod settings;
 mod tracks;
@@ -39,7 +41,10 @@ use std::process::ExitCode;
 
 use chorus_proto::v1 as pb;
 use clap::{Parser, Subcommand, ValueEnum};
-use client::{Failure, answer, channel, client, from_status, members, mpc_id};
+use client::{Failure, answer, channel, client, from_status, mpc_id};
+use members::MemberCommand;
+use recording::RecordCommand;
+use render::print;
 use serde_json::json;
 use settings::Settings;
 
@@ -123,69 +128,11 @@ enum MpcCommand {
     End { mpc: String },
 }
 
-#[derive(Subcommand)]
-enum MemberCommand {
-    /// An MPC's present members
-    List { mpc: String },
-    /// One member
-    Show { mpc: String, member: u32 },
-    /// Mute a member (or all)
-    Mute { mpc: String, member: String },
-    /// Unmute a member (or all)
-    Unmute { mpc: String, member: String },
-    /// Put a member (or all) on hold
-    Hold { mpc: String, member: String },
-    /// Take a member (or all) off hold
-    Unhold { mpc: String, member: String },
-    /// Take a member (or all) out of the MPC
-    Kick { mpc: String, member: String },
-}
-
-#[derive(Subcommand)]
-enum RecordCommand {
-    /// Start recording an MPC's mix (or a member's tracks)
-    Start {
-        mpc: String,
-        /// mp3 or wav
-        #[arg(long, default_value = "mp3")]
-        format: String,
-        // participant track recordings
-        #[command(flatten)]
-        participant: tracks::Participant,
-    },
-    /// Stop it (the file is finished)
-    Stop {
-        mpc: String,
-        #[command(flatten)]
-        participant: tracks::Participant,
-    },
-    /// Pause it (paused time is left out of the file)
-    Pause {
-        mpc: String,
-        #[command(flatten)]
-        participant: tracks::Participant,
-    },
-    /// Resume it
-    Resume {
-        mpc: String,
-        #[command(flatten)]
-        participant: tracks::Participant,
-    },
-}
-
 #[derive(Clone, Copy, ValueEnum)]
 enum StatusArg {
     Initialized,
     Active,
     Ended,
-}
-
-fn print(json_output: bool, value: serde_json::Value, table: impl FnOnce() -> String) {
-    if json_output {
-        println!("{value}");
-    } else {
-        println!("{}", table());
-    }
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
@@ -261,121 +208,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 }
             }
         }
-        Command::Member(command) => member(&settings, command, as_json).await?,
-        Command::Record(command) => record(&settings, command, as_json).await?,
+        Command::Member(command) => members::run(&settings, command, as_json).await?,
+        Command::Record(command) => recording::run(&settings, command, as_json).await?,
         // audio to one member
         Command::Audio(command) => member_audio::run(&settings, command, as_json).await?,
     }
-    Ok(())
-}
-
-async fn record(settings: &Settings, command: RecordCommand, as_json: bool) -> Result<(), Failure> {
-    use pb::change_recording_request::Change;
-    let endpoint = settings.endpoint.as_str();
-    let mut api = client(settings).await?;
-    let (mpc, change, done, participant) = match command {
-        RecordCommand::Start {
-            mpc,
-            format,
-            participant,
-        } => {
-            // participant track recordings
-            if let Some(member) = participant.member {
-                let who = (mpc.as_str(), member, &participant);
-                return tracks::start((endpoint, &mut api), who, format, as_json).await;
-            }
-            let request = pb::StartRecordingRequest {
-                mpc: Some(mpc_id(&mpc)),
-                file_format: format,
-                recording_callback_url: None,
-                recording_callback_method: String::new(),
-            };
-            let r = answer(endpoint, api.start_recording(request)).await?;
-            print(as_json, render::recording_json(&r), || {
-                format!("recording {} started: {}", r.recording_uuid, r.url)
-            });
-            return Ok(());
-        }
-        RecordCommand::Stop { mpc, participant } => (mpc, Change::Stop, "stopped", participant),
-        RecordCommand::Pause { mpc, participant } => (mpc, Change::Pause, "paused", participant),
-        RecordCommand::Resume { mpc, participant } => (mpc, Change::Resume, "resumed", participant),
-    };
-    // participant track recordings
-    if let Some(member) = participant.member {
-        let who = (mpc.as_str(), member, &participant);
-        return tracks::change((endpoint, &mut api), who, (change, done), as_json).await;
-    }
-    let request = pb::ChangeRecordingRequest {
-        mpc: Some(mpc_id(&mpc)),
-        change: change.into(),
-    };
-    let m = answer(endpoint, api.change_recording(request)).await?;
-    print(as_json, render::mpc_json(&m), || {
-        format!("MPC {}: recording {done}", m.friendly_name)
-    });
-    Ok(())
-}
-
-async fn member(settings: &Settings, command: MemberCommand, as_json: bool) -> Result<(), Failure> {
-    let endpoint = settings.endpoint.as_str();
-    let list = |participants: &[pb::Participant]| {
-        let objects: Vec<_> = participants.iter().map(render::participant_json).collect();
-        json!({ "participants": objects })
-    };
-    let (mpc, who, change) = match command {
-        MemberCommand::List { mpc } => {
-            let request = pb::ListParticipantsRequest {
-                mpc: Some(mpc_id(&mpc)),
-                call_uuid: None,
-            };
-            let mut api = client(settings).await?;
-            let listed = answer(endpoint, api.list_participants(request)).await?;
-            print(as_json, list(&listed.participants), || {
-                render::participant_table(&listed.participants)
-            });
-            return Ok(());
-        }
-        MemberCommand::Show { mpc, member } => {
-            let request = pb::GetParticipantRequest {
-                mpc: Some(mpc_id(&mpc)),
-                member_id: member,
-            };
-            let mut api = client(settings).await?;
-            let p = answer(endpoint, api.get_participant(request)).await?;
-            print(as_json, render::participant_json(&p), || {
-                render::participant_table(std::slice::from_ref(&p))
-            });
-            return Ok(());
-        }
-        MemberCommand::Kick { mpc, member } => {
-            let request = pb::KickParticipantsRequest {
-                mpc: Some(mpc_id(&mpc)),
-                members: Some(members(&member)?),
-            };
-            let mut api = client(settings).await?;
-            let left = answer(endpoint, api.kick_participants(request)).await?;
-            print(as_json, list(&left.participants), || {
-                format!("kicked {member} from {mpc}")
-            });
-            return Ok(());
-        }
-        MemberCommand::Mute { mpc, member } => (mpc, member, (Some(true), None)),
-        MemberCommand::Unmute { mpc, member } => (mpc, member, (Some(false), None)),
-        MemberCommand::Hold { mpc, member } => (mpc, member, (None, Some(true))),
-        MemberCommand::Unhold { mpc, member } => (mpc, member, (None, Some(false))),
-    };
-    let request = pb::UpdateParticipantsRequest {
-        mpc: Some(mpc_id(&mpc)),
-        members: Some(members(&who)?),
-        mute: change.0,
-        hold: change.1,
-        coach_mode: None,
-    };
-    let mut api = client(settings).await?;
-    let after = answer(endpoint, api.update_participants(request)).await?;
-    print(as_json, list(&after.participants), || {
-        render::participant_table(&after.participants)
-    });
     Ok(())
 }
 

@@ -7,8 +7,8 @@ use chorus_proto::v1 as pb;
 use clap::Subcommand;
 
 use crate::client::{Failure, answer, client, mpc_id};
+use crate::render::{self, print};
 use crate::settings::Settings;
-use crate::{print, render};
 
 /// The commands (flattened into chorusctl's own).
 #[derive(Subcommand)]

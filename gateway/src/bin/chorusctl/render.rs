@@ -7,6 +7,15 @@ use chorus_mpc::Timestamp;
 use chorus_proto::v1 as pb;
 use serde_json::{Value, json};
 
+/// One answer: `value` as a JSON line with `--json`, else `table`.
+pub(crate) fn print(json_output: bool, value: serde_json::Value, table: impl FnOnce() -> String) {
+    if json_output {
+        println!("{value}");
+    } else {
+        println!("{}", table());
+    }
+}
+
 fn time(t: Option<&prost_types::Timestamp>) -> Option<String> {
     let t = t?;
     let ms = u64::try_from(t.seconds).ok()?.checked_mul(1000)?;

@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
 use crate::client::{Client, Failure, answer, mpc_id};
-use crate::{print, render};
+use crate::render::{self, print};
 
 /// Whose tracks a `record` command is about (none: the MPC recording).
 #[derive(Args)]
