@@ -12,9 +12,9 @@ use chorus_mixer::{Participant, hears};
 use chorus_xml::{Method, MultiPartyCall, RecordFileFormat, Sound, StatusCallbackEvents};
 
 use crate::event::{EventName, ExitCause, MemberFields, MpcFields, StatusEvent, Termination};
-use crate::io::{Input, MediaCommand, MemberState, MpcState, Output, RecordCommand};
+use crate::io::{Input, MediaCommand, MemberState, MpcState, Output};
 use crate::time::Timestamp;
-use crate::track::TrackStates;
+use crate::track::{RecordCommand, TrackStates};
 
 /// A present member.
 #[derive(Debug, Clone)]

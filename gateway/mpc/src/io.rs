@@ -3,10 +3,10 @@
 //! are in the engine.
 
 use chorus_mixer::Participant;
-use chorus_xml::{Method, MultiPartyCall, RecordFileFormat, Sound};
+use chorus_xml::{Method, MultiPartyCall, Sound};
 
 use crate::event::{ExitCause, MemberFields, MpcFields, StatusEvent};
-use crate::track::{Track, TrackStates};
+use crate::track::{RecordCommand, Track, TrackStates};
 
 /// The call a participant arrives on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,23 +226,7 @@ pub enum Then {
     },
 }
 
-/// A recording change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecordCommand {
-    /// Start recording the MPC.
-    Start {
-        /// mp3 or wav.
-        format: RecordFileFormat,
-    },
-    /// Stop and finalise it.
-    Stop,
-    /// Leave what follows out of the file until resumed.
-    Pause,
-    /// Record again after a pause.
-    Resume,
-}
-
-/// An MPC as the API shows it: see [`crate::Mpc::state`].
+/// An MPC as the API shows it: see `Mpc::state`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MpcState {
     /// The MPC's fields, as in its events.

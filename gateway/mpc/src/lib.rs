@@ -43,9 +43,7 @@ pub use engine::Mpc;
 pub use event::{
     EventName, ExitCause, MemberFields, MpcFields, StatusEvent, Termination, billed_secs,
 };
-pub use io::{
-    CallInfo, Input, MediaCommand, MemberState, MpcState, Output, RecordCommand, Rejection, Then,
-};
+pub use io::{CallInfo, Input, MediaCommand, MemberState, MpcState, Output, Rejection, Then};
 pub use recording::{RecordingEvent, RecordingEventName, RecordingFields};
 pub use time::Timestamp;
-pub use track::{RecordTrackType, Track, TrackFields, TrackStates};
+pub use track::{RecordCommand, RecordTrackType, Track, TrackFields, TrackStates};

@@ -1,14 +1,34 @@
-//! Participant track recordings: which side of a member's call a file
-//! holds, and the state of a member's two tracks.
+//! What drives a recording ([`RecordCommand`], for the MPC recording and
+//! for participant tracks alike), and participant track recordings: which
+//! side of a member's call a file holds, and the state of a member's two
+//! tracks.
 //!
 //! A member has at most two tracks at a time: [`Track::Inbound`], its own
 //! voice as chorus received it, and [`Track::Outbound`], what it heard (a
 //! chorus extension: Plivo has no record of what one participant heard).
 //! Each is started, paused, resumed and stopped on its own with the same
-//! [`crate::RecordCommand`]s as the MPC recording; the API's `all` is
-//! both. The engine applies the rules ([`crate::Input::Track`]); the
+//! [`RecordCommand`]s as the MPC recording; the API's `all` is
+//! both. The engine applies the rules ([`crate::io::Input::Track`]); the
 //! driver writes the files and reports them as recording events with
 //! [`TrackFields`].
+
+use chorus_xml::RecordFileFormat;
+
+/// A recording change: of the MPC recording, or of a participant track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordCommand {
+    /// Start recording.
+    Start {
+        /// mp3 or wav.
+        format: RecordFileFormat,
+    },
+    /// Stop and finalise it.
+    Stop,
+    /// Leave what follows out of the file until resumed.
+    Pause,
+    /// Record again after a pause.
+    Resume,
+}
 
 /// One side of a member's call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -92,8 +112,8 @@ impl TrackStates {
     /// Why `command` does not fit `track` now, if it does not: starting a
     /// recorded track, or stopping, pausing or resuming one that is not
     /// (or that is already paused, or not paused).
-    pub fn refusal(self, track: Track, command: crate::RecordCommand) -> Option<&'static str> {
-        use crate::RecordCommand::{Pause, Resume, Start, Stop};
+    pub fn refusal(self, track: Track, command: RecordCommand) -> Option<&'static str> {
+        use RecordCommand::{Pause, Resume, Start, Stop};
         match (command, self.get(track)) {
             (Start { .. }, Some(_)) => Some("the participant's track is already being recorded"),
             (Stop | Pause | Resume, None) => Some("the participant's track is not being recorded"),
@@ -104,8 +124,8 @@ impl TrackStates {
     }
 
     /// Applies `command` to `track` if it fits; true if anything changed.
-    pub fn apply(&mut self, track: Track, command: crate::RecordCommand) -> bool {
-        use crate::RecordCommand::{Pause, Resume, Start, Stop};
+    pub fn apply(&mut self, track: Track, command: RecordCommand) -> bool {
+        use RecordCommand::{Pause, Resume, Start, Stop};
         if self.refusal(track, command).is_some() {
             return false;
         }
@@ -133,10 +153,9 @@ pub struct TrackFields {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::RecordCommand::{Pause, Resume, Start, Stop};
-    use chorus_xml::RecordFileFormat;
+    use RecordCommand::{Pause, Resume, Start, Stop};
 
-    const START: crate::RecordCommand = Start {
+    const START: RecordCommand = Start {
         format: RecordFileFormat::Wav,
     };
 

@@ -1,9 +1,9 @@
 //! Sounds played to one member (the API's play and speak): the engine
 //! keeps whether one plays to each member, so ParticipantAudioPlayed and
 //! ParticipantAudioStopped always pair up. The driver feeds
-//! [`Input::AudioPlayed`](crate::Input::AudioPlayed) when a sound starts
+//! [`Input::AudioPlayed`](crate::io::Input::AudioPlayed) when a sound starts
 //! (a sound that replaces another one is a Stopped then a Played) and
-//! [`Input::AudioStopped`](crate::Input::AudioStopped) when it ends or the
+//! [`Input::AudioStopped`](crate::io::Input::AudioStopped) when it ends or the
 //! API stops it; a member who leaves while its sound plays gets its Stopped
 //! before its ParticipantExit.
 

@@ -4,7 +4,7 @@
 //! without `stayAlone`, the release of its call with `onExitActionUrl`).
 //!
 //! Apart from the engine's core because these are the Plivo rules of one
-//! member's life, each driven by one [`crate::Input`]; the core keeps the
+//! member's life, each driven by one [`crate::io::Input`]; the core keeps the
 //! MPC's own life (start, recording, end) and the event stream.
 
 use chorus_mixer::Participant;
@@ -12,9 +12,9 @@ use chorus_xml::{Method, MultiPartyCall, Role, Sound};
 
 use super::{Member, Mpc};
 use crate::event::{EventName, ExitCause, MemberFields, Termination};
-use crate::io::{CallInfo, MediaCommand, Output, RecordCommand, Rejection, Then};
+use crate::io::{CallInfo, MediaCommand, Output, Rejection, Then};
 use crate::time::Timestamp;
-use crate::track::TrackStates;
+use crate::track::{RecordCommand, TrackStates};
 
 impl Mpc {
     pub(super) fn join(&mut self, now: Timestamp, call: CallInfo, spec: Box<MultiPartyCall>) {

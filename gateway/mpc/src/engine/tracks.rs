@@ -1,7 +1,7 @@
 //! The engine's participant track rules.
 //!
 //! - The API starts, pauses, resumes and stops each track of a present
-//!   member ([`crate::Input::Track`]); a request that does not fit the
+//!   member ([`crate::io::Input::Track`]); a request that does not fit the
 //!   track's state changes nothing (the driver refuses it first).
 //! - `recordParticipantTrack="true"`: the member's inbound track starts
 //!   when the MPC recording starts, or when the member joins while the MPC
@@ -12,8 +12,8 @@
 //!   ending included), before the room lets go of its leg.
 
 use super::Mpc;
-use crate::io::{Output, RecordCommand};
-use crate::track::Track;
+use crate::io::Output;
+use crate::track::{RecordCommand, Track};
 
 impl Mpc {
     /// The API's request for one track of `member`.
