@@ -310,6 +310,26 @@ async fn bad_credentials_unknown_names_and_bad_values_get_plivo_errors_and_chang
         (
             send(
                 "POST",
+                &format!("{base}/name_sdk-room/Participant/"),
+                r#"{"role": "Customer", "from": "100", "to": "200<300"}"#,
+                &basic,
+            ),
+            400,
+            "several destinations (to) are only allowed for the Agent role",
+        ),
+        (
+            send(
+                "POST",
+                &format!("{base}/name_sdk-room/Participant/"),
+                r#"{"role": "Agent", "from": "100", "to": "sip:agent@127.0.0.1:9"}"#,
+                &basic,
+            ),
+            501,
+            "chorus does not dial out yet",
+        ),
+        (
+            send(
+                "POST",
                 &format!("{base}/name_sdk-room/Record/"),
                 r#"{"file_format": "ogg"}"#,
                 &basic,

@@ -12,6 +12,7 @@ use crate::mpc::{Control, ControlError, Members, MpcAddress, MpcRegistry, Watche
 use crate::player::Player;
 
 // audio to one member
+pub mod add_participant;
 mod member_audio;
 pub use member_audio::Speech;
 

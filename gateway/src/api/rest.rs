@@ -13,10 +13,12 @@
 //! path's `auth_id` must be ours; with no `api.auth_token` configured every
 //! request gets 401 (never an open API). Answers and errors have Plivo's
 //! shapes (the `shapes` module); a refused request changes nothing. Endpoints of
-//! Plivo's MPC API that chorus does not serve yet (add participant) answer
-//! 404 with an error that says so.
+//! Plivo's MPC API that chorus does not serve answer 404 with an error that
+//! says so; add participant is checked (`add_participant`) and answered
+//! 501 until chorus dials out.
 
 // audio to one member
+mod add_participant;
 mod member_audio;
 mod params;
 mod participants;
@@ -125,7 +127,10 @@ fn router(rest: Arc<Rest>) -> Router {
             format!("{BASE}/{{mpc}}/"),
             get(get_mpc).post(start_mpc).delete(end_mpc),
         ),
-        (format!("{BASE}/{{mpc}}/Participant/"), get(list_members)),
+        (
+            format!("{BASE}/{{mpc}}/Participant/"),
+            get(list_members).post(add_participant::add),
+        ),
         (
             format!("{BASE}/{{mpc}}/Record/"),
             post(start_recording).delete(stop_recording),

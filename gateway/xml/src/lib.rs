@@ -93,3 +93,9 @@ pub use values::{
     HangupReason, Method, RecordFileFormat, Role, Sound, StatusCallbackEvent, StatusCallbackEvents,
 };
 pub use verbs::{Hangup, Play, Redirect, Speak, Wait};
+
+/// An absolute `http://` or `https://` URL as every URL attribute takes it
+/// (trimmed), or why not: for APIs that take URLs beside the elements'.
+pub fn checked_url(value: &str) -> Result<String, InvalidReason> {
+    parse::url(value)
+}

@@ -172,6 +172,25 @@ impl MultiPartyCall {
         }
     }
 
+    /// What `<MultiPartyCall {attrs}>{name}</MultiPartyCall>` parses to,
+    /// with its warnings: the same rules, defaults and errors for APIs that
+    /// take these settings as parameters (Add Participant). `attrs` use the
+    /// element's attribute names (`maxDuration`, `relayDTMFInputs`…).
+    pub fn from_attributes(
+        name: &str,
+        attrs: Vec<(String, String)>,
+    ) -> Result<(Self, Vec<Warning>), ElementError> {
+        let el = Element {
+            name: Self::ELEMENT.to_owned(),
+            attrs,
+            text: name.to_owned(),
+            children: Vec::new(),
+        };
+        let mut warnings = Vec::new();
+        let parsed = parse(&el, &mut warnings)?;
+        Ok((parsed, warnings))
+    }
+
     /// The hold music URL heard by this participant's role when on hold:
     /// agent hold music for Agent and Supervisor, customer hold music for
     /// Customer.

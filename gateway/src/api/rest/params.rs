@@ -63,6 +63,15 @@ impl Params {
         }
     }
 
+    /// A scalar parameter as text, whatever its JSON type (`true`, `600`,
+    /// `"x"`): for values handed on to a parser of their own.
+    pub fn scalar(&self, name: &str) -> Result<Option<String>, BadParam> {
+        match self.0.get(name).map(unwrap_one) {
+            Some(Value::Bool(b)) => Ok(Some(b.to_string())),
+            _ => self.text(name),
+        }
+    }
+
     /// A text parameter that must be one of `choices` (any case).
     pub fn one_of<T: Copy>(
         &self,

@@ -338,3 +338,43 @@ fn recording_audio_documents_and_their_methods() {
         assert_eq!(mpc_err(&format!(r#"{attr}="not a url""#)).attribute, attr);
     }
 }
+
+#[test]
+fn from_attributes_follows_the_elements_rules() {
+    let attrs = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    let (m, warnings) = MultiPartyCall::from_attributes(
+        "sales",
+        attrs(&[
+            ("role", "Agent"),
+            ("maxDuration", "600"),
+            ("relayDTMFInputs", "true"),
+        ]),
+    )
+    .unwrap();
+    let xml = verb(
+        r#"<MultiPartyCall role="Agent" maxDuration="600" relayDTMFInputs="true">sales</MultiPartyCall>"#,
+    );
+    assert_eq!(Verb::MultiPartyCall(m), xml);
+    assert!(warnings.is_empty());
+    let error =
+        MultiPartyCall::from_attributes("sales", attrs(&[("role", "agent"), ("maxDuration", "5")]))
+            .unwrap_err();
+    assert_eq!(error.attribute, "maxDuration");
+    assert_eq!(
+        error.reason,
+        InvalidReason::IntegerRange {
+            min: 300,
+            max: 28_800
+        }
+    );
+    let missing = MultiPartyCall::from_attributes("sales", Vec::new()).unwrap_err();
+    assert_eq!(
+        (missing.attribute.as_str(), missing.reason),
+        ("role", InvalidReason::Missing)
+    );
+}
