@@ -35,6 +35,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod ipnet;
 mod source;
 mod validate;
 
@@ -48,6 +49,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use error::{ConfigError, Origin};
+pub use ipnet::IpNet;
 pub use source::{ENV_PREFIX, env_var_name};
 
 /// The complete, validated `chorusd` configuration.
@@ -149,6 +151,12 @@ pub struct SipConfig {
     /// if shorter, down to 90 s); a call whose session is not refreshed in
     /// time is hung up. Default 1800 s; range `90..=86400`.
     pub session_expires: Duration,
+    /// `trusted_sources`: the addresses that may place calls into chorus,
+    /// comma-separated CIDR ranges (`"10.0.0.0/8, 2001:db8::/32"`, a bare
+    /// address is one host); an INVITE from anywhere else gets `403
+    /// Forbidden`. Default loopback only (`127.0.0.0/8, ::1`): a public SIP
+    /// port is scanned within minutes. `""` trusts nobody.
+    pub trusted_sources: Vec<IpNet>,
 }
 
 /// What an INVITE over `sip.invite_rate` gets.
@@ -192,8 +200,17 @@ impl Default for SipConfig {
             tcp_max_connections: 1024,
             tcp_idle_timeout: Duration::from_secs(60),
             session_expires: Duration::from_secs(1800),
+            trusted_sources: default_trusted_sources(),
         }
     }
+}
+
+/// The default `sip.trusted_sources`: loopback, IPv4 and IPv6.
+pub fn default_trusted_sources() -> Vec<IpNet> {
+    ["127.0.0.0/8", "::1/128"]
+        .iter()
+        .filter_map(|net| net.parse().ok())
+        .collect()
 }
 
 /// The default `sip.user_agent`: `chorus/<crate version>`.

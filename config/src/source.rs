@@ -41,6 +41,7 @@ pub(crate) const SCHEMA: &[(&str, &[(&str, Kind)])] = &[
             ("tcp_max_connections", Kind::Int),
             ("tcp_idle_timeout", Kind::Int),
             ("session_expires", Kind::Int),
+            ("trusted_sources", Kind::Str),
         ],
     ),
     ("rtp", &[("port_min", Kind::Int), ("port_max", Kind::Int)]),

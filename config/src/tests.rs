@@ -83,6 +83,7 @@ fn full_file_round_trips() {
         tcp_max_connections = 10
         tcp_idle_timeout = 5
         session_expires = 600
+        trusted_sources = "10.0.0.0/8, 2001:db8::/32,192.0.2.7"
         [rtp]
         port_min = 40000
         port_max = 40001
@@ -128,6 +129,10 @@ fn full_file_round_trips() {
             tcp_max_connections: 10,
             tcp_idle_timeout: Duration::from_secs(5),
             session_expires: Duration::from_secs(600),
+            trusted_sources: ["10.0.0.0/8", "2001:db8::/32", "192.0.2.7/32"]
+                .iter()
+                .map(|n| n.parse().unwrap())
+                .collect(),
         },
         rtp: RtpConfig {
             port_min: 40000,
@@ -582,5 +587,25 @@ fn the_grpc_api_can_move_or_be_turned_off_and_a_bad_address_is_named() {
         &err("[api]\ngrpc_listen = \"localhost\"\n"),
         "api.grpc_listen",
         "is not an IP:port address",
+    );
+}
+
+#[test]
+fn only_loopback_may_call_by_default_and_a_bad_range_is_named() {
+    let c = Config::default();
+    let trusted = |ip: &str| {
+        c.sip
+            .trusted_sources
+            .iter()
+            .any(|net| net.contains(ip.parse().unwrap()))
+    };
+    assert!(trusted("127.0.0.1") && trusted("127.0.0.2") && trusted("::1"));
+    assert!(!trusted("192.168.1.10") && !trusted("203.0.113.5"));
+    let nobody = Config::from_toml_str("[sip]\ntrusted_sources = \"\"\n").unwrap();
+    assert!(nobody.sip.trusted_sources.is_empty());
+    assert_invalid(
+        &err("[sip]\ntrusted_sources = \"10.0.0.0/8, lan\"\n"),
+        "sip.trusted_sources",
+        "\"lan\" is not an address",
     );
 }

@@ -293,6 +293,14 @@ fn sip(r: &Reader<'_>) -> Result<SipConfig, ConfigError> {
     if let Some(n) = r.int("sip.session_expires", 90, 86_400)? {
         sip.session_expires = Duration::from_secs(n as u64);
     }
+    if let Some(text) = r.string("sip.trusted_sources")? {
+        sip.trusted_sources = text
+            .split(',')
+            .filter(|net| !net.trim().is_empty())
+            .map(|net| net.parse())
+            .collect::<Result<_, String>>()
+            .map_err(|why| r.invalid("sip.trusted_sources", why))?;
+    }
     Ok(sip)
 }
 

@@ -134,3 +134,30 @@ async fn in_drop_mode_a_flood_over_the_rate_gets_no_answer() {
     );
     chorus.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invite_from_outside_the_trusted_sources_gets_403_and_nothing_else() {
+    // Trust only 127.0.0.1: the flood helper sends from 127.0.0.2.
+    let chorus = Chorusd::start(
+        chorusd_bin(),
+        &[("CHORUS_SIP__TRUSTED_SOURCES", "127.0.0.1/32, ::1")],
+    )
+    .await;
+    let addr = chorus.sip_addr();
+    let refused = flood(addr, 3, Duration::from_secs(1)).await;
+    assert_eq!(refused.len(), 3, "every INVITE is answered");
+    for response in &refused {
+        assert_eq!(status(response), "403", "{response}");
+    }
+    wait_for_metric(
+        &chorus,
+        "chorus_sip_rejected_total{reason=\"untrusted_source\"}",
+        3.0,
+    )
+    .await;
+    assert!(chorus.log().contains("untrusted_source"));
+    // A trusted phone still gets in.
+    let phone = dial(addr, "door", DialOptions::default()).await.unwrap();
+    assert_eq!(phone.hangup().await.unwrap(), 200);
+    chorus.stop().await;
+}

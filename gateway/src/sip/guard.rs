@@ -1,5 +1,6 @@
 //! The door of the SIP endpoint: one [`Guard`] shared by every transport
-//! screens each message ([`super::screen`]), holds each source IP to
+//! screens each message ([`super::screen`]), refuses new INVITEs from
+//! outside `sip.trusted_sources` (403), holds each source IP to
 //! `sip.invite_rate` new INVITEs per second, counts what it turns away for
 //! `/metrics` (`chorus_sip_rejected_total{reason}`), and logs it at most
 //! once a second per reason, with how many lines it held back, so a flood
@@ -11,7 +12,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use chorus_config::{RateLimitAction, SipConfig};
+use chorus_config::{IpNet, RateLimitAction, SipConfig};
 
 use super::screen::{self, Rejection, Verdict};
 use crate::metrics::{render_counter, render_header};
@@ -32,6 +33,7 @@ pub struct Guard {
     invites: Mutex<HashMap<IpAddr, Bucket>>,
     invite_rate: u32,
     action: RateLimitAction,
+    trusted: Vec<IpNet>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -56,14 +58,28 @@ impl Guard {
             invites: Mutex::new(HashMap::new()),
             invite_rate: sip.invite_rate,
             action: sip.rate_limit_action,
+            trusted: sip.trusted_sources.clone(),
         }
     }
 
-    /// Screens one whole message from `from`; a new INVITE over its
-    /// source's rate gets `503` with `Retry-After`, or nothing, as
-    /// configured. Counts and logs whatever is turned away.
+    /// Screens one whole message from `from`; a new INVITE from an
+    /// untrusted source gets `403`, one over its source's rate `503` with
+    /// `Retry-After` or nothing, as configured. Counts and logs whatever is
+    /// turned away.
     pub fn check(&self, message: &[u8], from: SocketAddr) -> Verdict {
         let verdict = match screen::screen(message) {
+            Verdict::Pass(len)
+                if screen::is_initial_invite(&message[..len])
+                    && !self.trusted.iter().any(|net| net.contains(from.ip())) =>
+            {
+                screen::refuse(
+                    &String::from_utf8_lossy(&message[..len]),
+                    403,
+                    "Forbidden",
+                    "",
+                    Rejection::Untrusted,
+                )
+            }
             Verdict::Pass(len)
                 if self.invite_rate > 0
                     && screen::is_initial_invite(&message[..len])

@@ -55,6 +55,8 @@ pub enum Rejection {
     TooLarge,
     /// Not SIP at all, or a broken request without a Via (dropped).
     NotSip,
+    /// An INVITE from outside `sip.trusted_sources` (403).
+    Untrusted,
     /// Over `sip.invite_rate` for its source.
     RateLimited,
     /// Over `sip.max_calls`.
@@ -68,12 +70,13 @@ pub enum Rejection {
 
 impl Rejection {
     /// Every reason, in declaration order (the discriminant indexes it).
-    pub const ALL: [Rejection; 9] = [
+    pub const ALL: [Rejection; 10] = [
         Self::Malformed,
         Self::UnknownMethod,
         Self::Version,
         Self::TooLarge,
         Self::NotSip,
+        Self::Untrusted,
         Self::RateLimited,
         Self::OverCapacity,
         Self::TooManyConnections,
@@ -88,6 +91,7 @@ impl Rejection {
             Self::Version => "version",
             Self::TooLarge => "too_large",
             Self::NotSip => "not_sip",
+            Self::Untrusted => "untrusted_source",
             Self::RateLimited => "rate_limited",
             Self::OverCapacity => "over_capacity",
             Self::TooManyConnections => "too_many_connections",
