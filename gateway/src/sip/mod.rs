@@ -11,9 +11,12 @@
 //! called, or while `sip.max_calls` calls are up), in-dialog requests go to
 //! their dialog, OPTIONS is answered, other methods get 405 (501 for unknown
 //! ones comes from the screen). [`SipMetrics`] renders what was turned away.
+//! [`pacer`] paces dialling out (calls per second, a bounded queue); the
+//! outbound leg that will use it is being built (issue 13).
 
 mod call;
 pub mod guard;
+pub mod pacer;
 pub mod screen;
 pub mod session_timer;
 pub mod tcp;
