@@ -157,6 +157,12 @@ pub struct SipConfig {
     /// Forbidden`. Default loopback only (`127.0.0.0/8, ::1`): a public SIP
     /// port is scanned within minutes. `""` trusts nobody.
     pub trusted_sources: Vec<IpNet>,
+    /// `realm`: the digest realm softphones register in. Default `chorus`.
+    pub realm: String,
+    /// `users_file`: the users who may REGISTER, an htdigest file
+    /// (`user:realm:HA1` lines, HA1 = MD5 of `user:realm:password`; make
+    /// one with `htdigest`). Default `None`: nobody may register.
+    pub users_file: Option<PathBuf>,
 }
 
 /// What an INVITE over `sip.invite_rate` gets.
@@ -201,6 +207,8 @@ impl Default for SipConfig {
             tcp_idle_timeout: Duration::from_secs(60),
             session_expires: Duration::from_secs(1800),
             trusted_sources: default_trusted_sources(),
+            realm: "chorus".to_owned(),
+            users_file: None,
         }
     }
 }

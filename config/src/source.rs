@@ -42,6 +42,8 @@ pub(crate) const SCHEMA: &[(&str, &[(&str, Kind)])] = &[
             ("tcp_idle_timeout", Kind::Int),
             ("session_expires", Kind::Int),
             ("trusted_sources", Kind::Str),
+            ("realm", Kind::Str),
+            ("users_file", Kind::Str),
         ],
     ),
     ("rtp", &[("port_min", Kind::Int), ("port_max", Kind::Int)]),

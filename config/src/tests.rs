@@ -84,6 +84,8 @@ fn full_file_round_trips() {
         tcp_idle_timeout = 5
         session_expires = 600
         trusted_sources = "10.0.0.0/8, 2001:db8::/32,192.0.2.7"
+        realm = "example.com"
+        users_file = "/etc/chorus/users"
         [rtp]
         port_min = 40000
         port_max = 40001
@@ -133,6 +135,8 @@ fn full_file_round_trips() {
                 .iter()
                 .map(|n| n.parse().unwrap())
                 .collect(),
+            realm: "example.com".into(),
+            users_file: Some("/etc/chorus/users".into()),
         },
         rtp: RtpConfig {
             port_min: 40000,

@@ -301,6 +301,16 @@ fn sip(r: &Reader<'_>) -> Result<SipConfig, ConfigError> {
             .collect::<Result<_, String>>()
             .map_err(|why| r.invalid("sip.trusted_sources", why))?;
     }
+    if let Some(text) = r.string("sip.realm")? {
+        if text.is_empty() || text.chars().any(|c| c == '"' || c.is_control()) {
+            return Err(r.invalid(
+                "sip.realm",
+                format!("must be non-empty without quotes or control characters, got {text:?}"),
+            ));
+        }
+        sip.realm = text.to_owned();
+    }
+    sip.users_file = file_path(r, "sip.users_file")?;
     Ok(sip)
 }
 

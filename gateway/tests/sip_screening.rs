@@ -75,7 +75,9 @@ fn cases(port: u16, transport: &str) -> Vec<(&'static str, String, &'static str,
             "SIP/2.0 501",
             true,
         ),
-        ("REGISTER", r("REGISTER", &|t| t), "SIP/2.0 405", true),
+        ("SUBSCRIBE", r("SUBSCRIBE", &|t| t), "SIP/2.0 405", true),
+        // No users file: the registrar refuses everyone.
+        ("REGISTER", r("REGISTER", &|t| t), "SIP/2.0 403", true),
         (
             "SIP/9.9",
             r("OPTIONS", &|t| {

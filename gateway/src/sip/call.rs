@@ -93,7 +93,7 @@ impl Invite {
     }
 }
 
-fn user_or_uri(uri: &Uri) -> String {
+pub(super) fn user_or_uri(uri: &Uri) -> String {
     match &uri.auth {
         Some(auth) if !auth.user.is_empty() => auth.user.clone(),
         _ => uri.to_string(),

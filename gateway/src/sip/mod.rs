@@ -9,14 +9,17 @@
 //! [`Signalling::serve`] then takes every new server transaction: an initial
 //! INVITE becomes an incoming call (or a 503 once [`Admission::refuse`] was
 //! called, or while `sip.max_calls` calls are up), in-dialog requests go to
-//! their dialog, OPTIONS is answered, other methods get 405 (501 for unknown
+//! their dialog, OPTIONS is answered, REGISTER goes to the [`registrar`]
+//! (digest, see [`digest`]), other methods get 405 (501 for unknown
 //! ones comes from the screen). [`SipMetrics`] renders what was turned away.
 //! [`pacer`] paces dialling out (calls per second, a bounded queue); the
 //! outbound leg that will use it is being built (issue 13).
 
 mod call;
+pub mod digest;
 pub mod guard;
 pub mod pacer;
+pub mod registrar;
 pub mod screen;
 pub mod session_timer;
 pub mod tcp;
@@ -41,13 +44,14 @@ use tracing::Instrument;
 use call::{CallHold, CallSpans, confirmed_within};
 pub use call::{CallerGone, DialogEvent, IncomingCall, Invite, Query, ServerCall, SessionOffer};
 use guard::Guard;
+use registrar::{Register, Registrar};
 use screen::Rejection;
 use session_timer::SessionTimer;
 use tcp::{Links, TcpLimits};
 use udp::ScreeningSocket;
 
 /// Methods we answer, for `Allow` headers.
-const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE";
+const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REGISTER";
 
 /// Why signalling could not start.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +71,9 @@ pub enum SignallingError {
     /// rsipstack refused the setup.
     #[error("SIP stack setup failed: {0}")]
     Stack(#[from] rsipstack::Error),
+    /// `sip.users_file` could not be read.
+    #[error("cannot read sip.users_file: {0}")]
+    Users(#[source] std::io::Error),
 }
 
 /// The running SIP endpoint.
@@ -81,6 +88,7 @@ pub struct Signalling {
     metrics: SipMetrics,
     max_calls: usize,
     session_expires: std::time::Duration,
+    registrar: Arc<Registrar>,
     stop: CancellationToken,
 }
 
@@ -193,8 +201,14 @@ impl Signalling {
                 Method::Options,
                 Method::Info,
                 Method::Update,
+                Method::Register,
             ])
             .build();
+        let registrar = Registrar::load(&sip.realm, sip.users_file.as_deref())
+            .map_err(SignallingError::Users)?;
+        if registrar.users() > 0 {
+            tracing::info!(users = registrar.users(), realm = %sip.realm, "registrar ready");
+        }
         let incoming = endpoint.incoming_transactions()?;
         let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
         let contact = ContactAddresses {
@@ -217,6 +231,7 @@ impl Signalling {
             },
             max_calls: sip.max_calls as usize,
             session_expires: sip.session_expires,
+            registrar: Arc::new(registrar),
             stop,
         })
     }
@@ -250,6 +265,7 @@ impl Signalling {
             metrics,
             max_calls,
             session_expires,
+            registrar,
             stop,
         } = self;
         if let Some((listener, limits)) = tcp {
@@ -271,6 +287,7 @@ impl Signalling {
             metrics,
             max_calls,
             session_expires,
+            registrar,
         };
         tokio::select! {
             () = endpoint.serve() => {}
@@ -289,6 +306,7 @@ struct Dispatcher {
     metrics: SipMetrics,
     max_calls: usize,
     session_expires: std::time::Duration,
+    registrar: Arc<Registrar>,
 }
 
 impl Dispatcher {
@@ -304,6 +322,9 @@ impl Dispatcher {
                 (Method::Invite, false) => self.new_call(tx),
                 (Method::Options, false) => {
                     tokio::spawn(reply_with_allow(tx, StatusCode::OK));
+                }
+                (Method::Register, false) => {
+                    tokio::spawn(register(self.registrar.clone(), tx));
                 }
                 (_, true) => self.in_dialog_request(tx),
                 (Method::Bye | Method::Info | Method::Update, false) => {
@@ -471,6 +492,43 @@ impl ContactAddresses {
             headers: Vec::new(),
         }
     }
+}
+
+/// Answers a REGISTER (see [`registrar`]).
+async fn register(registrar: Arc<Registrar>, mut tx: Transaction) {
+    let request = &tx.original;
+    let mut contacts = Vec::new();
+    let (mut authorization, mut expires) = (None, None);
+    for header in request.headers.iter() {
+        match header {
+            Header::Contact(c) => contacts.push(c.0.as_str()),
+            Header::Authorization(a) => authorization = Some(a.0.as_str()),
+            Header::Expires(e) => expires = Some(e.0.as_str()),
+            _ => {}
+        }
+    }
+    let user = request
+        .to_header()
+        .ok()
+        .and_then(|to| to.uri().ok())
+        .map(|uri| call::user_or_uri(&uri))
+        .unwrap_or_default();
+    let register = Register {
+        user: &user,
+        authorization,
+        contacts,
+        expires,
+    };
+    let answer = registrar.register(&register, std::time::Instant::now());
+    tracing::debug!(%user, status = answer.status, "REGISTER");
+    let headers = answer
+        .headers
+        .into_iter()
+        .map(|(name, value)| Header::Other(name.to_owned(), value))
+        .collect();
+    let _ = tx
+        .reply_with(StatusCode::from(answer.status), headers, None)
+        .await;
 }
 
 async fn reply(mut tx: Transaction, status: StatusCode) {

@@ -1,0 +1,110 @@
+//! The registrar over real SIP: a phone REGISTERs with digest credentials
+//! against `sip.users_file`, is challenged, then registered; a wrong
+//! password gets 403; and without a users file nobody registers.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use chorus_gateway::sip::digest::{answer, ha1};
+use chorus_tests::daemon::Chorusd;
+use chorus_tests::peers::Scratch;
+use common::chorusd_bin;
+use tokio::net::UdpSocket;
+
+/// Sends one REGISTER for alice (with `authorization`, if any) and returns
+/// the response.
+async fn register(
+    socket: &UdpSocket,
+    chorus: SocketAddr,
+    cseq: u32,
+    authorization: Option<&str>,
+) -> String {
+    let me = socket.local_addr().unwrap();
+    let auth = authorization.map_or(String::new(), |a| format!("Authorization: {a}\r\n"));
+    let request = format!(
+        "REGISTER sip:127.0.0.1 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bKreg{cseq}\r\n\
+         From: <sip:alice@127.0.0.1>;tag=r1\r\nTo: <sip:alice@127.0.0.1>\r\n\
+         Call-ID: reg-1@{me}\r\nCSeq: {cseq} REGISTER\r\nMax-Forwards: 70\r\n\
+         Contact: <sip:alice@{me}>\r\nExpires: 300\r\n{auth}Content-Length: 0\r\n\r\n"
+    );
+    socket.send_to(request.as_bytes(), chorus).await.unwrap();
+    let mut buf = vec![0u8; 65536];
+    let (n, _) = tokio::time::timeout(Duration::from_secs(5), socket.recv_from(&mut buf))
+        .await
+        .expect("an answer")
+        .unwrap();
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+fn status(response: &str) -> &str {
+    response.get(8..11).unwrap_or("")
+}
+
+fn nonce(response: &str) -> String {
+    response
+        .split("nonce=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no challenge: {response}"))
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_softphone_registers_with_digest_credentials() {
+    let dir = Scratch::new("registrar");
+    let users = dir.path("users");
+    std::fs::write(
+        &users,
+        format!("alice:chorus:{}\n", ha1("alice", "chorus", "s3cret")),
+    )
+    .unwrap();
+    let chorus = Chorusd::start(
+        chorusd_bin(),
+        &[("CHORUS_SIP__USERS_FILE", users.to_str().unwrap())],
+    )
+    .await;
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = chorus.sip_addr();
+
+    let challenged = register(&socket, addr, 1, None).await;
+    assert_eq!(status(&challenged), "401", "{challenged}");
+    assert!(challenged.contains("realm=\"chorus\""), "{challenged}");
+    let wrong = answer(
+        &nonce(&challenged),
+        ("alice", "chorus", "guess"),
+        "REGISTER",
+        "sip:127.0.0.1",
+        "c1",
+    );
+    let refused = register(&socket, addr, 2, Some(&wrong)).await;
+    assert_eq!(status(&refused), "403", "{refused}");
+
+    let challenged = register(&socket, addr, 3, None).await;
+    let right = answer(
+        &nonce(&challenged),
+        ("alice", "chorus", "s3cret"),
+        "REGISTER",
+        "sip:127.0.0.1",
+        "c2",
+    );
+    let registered = register(&socket, addr, 4, Some(&right)).await;
+    assert_eq!(status(&registered), "200", "{registered}");
+    let me = socket.local_addr().unwrap();
+    assert!(
+        registered.contains(&format!("<sip:alice@{me}>;expires=300")),
+        "the binding is listed: {registered}"
+    );
+    chorus.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_users_file_nobody_registers() {
+    let chorus = Chorusd::start(chorusd_bin(), &[]).await;
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let refused = register(&socket, chorus.sip_addr(), 1, None).await;
+    assert_eq!(status(&refused), "403", "{refused}");
+    chorus.stop().await;
+}
