@@ -319,3 +319,59 @@ async fn media_threads_never_wake_another_thread() {
     );
     assert!(chorus.stop().await.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs baresip: run tests/interop/run"]
+async fn baresip_registers_with_digest_credentials() {
+    use chorus_gateway::sip::digest::ha1;
+    use chorus_tests::daemon::Chorusd;
+    let scratch = Scratch::new("baresip-register");
+    let users = scratch.path("users");
+    std::fs::write(
+        &users,
+        format!("alice:chorus:{}\n", ha1("alice", "chorus", "s3cret")),
+    )
+    .unwrap();
+    let chorus = Chorusd::start(
+        common::chorusd_bin(),
+        &[("CHORUS_SIP__USERS_FILE", users.to_str().unwrap())],
+    )
+    .await;
+    let wav = scratch.path("silence.wav");
+    write_wav_tone(&wav, 400.0, 1.0);
+    let account = format!(
+        "<sip:alice@{}>;auth_pass=s3cret;regint=120;audio_codecs=PCMU",
+        chorus.sip_addr()
+    );
+    let mut alice = Baresip::start_with_account(
+        &scratch,
+        &wav,
+        ports::udp_and_tcp(),
+        ports::udp_range(10),
+        &account,
+    );
+    // Challenged first (401), then registered (200): both in chorusd's log.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let registered = |log: &str| {
+        log.lines()
+            .any(|l| l.contains("REGISTER") && l.contains("alice") && l.contains("status=200"))
+    };
+    while !registered(&chorus.log()) {
+        assert!(
+            Instant::now() < deadline,
+            "baresip did not register\n--- baresip ---\n{}\n--- chorusd ---\n{}",
+            alice.output(),
+            chorus.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        chorus
+            .log()
+            .lines()
+            .any(|l| l.contains("REGISTER") && l.contains("status=401")),
+        "challenged first"
+    );
+    alice.peer.stop();
+    chorus.stop().await;
+}

@@ -417,12 +417,28 @@ pub struct Baresip {
 
 impl Baresip {
     /// Starts baresip with its own config directory in `scratch`, listening
-    /// for SIP on `sip_port` and RTP on `rtp_ports`.
+    /// for SIP on `sip_port` and RTP on `rtp_ports`, with an account that
+    /// does not register and answers calls.
     pub fn start(
         scratch: &Scratch,
         source_wav: &Path,
         sip_port: u16,
         rtp_ports: (u16, u16),
+    ) -> Baresip {
+        let account = format!(
+            "<sip:bob@127.0.0.1:{sip_port}>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA"
+        );
+        Self::start_with_account(scratch, source_wav, sip_port, rtp_ports, &account)
+    }
+
+    /// The same with `account` as its one line of baresip's `accounts`
+    /// (e.g. `<sip:alice@registrar>;auth_pass=…;regint=60` to register).
+    pub fn start_with_account(
+        scratch: &Scratch,
+        source_wav: &Path,
+        sip_port: u16,
+        rtp_ports: (u16, u16),
+        account: &str,
     ) -> Baresip {
         let dir = scratch.path("baresip");
         let rec = dir.join("rec");
@@ -451,13 +467,7 @@ impl Baresip {
             rec = rec.display(),
         );
         std::fs::write(dir.join("config"), config).expect("baresip config");
-        std::fs::write(
-            dir.join("accounts"),
-            format!(
-                "<sip:bob@127.0.0.1:{sip_port}>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA\n"
-            ),
-        )
-        .expect("baresip accounts");
+        std::fs::write(dir.join("accounts"), format!("{account}\n")).expect("baresip accounts");
         let peer = Peer::spawn(
             "baresip",
             Command::new("timeout")
