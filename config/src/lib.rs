@@ -153,7 +153,8 @@ pub struct SipConfig {
     pub session_expires: Duration,
     /// `trusted_sources`: the addresses that may place calls into chorus,
     /// comma-separated CIDR ranges (`"10.0.0.0/8, 2001:db8::/32"`, a bare
-    /// address is one host); an INVITE from anywhere else gets `403
+    /// address is one host), besides the addresses registered users
+    /// registered from; an INVITE from anywhere else gets `403
     /// Forbidden`. Default loopback only (`127.0.0.0/8, ::1`): a public SIP
     /// port is scanned within minutes. `""` trusts nobody.
     pub trusted_sources: Vec<IpNet>,

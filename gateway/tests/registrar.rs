@@ -108,3 +108,79 @@ async fn without_a_users_file_nobody_registers() {
     assert_eq!(status(&refused), "403", "{refused}");
     chorus.stop().await;
 }
+
+/// A minimal INVITE from `socket` (no SDP: let in, it gets 488 at once).
+async fn invite(socket: &UdpSocket, chorus: SocketAddr, call_id: &str) -> String {
+    let me = socket.local_addr().unwrap();
+    let request = format!(
+        "INVITE sip:room@{chorus} SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bK{call_id}\r\n\
+         From: <sip:alice@127.0.0.1>;tag=i1\r\nTo: <sip:room@{chorus}>\r\n\
+         Call-ID: {call_id}\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n\
+         Contact: <sip:alice@{me}>\r\nContent-Length: 0\r\n\r\n"
+    );
+    socket.send_to(request.as_bytes(), chorus).await.unwrap();
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let (n, _) = tokio::time::timeout(Duration::from_secs(5), socket.recv_from(&mut buf))
+            .await
+            .expect("an answer")
+            .unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if !text.starts_with("SIP/2.0 1") {
+            return text;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registered_user_may_call_from_outside_the_trusted_sources() {
+    let dir = Scratch::new("registered-calls");
+    let users = dir.path("users");
+    std::fs::write(
+        &users,
+        format!("alice:chorus:{}\n", ha1("alice", "chorus", "s3cret")),
+    )
+    .unwrap();
+    let chorus = Chorusd::start(
+        chorusd_bin(),
+        &[
+            ("CHORUS_SIP__USERS_FILE", users.to_str().unwrap()),
+            ("CHORUS_SIP__TRUSTED_SOURCES", "127.0.0.1/32"),
+        ],
+    )
+    .await;
+    let addr = chorus.sip_addr();
+    let socket = UdpSocket::bind("127.0.0.2:0").await.unwrap();
+    let before = invite(&socket, addr, "before").await;
+    assert_eq!(
+        status(&before),
+        "403",
+        "untrusted and unregistered: {before}"
+    );
+
+    let challenged = register(&socket, addr, 1, None).await;
+    let right = answer(
+        &nonce(&challenged),
+        ("alice", "chorus", "s3cret"),
+        "REGISTER",
+        "sip:127.0.0.1",
+        "c3",
+    );
+    assert_eq!(
+        status(&register(&socket, addr, 2, Some(&right)).await),
+        "200"
+    );
+    let after = invite(&socket, addr, "after").await;
+    assert_ne!(
+        status(&after),
+        "403",
+        "a registered user's address is let in: {after}"
+    );
+    assert_eq!(
+        status(&after),
+        "488",
+        "(and refused for its missing SDP): {after}"
+    );
+    chorus.stop().await;
+}

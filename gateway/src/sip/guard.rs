@@ -1,6 +1,7 @@
 //! The door of the SIP endpoint: one [`Guard`] shared by every transport
 //! screens each message ([`super::screen`]), refuses new INVITEs from
-//! outside `sip.trusted_sources` (403), holds each source IP to
+//! outside `sip.trusted_sources` and from no registered user's address
+//! (403), holds each source IP to
 //! `sip.invite_rate` new INVITEs per second, counts what it turns away for
 //! `/metrics` (`chorus_sip_rejected_total{reason}`), and logs it at most
 //! once a second per reason, with how many lines it held back, so a flood
@@ -8,12 +9,13 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chorus_config::{IpNet, RateLimitAction, SipConfig};
 
+use super::registrar::Registrar;
 use super::screen::{self, Rejection, Verdict};
 use crate::metrics::{render_counter, render_header};
 
@@ -34,6 +36,8 @@ pub struct Guard {
     invite_rate: u32,
     action: RateLimitAction,
     trusted: Vec<IpNet>,
+    /// Registered users' addresses are let in too.
+    registrar: Arc<Registrar>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -50,8 +54,9 @@ struct Bucket {
 }
 
 impl Guard {
-    /// A guard for `sip`'s limits.
-    pub fn new(sip: &SipConfig) -> Self {
+    /// A guard for `sip`'s limits, letting in calls from `registrar`'s
+    /// registered users as well as from `sip.trusted_sources`.
+    pub fn new(sip: &SipConfig, registrar: Arc<Registrar>) -> Self {
         Self {
             rejected: Default::default(),
             log: Mutex::new([LogSlot::default(); Rejection::ALL.len()]),
@@ -59,6 +64,7 @@ impl Guard {
             invite_rate: sip.invite_rate,
             action: sip.rate_limit_action,
             trusted: sip.trusted_sources.clone(),
+            registrar,
         }
     }
 
@@ -69,8 +75,7 @@ impl Guard {
     pub fn check(&self, message: &[u8], from: SocketAddr) -> Verdict {
         let verdict = match screen::screen(message) {
             Verdict::Pass(len)
-                if screen::is_initial_invite(&message[..len])
-                    && !self.trusted.iter().any(|net| net.contains(from.ip())) =>
+                if screen::is_initial_invite(&message[..len]) && !self.trusts(from.ip()) =>
             {
                 screen::refuse(
                     &String::from_utf8_lossy(&message[..len]),
@@ -107,6 +112,13 @@ impl Guard {
             Verdict::Drop(why) => self.reject(*why, from, "dropped"),
         }
         verdict
+    }
+
+    /// Whether `ip` may place calls: it is in `sip.trusted_sources`, or a
+    /// registered user registered from it.
+    fn trusts(&self, ip: IpAddr) -> bool {
+        self.trusted.iter().any(|net| net.contains(ip))
+            || self.registrar.is_registered_source(ip, Instant::now())
     }
 
     /// Counts one thing turned away, and logs it unless this reason was
@@ -184,11 +196,15 @@ mod tests {
     use super::*;
 
     fn guard(rate: u32, action: RateLimitAction) -> Guard {
-        Guard::new(&SipConfig {
-            invite_rate: rate,
-            rate_limit_action: action,
-            ..SipConfig::default()
-        })
+        let nobody = Arc::new(Registrar::load("chorus", None).unwrap());
+        Guard::new(
+            &SipConfig {
+                invite_rate: rate,
+                rate_limit_action: action,
+                ..SipConfig::default()
+            },
+            nobody,
+        )
     }
 
     fn invite(call_id: &str) -> String {

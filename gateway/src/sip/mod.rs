@@ -162,7 +162,14 @@ impl Signalling {
             })?;
         let external =
             (advertised != udp_addr.ip()).then(|| SocketAddr::new(advertised, udp_addr.port()));
-        let guard = Arc::new(Guard::new(sip));
+        let registrar = Arc::new(
+            Registrar::load(&sip.realm, sip.users_file.as_deref())
+                .map_err(SignallingError::Users)?,
+        );
+        if registrar.users() > 0 {
+            tracing::info!(users = registrar.users(), realm = %sip.realm, "registrar ready");
+        }
+        let guard = Arc::new(Guard::new(sip, registrar.clone()));
         let udp = UdpConnection::from_socket(
             Arc::new(ScreeningSocket::new(socket, guard.clone())),
             external,
@@ -204,11 +211,7 @@ impl Signalling {
                 Method::Register,
             ])
             .build();
-        let registrar = Registrar::load(&sip.realm, sip.users_file.as_deref())
-            .map_err(SignallingError::Users)?;
-        if registrar.users() > 0 {
-            tracing::info!(users = registrar.users(), realm = %sip.realm, "registrar ready");
-        }
+
         let incoming = endpoint.incoming_transactions()?;
         let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
         let contact = ContactAddresses {
@@ -231,7 +234,7 @@ impl Signalling {
             },
             max_calls: sip.max_calls as usize,
             session_expires: sip.session_expires,
-            registrar: Arc::new(registrar),
+            registrar,
             stop,
         })
     }
@@ -513,7 +516,12 @@ async fn register(registrar: Arc<Registrar>, mut tx: Transaction) {
         .and_then(|to| to.uri().ok())
         .map(|uri| call::user_or_uri(&uri))
         .unwrap_or_default();
+    let Some(source) = via_source(request) else {
+        let _ = tx.reply(StatusCode::BadRequest).await;
+        return;
+    };
     let register = Register {
+        source,
         user: &user,
         authorization,
         contacts,
@@ -529,6 +537,19 @@ async fn register(registrar: Arc<Registrar>, mut tx: Transaction) {
     let _ = tx
         .reply_with(StatusCode::from(answer.status), headers, None)
         .await;
+}
+
+/// Where a request came from: its top Via's `received` (which the stack
+/// adds when the source differs from what the Via says), else its host.
+fn via_source(request: &rsipstack::sip::Request) -> Option<std::net::IpAddr> {
+    let via = request.via_header().ok()?.typed().ok()?;
+    via.params
+        .iter()
+        .find_map(|p| match p {
+            Param::Received(r) => r.value().parse().ok(),
+            _ => None,
+        })
+        .or_else(|| via.uri.host_with_port.host.to_string().parse().ok())
 }
 
 async fn reply(mut tx: Transaction, status: StatusCode) {

@@ -13,9 +13,12 @@
 //!   with `Expires: 0` removes them all.
 //!
 //! Without a users file every REGISTER gets `403`: nobody can register.
-//! [`Registrar::contacts`] is what dialling a user will use.
+//! [`Registrar::contacts`] is what dialling a user will use; a registered
+//! user's address may place calls from outside `sip.trusted_sources`
+//! ([`Registrar::is_registered_source`], asked by the guard).
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
@@ -42,6 +45,8 @@ pub struct Registrar {
 #[derive(Debug, Clone)]
 struct Binding {
     contact: String,
+    /// Where the REGISTER came from: calls from there are let in.
+    source: IpAddr,
     until: Instant,
 }
 
@@ -64,8 +69,10 @@ impl Answer {
 }
 
 /// A REGISTER, as the registrar needs it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Register<'a> {
+    /// The address it came from (the top Via's `received`, else its host).
+    pub source: IpAddr,
     /// The user of the To URI (the address-of-record).
     pub user: &'a str,
     /// The Authorization header's value, if any.
@@ -174,6 +181,7 @@ impl Registrar {
                 let secs = asked.min(MAX_EXPIRES);
                 mine.push(Binding {
                     contact: uri,
+                    source: request.source.to_canonical(),
                     until: now + Duration::from_secs(secs),
                 });
             }
@@ -189,6 +197,17 @@ impl Registrar {
             status: 200,
             headers,
         }
+    }
+
+    /// Whether a user registered from `ip` (and is still registered): its
+    /// calls are let in even from outside `sip.trusted_sources`.
+    pub fn is_registered_source(&self, ip: IpAddr, now: Instant) -> bool {
+        let ip = ip.to_canonical();
+        let bindings = self.bindings.lock().unwrap_or_else(|e| e.into_inner());
+        bindings
+            .values()
+            .flatten()
+            .any(|b| b.source == ip && b.until > now)
     }
 
     /// Where `user` can be reached now (its live contacts' URIs).

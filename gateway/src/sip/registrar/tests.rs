@@ -3,6 +3,10 @@ use crate::sip::digest::{answer, ha1};
 
 const URI: &str = "sip:127.0.0.1";
 
+fn from() -> std::net::IpAddr {
+    "192.0.2.9".parse().unwrap()
+}
+
 fn registrar() -> Registrar {
     let dir = std::env::temp_dir().join(format!("chorus-users-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -35,10 +39,11 @@ fn register(r: &Registrar, password: &str, contacts: Vec<&str>, expires: Option<
     let now = Instant::now();
     let first = r.register(
         &Register {
+            source: from(),
             user: "alice",
+            authorization: None,
             contacts: contacts.clone(),
             expires,
-            ..Default::default()
         },
         now,
     );
@@ -52,6 +57,7 @@ fn register(r: &Registrar, password: &str, contacts: Vec<&str>, expires: Option<
     );
     r.register(
         &Register {
+            source: from(),
             user: "alice",
             authorization: Some(&auth),
             contacts,
@@ -85,6 +91,7 @@ fn a_user_registers_after_a_challenge_and_can_be_found() {
     );
     let later = Instant::now() + Duration::from_secs(121);
     assert!(r.contacts("alice", later).is_empty(), "expired");
+    assert!(!r.is_registered_source(from(), later), "expired");
 }
 
 #[test]
@@ -114,8 +121,11 @@ fn without_a_users_file_nobody_registers() {
     let r = Registrar::load("chorus", None).unwrap();
     let none = r.register(
         &Register {
+            source: from(),
             user: "alice",
-            ..Default::default()
+            authorization: None,
+            contacts: Vec::new(),
+            expires: None,
         },
         Instant::now(),
     );
