@@ -9,6 +9,7 @@
 mod call;
 mod endpoint;
 mod media;
+mod message;
 mod probes;
 #[cfg(test)]
 mod tests;
@@ -22,9 +23,10 @@ use chorus_media::sdp::{self, LocalMedia};
 use tokio::task::JoinHandle;
 
 pub use call::Call;
-use endpoint::{ClientTx, Endpoint, Request, branch, token};
+use endpoint::{ClientTx, Endpoint, branch, token};
 pub use media::ReceivedPacket;
 use media::{Media, MediaQuirks, SendParams};
+use message::Request;
 pub use probes::{TcpReply, invite_then_cancel, options, send_raw, send_raw_tcp};
 
 /// Payload type the phone offers for RFC 4733 telephone-event.

@@ -8,7 +8,8 @@ use chorus_media::g711::Law;
 use chorus_media::rtp::{RtpPacket, RtpWriter};
 use tokio::net::UdpSocket;
 
-use super::endpoint::{lock, response_to};
+use super::endpoint::lock;
+use super::message::response_to;
 use super::*;
 use crate::sip::{self, SipMessage};
 use crate::tone;
