@@ -10,6 +10,8 @@
 
 mod answer;
 mod call;
+#[cfg(test)]
+mod callee_tests;
 mod endpoint;
 mod media;
 mod message;
