@@ -172,7 +172,7 @@ async fn the_callee_records_the_invites_headers() {
              Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKhdr\r\n\
              From: \"Alice Caller\" <sip:+15551234@127.0.0.1>;tag=a1\r\n\
              To: <{uri}>\r\nCall-ID: hdr@test\r\nCSeq: 1 INVITE\r\n\
-             X-PH-Team: blue\r\nX-PH-Ticket: 42\r\nContent-Length: 0\r\n\r\n"
+             X-PH-Team: blue\r\nX-Other: not ours\r\nX-PH-Queue: 42\r\nContent-Length: 0\r\n\r\n"
         );
         let first = send_raw(callee.sip_addr(), invite.as_bytes(), Duration::from_secs(2)).await;
         assert!(first.unwrap().starts_with("SIP/2.0 100 Trying"));
@@ -187,7 +187,7 @@ async fn the_callee_records_the_invites_headers() {
         );
         assert_eq!(record.from_display_name().as_deref(), Some("Alice Caller"));
         assert_eq!(record.header("to"), Some(format!("<{uri}>").as_str()));
-        let x_ph = [("x-ph-team", "blue"), ("x-ph-ticket", "42")]
+        let x_ph = [("x-ph-team", "blue"), ("x-ph-queue", "42")]
             .map(|(n, v)| (n.to_string(), v.to_string()));
         assert_eq!(record.x_ph_headers(), x_ph);
     })
