@@ -138,14 +138,7 @@ async fn a_silent_or_late_callee_is_cancelled_with_487() {
                 invite_then_cancel(callee.sip_addr(), "agent", Duration::from_millis(300))
                     .await
                     .unwrap();
-            assert_eq!(
-                outcome,
-                CancelOutcome {
-                    provisional: vec![100, 180],
-                    cancel_status: 200,
-                    invite_status: 487,
-                }
-            );
+            assert_eq!(outcome, super::tests::rang_then_cancelled());
             assert!(matches!(
                 callee.answered(Duration::from_secs(5)).await,
                 Err(PhoneError::Cancelled)
