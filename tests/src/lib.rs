@@ -6,9 +6,10 @@
 //!
 //! - [`daemon`]: spawns `chorusd` on free loopback ports and waits until it
 //!   answers SIP `OPTIONS`.
-//! - [`phone`]: a hand-written SIP user agent over UDP that dials, sends a
-//!   sine tone as G.711, records what it hears, sends RFC 4733 digits,
-//!   re-INVITEs and hangs up.
+//! - [`phone`]: a hand-written SIP user agent over UDP that dials or is
+//!   called (rings, answers, declines, stays silent), sends a sine tone as
+//!   G.711, records what it hears, sends RFC 4733 digits, re-INVITEs and
+//!   hangs up.
 //! - [`tone`]: Goertzel level measurement to prove which participants were
 //!   heard (see "Proving what a participant heard" in the project notes).
 //! - [`http`]: a real HTTP server for answer URLs and callbacks that records

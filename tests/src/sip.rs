@@ -207,6 +207,14 @@ impl SipMessage {
         }
     }
 
+    /// Request-URI of a request, as written.
+    pub fn request_uri(&self) -> Option<&str> {
+        match &self.start {
+            StartLine::Request { uri, .. } => Some(uri),
+            StartLine::Response { .. } => None,
+        }
+    }
+
     /// CSeq number and method.
     pub fn cseq(&self) -> Option<(u32, String)> {
         let mut parts = self.header("cseq")?.split_whitespace();

@@ -16,7 +16,9 @@ use super::{
 /// What [`super::dial`] hands over to build a [`Call`].
 pub(super) struct CallParts {
     pub ep: Arc<Endpoint>,
-    pub task: AbortOnDrop,
+    /// The tasks serving this call's SIP socket (the receive loop, and for
+    /// an answered call also the answering side).
+    pub tasks: Vec<Arc<AbortOnDrop>>,
     pub media: Media,
     pub negotiated: Negotiated,
     pub provisional: Vec<u16>,
@@ -40,7 +42,7 @@ pub struct Call {
     cseq: AtomicU32,
     sdp_version: AtomicU64,
     // Last so the receive task stops after everything else is torn down.
-    _task: AbortOnDrop,
+    _tasks: Vec<Arc<AbortOnDrop>>,
 }
 
 impl Call {
@@ -56,7 +58,7 @@ impl Call {
             answer: p.answer,
             cseq: AtomicU32::new(1),
             sdp_version: AtomicU64::new(1),
-            _task: p.task,
+            _tasks: p.tasks,
         }
     }
 
@@ -177,7 +179,7 @@ impl Call {
         if !has_event_pt {
             return Err(PhoneError::NoTelephoneEvent);
         }
-        let done = self.media.queue_digit(digit, send_end);
+        let done = self.media.shared.queue_digit(digit, send_end);
         match tokio::time::timeout(Duration::from_secs(3), done).await {
             Ok(Ok(())) => Ok(()),
             _ => Err(PhoneError::DtmfNotSent(digit)),
@@ -208,7 +210,7 @@ impl Call {
     pub async fn wait_for_bye(&self, timeout: Duration) -> bool {
         let mut rx = self.ep.bye.subscribe();
         matches!(
-            tokio::time::timeout(timeout, rx.wait_for(|b| *b)).await,
+            tokio::time::timeout(timeout, rx.wait_for(Option::is_some)).await,
             Ok(Ok(_))
         )
     }
@@ -229,6 +231,11 @@ impl Call {
 
     /// Whether the far end has sent BYE.
     pub fn got_bye(&self) -> bool {
+        self.ep.bye.borrow().is_some()
+    }
+
+    /// When the far end sent BYE, if it has.
+    pub fn bye_at(&self) -> Option<Instant> {
         *self.ep.bye.borrow()
     }
 

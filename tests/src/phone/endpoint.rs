@@ -14,6 +14,8 @@ use tokio::sync::{mpsc, watch};
 
 use crate::sip::{self, SipMessage};
 
+use super::message::response_to;
+
 /// RFC 3261 T1: first retransmission interval.
 pub(crate) const T1: Duration = Duration::from_millis(500);
 /// RFC 3261 T2: cap for non-INVITE retransmission intervals.
@@ -40,111 +42,19 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Everything needed to write one outgoing request.
-pub(crate) struct Request<'a> {
-    pub method: &'a str,
-    pub uri: &'a str,
-    pub branch: &'a str,
-    /// Full From value including the tag.
-    pub from: &'a str,
-    /// Full To value (with the remote tag once known).
-    pub to: &'a str,
-    pub call_id: &'a str,
-    pub cseq: u32,
-    pub contact: Option<&'a str>,
-    pub extra: &'a [(String, String)],
-    /// SDP body, if any.
-    pub sdp: Option<&'a str>,
-}
-
-impl Request<'_> {
-    /// Serialises the request with a Via naming `local`.
-    pub(crate) fn to_bytes(&self, local: SocketAddr) -> Vec<u8> {
-        let mut s = format!(
-            "{method} {uri} SIP/2.0\r\n\
-             Via: SIP/2.0/UDP {local};branch={branch};rport\r\n\
-             Max-Forwards: 70\r\n\
-             From: {from}\r\n\
-             To: {to}\r\n\
-             Call-ID: {call_id}\r\n\
-             CSeq: {cseq} {method}\r\n",
-            method = self.method,
-            uri = self.uri,
-            branch = self.branch,
-            from = self.from,
-            to = self.to,
-            call_id = self.call_id,
-            cseq = self.cseq,
-        );
-        if let Some(contact) = self.contact {
-            s.push_str(&format!("Contact: <{contact}>\r\n"));
-        }
-        if self.method == "INVITE" {
-            s.push_str("Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO\r\n");
-        }
-        for (name, value) in self.extra {
-            s.push_str(&format!("{name}: {value}\r\n"));
-        }
-        s.push_str("User-Agent: chorus-test-phone\r\n");
-        match self.sdp {
-            Some(body) => s.push_str(&format!(
-                "Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            )),
-            None => s.push_str("Content-Length: 0\r\n\r\n"),
-        }
-        s.into_bytes()
-    }
-}
-
-/// A response to `req` echoing its Vias, From, To (adding `local_tag` when To
-/// has none), Call-ID and CSeq.
-pub(crate) fn response_to(
-    req: &SipMessage,
-    status: u16,
-    reason: &str,
-    local_tag: &str,
-    contact: Option<&str>,
-    sdp: Option<&str>,
-) -> Vec<u8> {
-    let mut s = format!("SIP/2.0 {status} {reason}\r\n");
-    for via in req.header_all("via") {
-        s.push_str(&format!("Via: {via}\r\n"));
-    }
-    let to = req.header("to").unwrap_or("");
-    let to = if req.to_tag().is_some() || to.is_empty() {
-        to.to_string()
-    } else {
-        format!("{to};tag={local_tag}")
-    };
-    for (name, value) in [
-        ("From", req.header("from").unwrap_or("")),
-        ("To", to.as_str()),
-        ("Call-ID", req.call_id().unwrap_or("")),
-        ("CSeq", req.header("cseq").unwrap_or("")),
-    ] {
-        s.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if let Some(contact) = contact {
-        s.push_str(&format!("Contact: <{contact}>\r\n"));
-    }
-    match sdp {
-        Some(body) => s.push_str(&format!(
-            "Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )),
-        None => s.push_str("Content-Length: 0\r\n\r\n"),
-    }
-    s.into_bytes()
-}
-
 type WaiterKey = (String, String);
+
+/// Requests a listening phone's answering side handles itself (see
+/// [`Endpoint::listen`]), with the address each came from.
+pub(crate) type Incoming = mpsc::UnboundedReceiver<(SipMessage, SocketAddr)>;
 
 /// One UA's SIP socket plus the state its background task shares with calls.
 pub(crate) struct Endpoint {
     pub socket: UdpSocket,
     pub local: SocketAddr,
-    pub peer: SocketAddr,
+    /// Where requests go: the dialled address, or for a listening phone the
+    /// source of the INVITE it took.
+    peer: Mutex<SocketAddr>,
     /// Our tag, used when answering out-of-dialog requests.
     pub local_tag: String,
     /// Our Contact URI.
@@ -153,8 +63,8 @@ pub(crate) struct Endpoint {
     waiters: Mutex<HashMap<WaiterKey, mpsc::UnboundedSender<SipMessage>>>,
     /// ACK sent per INVITE CSeq, re-sent when the response is retransmitted.
     acks: Mutex<HashMap<u32, Vec<u8>>>,
-    /// Set once the far end sent BYE.
-    pub bye: watch::Sender<bool>,
+    /// When the far end sent BYE, once it has.
+    pub bye: watch::Sender<Option<Instant>>,
     /// Methods of every request the far end sent, in order.
     pub requests: Mutex<Vec<String>>,
     /// What went over the wire, in order: `"<- SIP/2.0 200"` for each
@@ -165,6 +75,9 @@ pub(crate) struct Endpoint {
     pub answer_sdp: Mutex<String>,
     /// Cleared on BYE so the media sender falls silent like a real phone.
     pub media_active: Arc<AtomicBool>,
+    /// A listening phone: initial INVITEs, CANCELs and ACKs go here rather
+    /// than being answered by the receive loop.
+    incoming: Option<mpsc::UnboundedSender<(SipMessage, SocketAddr)>>,
 }
 
 impl Endpoint {
@@ -174,28 +87,60 @@ impl Endpoint {
         user: &str,
         media_active: Arc<AtomicBool>,
     ) -> std::io::Result<Arc<Endpoint>> {
+        Self::open(Some(peer), user, media_active, None).await
+    }
+
+    /// Binds a fresh loopback socket that waits to be called; the receiver
+    /// gets every initial INVITE, CANCEL and ACK, and the peer becomes
+    /// whoever sent the INVITE ([`Endpoint::set_peer`]).
+    pub(crate) async fn listen(
+        user: &str,
+        media_active: Arc<AtomicBool>,
+    ) -> std::io::Result<(Arc<Endpoint>, Incoming)> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let ep = Self::open(None, user, media_active, Some(tx)).await?;
+        Ok((ep, rx))
+    }
+
+    async fn open(
+        peer: Option<SocketAddr>,
+        user: &str,
+        media_active: Arc<AtomicBool>,
+        incoming: Option<mpsc::UnboundedSender<(SipMessage, SocketAddr)>>,
+    ) -> std::io::Result<Arc<Endpoint>> {
         let socket = UdpSocket::bind("127.0.0.1:0").await?;
         let local = socket.local_addr()?;
         Ok(Arc::new(Endpoint {
             socket,
             local,
-            peer,
+            peer: Mutex::new(peer.unwrap_or(local)),
             local_tag: token(),
             contact: format!("sip:{user}@{local}"),
             waiters: Mutex::new(HashMap::new()),
             acks: Mutex::new(HashMap::new()),
-            bye: watch::channel(false).0,
+            bye: watch::channel(None).0,
             requests: Mutex::new(Vec::new()),
             wire: Mutex::new(Vec::new()),
             answer_sdp: Mutex::new(String::new()),
             media_active,
+            incoming,
         }))
+    }
+
+    /// Where requests go.
+    pub(crate) fn peer(&self) -> SocketAddr {
+        *lock(&self.peer)
+    }
+
+    /// Sends later requests to `peer` (a listening phone, once called).
+    pub(crate) fn set_peer(&self, peer: SocketAddr) {
+        *lock(&self.peer) = peer;
     }
 
     /// Sends a datagram to the peer. Errors are ignored on purpose: UDP loss
     /// is what retransmission is for.
     pub(crate) async fn send(&self, data: &[u8]) {
-        let _ = self.socket.send_to(data, self.peer).await;
+        let _ = self.socket.send_to(data, self.peer()).await;
     }
 
     /// Records the ACK for INVITE `cseq` and sends it.
@@ -259,11 +204,24 @@ impl Endpoint {
     async fn on_request(&self, msg: SipMessage, from: SocketAddr) {
         let method = msg.method().unwrap_or("").to_ascii_uppercase();
         lock(&self.requests).push(method.clone());
+        let answering_side = match method.as_str() {
+            "INVITE" => msg.to_tag().is_none(),
+            "CANCEL" | "ACK" => true,
+            _ => false,
+        };
+        if answering_side && let Some(incoming) = &self.incoming {
+            let _ = incoming.send((msg, from));
+            return;
+        }
         let reply = match method.as_str() {
             "ACK" => return,
             "BYE" => {
                 self.media_active.store(false, Ordering::Relaxed);
-                self.bye.send_replace(true);
+                self.bye.send_if_modified(|at| {
+                    let first = at.is_none();
+                    at.get_or_insert_with(Instant::now);
+                    first
+                });
                 response_to(&msg, 200, "OK", &self.local_tag, None, None)
             }
             "INVITE" => {

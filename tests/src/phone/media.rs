@@ -116,6 +116,23 @@ pub(crate) struct MediaShared {
     pub late_sends: Mutex<Vec<(Instant, Duration)>>,
 }
 
+impl MediaShared {
+    /// Queues an RFC 4733 digit, with or without its end packets; the
+    /// receiver resolves once its last packet is sent (or is dropped if the
+    /// call ends first).
+    pub(crate) fn queue_digit(&self, digit: char, send_end: bool) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        lock(&self.dtmf).push_back(DtmfJob {
+            digit,
+            timestamp: 0,
+            frame: 0,
+            send_end,
+            done: Some(tx),
+        });
+        rx
+    }
+}
+
 /// The media threads of one call; stops them when dropped.
 pub(crate) struct Media {
     pub shared: Arc<MediaShared>,
@@ -191,21 +208,6 @@ impl Media {
         }
         *lock(&self.shared.audio_pt) = Some((params.payload_type, params.law));
         *lock(&self.shared.params) = Some(params);
-    }
-
-    /// Queues an RFC 4733 digit, with or without its end packets; the
-    /// receiver resolves once its last packet is sent (or is dropped if the
-    /// call ends first).
-    pub(crate) fn queue_digit(&self, digit: char, send_end: bool) -> oneshot::Receiver<()> {
-        let (tx, rx) = oneshot::channel();
-        lock(&self.shared.dtmf).push_back(DtmfJob {
-            digit,
-            timestamp: 0,
-            frame: 0,
-            send_end,
-            done: Some(tx),
-        });
-        rx
     }
 }
 

@@ -4,14 +4,21 @@
 //! plain SIP text out, so a bug shared by both sides cannot hide. A dialled
 //! [`Call`] sends a sine (or silence) as G.711, records everything it hears
 //! with arrival times, answers the far end's BYE/OPTIONS/INFO, and stops all
-//! of its tasks and threads when dropped.
+//! of its tasks and threads when dropped. A [`Callee`] waits to be called
+//! instead, rings, answers (or declines, or stays silent) and, once
+//! answered, is a [`Call`] too.
 
+mod answer;
 mod call;
+#[cfg(test)]
+mod callee_tests;
 mod endpoint;
 mod media;
+mod message;
 mod probes;
 #[cfg(test)]
 mod tests;
+mod uas;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -21,10 +28,12 @@ use std::time::{Duration, Instant};
 use chorus_media::sdp::{self, LocalMedia};
 use tokio::task::JoinHandle;
 
+pub use answer::{Callee, CalleeOptions, CalleeRecord, Reaction};
 pub use call::Call;
-use endpoint::{ClientTx, Endpoint, Request, branch, token};
+use endpoint::{ClientTx, Endpoint, branch, token};
 pub use media::ReceivedPacket;
 use media::{Media, MediaQuirks, SendParams};
+use message::Request;
 pub use probes::{TcpReply, invite_then_cancel, options, send_raw, send_raw_tcp};
 
 /// Payload type the phone offers for RFC 4733 telephone-event.
@@ -86,6 +95,14 @@ pub enum PhoneError {
     /// Not one of sendrecv, sendonly, recvonly, inactive.
     #[error("invalid SDP direction {0:?}")]
     InvalidDirection(String),
+    /// A called phone: the caller sent CANCEL before the answer (the phone
+    /// answered it 200 and the INVITE 487).
+    #[error("the caller cancelled before the call was answered")]
+    Cancelled,
+    /// A called phone: the INVITE's offer had no usable audio (the phone
+    /// answered 488).
+    #[error("unusable SDP offer: {0:?}")]
+    OfferNotAcceptable(String),
 }
 
 /// How [`dial`] places a call.
@@ -177,7 +194,7 @@ struct DialogIds {
 
 impl DialogIds {
     fn new(ep: &Endpoint, from_user: &str, to_user: &str) -> Self {
-        let request_uri = format!("sip:{to_user}@{}", ep.peer);
+        let request_uri = format!("sip:{to_user}@{}", ep.peer());
         DialogIds {
             call_id: format!("{}@127.0.0.1", token()),
             from: format!("<sip:{from_user}@{}>;tag={}", ep.local, ep.local_tag),
@@ -272,7 +289,7 @@ pub async fn dial(
 ) -> Result<Call, PhoneError> {
     let active = Arc::new(AtomicBool::new(true));
     let ep = Endpoint::bind(chorus, &opts.from_user, Arc::clone(&active)).await?;
-    let task = AbortOnDrop(tokio::spawn(Arc::clone(&ep).run()));
+    let task = Arc::new(AbortOnDrop(tokio::spawn(Arc::clone(&ep).run())));
     let quirks = MediaQuirks {
         first_rtp_delay: opts.first_rtp_delay,
         behind_nat: opts.behind_nat,
@@ -339,7 +356,7 @@ pub async fn dial(
     media.start_sending(send_params(&negotiated));
     Ok(Call::new(call::CallParts {
         ep,
-        task,
+        tasks: vec![task],
         media,
         negotiated,
         provisional,

@@ -8,7 +8,8 @@ use chorus_media::g711::Law;
 use chorus_media::rtp::{RtpPacket, RtpWriter};
 use tokio::net::UdpSocket;
 
-use super::endpoint::{lock, response_to};
+use super::endpoint::lock;
+use super::message::response_to;
 use super::*;
 use crate::sip::{self, SipMessage};
 use crate::tone;
@@ -333,6 +334,16 @@ async fn rejection_is_acknowledged_on_the_invite_branch() {
     .await;
 }
 
+/// What [`invite_then_cancel`] sees from a far end that rang (100, 180)
+/// and honoured the CANCEL (200, then 487 to the INVITE).
+pub(super) fn rang_then_cancelled() -> CancelOutcome {
+    CancelOutcome {
+        provisional: vec![100, 180],
+        cancel_status: 200,
+        invite_status: 487,
+    }
+}
+
 #[tokio::test]
 async fn cancel_gets_200_and_487() {
     bounded(async {
@@ -340,14 +351,7 @@ async fn cancel_gets_200_and_487() {
         let outcome = invite_then_cancel(uas.addr, "conf", Duration::from_millis(200))
             .await
             .unwrap();
-        assert_eq!(
-            outcome,
-            CancelOutcome {
-                provisional: vec![100, 180],
-                cancel_status: 200,
-                invite_status: 487
-            }
-        );
+        assert_eq!(outcome, rang_then_cancelled());
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(uas.requests("ACK").len(), 1);
         let cancel = uas.requests("CANCEL").pop().unwrap();
