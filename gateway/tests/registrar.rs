@@ -39,6 +39,19 @@ async fn register(
     String::from_utf8_lossy(&buf[..n]).into_owned()
 }
 
+/// chorusd whose users file holds alice (password `s3cret`), with `env`;
+/// the scratch directory lives as long as the caller keeps it.
+async fn start_with_alice(env: &[(&str, &str)]) -> (Scratch, Chorusd) {
+    let dir = Scratch::new("registrar");
+    let users = dir.path("users");
+    let line = format!("alice:chorus:{}\n", ha1("alice", "chorus", "s3cret"));
+    std::fs::write(&users, line).unwrap();
+    let mut vars = vec![("CHORUS_SIP__USERS_FILE", users.to_str().unwrap())];
+    vars.extend_from_slice(env);
+    let chorus = Chorusd::start(chorusd_bin(), &vars).await;
+    (dir, chorus)
+}
+
 fn status(response: &str) -> &str {
     response.get(8..11).unwrap_or("")
 }
@@ -54,18 +67,7 @@ fn nonce(response: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_softphone_registers_with_digest_credentials() {
-    let dir = Scratch::new("registrar");
-    let users = dir.path("users");
-    std::fs::write(
-        &users,
-        format!("alice:chorus:{}\n", ha1("alice", "chorus", "s3cret")),
-    )
-    .unwrap();
-    let chorus = Chorusd::start(
-        chorusd_bin(),
-        &[("CHORUS_SIP__USERS_FILE", users.to_str().unwrap())],
-    )
-    .await;
+    let (_dir, chorus) = start_with_alice(&[]).await;
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let addr = chorus.sip_addr();
 
@@ -135,21 +137,7 @@ async fn invite(socket: &UdpSocket, chorus: SocketAddr, call_id: &str) -> String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registered_user_may_call_from_outside_the_trusted_sources() {
-    let dir = Scratch::new("registered-calls");
-    let users = dir.path("users");
-    std::fs::write(
-        &users,
-        format!("alice:chorus:{}\n", ha1("alice", "chorus", "s3cret")),
-    )
-    .unwrap();
-    let chorus = Chorusd::start(
-        chorusd_bin(),
-        &[
-            ("CHORUS_SIP__USERS_FILE", users.to_str().unwrap()),
-            ("CHORUS_SIP__TRUSTED_SOURCES", "127.0.0.1/32"),
-        ],
-    )
-    .await;
+    let (_dir, chorus) = start_with_alice(&[("CHORUS_SIP__TRUSTED_SOURCES", "127.0.0.1/32")]).await;
     let addr = chorus.sip_addr();
     let socket = UdpSocket::bind("127.0.0.2:0").await.unwrap();
     let before = invite(&socket, addr, "before").await;
