@@ -128,6 +128,13 @@ pub struct Query {
 }
 
 impl Query {
+    pub(super) fn new(
+        status: StatusCode,
+        handle: rsipstack::dialog::dialog::TransactionHandle,
+    ) -> Self {
+        Self { status, handle }
+    }
+
     /// Sends the answer.
     pub async fn answer(self) {
         let _ = self.handle.reply(self.status).await;
@@ -148,6 +155,22 @@ pub struct SessionOffer {
 }
 
 impl SessionOffer {
+    /// An offer in a dialog without a session timer (an outbound call's).
+    pub(super) fn new(
+        method: &'static str,
+        body: Vec<u8>,
+        handle: rsipstack::dialog::dialog::TransactionHandle,
+        local_sdp: Arc<Mutex<String>>,
+    ) -> Self {
+        Self {
+            method,
+            body,
+            handle,
+            timer: Vec::new(),
+            local_sdp,
+        }
+    }
+
     /// Accepts it with our SDP answer.
     pub async fn answer(self, sdp: String) {
         let mut headers = self.timer;
@@ -216,7 +239,7 @@ impl CallSpans {
             .unwrap_or_else(tracing::Span::none)
     }
 
-    fn remove(&self, dialog: &DialogId) {
+    pub(super) fn remove(&self, dialog: &DialogId) {
         self.lock().remove(dialog);
     }
 }
@@ -518,7 +541,7 @@ async fn answer_of(refreshing: &mut Option<tokio::sync::oneshot::Receiver<bool>>
     }
 }
 
-fn sdp_content_type() -> Header {
+pub(super) fn sdp_content_type() -> Header {
     Header::ContentType("application/sdp".into())
 }
 

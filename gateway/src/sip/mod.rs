@@ -11,12 +11,15 @@
 //! called, or while `sip.max_calls` calls are up), in-dialog requests go to
 //! their dialog, OPTIONS is answered, other methods get 405 (501 for unknown
 //! ones comes from the screen). [`SipMetrics`] renders what was turned away.
+//! [`Signalling::dialer`] places outbound calls on the same endpoint (see
+//! [`uac`]); their in-dialog requests come through the same dispatcher.
 
 mod call;
 pub mod guard;
 pub mod screen;
 pub mod session_timer;
 pub mod tcp;
+pub mod uac;
 pub mod udp;
 
 use std::net::SocketAddr;
@@ -78,6 +81,7 @@ pub struct Signalling {
     metrics: SipMetrics,
     max_calls: usize,
     session_expires: std::time::Duration,
+    spans: CallSpans,
     stop: CancellationToken,
 }
 
@@ -214,6 +218,7 @@ impl Signalling {
             },
             max_calls: sip.max_calls as usize,
             session_expires: sip.session_expires,
+            spans: CallSpans::default(),
             stop,
         })
     }
@@ -226,6 +231,16 @@ impl Signalling {
     /// The UDP address actually bound (port 0 resolved).
     pub fn udp_addr(&self) -> SocketAddr {
         self.udp_addr
+    }
+
+    /// Places outbound calls on this endpoint (their in-dialog requests
+    /// are served once [`Signalling::serve`] runs).
+    pub fn dialer(&self) -> uac::Dialer {
+        uac::Dialer {
+            dialogs: self.dialogs.clone(),
+            contact: self.contact,
+            spans: self.spans.clone(),
+        }
     }
 
     /// The switch that refuses new calls.
@@ -247,6 +262,7 @@ impl Signalling {
             metrics,
             max_calls,
             session_expires,
+            spans,
             stop,
         } = self;
         if let Some((listener, limits)) = tcp {
@@ -264,7 +280,7 @@ impl Signalling {
             contact,
             admission,
             calls,
-            spans: CallSpans::default(),
+            spans,
             metrics,
             max_calls,
             session_expires,
@@ -439,6 +455,21 @@ impl Dispatcher {
 const ACK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl ContactAddresses {
+    /// Our Contact for a dialog we start: the advertised address and the
+    /// UDP port (outbound INVITEs go over UDP).
+    fn udp_uri(&self) -> Uri {
+        Uri {
+            scheme: Some(rsipstack::sip::Scheme::Sip),
+            auth: Some(rsipstack::sip::Auth {
+                user: "chorus".to_owned(),
+                password: None,
+            }),
+            host_with_port: SocketAddr::new(self.advertised, self.udp_port).into(),
+            params: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+
     /// Our Contact for a dialog: the advertised address, and the transport
     /// the INVITE came over so the peer's in-dialog requests come back the
     /// same way.
