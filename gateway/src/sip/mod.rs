@@ -44,6 +44,7 @@ use guard::Guard;
 use screen::Rejection;
 use session_timer::SessionTimer;
 use tcp::{Links, TcpLimits};
+pub use uac::ClientCall;
 use udp::ScreeningSocket;
 
 /// Methods we answer, for `Allow` headers.

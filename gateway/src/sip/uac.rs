@@ -222,7 +222,9 @@ impl PendingInvite {
             // Cancelled, and the 200 crossed the CANCEL: rsipstack BYEs it.
             return InviteStep::Refused { status: 487 };
         }
-        self.dialer.spans.insert(id.clone(), tracing::Span::current());
+        self.dialer
+            .spans
+            .insert(id.clone(), tracing::Span::current());
         let call = ClientCall {
             dialog: self.dialog.clone(),
             id,
@@ -277,7 +279,9 @@ impl ClientCall {
         match tokio::time::timeout(BYE_WAIT, self.dialog.bye()).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => tracing::debug!(%error, "BYE failed"),
-            Err(_) => tracing::info!(waited = ?BYE_WAIT, "no answer to BYE; the call is over anyway"),
+            Err(_) => {
+                tracing::info!(waited = ?BYE_WAIT, "no answer to BYE; the call is over anyway")
+            }
         }
     }
 
