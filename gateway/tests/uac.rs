@@ -218,10 +218,8 @@ async fn a_busy_callee_is_a_busy_line_with_status_486() {
     assert_sipp_passed(sipp, "the INVITE's From and X-PH header, the ACK").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_callee_that_only_rings_is_cancelled_after_the_ring_timeout() {
-    let gateway = Gateway::start().await;
-    let dir = Scratch::new("uac-ring");
+/// A callee that rings until CANCELled, and answers the CANCEL.
+fn ringing_callee(dir: &Scratch) -> (String, Peer) {
     let ring = format!(
         r#"{CHECK_INVITE}
 {}
@@ -240,8 +238,15 @@ Content-Length: 0
         reply("180 Ringing", "Content-Length: 0\n"),
         reply("487 Request Terminated", "Content-Length: 0\n"),
     );
-    let file = scenario(&dir, "ring", &ring);
-    let (target, sipp) = sipp_callee(&["-sf", file.to_str().unwrap()]);
+    let file = scenario(dir, "ring", &ring);
+    sipp_callee(&["-sf", file.to_str().unwrap()])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callee_that_only_rings_is_cancelled_after_the_ring_timeout() {
+    let gateway = Gateway::start().await;
+    let dir = Scratch::new("uac-ring");
+    let (target, sipp) = ringing_callee(&dir);
     let started = Instant::now();
     let dialled = dial(
         &gateway.dialer,
@@ -304,4 +309,44 @@ Content-Length: 0
         .expect("the callee's BYE ends the call");
     assert_eq!(ended, CallEnd::ByCallee);
     assert_sipp_passed(sipp, "our 200 to its BYE").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dial_that_lost_the_race_is_cancelled_at_once() {
+    let gateway = Gateway::start().await;
+    let dir = Scratch::new("uac-race");
+    let (target, sipp) = ringing_callee(&dir);
+    let options = gateway.options(Duration::from_secs(30));
+    let canceller = options.canceller.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        canceller.lost_race();
+    });
+    let dialled = dial(&gateway.dialer, &gateway.media, &target, options);
+    let failure = tokio::time::timeout(Duration::from_secs(10), dialled)
+        .await
+        .expect("the dial ends when cancelled")
+        .err()
+        .expect("nobody answers");
+    assert_eq!(failure.cause, DialCause::LostRace);
+    assert_eq!(failure.cause.info().cause, "LOST RACE");
+    assert_eq!(failure.status, Some(487));
+    assert_sipp_passed(sipp, "the CANCEL").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_canceller_hangs_up_an_answered_call_with_bye() {
+    let gateway = Gateway::start().await;
+    let (target, sipp) = sipp_callee(&["-sn", "uas", "-rtp_echo"]);
+    let options = gateway.options(Duration::from_secs(10));
+    let canceller = options.canceller.clone();
+    let mut call = dial(&gateway.dialer, &gateway.media, &target, options)
+        .await
+        .expect("the echo callee answers");
+    canceller.cancel();
+    let ended = tokio::time::timeout(Duration::from_secs(5), call.ended())
+        .await
+        .expect("the cancel ends the call");
+    assert_eq!(ended, CallEnd::Cancelled);
+    assert_sipp_passed(sipp, "the built-in uas expects our BYE").await;
 }
