@@ -33,9 +33,11 @@ struct Gateway {
 
 impl Gateway {
     async fn start() -> Self {
-        let mut sip = SipConfig::default();
-        sip.udp_listen = SocketAddr::new(LOOPBACK, 0);
-        sip.tcp_listen = None;
+        let sip = SipConfig {
+            udp_listen: SocketAddr::new(LOOPBACK, 0),
+            tcp_listen: None,
+            ..SipConfig::default()
+        };
         let stop = CancellationToken::new();
         let signalling = Signalling::start(&sip, stop.clone()).await.unwrap();
         let dialer = signalling.dialer();

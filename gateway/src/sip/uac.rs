@@ -274,7 +274,7 @@ pub struct ClientCall {
 }
 
 impl ClientCall {
-    /// Ends the call with BYE, waiting up to [`BYE_WAIT`] for its answer.
+    /// Ends the call with BYE, waiting up to 2 s for its answer.
     pub async fn bye(&self) {
         match tokio::time::timeout(BYE_WAIT, self.dialog.bye()).await {
             Ok(Ok(())) => {}
