@@ -200,6 +200,18 @@ pub const BYE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// (64·T1, RFC 3261 §13.3.1.4).
 const ACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(32);
 
+/// Sends BYE and waits up to [`BYE_WAIT`] for its answer: a peer that
+/// vanished would otherwise hold the call for the BYE transaction's 32 s.
+pub(super) async fn bye_within_wait(dialog: &InviteDialog) {
+    match tokio::time::timeout(BYE_WAIT, dialog.bye()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::debug!(%error, "BYE failed"),
+        Err(_) => {
+            tracing::info!(waited = ?BYE_WAIT, "no answer to BYE; the call is over anyway")
+        }
+    }
+}
+
 /// Waits up to `within` for the ACK of our 200 OK: true once the dialog is
 /// confirmed, false if it ends first, was never answered, or the time runs
 /// out.
@@ -389,13 +401,7 @@ impl ServerCall {
             tracing::debug!("no ACK for our 200 OK; no BYE");
             return;
         }
-        match tokio::time::timeout(BYE_WAIT, self.dialog.bye()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::debug!(%error, "BYE failed"),
-            Err(_) => {
-                tracing::info!(waited = ?BYE_WAIT, "no answer to BYE; the call is over anyway")
-            }
-        }
+        bye_within_wait(&self.dialog).await;
     }
 
     /// The next thing the caller does; the call is over too when the TCP

@@ -23,7 +23,7 @@ use rsipstack::sip::{Header, StatusCode, Uri};
 use tokio::task::JoinHandle;
 
 use super::ContactAddresses;
-use super::call::{BYE_WAIT, CallSpans, DialogEvent, Query, SessionOffer, sdp_content_type};
+use super::call::{CallSpans, DialogEvent, Query, SessionOffer, bye_within_wait, sdp_content_type};
 
 /// What an INVITE we send says.
 #[derive(Debug, Clone, Default)]
@@ -276,13 +276,7 @@ pub struct ClientCall {
 impl ClientCall {
     /// Ends the call with BYE, waiting up to 2 s for its answer.
     pub async fn bye(&self) {
-        match tokio::time::timeout(BYE_WAIT, self.dialog.bye()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::debug!(%error, "BYE failed"),
-            Err(_) => {
-                tracing::info!(waited = ?BYE_WAIT, "no answer to BYE; the call is over anyway")
-            }
-        }
+        bye_within_wait(&self.dialog).await;
     }
 
     /// The next thing the callee does. Cancel-safe. No session timer runs
