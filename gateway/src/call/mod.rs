@@ -5,11 +5,13 @@
 //! performs each of the flow's actions (fetch a document, answer, play, join
 //! an MPC, reject or hang up) and tells the flow what happened, serving the
 //! caller's in-dialog requests (re-INVITE, UPDATE, OPTIONS, BYE) all along.
+//! [`outbound`] places calls (a UAC leg); nothing in chorusd dials yet.
 //! [`serve`] starts a task for each call signalling hands over, in the call's
 //! span; [`CallTable`] knows every live call so that a graceful stop can
 //! hang them all up.
 
 pub mod inbound;
+pub mod outbound;
 mod params;
 pub mod report;
 mod services;

@@ -128,6 +128,13 @@ pub struct Query {
 }
 
 impl Query {
+    pub(super) fn new(
+        status: StatusCode,
+        handle: rsipstack::dialog::dialog::TransactionHandle,
+    ) -> Self {
+        Self { status, handle }
+    }
+
     /// Sends the answer.
     pub async fn answer(self) {
         let _ = self.handle.reply(self.status).await;
@@ -148,6 +155,22 @@ pub struct SessionOffer {
 }
 
 impl SessionOffer {
+    /// An offer in a dialog without a session timer (an outbound call's).
+    pub(super) fn new(
+        method: &'static str,
+        body: Vec<u8>,
+        handle: rsipstack::dialog::dialog::TransactionHandle,
+        local_sdp: Arc<Mutex<String>>,
+    ) -> Self {
+        Self {
+            method,
+            body,
+            handle,
+            timer: Vec::new(),
+            local_sdp,
+        }
+    }
+
     /// Accepts it with our SDP answer.
     pub async fn answer(self, sdp: String) {
         let mut headers = self.timer;
@@ -176,6 +199,18 @@ pub const BYE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// How long a 2xx waits for its ACK before the transaction gives up
 /// (64·T1, RFC 3261 §13.3.1.4).
 const ACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(32);
+
+/// Sends BYE and waits up to [`BYE_WAIT`] for its answer: a peer that
+/// vanished would otherwise hold the call for the BYE transaction's 32 s.
+pub(super) async fn bye_within_wait(dialog: &InviteDialog) {
+    match tokio::time::timeout(BYE_WAIT, dialog.bye()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::debug!(%error, "BYE failed"),
+        Err(_) => {
+            tracing::info!(waited = ?BYE_WAIT, "no answer to BYE; the call is over anyway")
+        }
+    }
+}
 
 /// Waits up to `within` for the ACK of our 200 OK: true once the dialog is
 /// confirmed, false if it ends first, was never answered, or the time runs
@@ -216,7 +251,7 @@ impl CallSpans {
             .unwrap_or_else(tracing::Span::none)
     }
 
-    fn remove(&self, dialog: &DialogId) {
+    pub(super) fn remove(&self, dialog: &DialogId) {
         self.lock().remove(dialog);
     }
 }
@@ -366,13 +401,7 @@ impl ServerCall {
             tracing::debug!("no ACK for our 200 OK; no BYE");
             return;
         }
-        match tokio::time::timeout(BYE_WAIT, self.dialog.bye()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::debug!(%error, "BYE failed"),
-            Err(_) => {
-                tracing::info!(waited = ?BYE_WAIT, "no answer to BYE; the call is over anyway")
-            }
-        }
+        bye_within_wait(&self.dialog).await;
     }
 
     /// The next thing the caller does; the call is over too when the TCP
@@ -518,7 +547,7 @@ async fn answer_of(refreshing: &mut Option<tokio::sync::oneshot::Receiver<bool>>
     }
 }
 
-fn sdp_content_type() -> Header {
+pub(super) fn sdp_content_type() -> Header {
     Header::ContentType("application/sdp".into())
 }
 

@@ -12,8 +12,10 @@
 //! their dialog, OPTIONS is answered, REGISTER goes to the [`registrar`]
 //! (digest, see [`digest`]), other methods get 405 (501 for unknown
 //! ones comes from the screen). [`SipMetrics`] renders what was turned away.
-//! [`pacer`] paces dialling out (calls per second, a bounded queue); the
-//! outbound leg that will use it is being built (issue 13).
+//! [`Signalling::dialer`] places outbound calls on the same endpoint (see
+//! [`uac`]); their in-dialog requests come through the same dispatcher.
+//! [`pacer`] paces dialling out (calls per second, a bounded queue), for
+//! when the API dials (not wired yet).
 
 mod call;
 pub mod digest;
@@ -23,6 +25,7 @@ pub mod registrar;
 pub mod screen;
 pub mod session_timer;
 pub mod tcp;
+pub mod uac;
 pub mod udp;
 
 use std::net::SocketAddr;
@@ -48,6 +51,7 @@ use registrar::{Register, Registrar};
 use screen::Rejection;
 use session_timer::SessionTimer;
 use tcp::{Links, TcpLimits};
+pub use uac::ClientCall;
 use udp::ScreeningSocket;
 
 /// Methods we answer, for `Allow` headers.
@@ -89,6 +93,7 @@ pub struct Signalling {
     max_calls: usize,
     session_expires: std::time::Duration,
     registrar: Arc<Registrar>,
+    spans: CallSpans,
     stop: CancellationToken,
 }
 
@@ -235,6 +240,7 @@ impl Signalling {
             max_calls: sip.max_calls as usize,
             session_expires: sip.session_expires,
             registrar,
+            spans: CallSpans::default(),
             stop,
         })
     }
@@ -247,6 +253,16 @@ impl Signalling {
     /// The UDP address actually bound (port 0 resolved).
     pub fn udp_addr(&self) -> SocketAddr {
         self.udp_addr
+    }
+
+    /// Places outbound calls on this endpoint (their in-dialog requests
+    /// are served once [`Signalling::serve`] runs).
+    pub fn dialer(&self) -> uac::Dialer {
+        uac::Dialer {
+            dialogs: self.dialogs.clone(),
+            contact: self.contact,
+            spans: self.spans.clone(),
+        }
     }
 
     /// The switch that refuses new calls.
@@ -269,6 +285,7 @@ impl Signalling {
             max_calls,
             session_expires,
             registrar,
+            spans,
             stop,
         } = self;
         if let Some((listener, limits)) = tcp {
@@ -286,7 +303,7 @@ impl Signalling {
             contact,
             admission,
             calls,
-            spans: CallSpans::default(),
+            spans,
             metrics,
             max_calls,
             session_expires,
@@ -466,6 +483,21 @@ impl Dispatcher {
 const ACK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl ContactAddresses {
+    /// Our Contact for a dialog we start: the advertised address and the
+    /// UDP port (outbound INVITEs go over UDP).
+    fn udp_uri(&self) -> Uri {
+        Uri {
+            scheme: Some(rsipstack::sip::Scheme::Sip),
+            auth: Some(rsipstack::sip::Auth {
+                user: "chorus".to_owned(),
+                password: None,
+            }),
+            host_with_port: SocketAddr::new(self.advertised, self.udp_port).into(),
+            params: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+
     /// Our Contact for a dialog: the advertised address, and the transport
     /// the INVITE came over so the peer's in-dialog requests come back the
     /// same way.
