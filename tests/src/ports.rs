@@ -1,52 +1,62 @@
 //! Free loopback ports, so that tests run side by side (within one process
 //! and across processes) and beside whatever else the machine runs.
 //!
-//! Single ports come from the kernel (bind port 0, read it, release it).
-//! Ranges (a daemon's RTP ports, a peer's media ports) are carved from below
-//! Linux's ephemeral range (32768+), so they never collide with the ports
-//! the kernel hands out for port 0; the process id and a counter spread
-//! them, and a range with any port in use is skipped.
+//! Every port is carved from below Linux's ephemeral range (32768+), never
+//! asked of the kernel with port 0: a port the kernel handed out and we
+//! released can be handed out again at once — to another bind(0), or as
+//! the local port of an outgoing connection (the tests' own HTTP clients)
+//! — before the daemon we give it to binds it ("Address already in use").
+//! Ranges (a daemon's RTP ports, a peer's media ports) and single ports
+//! (listeners) come from separate stretches; the process id and a counter
+//! spread them across processes, and a port in use is skipped.
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Where ranges are carved from: the top of the registered ports, below
-/// the ephemeral range.
+/// the single ports.
 const FLOOR: u16 = 10_000;
-const CEILING: u16 = 32_600;
+const CEILING: u16 = 26_000;
+/// Where single ports are carved from, below the ephemeral range.
+const SINGLES: (u16, u16) = (26_000, 32_600);
 
 static RANGES: AtomicU32 = AtomicU32::new(0);
+static SINGLE: AtomicU32 = AtomicU32::new(0);
+
+/// A port of the singles' stretch that `free` accepts.
+fn carve(free: impl Fn(u16) -> bool) -> u16 {
+    let span = u32::from(SINGLES.1 - SINGLES.0);
+    let n = SINGLE.fetch_add(1, Ordering::Relaxed);
+    let start = (std::process::id().wrapping_mul(7919) + n.wrapping_mul(131)) % span;
+    for attempt in 0..span {
+        let port = SINGLES.0 + ((start + attempt) % span) as u16;
+        if free(port) {
+            return port;
+        }
+    }
+    panic!(
+        "no free loopback port between {} and {}",
+        SINGLES.0, SINGLES.1
+    );
+}
 
 /// A port on which both a UDP and a TCP socket can bind on 127.0.0.1 (a SIP
 /// listener).
 pub fn udp_and_tcp() -> u16 {
-    for _ in 0..100 {
-        let Ok(udp) = UdpSocket::bind("127.0.0.1:0") else {
-            continue;
-        };
-        let Ok(addr) = udp.local_addr() else {
-            continue;
-        };
-        if TcpListener::bind(addr).is_ok() {
-            return addr.port();
-        }
-    }
-    panic!("no loopback port free for both UDP and TCP");
+    carve(|p| {
+        UdpSocket::bind(("127.0.0.1", p)).is_ok() && TcpListener::bind(("127.0.0.1", p)).is_ok()
+    })
 }
 
 /// A loopback UDP port nobody uses right now.
 pub fn udp() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .expect("a free loopback UDP port")
-        .port()
+    carve(|p| UdpSocket::bind(("127.0.0.1", p)).is_ok())
 }
 
 /// A loopback TCP address nobody listens on right now.
 pub fn tcp_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback TCP port")
+    let port = carve(|p| TcpListener::bind(("127.0.0.1", p)).is_ok());
+    SocketAddr::from(([127, 0, 0, 1], port))
 }
 
 /// `len` consecutive UDP ports, all free on 127.0.0.1, starting at an even
@@ -75,6 +85,18 @@ mod tests {
         let port = udp_and_tcp();
         assert!(UdpSocket::bind(("127.0.0.1", port)).is_ok());
         assert!(TcpListener::bind(("127.0.0.1", port)).is_ok());
+    }
+
+    #[test]
+    fn single_ports_are_below_the_ephemeral_range_and_not_handed_out_twice() {
+        let ports = [udp_and_tcp(), udp(), tcp_addr().port(), tcp_addr().port()];
+        for port in ports {
+            assert!((SINGLES.0..SINGLES.1).contains(&port), "{port}");
+        }
+        let mut distinct = ports.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), ports.len(), "{ports:?}");
     }
 
     #[test]
