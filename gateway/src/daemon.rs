@@ -151,24 +151,14 @@ impl Daemon {
             tokio::spawn(metrics::serve(listener, render, stop.clone()));
         }
         if let Some(listener) = rest_listener {
-            if config.api.auth_token.is_none() {
-                tracing::warn!(
-                    "the REST API refuses every request until a token is set: \
-                     api.auth_token in the config file or CHORUS_API__AUTH_TOKEN"
-                );
-            }
+            warn_if_closed(&config.api, "REST");
             let ops = Operations::new(mpcs.clone(), player.clone());
             let (api, stop) = (config.api.clone(), stop.clone());
             let tls = api_tls.clone();
             tokio::spawn(async move { rest::serve(listener, ops, &api, tls, stop).await });
         }
         if let Some(listener) = grpc_listener {
-            if config.api.auth_token.is_none() {
-                tracing::warn!(
-                    "the gRPC API refuses every request until a token is set: \
-                     api.auth_token in the config file or CHORUS_API__AUTH_TOKEN"
-                );
-            }
+            warn_if_closed(&config.api, "gRPC");
             let ops = Operations::new(mpcs.clone(), player.clone());
             let (api, stop) = (config.api.clone(), stop.clone());
             let tls = api_tls.clone();
@@ -221,6 +211,17 @@ impl Daemon {
         let _ = tokio::time::timeout(Duration::from_secs(2), self.serving).await;
         self.media.shutdown();
         tracing::info!("chorusd stopped");
+    }
+}
+
+/// Says at start, when no token is set, that the `which` API refuses every
+/// request and how to open it.
+fn warn_if_closed(api: &chorus_config::ApiConfig, which: &str) {
+    if api.auth_token.is_none() {
+        tracing::warn!(
+            "the {which} API refuses every request until a token is set: \
+             api.auth_token in the config file or CHORUS_API__AUTH_TOKEN"
+        );
     }
 }
 

@@ -23,9 +23,34 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::sip::IncomingCall;
+use chorus_media::sdp::SessionDescription;
+
+use crate::sip::{IncomingCall, SessionOffer};
 use inbound::InboundCall;
 pub use services::{CallServices, CallSettings, RtpTimeouts};
+
+/// Reads a re-INVITE's or UPDATE's offer, for either kind of call: `Some`
+/// to negotiate; `None` once it was answered with `current_sdp` (it offered
+/// nothing: our session again) or refused with 400 (not SDP).
+async fn read_offer(
+    offer: SessionOffer,
+    current_sdp: &str,
+) -> Option<(SessionOffer, SessionDescription)> {
+    if offer.body.is_empty() {
+        offer.answer(current_sdp.to_owned()).await;
+        return None;
+    }
+    let parsed = std::str::from_utf8(&offer.body)
+        .ok()
+        .and_then(|text| SessionDescription::parse(text).ok());
+    match parsed {
+        Some(parsed) => Some((offer, parsed)),
+        None => {
+            offer.refuse(400).await;
+            None
+        }
+    }
+}
 
 /// Starts a task for every call that arrives on `calls`, until the channel
 /// closes.

@@ -128,13 +128,6 @@ pub struct Query {
 }
 
 impl Query {
-    pub(super) fn new(
-        status: StatusCode,
-        handle: rsipstack::dialog::dialog::TransactionHandle,
-    ) -> Self {
-        Self { status, handle }
-    }
-
     /// Sends the answer.
     pub async fn answer(self) {
         let _ = self.handle.reply(self.status).await;
@@ -155,22 +148,6 @@ pub struct SessionOffer {
 }
 
 impl SessionOffer {
-    /// An offer in a dialog without a session timer (an outbound call's).
-    pub(super) fn new(
-        method: &'static str,
-        body: Vec<u8>,
-        handle: rsipstack::dialog::dialog::TransactionHandle,
-        local_sdp: Arc<Mutex<String>>,
-    ) -> Self {
-        Self {
-            method,
-            body,
-            handle,
-            timer: Vec::new(),
-            local_sdp,
-        }
-    }
-
     /// Accepts it with our SDP answer.
     pub async fn answer(self, sdp: String) {
         let mut headers = self.timer;
@@ -253,6 +230,50 @@ impl CallSpans {
 
     pub(super) fn remove(&self, dialog: &DialogId) {
         self.lock().remove(dialog);
+    }
+}
+
+/// What a dialog's state change means to the call, inbound or outbound:
+/// `None` for changes it need not hear of. An offer's answer carries
+/// `timer` (the session timer's headers; none on outbound calls).
+pub(super) fn dialog_event(
+    state: DialogState,
+    timer: Vec<Header>,
+    local_sdp: &Arc<Mutex<String>>,
+) -> Option<DialogEvent> {
+    match state {
+        DialogState::Terminated(_, reason) => {
+            tracing::debug!(?reason, "dialog terminated");
+            Some(DialogEvent::Ended)
+        }
+        DialogState::Updated(_, request, handle) => {
+            let method = if request.method == Method::Update {
+                "UPDATE"
+            } else {
+                "re-INVITE"
+            };
+            Some(DialogEvent::Offer(SessionOffer {
+                method,
+                body: request.body,
+                handle,
+                timer,
+                local_sdp: local_sdp.clone(),
+            }))
+        }
+        DialogState::Options(_, _, handle) | DialogState::Info(_, _, handle) => {
+            Some(DialogEvent::Query(Query {
+                status: StatusCode::OK,
+                handle,
+            }))
+        }
+        DialogState::Refer(_, _, handle)
+        | DialogState::Message(_, _, handle)
+        | DialogState::Notify(_, _, handle)
+        | DialogState::Publish(_, _, handle) => Some(DialogEvent::Query(Query {
+            status: StatusCode::MethodNotAllowed,
+            handle,
+        })),
+        _ => None,
     }
 }
 
@@ -429,46 +450,15 @@ impl ServerCall {
                     continue;
                 }
             };
-            match state {
-                None => return DialogEvent::Ended,
-                Some(DialogState::Terminated(_, reason)) => {
-                    tracing::debug!(?reason, "dialog terminated");
-                    return DialogEvent::Ended;
-                }
-                Some(DialogState::Updated(_, request, handle)) => {
-                    // A re-INVITE or UPDATE refreshes the session.
-                    self.rearm();
-                    let method = if request.method == Method::Update {
-                        "UPDATE"
-                    } else {
-                        "re-INVITE"
-                    };
-                    return DialogEvent::Offer(SessionOffer {
-                        method,
-                        body: request.body,
-                        handle,
-                        timer: self.timer.headers(),
-                        local_sdp: self.local_sdp.clone(),
-                    });
-                }
-                Some(DialogState::Options(_, _, handle) | DialogState::Info(_, _, handle)) => {
-                    return DialogEvent::Query(Query {
-                        status: StatusCode::OK,
-                        handle,
-                    });
-                }
-                Some(
-                    DialogState::Refer(_, _, handle)
-                    | DialogState::Message(_, _, handle)
-                    | DialogState::Notify(_, _, handle)
-                    | DialogState::Publish(_, _, handle),
-                ) => {
-                    return DialogEvent::Query(Query {
-                        status: StatusCode::MethodNotAllowed,
-                        handle,
-                    });
-                }
-                Some(_) => {}
+            let Some(state) = state else {
+                return DialogEvent::Ended;
+            };
+            if matches!(state, DialogState::Updated(..)) {
+                // A re-INVITE or UPDATE refreshes the session.
+                self.rearm();
+            }
+            if let Some(event) = dialog_event(state, self.timer.headers(), &self.local_sdp) {
+                return event;
             }
         }
     }

@@ -19,11 +19,11 @@ use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invitation::{InviteAsyncResult, InviteOption};
 use rsipstack::dialog::invite_dialog::InviteDialog;
-use rsipstack::sip::{Header, StatusCode, Uri};
+use rsipstack::sip::{Header, Uri};
 use tokio::task::JoinHandle;
 
 use super::ContactAddresses;
-use super::call::{CallSpans, DialogEvent, Query, SessionOffer, bye_within_wait, sdp_content_type};
+use super::call::{CallSpans, DialogEvent, bye_within_wait, dialog_event, sdp_content_type};
 
 /// What an INVITE we send says.
 #[derive(Debug, Clone, Default)]
@@ -283,37 +283,11 @@ impl ClientCall {
     /// on outbound calls yet.
     pub async fn next_event(&mut self) -> DialogEvent {
         loop {
-            match self.states.recv().await {
-                None => return DialogEvent::Ended,
-                Some(DialogState::Terminated(_, reason)) => {
-                    tracing::debug!(?reason, "dialog terminated");
-                    return DialogEvent::Ended;
-                }
-                Some(DialogState::Updated(_, request, handle)) => {
-                    let method = if request.method == rsipstack::sip::Method::Update {
-                        "UPDATE"
-                    } else {
-                        "re-INVITE"
-                    };
-                    return DialogEvent::Offer(SessionOffer::new(
-                        method,
-                        request.body,
-                        handle,
-                        self.local_sdp.clone(),
-                    ));
-                }
-                Some(DialogState::Options(_, _, handle) | DialogState::Info(_, _, handle)) => {
-                    return DialogEvent::Query(Query::new(StatusCode::OK, handle));
-                }
-                Some(
-                    DialogState::Refer(_, _, handle)
-                    | DialogState::Message(_, _, handle)
-                    | DialogState::Notify(_, _, handle)
-                    | DialogState::Publish(_, _, handle),
-                ) => {
-                    return DialogEvent::Query(Query::new(StatusCode::MethodNotAllowed, handle));
-                }
-                Some(_) => {}
+            let Some(state) = self.states.recv().await else {
+                return DialogEvent::Ended;
+            };
+            if let Some(event) = dialog_event(state, Vec::new(), &self.local_sdp) {
+                return event;
             }
         }
     }

@@ -2,11 +2,12 @@
 //! caller's in-dialog requests (re-INVITE and UPDATE renegotiate the media)
 //! while an action is under way, and noticing when the call is over.
 
-use chorus_media::sdp::{self, SessionDescription};
+use chorus_media::sdp;
 use tokio::time::Instant;
 
 use super::silence::{CHECK_EVERY, SilenceWatch};
 use super::{End, InboundCall, Media};
+use crate::call::read_offer;
 use crate::call::report::Hangup;
 use crate::media::leg::LegMode;
 use crate::sip::{DialogEvent, SessionOffer};
@@ -75,14 +76,8 @@ impl InboundCall {
     /// Answers a re-INVITE or UPDATE: a new offer renegotiates media (hold,
     /// resume, new address); none gets our current session back.
     async fn renegotiate(&mut self, offer: SessionOffer) {
-        if offer.body.is_empty() {
-            return offer.answer(self.answer_sdp.clone()).await;
-        }
-        let parsed = std::str::from_utf8(&offer.body)
-            .ok()
-            .and_then(|text| SessionDescription::parse(text).ok());
-        let Some(parsed) = parsed else {
-            return offer.refuse(400).await;
+        let Some((offer, parsed)) = read_offer(offer, &self.answer_sdp).await else {
+            return;
         };
         self.local.session_version += 1;
         let Ok((negotiated, answer_sdp)) = sdp::answer(&parsed, &self.local) else {

@@ -20,6 +20,7 @@ use std::time::Duration;
 use chorus_media::sdp::{self, LocalMedia, Negotiated, SessionDescription};
 use tokio_util::sync::CancellationToken;
 
+use crate::call::read_offer;
 use crate::media::{Leg, LegId, MediaPlane};
 use crate::sip::uac::{Dialer, DigestCredentials, Invitation, InviteStep};
 use crate::sip::{ClientCall, DialogEvent, SessionOffer};
@@ -284,14 +285,8 @@ impl OutboundCall {
 
     /// Answers a re-INVITE or UPDATE from the callee.
     async fn renegotiate(&mut self, offer: SessionOffer) {
-        if offer.body.is_empty() {
-            return offer.answer(self.answer_sdp.clone()).await;
-        }
-        let parsed = std::str::from_utf8(&offer.body)
-            .ok()
-            .and_then(|text| SessionDescription::parse(text).ok());
-        let Some(parsed) = parsed else {
-            return offer.refuse(400).await;
+        let Some((offer, parsed)) = read_offer(offer, &self.answer_sdp).await else {
+            return;
         };
         let Some(leg) = self.leg.as_mut() else {
             // In a room: renegotiating there is the room's caller's job,
