@@ -52,10 +52,21 @@ impl Flow {
     /// [`Action::Fetch`] (status ringing); [`Start::Document`] runs the
     /// document right away.
     pub fn new(now: Instant, start: Start) -> Self {
+        Self::begin(now, start, false)
+    }
+
+    /// A flow for a call that is answered already (one chorus placed): it
+    /// never emits [`Action::Answer`] or [`Action::Reject`], fetches with
+    /// status in-progress, and ends with [`Action::Hangup`].
+    pub fn answered_call(now: Instant, start: Start) -> Self {
+        Self::begin(now, start, true)
+    }
+
+    fn begin(now: Instant, start: Start, answered: bool) -> Self {
         let mut flow = Self {
             state: State::Fetching,
             steps: VecDeque::new(),
-            answered: false,
+            answered,
             documents_without_media: 0,
             actions: VecDeque::new(),
         };

@@ -295,3 +295,30 @@ fn the_builtin_document_answers_and_joins_its_mpc() {
     };
     assert_eq!(flow.poll_action(), Some(end));
 }
+
+#[test]
+fn a_call_chorus_placed_joins_without_answering_and_its_exit_document_hangs_up() {
+    let join = doc(
+        r#"<Response><MultiPartyCall role="agent" onExitActionUrl="https://app.example/exit">sales</MultiPartyCall></Response>"#,
+    );
+    let t0 = Instant::now();
+    let mut call = Call {
+        flow: Flow::answered_call(t0, Start::Document(join)),
+        t0,
+    };
+    assert_eq!(call.actions(), ["Join sales"], "answered already: no Answer");
+    let then = Then::Fetch {
+        url: "https://app.example/exit".into(),
+        method: Method::Post,
+        params: Vec::new(),
+    };
+    assert_eq!(
+        call.on(5, Input::Left(then)),
+        ["Fetch POST https://app.example/exit (in-progress)"]
+    );
+    assert_eq!(
+        call.fetched(6, r#"<Response><Hangup reason="busy"/></Response>"#),
+        ["Hangup (Hangup)"],
+        "an answered call is hung up, never rejected"
+    );
+}
