@@ -164,6 +164,14 @@ pub struct SipConfig {
     /// (`user:realm:HA1` lines, HA1 = MD5 of `user:realm:password`; make
     /// one with `htdigest`). Default `None`: nobody may register.
     pub users_file: Option<PathBuf>,
+    /// `max_cps`: most outbound calls (Add Participant dials) started per
+    /// second; more wait their turn in a queue, first come first served.
+    /// Default `10`; range `1..=10000`.
+    pub max_cps: u32,
+    /// `dial_queue`: most dials waiting for their turn under
+    /// [`max_cps`](Self::max_cps); a request that would queue more is
+    /// refused (HTTP 429). Default `1000`; range `0..=100000`.
+    pub dial_queue: u32,
 }
 
 /// What an INVITE over `sip.invite_rate` gets.
@@ -208,6 +216,8 @@ impl Default for SipConfig {
             tcp_idle_timeout: Duration::from_secs(60),
             session_expires: Duration::from_secs(1800),
             trusted_sources: default_trusted_sources(),
+            max_cps: 10,
+            dial_queue: 1000,
             realm: "chorus".to_owned(),
             users_file: None,
         }

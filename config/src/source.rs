@@ -44,6 +44,8 @@ pub(crate) const SCHEMA: &[(&str, &[(&str, Kind)])] = &[
             ("trusted_sources", Kind::Str),
             ("realm", Kind::Str),
             ("users_file", Kind::Str),
+            ("max_cps", Kind::Int),
+            ("dial_queue", Kind::Int),
         ],
     ),
     ("rtp", &[("port_min", Kind::Int), ("port_max", Kind::Int)]),

@@ -86,6 +86,8 @@ fn full_file_round_trips() {
         trusted_sources = "10.0.0.0/8, 2001:db8::/32,192.0.2.7"
         realm = "example.com"
         users_file = "/etc/chorus/users"
+        max_cps = 3
+        dial_queue = 7
         [rtp]
         port_min = 40000
         port_max = 40001
@@ -137,6 +139,8 @@ fn full_file_round_trips() {
                 .collect(),
             realm: "example.com".into(),
             users_file: Some("/etc/chorus/users".into()),
+            max_cps: 3,
+            dial_queue: 7,
         },
         rtp: RtpConfig {
             port_min: 40000,
@@ -493,6 +497,7 @@ fn limits_have_documented_defaults_and_are_checked() {
     assert_eq!(c.sip.tcp_max_connections, 1024);
     assert_eq!(c.sip.tcp_idle_timeout, Duration::from_secs(60));
     assert_eq!(c.sip.session_expires, Duration::from_secs(1800));
+    assert_eq!((c.sip.max_cps, c.sip.dial_queue), (10, 1000));
     assert_eq!(c.media.rtp_timeout, Duration::from_secs(60));
     assert_eq!(c.media.rtp_hold_timeout, Duration::from_secs(3600));
     for (text, key, why) in [
@@ -502,6 +507,8 @@ fn limits_have_documented_defaults_and_are_checked() {
             "between 1 and 100000",
         ),
         ("[sip]\ninvite_rate = -1\n", "sip.invite_rate", "between 0"),
+        ("[sip]\nmax_cps = 0\n", "sip.max_cps", "between 1"),
+        ("[sip]\ndial_queue = -1\n", "sip.dial_queue", "between 0"),
         (
             "[sip]\nrate_limit_action = \"ban\"\n",
             "sip.rate_limit_action",

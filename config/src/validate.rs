@@ -293,6 +293,12 @@ fn sip(r: &Reader<'_>) -> Result<SipConfig, ConfigError> {
     if let Some(n) = r.int("sip.session_expires", 90, 86_400)? {
         sip.session_expires = Duration::from_secs(n as u64);
     }
+    if let Some(n) = r.int("sip.max_cps", 1, 10_000)? {
+        sip.max_cps = n as u32;
+    }
+    if let Some(n) = r.int("sip.dial_queue", 0, 100_000)? {
+        sip.dial_queue = n as u32;
+    }
     if let Some(text) = r.string("sip.trusted_sources")? {
         sip.trusted_sources = text
             .split(',')

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::ops::Operations;
 use crate::api::tls::ApiTls;
 use crate::api::{grpc, rest};
+use crate::call::outbound::OutboundCalls;
 use crate::call::{self, CallServices, CallSettings, CallTable, RtpTimeouts};
 use crate::fetch::http_client;
 use crate::media::{Liveness, MediaPlane};
@@ -124,6 +125,15 @@ impl Daemon {
             metrics.clone(),
             events,
         );
+        let services = Arc::new(services);
+        let outbound = OutboundCalls::new(
+            services.clone(),
+            signalling.dialer(),
+            calls.clone(),
+            signalling.registrar(),
+            config.sip.max_cps,
+            config.sip.dial_queue as usize,
+        );
         // Logged before serving starts: once a request is answered, the
         // line is in the log (tests read it right after OPTIONS succeeds).
         tracing::info!(
@@ -152,21 +162,21 @@ impl Daemon {
         }
         if let Some(listener) = rest_listener {
             warn_if_closed(&config.api, "REST");
-            let ops = Operations::new(mpcs.clone(), player.clone());
+            let ops = Operations::new(mpcs.clone(), player.clone(), outbound.clone());
             let (api, stop) = (config.api.clone(), stop.clone());
             let tls = api_tls.clone();
             tokio::spawn(async move { rest::serve(listener, ops, &api, tls, stop).await });
         }
         if let Some(listener) = grpc_listener {
             warn_if_closed(&config.api, "gRPC");
-            let ops = Operations::new(mpcs.clone(), player.clone());
+            let ops = Operations::new(mpcs.clone(), player.clone(), outbound.clone());
             let (api, stop) = (config.api.clone(), stop.clone());
             let tls = api_tls.clone();
             tokio::spawn(async move { grpc::serve(listener, ops, &api, tls, stop).await });
         }
         let admission = signalling.admission();
         let (incoming_tx, incoming) = mpsc::unbounded_channel();
-        tokio::spawn(call::serve(incoming, Arc::new(services), calls.clone()));
+        tokio::spawn(call::serve(incoming, services, calls.clone()));
         let serving = tokio::spawn(signalling.serve(incoming_tx));
         Ok(Self {
             calls,

@@ -24,21 +24,27 @@ use std::time::Duration;
 use chorus_mpc::EventName;
 use tokio_util::sync::CancellationToken;
 
-/// Which of an MPC's callback URLs.
+/// Which of the application's callback URLs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallbackKind {
-    /// `statusCallbackUrl`.
+    /// An MPC's `statusCallbackUrl`.
     Status,
-    /// `recordingCallbackUrl`.
+    /// An MPC's `recordingCallbackUrl`.
     Recording,
+    /// An added participant's `call_status_callback_url`.
+    CallStatus,
 }
 
 impl CallbackKind {
-    /// `status` or `recording`, as in logs and metric names.
+    /// Every kind, in counter order.
+    pub const ALL: [CallbackKind; 3] = [Self::Status, Self::Recording, Self::CallStatus];
+
+    /// `status`, `recording` or `call_status`, as in logs and metric names.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Status => "status",
             Self::Recording => "recording",
+            Self::CallStatus => "call_status",
         }
     }
 }
@@ -63,7 +69,7 @@ pub struct Metrics {
     calls: AtomicU64,
     events: [AtomicU64; EventName::ALL.len()],
     /// By [`CallbackKind`], then [`Callback`].
-    callbacks: [[AtomicU64; CALLBACKS.len()]; 2],
+    callbacks: [[AtomicU64; CALLBACKS.len()]; CallbackKind::ALL.len()],
     /// Sound documents: [failed, loaded].
     sounds: [AtomicU64; 2],
     /// MPC recordings: [failed, completed].
@@ -170,7 +176,7 @@ impl Metrics {
             "MPC events, as logged and (when asked for) sent as status callbacks.",
             &events,
         );
-        for kind in [CallbackKind::Status, CallbackKind::Recording] {
+        for kind in CallbackKind::ALL {
             let callbacks: Vec<(String, u64)> = CALLBACKS
                 .iter()
                 .zip(&self.callbacks[kind as usize])
@@ -328,6 +334,7 @@ mod tests {
         m.event(EventName::MpcStart);
         m.callback(CallbackKind::Status, Callback::Retried);
         m.callback(CallbackKind::Recording, Callback::Delivered);
+        m.callback(CallbackKind::CallStatus, Callback::Dropped);
         m.sound(false);
         m.recording(true);
         m.rtp(Rtp::Foreign, 7);
@@ -342,6 +349,7 @@ mod tests {
             "chorus_status_callbacks_total{outcome=\"delivered\"} 0",
             "chorus_recording_callbacks_total{outcome=\"delivered\"} 1",
             "chorus_recording_callbacks_total{outcome=\"retried\"} 0",
+            "chorus_call_status_callbacks_total{outcome=\"dropped\"} 1",
             "chorus_sound_documents_total{outcome=\"failed\"} 1",
             "chorus_recordings_total{outcome=\"completed\"} 1",
             "chorus_recordings_total{outcome=\"failed\"} 0",
@@ -354,7 +362,7 @@ mod tests {
         let samples = text.lines().filter(|l| !l.starts_with('#')).count();
         assert_eq!(
             samples,
-            3 + EventName::ALL.len() + 3 + 3 + 2 + 2 + RTP.len()
+            3 + EventName::ALL.len() + 3 * CallbackKind::ALL.len() + 2 + 2 + RTP.len()
         );
     }
 

@@ -61,6 +61,7 @@ impl Gateway {
             credentials: None,
             advertised_ip: LOOPBACK,
             canceller: DialCanceller::default(),
+            progress: None,
         }
     }
 }

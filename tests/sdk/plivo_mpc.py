@@ -9,7 +9,8 @@ kick MPC ID|all | record-start MPC FORMAT CALLBACK_URL | record-stop MPC |
 record-pause MPC | record-resume MPC |
 participant-record-start MPC ID FORMAT CALLBACK_URL [TRACK] |
 participant-record-stop|pause|resume MPC ID [TRACK] | play MPC ID URL |
-stop-play MPC ID. Prints one JSON object: the SDK's answer, or
+stop-play MPC ID | add MPC ROLE FROM TO [NAME=VALUE...] (add_participant; a
+value of digits is passed as a number). Prints one JSON object: the SDK's answer, or
 {"exception": <class name>, "message": <text>} when the SDK raised.
 """
 import json
@@ -85,6 +86,12 @@ def main(base_url, auth_id, auth_token, command, *args):
         track = {"record_track_type": args[2]} if len(args) > 2 else {}
         change = getattr(mpc, f"{verb}_participant_recording")
         return change(args[1], friendly_name=args[0], **track)
+    # add MPC ROLE FROM TO [name=value ...]: Add Participant by dialling
+    if command == "add":
+        extra = {k: int(v) if v.isdigit() else v
+                 for k, v in (a.split("=", 1) for a in args[4:])}
+        return mpc.add_participant(args[1], friendly_name=args[0], from_=args[2], to_=args[3],
+                                   **extra)
     raise SystemExit(f"unknown command {command!r}")
 
 

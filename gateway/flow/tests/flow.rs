@@ -306,7 +306,11 @@ fn a_call_chorus_placed_joins_without_answering_and_its_exit_document_hangs_up()
         flow: Flow::answered_call(t0, Start::Document(join)),
         t0,
     };
-    assert_eq!(call.actions(), ["Join sales"], "answered already: no Answer");
+    assert_eq!(
+        call.actions(),
+        ["Join sales"],
+        "answered already: no Answer"
+    );
     let then = Then::Fetch {
         url: "https://app.example/exit".into(),
         method: Method::Post,

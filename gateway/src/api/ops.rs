@@ -8,11 +8,12 @@ use chorus_mpc::{
 };
 use chorus_xml::{Method, RecordFileFormat};
 
+use crate::call::outbound::request::AddParticipant;
+use crate::call::outbound::{AddError, Added, OutboundCalls};
 use crate::mpc::{Control, ControlError, Members, MpcAddress, MpcRegistry, Watched};
 use crate::player::Player;
 
 // audio to one member
-pub mod add_participant;
 mod member_audio;
 pub use member_audio::Speech;
 
@@ -40,6 +41,12 @@ pub enum OpError {
     /// text-to-speech program is missing).
     #[error("{0}")]
     Unavailable(String),
+    /// Too much is waiting already (the dial queue is full): try later.
+    #[error("{0}")]
+    Busy(String),
+    /// A valid request chorus does not carry out (yet).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl From<ControlError> for OpError {
@@ -187,12 +194,30 @@ pub struct Operations {
     mpcs: MpcRegistry,
     /// Loads what the API plays to a member (off the MPC's task).
     player: Player,
+    /// Places Add Participant's calls.
+    outbound: OutboundCalls,
 }
 
 impl Operations {
-    /// Operations on `mpcs`, loading sounds with `player`.
-    pub fn new(mpcs: MpcRegistry, player: Player) -> Self {
-        Self { mpcs, player }
+    /// Operations on `mpcs`, loading sounds with `player` and placing
+    /// calls with `outbound`.
+    pub fn new(mpcs: MpcRegistry, player: Player, outbound: OutboundCalls) -> Self {
+        Self {
+            mpcs,
+            player,
+            outbound,
+        }
+    }
+
+    /// Add Participant: starts dialling (or queues the dials under
+    /// `sip.max_cps`) and says which calls it places; the MPC is created
+    /// when the first of them joins, if it does not exist then.
+    pub fn add_participant(&self, request: AddParticipant) -> Result<Added, OpError> {
+        self.outbound.add(request).map_err(|error| match error {
+            AddError::NoRoute(_) => OpError::Invalid(error.to_string()),
+            AddError::QueueFull(_) => OpError::Busy(error.to_string()),
+            AddError::TransferUnsupported => OpError::Unsupported(error.to_string()),
+        })
     }
 
     /// Every MPC and recording event from now on, as it happens (see

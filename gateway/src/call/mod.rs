@@ -1,20 +1,25 @@
 //! Calls: one tokio task per call drives its XML call flow.
 //!
-//! The flow's decisions are [`chorus_flow`]'s (a sans-IO interpreter);
-//! [`inbound`] is its driver for calls that arrive: it negotiates SDP, rings,
-//! performs each of the flow's actions (fetch a document, answer, play, join
-//! an MPC, reject or hang up) and tells the flow what happened, serving the
-//! caller's in-dialog requests (re-INVITE, UPDATE, OPTIONS, BYE) all along.
-//! [`outbound`] places calls (a UAC leg); nothing in chorusd dials yet.
-//! [`serve`] starts a task for each call signalling hands over, in the call's
-//! span; [`CallTable`] knows every live call so that a graceful stop can
-//! hang them all up.
+//! The flow's decisions are [`chorus_flow`]'s (a sans-IO interpreter); a
+//! call driver performs each of the flow's actions (fetch a document,
+//! answer, play, join an MPC, reject or hang up), tells the flow what
+//! happened, and serves the peer's in-dialog requests (re-INVITE, UPDATE,
+//! OPTIONS, BYE) all along, over either kind of dialog. A call that
+//! arrives is negotiated and rung first (`inbound`); [`outbound`] places
+//! calls for Add Participant ([`outbound::OutboundCalls`]) and hands the
+//! one that answers first to a driver, already answered.
+//! [`serve`] starts a task for each call signalling hands over, in the
+//! call's span; [`CallTable`] knows every live call, inbound or outbound,
+//! so that a graceful stop can hang them all up.
 
-pub mod inbound;
+mod dialog;
+mod driver;
+mod inbound;
 pub mod outbound;
 mod params;
 pub mod report;
 mod services;
+mod status_callback;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,7 +31,6 @@ use tracing::Instrument;
 use chorus_media::sdp::SessionDescription;
 
 use crate::sip::{IncomingCall, SessionOffer};
-use inbound::InboundCall;
 pub use services::{CallServices, CallSettings, RtpTimeouts};
 
 /// Reads a re-INVITE's or UPDATE's offer, for either kind of call: `Some`
@@ -72,9 +76,7 @@ pub async fn serve(
                     "incoming call"
                 );
                 services.metrics.call();
-                if let Some(call) = InboundCall::prepare(services, incoming, hang_up) {
-                    call.run().await;
-                }
+                inbound::answer(services, incoming, hang_up).await;
                 table.remove(&call_uuid);
                 tracing::info!("call ended");
             }

@@ -10,16 +10,23 @@
 use std::sync::Arc;
 
 use chorus_flow::{HangupCause, RejectStatus};
+use chorus_mpc::Timestamp;
 
+use super::status_callback::{CallStatusEvent, CallStatusSink};
 use crate::mpc::{CallEvent, CallEventName, EventBus, HangupInfo, Watched, wall_clock};
 
 /// Why a call ended: the caller or the media said so, or the call flow
 /// ended it (its [`Action::Hangup`](chorus_flow::Action::Hangup) or
 /// [`Action::Reject`](chorus_flow::Action::Reject)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Hangup {
     /// The caller hung up (BYE or CANCEL).
     ByCaller,
+    /// The callee of a call chorus placed hung up (BYE).
+    ByCallee,
+    /// A call chorus placed ended before it joined anything (its dial's
+    /// cause: no answer, busy, lost race, …).
+    Dial(HangupInfo),
     /// Nothing came from the caller for the RTP timeout.
     RtpTimeout,
     /// The caller let the SIP session expire (RFC 4028).
@@ -34,7 +41,9 @@ impl Hangup {
     /// The cause, its Plivo code if Plivo lists it, and its source.
     pub fn info(self) -> HangupInfo {
         let (cause, code, source) = match self {
+            Self::Dial(info) => return info,
             Self::ByCaller => ("Normal Hangup", Some(4000), "Caller"),
+            Self::ByCallee => ("Normal Hangup", Some(4000), "Callee"),
             Self::RtpTimeout => ("RTP Timeout", None, "chorus"),
             Self::SessionExpired => ("Session Timer Expired", None, "chorus"),
             Self::Flow(HangupCause::Hangup) => ("Normal Hangup", Some(4000), "Answer XML"),
@@ -61,6 +70,8 @@ impl Hangup {
 /// A call's events, as it goes.
 pub struct CallReport {
     bus: EventBus,
+    /// `inbound` or `outbound`.
+    direction: &'static str,
     call_uuid: String,
     from: String,
     to: String,
@@ -68,30 +79,71 @@ pub struct CallReport {
     mpc: Option<(String, String)>,
     /// The first reason the call is ending, once there is one.
     ending: Option<Hangup>,
+    /// When it was initiated, rang and was answered.
+    initiated: Timestamp,
+    ringing_at: Option<Timestamp>,
+    answered_at: Option<Timestamp>,
+    /// `call_status_callback_url`, for a call added by the API.
+    callback: Option<CallStatusSink>,
+    /// Callbacks queued so far.
+    sequence: u64,
 }
 
 impl CallReport {
     /// An inbound call's report; says `Initiated`.
     pub fn inbound(bus: EventBus, call_uuid: &str, from: &str, to: &str) -> Self {
-        let report = Self {
+        Self::initiated(bus, "inbound", call_uuid, from, to, None)
+    }
+
+    /// The report of a call chorus places, its events also posted to
+    /// `callback` if given; says `Initiated`.
+    pub fn outbound(
+        bus: EventBus,
+        call_uuid: &str,
+        from: &str,
+        to: &str,
+        callback: Option<CallStatusSink>,
+    ) -> Self {
+        Self::initiated(bus, "outbound", call_uuid, from, to, callback)
+    }
+
+    fn initiated(
+        bus: EventBus,
+        direction: &'static str,
+        call_uuid: &str,
+        from: &str,
+        to: &str,
+        callback: Option<CallStatusSink>,
+    ) -> Self {
+        let mut report = Self {
             bus,
+            direction,
             call_uuid: call_uuid.to_owned(),
             from: from.to_owned(),
             to: to.to_owned(),
             mpc: None,
             ending: None,
+            initiated: wall_clock(),
+            ringing_at: None,
+            answered_at: None,
+            callback,
+            sequence: 0,
         };
         report.publish(CallEventName::Initiated, None);
         report
     }
 
-    /// The caller hears ringing.
-    pub fn ringing(&self) {
-        self.publish(CallEventName::Ringing, None);
+    /// The call rings (said once).
+    pub fn ringing(&mut self) {
+        if self.ringing_at.is_none() {
+            self.ringing_at = Some(wall_clock());
+            self.publish(CallEventName::Ringing, None);
+        }
     }
 
     /// The call was answered.
-    pub fn answered(&self) {
+    pub fn answered(&mut self) {
+        self.answered_at = Some(wall_clock());
         self.publish(CallEventName::Answered, None);
     }
 
@@ -107,22 +159,36 @@ impl CallReport {
 
     /// The call is over: says `Hangup` with the reason noted first (the
     /// flow notes one whenever it ends a call, so none means its end).
-    pub fn hung_up(&self) {
-        let why = self.ending.unwrap_or(Hangup::Flow(HangupCause::EndOfFlow));
+    pub fn hung_up(&mut self) {
+        let why = self
+            .ending
+            .clone()
+            .unwrap_or(Hangup::Flow(HangupCause::EndOfFlow));
         self.publish(CallEventName::Hangup, Some(why.info()));
     }
 
-    fn publish(&self, name: CallEventName, hangup: Option<HangupInfo>) {
-        self.bus.publish(Watched::Call(Arc::new(CallEvent {
+    fn publish(&mut self, name: CallEventName, hangup: Option<HangupInfo>) {
+        let event = Arc::new(CallEvent {
             name,
             at: wall_clock(),
             call_uuid: self.call_uuid.clone(),
             from: self.from.clone(),
             to: self.to.clone(),
-            direction: "inbound",
+            direction: self.direction,
             mpc: self.mpc.clone(),
             hangup,
-        })));
+        });
+        if let Some(callback) = &self.callback {
+            self.sequence += 1;
+            callback.push(CallStatusEvent {
+                event: event.clone(),
+                sequence: self.sequence,
+                initiated: self.initiated,
+                ringing: self.ringing_at,
+                answered: self.answered_at,
+            });
+        }
+        self.bus.publish(Watched::Call(event));
     }
 }
 

@@ -265,6 +265,11 @@ impl Signalling {
         }
     }
 
+    /// Who is registered where (for dialling registered users).
+    pub fn registrar(&self) -> Arc<Registrar> {
+        self.registrar.clone()
+    }
+
     /// The switch that refuses new calls.
     pub fn admission(&self) -> Admission {
         self.admission.clone()

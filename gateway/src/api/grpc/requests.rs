@@ -34,6 +34,8 @@ pub(super) fn refused(error: OpError, mpc: &MpcAddress) -> Status {
         OpError::Invalid(why) => Status::invalid_argument(why),
         OpError::Conflict(why) => Status::failed_precondition(why),
         OpError::Unavailable(why) => Status::unavailable(why),
+        OpError::Busy(why) => Status::resource_exhausted(why),
+        OpError::Unsupported(why) => Status::unimplemented(why),
     }
 }
 

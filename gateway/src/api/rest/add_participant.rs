@@ -2,17 +2,18 @@
 //! into an [`AddParticipant`], with Plivo's defaults, ranges and errors.
 //! The `<MultiPartyCall>` settings go through the element's own parser
 //! ([`MultiPartyCall::from_attributes`]), so the API and the XML share one
-//! set of rules; an error names the API's parameter. chorus does not dial
-//! out yet: a request that passes is answered 501 and nothing happens.
+//! set of rules; an error names the API's parameter. A request that passes
+//! is carried out by the operations layer, which answers before dialling.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
 use chorus_xml::{InvalidReason, Method, MultiPartyCall, checked_url};
 
 use super::params::{BadParam, Params};
-use super::{Answer, Failure, Shared, address, body_params};
-use crate::api::ops::add_participant::{
+use super::{Answer, Shared, address, body_params, shapes};
+use crate::call::outbound::request::{
     AddParticipant, Confirm, DELAY_DIAL, Destination, Dial, DialMusic, Joining, MAX_CALLER_NAME,
     MAX_DESTINATIONS, RING_TIMEOUT, SendDigits,
 };
@@ -57,8 +58,8 @@ const SETTINGS: [(&str, &str); 35] = [
     ("stop_recording_audio_method", "stopRecordingAudioMethod"),
 ];
 
-/// `POST {mpc}/Participant/`: checks the request; a bad one gets 400 and
-/// Plivo's error shape, a good one 501 (chorus cannot dial out yet).
+/// `POST {mpc}/Participant/`: a bad request gets 400 and Plivo's error
+/// shape; a good one starts its calls and gets 201 with their UUIDs.
 pub(super) async fn add(
     State(rest): Shared,
     Path((_, mpc)): Path<(String, String)>,
@@ -70,13 +71,8 @@ pub(super) async fn add(
         MpcAddress::Name(name) => name,
         uuid => rest.ops.get(&uuid).await?.mpc.name,
     };
-    add_participant(&name, &params)?;
-    Err(Failure(
-        StatusCode::NOT_IMPLEMENTED,
-        "chorus does not dial out yet: the add participant request is valid but was not \
-         carried out"
-            .to_owned(),
-    ))
+    let added = rest.ops.add_participant(add_participant(&name, &params)?)?;
+    Ok((StatusCode::CREATED, axum::Json(shapes::added(&added))).into_response())
 }
 
 /// Reads an Add Participant request for MPC `mpc_name`.

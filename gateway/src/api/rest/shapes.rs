@@ -123,6 +123,22 @@ pub fn updated(mpc_name: &str, mute: bool, hold: bool, coach_mode: bool) -> Valu
     body
 }
 
+/// Add Participant's answer: the calls it places (`to`, `from`,
+/// `call_uuid`), and whether it started or queued them.
+pub fn added(added: &crate::call::outbound::Added) -> Value {
+    let calls: Vec<Value> = added
+        .calls
+        .iter()
+        .map(|c| json!({ "to": c.to, "from": c.from, "call_uuid": c.call_uuid }))
+        .collect();
+    let message = if added.queued {
+        "add participant action queued"
+    } else {
+        "add participant action initiated"
+    };
+    json!({ "api_id": api_id(), "calls": calls, "message": message, "request_uuid": api_id() })
+}
+
 /// An error body: `{"api_id", "error"}`, and an empty `objects`: Plivo's
 /// Python SDK reads a list call's error body as a list, and without
 /// `objects` it crashes instead of raising its error.

@@ -8,11 +8,16 @@
 //! [`OutboundCall::ended`] says how it ended while answering the callee's
 //! in-dialog requests.
 //!
-//! The answered call's [`Leg`] is ready to join a room
-//! ([`OutboundCall::take_leg`]). Not yet done: session timers, and a
-//! re-INVITE while the leg is in a room is refused (488).
+//! [`OutboundCalls`] carries out Add Participant with it: destinations
+//! raced, paced under `sip.max_cps`, and the winner handed to a call
+//! driver, which joins it to the MPC and serves its dialog (re-INVITE,
+//! UPDATE, BYE) from then on. Not yet done: session timers on outbound
+//! calls, DNS SRV for hostnames, trunks, confirm_key, send_digits,
+//! dial_music and transfers.
 
 mod cause;
+mod participant;
+pub mod request;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -25,6 +30,7 @@ use crate::media::{Leg, LegId, MediaPlane};
 use crate::sip::uac::{Dialer, DigestCredentials, Invitation, InviteStep};
 use crate::sip::{ClientCall, DialogEvent, SessionOffer};
 pub use cause::{DialCause, DialFailure};
+pub use participant::{AddError, Added, AddedCall, OutboundCalls};
 
 /// The telephone-event payload type we offer.
 const OFFERED_EVENT_PT: u8 = 101;
@@ -46,6 +52,8 @@ pub struct DialOptions {
     pub advertised_ip: IpAddr,
     /// Ends the dial (CANCEL) or the call (BYE) from outside.
     pub canceller: DialCanceller,
+    /// Told each provisional status as it comes (180, 183, …).
+    pub progress: Option<tokio::sync::mpsc::UnboundedSender<u16>>,
 }
 
 /// Ends a dial or its call from outside (another destination answered, an
@@ -168,6 +176,9 @@ pub async fn dial(
             InviteStep::Provisional { status, body } => {
                 tracing::debug!(status, "provisional response");
                 provisional.push(status);
+                if let Some(progress) = &options.progress {
+                    let _ = progress.send(status);
+                }
                 if let Some(negotiated) = read_answer(&body) {
                     early_media = Some(negotiated);
                 }
@@ -250,6 +261,28 @@ impl OutboundCall {
     /// Every provisional status seen before the answer, in order.
     pub fn provisional(&self) -> &[u16] {
         &self.provisional
+    }
+
+    /// What a call driver takes over: the dialog, the leg (if not taken),
+    /// its id, our side of the session and the SDP we offered.
+    fn into_parts(
+        self,
+    ) -> (
+        ClientCall,
+        Option<Box<Leg>>,
+        LegId,
+        LocalMedia,
+        String,
+        Negotiated,
+    ) {
+        (
+            self.call,
+            self.leg,
+            self.leg_id,
+            self.local,
+            self.answer_sdp,
+            self.negotiated,
+        )
     }
 
     /// Hangs up with BYE.

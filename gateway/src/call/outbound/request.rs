@@ -1,10 +1,9 @@
-//! Add Participant (seed 001) as the operations layer takes it: checked,
-//! typed, every default applied. The participant's settings (and the MPC's,
-//! when the request creates the MPC) are a [`MultiPartyCall`], exactly as
-//! `<MultiPartyCall>` would carry them; how the participant arrives is a
-//! [`Joining`]: dial one destination or race several, or transfer a live
-//! call. Carrying it out (dialling) is the next step of the outbound work;
-//! the REST facade already checks requests against these rules.
+//! An Add Participant request (seed 001), checked, typed, every default
+//! applied (the control APIs read theirs into one). The participant's
+//! settings (and the MPC's, when the request creates the MPC) are a
+//! [`MultiPartyCall`], exactly as `<MultiPartyCall>` would carry them; how
+//! the participant arrives is a [`Joining`]: dial one destination or race
+//! several, or transfer a live call.
 
 use chorus_xml::{Method, MultiPartyCall};
 

@@ -9,11 +9,11 @@ use chorus_mixer::clip::Clip;
 use chorus_xml::SoundItem;
 use tokio::sync::mpsc;
 
-use super::{End, InboundCall, Media};
+use super::{CallDriver, End, Media};
 use crate::media::{Entrance, Leg, LegEvent, RoomMusic};
 use crate::player::Use;
 
-impl InboundCall {
+impl CallDriver {
     /// `<Play>` or `<Speak>` (the call is answered): makes the clip (a
     /// file fetched and decoded, or text spoken) and plays it to the caller.
     pub(super) async fn say(&mut self, item: SoundItem) -> Result<(), End> {

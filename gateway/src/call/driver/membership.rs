@@ -5,11 +5,11 @@ use chorus_mpc::{CallInfo, ExitCause, Then};
 use chorus_xml::MultiPartyCall;
 
 use super::play::leg_back;
-use super::{End, InboundCall, Media};
+use super::{CallDriver, End, Media};
 use crate::media::LegEvent;
 use crate::mpc::JoinError;
 
-impl InboundCall {
+impl CallDriver {
     /// Joins the MPC and stays until the caller hangs up or the MPC releases
     /// the participant; then says what the flow does next (the next element
     /// also when the MPC did not let the call in).
@@ -19,9 +19,9 @@ impl InboundCall {
         };
         let call = CallInfo {
             call_uuid: self.call_uuid.clone(),
-            from: self.invite.from.clone(),
-            to: self.invite.to.clone(),
-            inbound: true,
+            from: self.party.from.clone(),
+            to: self.party.to.clone(),
+            inbound: self.is_inbound(),
         };
         // Not raced against the dialog: a join dropped half-way would leave
         // the leg with the MPC and nobody to take it back. It takes one

@@ -1,13 +1,13 @@
-//! One inbound call, from INVITE to the end of its XML call flow.
+//! A call while its XML call flow runs, whichever side began it.
 //!
-//! Order of events: SDP negotiation and an RTP port first (488 or 503 if that
-//! fails, before anything else happens), then 180 Ringing, then the flow
-//! ([`chorus_flow::Flow`]) from the answer URL (or the built-in app's
-//! document): this driver performs each action the flow asks for, one at a
-//! time, and tells it what came of it. The flow decides when to answer,
-//! what comes next, and how the call ends (its crate doc has the rules);
-//! the driver owns the IO — the dialog, the leg, fetches, the MPC — and
-//! serves the caller's in-dialog requests while any action runs.
+//! [`CallDriver::run`] performs each action the flow
+//! ([`chorus_flow::Flow`]) asks for, one at a time, and tells it what came
+//! of it. The flow decides when to answer, what comes next, and how the call
+//! ends (its crate doc has the rules); the driver owns the IO — the dialog
+//! ([`CallDialog`]), the leg, fetches, the MPC — and serves the peer's
+//! in-dialog requests while any action runs. An inbound call arrives here
+//! negotiated and ringing ([`super::inbound`]); an outbound one answered
+//! ([`super::outbound`]), with a flow that never answers again.
 
 mod membership;
 mod play;
@@ -16,24 +16,23 @@ mod silence;
 
 use std::sync::Arc;
 
-use chorus_config::HttpMethod;
-use chorus_flow::{Action, Flow, Input, Start};
-use chorus_media::sdp::{self, LocalMedia, SessionDescription};
-use chorus_xml::{Document, Method, MultiPartyCall, Role, Step, Verb};
+use chorus_flow::{Action, Flow, Input};
+use chorus_media::sdp::LocalMedia;
+use chorus_xml::Method;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use silence::SilenceWatch;
 
+use super::dialog::CallDialog;
 use super::params::answer_params;
 use super::report::{CallReport, Hangup};
 use super::services::CallServices;
 use crate::fetch::{fetch_document, http_method};
-use crate::media::leg::LegMode;
 use crate::media::{Leg, LegActivity, LegId};
 use crate::metrics::{Metrics, Rtp};
 use crate::mpc::Membership;
-use crate::sip::{IncomingCall, Invite, ServerCall};
+use crate::sip::Invite;
 
 /// Why the driver stopped waiting for an action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,12 +64,38 @@ enum Media {
     Gone,
 }
 
-/// An inbound call's state while its flow runs.
-pub struct InboundCall {
+/// What a [`CallDriver`] is built from: a call with its media negotiated.
+pub struct CallParts {
+    /// What the call uses of the rest of chorus.
+    pub services: Arc<CallServices>,
+    /// Its dialog.
+    pub call: CallDialog,
+    /// Its call UUID.
+    pub call_uuid: String,
+    /// Who called whom, as its INVITE said (the caller's, or ours).
+    pub party: Invite,
+    /// Cancelled to make the call hang up.
+    pub hang_up: CancellationToken,
+    /// Its leg, not in a room.
+    pub leg: Box<Leg>,
+    /// The id the leg joins rooms with.
+    pub leg_id: LegId,
+    /// Our side of the session.
+    pub local: LocalMedia,
+    /// The SDP we answered (or offered) with.
+    pub answer_sdp: String,
+    /// The session is on hold or inactive.
+    pub on_hold: bool,
+    /// Its events so far.
+    pub report: CallReport,
+}
+
+/// A call's state while its flow runs.
+pub struct CallDriver {
     services: Arc<CallServices>,
-    call: ServerCall,
+    call: CallDialog,
     call_uuid: String,
-    invite: Invite,
+    party: Invite,
     hang_up: CancellationToken,
     media: Media,
     leg_id: LegId,
@@ -86,104 +111,78 @@ pub struct InboundCall {
     next_media_check: Instant,
     /// What the event stream hears of the call, and why it ended.
     report: CallReport,
+    /// Answered: by the flow (inbound) or before it began (outbound).
+    answered: bool,
 }
 
-impl InboundCall {
-    /// Negotiates media for the incoming call and returns it ready to run,
-    /// or rejects the INVITE (488/503) and returns None.
-    pub fn prepare(
-        services: Arc<CallServices>,
-        incoming: IncomingCall,
-        hang_up: CancellationToken,
-    ) -> Option<Self> {
-        let IncomingCall {
-            call_uuid,
-            invite,
-            call,
-            ..
-        } = incoming;
-        let offer = match std::str::from_utf8(&invite.body).map(SessionDescription::parse) {
-            Ok(Ok(offer)) => offer,
-            Ok(Err(error)) => {
-                tracing::info!(%error, "rejecting INVITE: unusable SDP offer");
-                call.reject(488, "Unusable SDP offer");
-                return None;
-            }
-            Err(_) => {
-                tracing::info!("rejecting INVITE: no SDP offer (delayed offer is not supported)");
-                call.reject(488, "SDP offer required");
-                return None;
-            }
-        };
-        let socket = match services.media.bind_leg() {
-            Ok(s) => s,
-            Err(error) => {
-                tracing::warn!(%error, "rejecting INVITE");
-                call.reject(503, "No media port available");
-                return None;
-            }
-        };
-        let port = socket.local_addr().map(|a| a.port()).unwrap_or(0);
-        let seed = uuid::Uuid::new_v4().as_u128();
-        let local = LocalMedia {
-            address: services.settings.advertised_ip,
-            port,
-            session_id: (seed >> 64) as u64 & 0x7fff_ffff_ffff,
-            session_version: 1,
-        };
-        let (negotiated, answer_sdp) = match sdp::answer(&offer, &local) {
-            Ok(x) => x,
-            Err(error) => {
-                tracing::info!(%error, "rejecting INVITE: unusable SDP offer");
-                let reason = match error {
-                    sdp::NegotiationError::NoCommonCodec => "No common codec",
-                    _ => "Not Acceptable Here",
-                };
-                call.reject(488, reason);
-                return None;
-            }
-        };
-        tracing::debug!(codec = ?negotiated.law, pt = negotiated.payload_type, remote = %negotiated.remote_rtp, "media negotiated");
-        let leg = Leg::new(socket, &negotiated, seed as u32, (seed >> 32) as u16);
-        let report = CallReport::inbound(
-            services.events.clone(),
-            &call_uuid,
-            &invite.from,
-            &invite.to,
-        );
-        Some(Self {
-            report,
-            activity: leg.activity(),
-            on_hold: LegMode::from_local(negotiated.local_direction).on_hold(),
-            silence: None,
-            next_media_check: Instant::now(),
-            leg_id: services.media.next_leg_id(),
+impl CallDriver {
+    /// A driver for a call whose media is negotiated: an inbound call not
+    /// answered yet, or an outbound one that is (its RTP timeout runs from
+    /// now).
+    pub fn new(parts: CallParts) -> Self {
+        let CallParts {
             services,
             call,
             call_uuid,
-            invite,
+            party,
             hang_up,
-            media: Media::Idle(Box::new(leg)),
+            leg,
+            leg_id,
             local,
             answer_sdp,
-        })
+            on_hold,
+            report,
+        } = parts;
+        let answered = matches!(call, CallDialog::Outbound(_));
+        let activity = leg.activity();
+        let silence = answered.then(|| {
+            SilenceWatch::new(
+                activity.clone(),
+                services.settings.rtp_timeouts,
+                Instant::now(),
+            )
+        });
+        Self {
+            services,
+            call,
+            call_uuid,
+            party,
+            hang_up,
+            media: Media::Idle(leg),
+            leg_id,
+            local,
+            answer_sdp,
+            activity,
+            on_hold,
+            silence,
+            next_media_check: Instant::now(),
+            report,
+            answered,
+        }
     }
 
-    /// Runs the call flow to its end and releases everything.
-    pub async fn run(mut self) {
+    /// Whether the call came to us (or we placed it).
+    fn is_inbound(&self) -> bool {
+        matches!(self.call, CallDialog::Inbound(_))
+    }
+
+    /// `inbound` or `outbound`, as Plivo's parameters say.
+    fn direction(&self) -> &'static str {
+        if self.is_inbound() {
+            "inbound"
+        } else {
+            "outbound"
+        }
+    }
+
+    /// 180 Ringing to the caller, and `Ringing` to the event stream.
+    pub fn ringing(&mut self) {
         self.call.ringing();
         self.report.ringing();
-        let start = match &self.services.settings.inbound.answer_url {
-            None => Start::Document(builtin_document(&self.invite.to)),
-            Some(url) => Start::Fetch {
-                url: url.clone(),
-                method: match self.services.settings.inbound.answer_method {
-                    HttpMethod::Get => Method::Get,
-                    HttpMethod::Post => Method::Post,
-                },
-            },
-        };
-        let mut flow = Flow::new(Instant::now().into_std(), start);
+    }
+
+    /// Runs the call's flow to its end and releases everything.
+    pub async fn run(mut self, mut flow: Flow) {
         loop {
             let input = match flow.poll_action() {
                 Some(action) => self.perform(action).await,
@@ -210,7 +209,11 @@ impl InboundCall {
             if let Some(input) = input {
                 if input == Input::HungUp {
                     tracing::info!("call over");
-                    self.report.ending(Hangup::ByCaller);
+                    self.report.ending(if self.is_inbound() {
+                        Hangup::ByCaller
+                    } else {
+                        Hangup::ByCallee
+                    });
                 }
                 flow.handle(Instant::now().into_std(), input);
             }
@@ -252,7 +255,7 @@ impl InboundCall {
                     reason = status.reason(),
                     "ending the call before answer"
                 );
-                self.call.reject(status.code(), status.reason());
+                self.call.reject(status.code(), status.reason()).await;
                 self.report.ending(Hangup::Refused(status));
                 Ok(None)
             }
@@ -275,7 +278,7 @@ impl InboundCall {
         status: &str,
         more: Vec<(String, String)>,
     ) -> Result<Option<Input>, End> {
-        let mut params = answer_params(&self.invite, &self.call_uuid, status);
+        let mut params = answer_params(&self.party, self.direction(), &self.call_uuid, status);
         params.extend(more);
         let http = self.services.http.clone();
         let timeout = self.services.settings.inbound.answer_timeout;
@@ -295,20 +298,6 @@ impl InboundCall {
                 Input::Unusable
             }
         }))
-    }
-}
-
-/// The built-in app: `sip:<room>@host` joins MPC `<room>` as a customer
-/// who stays when left alone (a dial-in room; Plivo's default `stayAlone`
-/// would release the last phone).
-fn builtin_document(room: &str) -> Document {
-    let join = MultiPartyCall {
-        stay_alone: true,
-        ..MultiPartyCall::for_room(room, Role::Customer)
-    };
-    Document {
-        steps: vec![Step::Verb(Verb::MultiPartyCall(join))],
-        warnings: Vec::new(),
     }
 }
 

@@ -6,13 +6,13 @@ use chorus_media::sdp;
 use tokio::time::Instant;
 
 use super::silence::{CHECK_EVERY, SilenceWatch};
-use super::{End, InboundCall, Media};
+use super::{CallDriver, End, Media};
 use crate::call::read_offer;
 use crate::call::report::Hangup;
 use crate::media::leg::LegMode;
 use crate::sip::{DialogEvent, SessionOffer};
 
-impl InboundCall {
+impl CallDriver {
     /// Waits for `work` while answering in-dialog requests; stops early if
     /// the call ends or chorusd stops.
     pub(super) async fn serve_until<F: Future>(&mut self, work: F) -> Result<F::Output, End> {
@@ -97,8 +97,12 @@ impl InboundCall {
         offer.answer(self.answer_sdp.clone()).await;
     }
 
-    /// Sends 200 OK with our SDP answer (the flow asks once).
+    /// Sends 200 OK with our SDP answer (the flow asks once; a call we
+    /// placed is answered already).
     pub(super) fn answer(&mut self) -> Result<(), End> {
+        if self.answered {
+            return Ok(());
+        }
         if let Err(error) = self.call.accept(&self.answer_sdp) {
             tracing::warn!(%error, "could not answer");
             return Err(End::Remote);
@@ -110,6 +114,7 @@ impl InboundCall {
             Instant::now(),
         ));
         tracing::info!("call answered");
+        self.answered = true;
         self.report.answered();
         Ok(())
     }

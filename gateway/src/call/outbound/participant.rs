@@ -1,0 +1,470 @@
+//! Add Participant carried out: [`OutboundCalls::add`] checks where each
+//! destination goes, takes a dial turn for each under `sip.max_cps`, answers
+//! at once with the calls' UUIDs, and races the destinations in a task: each
+//! waits its `delay_dial` and its turn, rings for its `ring_timeout`, and
+//! the first to answer joins the MPC (as its own call, running the
+//! request's `<MultiPartyCall>` and whatever its `onExitActionUrl` says
+//! next); the others get CANCEL (or BYE, if they answered too) with cause
+//! `LOST RACE`, and those still waiting to be dialled never are. Every
+//! destination's events go to the event stream and, if the request names
+//! one, to its `call_status_callback_url`.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chorus_flow::{Flow, Start};
+use chorus_media::sdp::LocalMedia;
+use chorus_xml::{Document, MultiPartyCall, Step, Verb};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::request::{AddParticipant, Destination, Dial, Joining};
+use super::{DialCanceller, DialCause, DialFailure, DialOptions, OutboundCall, dial};
+use crate::call::CallTable;
+use crate::call::dialog::CallDialog;
+use crate::call::driver::{CallDriver, CallParts};
+use crate::call::report::{CallReport, Hangup};
+use crate::call::services::CallServices;
+use crate::call::status_callback::CallStatusSink;
+use crate::media::leg::LegMode;
+use crate::sip::Invite;
+use crate::sip::pacer::{Pacer, QueueFull, Slot};
+use crate::sip::registrar::Registrar;
+use crate::sip::uac::Dialer;
+
+/// Places the calls Add Participant asks for; cheap to clone.
+#[derive(Clone)]
+pub struct OutboundCalls(Arc<Shared>);
+
+struct Shared {
+    services: Arc<CallServices>,
+    dialer: Dialer,
+    table: CallTable,
+    pacer: Pacer,
+    registrar: Arc<Registrar>,
+}
+
+/// What an accepted request started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Added {
+    /// One call per destination, in the request's order.
+    pub calls: Vec<AddedCall>,
+    /// Some dial waits for its turn under `sip.max_cps`.
+    pub queued: bool,
+}
+
+/// One call an accepted request places.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddedCall {
+    /// The destination, as given.
+    pub to: String,
+    /// The caller id.
+    pub from: String,
+    /// The call's UUID (its events and callbacks carry it).
+    pub call_uuid: String,
+}
+
+/// Why a request was not carried out (nothing was dialled).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddError {
+    /// A destination is neither a `sip:` URI nor a registered user.
+    #[error(
+        "no route to {0:?}: not a sip: URI or a registered user (numbers need a trunk, and none is configured)"
+    )]
+    NoRoute(String),
+    /// Too many dials wait under `sip.max_cps`.
+    #[error("{0}; try again later")]
+    QueueFull(#[from] QueueFull),
+    /// Moving a live call (`call_uuid`) is not carried out yet.
+    #[error("transferring a live call (call_uuid) is not supported yet")]
+    TransferUnsupported,
+}
+
+impl OutboundCalls {
+    /// Places calls with `dialer` at most `max_cps` a second, with at most
+    /// `queue` dials waiting; registered users are found in `registrar`.
+    pub fn new(
+        services: Arc<CallServices>,
+        dialer: Dialer,
+        table: CallTable,
+        registrar: Arc<Registrar>,
+        max_cps: u32,
+        queue: usize,
+    ) -> Self {
+        Self(Arc::new(Shared {
+            services,
+            dialer,
+            table,
+            pacer: Pacer::new(max_cps, queue),
+            registrar,
+        }))
+    }
+
+    /// Starts what `request` asks for; answers before anything is dialled.
+    pub fn add(&self, request: AddParticipant) -> Result<Added, AddError> {
+        let dial = match request.joining {
+            Joining::Dial(dial) => dial,
+            Joining::Transfer { .. } => return Err(AddError::TransferUnsupported),
+        };
+        let targets = dial
+            .destinations
+            .iter()
+            .map(|d| self.targets(&d.to))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Every turn is taken before anything starts: a full queue refuses
+        // the whole request, and the turns taken are handed back (dropped).
+        let slots = dial
+            .destinations
+            .iter()
+            .map(|_| self.0.pacer.reserve())
+            .collect::<Result<Vec<_>, _>>()?;
+        let added = Added {
+            queued: slots.iter().any(Slot::queued),
+            calls: dial
+                .destinations
+                .iter()
+                .map(|d| AddedCall {
+                    to: d.to.clone(),
+                    from: dial.from.clone(),
+                    call_uuid: uuid::Uuid::new_v4().to_string(),
+                })
+                .collect(),
+        };
+        let race = Arc::new(Race::new(dial.destinations.len()));
+        let request = Arc::new(RaceRequest {
+            spec: request.spec,
+            dial,
+        });
+        for (i, ((slot, targets), call)) in
+            slots.into_iter().zip(targets).zip(&added.calls).enumerate()
+        {
+            let leg = RaceLeg {
+                index: i,
+                call_uuid: call.call_uuid.clone(),
+                targets,
+                slot,
+            };
+            let (shared, race, request) = (self.0.clone(), race.clone(), request.clone());
+            let span = tracing::info_span!("call", uuid = %call.call_uuid);
+            tokio::spawn(tracing::Instrument::instrument(
+                shared.destination(race, request, leg),
+                span,
+            ));
+        }
+        Ok(added)
+    }
+
+    /// The URIs a destination rings: a `sip:`/`sips:` URI as it is (or the
+    /// contacts of the registered user it names on this host), a bare
+    /// registered username's contacts.
+    fn targets(&self, to: &str) -> Result<Vec<String>, AddError> {
+        let now = std::time::Instant::now();
+        let lower = to.to_ascii_lowercase();
+        if lower.starts_with("sip:") || lower.starts_with("sips:") {
+            let ours = self.0.services.settings.advertised_ip.to_string();
+            let user_here = to
+                .split_once(':')
+                .and_then(|(_, rest)| rest.split_once('@'))
+                .filter(|(_, host)| host.split([':', ';', '>']).next() == Some(ours.as_str()))
+                .map(|(user, _)| user);
+            if let Some(user) = user_here {
+                let contacts = self.0.registrar.contacts(user, now);
+                if !contacts.is_empty() {
+                    return Ok(contacts);
+                }
+            }
+            return Ok(vec![to.to_owned()]);
+        }
+        let contacts = self.0.registrar.contacts(to, now);
+        if contacts.is_empty() {
+            return Err(AddError::NoRoute(to.to_owned()));
+        }
+        Ok(contacts)
+    }
+}
+
+/// What every destination of one request shares.
+struct RaceRequest {
+    spec: MultiPartyCall,
+    dial: Dial,
+}
+
+/// One destination's part in a race.
+struct RaceLeg {
+    index: usize,
+    call_uuid: String,
+    targets: Vec<String>,
+    slot: Slot,
+}
+
+/// The destinations of one request, racing to answer first.
+struct Race {
+    /// The destination that answered first.
+    winner: Mutex<Option<usize>>,
+    /// Cancelled once someone won: destinations not dialled yet never are.
+    won: CancellationToken,
+    /// Each destination's canceller, to tell it it lost.
+    cancellers: Vec<DialCanceller>,
+}
+
+impl Race {
+    fn new(n: usize) -> Self {
+        Self {
+            winner: Mutex::new(None),
+            won: CancellationToken::new(),
+            cancellers: (0..n).map(|_| DialCanceller::default()).collect(),
+        }
+    }
+
+    /// Destination `i` answered: true if it is the first, and then every
+    /// other destination loses.
+    fn claim(&self, i: usize) -> bool {
+        let mut winner = self.winner.lock().unwrap_or_else(|e| e.into_inner());
+        if winner.is_some() {
+            return false;
+        }
+        *winner = Some(i);
+        drop(winner);
+        self.won.cancel();
+        for (j, canceller) in self.cancellers.iter().enumerate() {
+            if j != i {
+                canceller.lost_race();
+            }
+        }
+        true
+    }
+}
+
+impl Shared {
+    /// One destination: wait, dial, and join the MPC if it answers first.
+    async fn destination(
+        self: Arc<Self>,
+        race: Arc<Race>,
+        request: Arc<RaceRequest>,
+        leg: RaceLeg,
+    ) {
+        let RaceLeg {
+            index,
+            call_uuid,
+            targets,
+            slot,
+        } = leg;
+        let destination = &request.dial.destinations[index];
+        let delay = Duration::from_secs(destination.delay_dial.into());
+        let turn = async move {
+            tokio::time::sleep(delay).await;
+            slot.wait().await;
+        };
+        tokio::select! {
+            () = turn => {}
+            () = race.won.cancelled() => {
+                tracing::info!(to = %destination.to, "another destination answered first; not dialled");
+                return;
+            }
+        }
+        let hang_up = self.table.insert(&call_uuid);
+        let dial = &request.dial;
+        let callback = dial.call_status_callback.as_ref().map(|(url, method)| {
+            CallStatusSink::start(
+                self.services.http.clone(),
+                url.clone(),
+                *method,
+                self.services.metrics.clone(),
+            )
+        });
+        let mut report = CallReport::outbound(
+            self.services.events.clone(),
+            &call_uuid,
+            &dial.from,
+            &destination.to,
+            callback,
+        );
+        tracing::info!(to = %destination.to, targets = ?targets, "dialling");
+        let canceller = race.cancellers[index].clone();
+        let outcome = self
+            .ring(
+                destination,
+                dial,
+                &targets,
+                &canceller,
+                &hang_up,
+                &mut report,
+            )
+            .await;
+        match outcome {
+            Err(failure) => {
+                tracing::info!(to = %destination.to, cause = failure.cause.info().cause, "not answered");
+                report.ending(Hangup::Dial(failure.cause.info()));
+                report.hung_up();
+            }
+            Ok(call) => {
+                report.answered();
+                if !race.claim(index) {
+                    tracing::info!("answered after another destination; hanging up");
+                    call.hang_up().await;
+                    report.ending(Hangup::Dial(DialCause::LostRace.info()));
+                    report.hung_up();
+                } else {
+                    let party = Invite {
+                        from: dial.from.clone(),
+                        to: destination.to.clone(),
+                        caller_name: dial.caller_name.clone(),
+                        custom_headers: x_ph_headers(destination),
+                        uri: call_target(&targets),
+                        body: Vec::new(),
+                    };
+                    let driver = self.driver(call, call_uuid.clone(), party, hang_up, report);
+                    let join = Document {
+                        steps: vec![Step::Verb(Verb::MultiPartyCall(request.spec.clone()))],
+                        warnings: Vec::new(),
+                    };
+                    let flow =
+                        Flow::answered_call(Instant::now().into_std(), Start::Document(join));
+                    driver.run(flow).await;
+                }
+            }
+        }
+        self.table.remove(&call_uuid);
+        tracing::info!("call ended");
+    }
+
+    /// Rings every target of one destination until one answers (the others
+    /// are cancelled) or all fail; says `Ringing` on the first 180/183.
+    async fn ring(
+        &self,
+        destination: &Destination,
+        dial: &Dial,
+        targets: &[String],
+        canceller: &DialCanceller,
+        hang_up: &CancellationToken,
+        report: &mut CallReport,
+    ) -> Result<OutboundCall, DialFailure> {
+        let (progress, mut provisional) = mpsc::unbounded_channel();
+        let options = DialOptions {
+            from: dial.from.clone(),
+            caller_name: Some(dial.caller_name.clone()),
+            sip_headers: x_ph_headers(destination),
+            ring_timeout: Duration::from_secs(destination.ring_timeout.into()),
+            credentials: None,
+            advertised_ip: self.services.settings.advertised_ip,
+            canceller: canceller.clone(),
+            progress: Some(progress),
+        };
+        let forks = fork(&self.dialer, &self.services, targets, options);
+        tokio::pin!(forks);
+        loop {
+            tokio::select! {
+                outcome = &mut forks => return outcome,
+                Some(status) = provisional.recv() => if matches!(status, 180 | 183) {
+                    report.ringing();
+                },
+                () = hang_up.cancelled(), if !canceller.token.is_cancelled() => canceller.cancel(),
+            }
+        }
+    }
+
+    /// A driver for the answered call.
+    fn driver(
+        &self,
+        call: OutboundCall,
+        call_uuid: String,
+        party: Invite,
+        hang_up: CancellationToken,
+        report: CallReport,
+    ) -> CallDriver {
+        let (dialog, leg, leg_id, local, offer, negotiated): (_, _, _, LocalMedia, _, _) =
+            call.into_parts();
+        let leg = leg.expect("an answered call's leg is not taken before it joins");
+        CallDriver::new(CallParts {
+            services: self.services.clone(),
+            call: CallDialog::Outbound(dialog),
+            call_uuid,
+            party,
+            hang_up,
+            leg,
+            leg_id,
+            local,
+            answer_sdp: offer,
+            on_hold: LegMode::from_local(negotiated.local_direction).on_hold(),
+            report,
+        })
+    }
+}
+
+/// Dials every target at once (a registered user's contacts); the first
+/// to answer is the call, the others are cancelled (or hung up, if they
+/// answered too). One target is a plain dial. If none answers, the first
+/// target's failure is the cause.
+async fn fork(
+    dialer: &Dialer,
+    services: &CallServices,
+    targets: &[String],
+    options: DialOptions,
+) -> Result<OutboundCall, DialFailure> {
+    if let [target] = targets {
+        return dial(dialer, &services.media, target, options).await;
+    }
+    let forks: Vec<DialCanceller> = targets.iter().map(|_| DialCanceller::default()).collect();
+    let mut dials = tokio::task::JoinSet::new();
+    for (i, (target, canceller)) in targets.iter().zip(&forks).enumerate() {
+        let (dialer, media, target) = (dialer.clone(), services.media.clone(), target.clone());
+        let options = DialOptions {
+            canceller: canceller.clone(),
+            ..options.clone()
+        };
+        dials.spawn(async move { (i, dial(&dialer, &media, &target, options).await) });
+    }
+    let outer = options.canceller;
+    let mut relayed = false;
+    let mut failures: Vec<Option<DialFailure>> = vec![None; targets.len()];
+    loop {
+        tokio::select! {
+            next = dials.join_next() => match next {
+                Some(Ok((i, Ok(call)))) => {
+                    for (j, f) in forks.iter().enumerate() {
+                        if j != i {
+                            f.cancel();
+                        }
+                    }
+                    while let Some(other) = dials.join_next().await {
+                        if let Ok((_, Ok(other))) = other {
+                            other.hang_up().await;
+                        }
+                    }
+                    return Ok(call);
+                }
+                Some(Ok((i, Err(failure)))) => failures[i] = Some(failure),
+                Some(Err(error)) => tracing::error!(%error, "a dial task failed"),
+                None => {
+                    return Err(failures.into_iter().flatten().next().unwrap_or(DialFailure {
+                        cause: DialCause::Failed,
+                        status: None,
+                        provisional: Vec::new(),
+                    }));
+                }
+            },
+            () = outer.token.cancelled(), if !relayed => {
+                relayed = true;
+                let lost = outer.cause() == DialCause::LostRace;
+                for f in &forks {
+                    if lost { f.lost_race() } else { f.cancel() }
+                }
+            }
+        }
+    }
+}
+
+/// `X-PH-<name>` headers of a destination's `sip_headers`.
+fn x_ph_headers(destination: &Destination) -> Vec<(String, String)> {
+    destination
+        .sip_headers
+        .iter()
+        .map(|(name, value)| (format!("X-PH-{name}"), value.clone()))
+        .collect()
+}
+
+/// The URI a destination was dialled at, for logs and answer parameters.
+fn call_target(targets: &[String]) -> String {
+    targets.first().cloned().unwrap_or_default()
+}

@@ -1,0 +1,390 @@
+//! Add Participant (seed 001) end to end: chorusd dials real SIP callees
+//! (the test phone as UAS) for the API, and what each party hears proves
+//! who was bridged. The seed's single-destination add goes through Plivo's
+//! Python SDK; the rest through the REST API as curl would send it.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use chorus_tests::daemon::{API_AUTH_ID, API_TOKEN, Chorusd};
+use chorus_tests::http::{AppServer, RecordedRequest, Reply, raw_request};
+use chorus_tests::phone::{Call, Callee, CalleeOptions, DialOptions, Reaction, dial};
+use chorus_tests::plivo_sdk::Sdk;
+use chorus_tests::tone::assert_hears;
+use common::{listen, start_with_settings};
+use serde_json::Value;
+
+const CUSTOMER: f32 = 400.0;
+const AGENT: f32 = 700.0;
+const OTHER_AGENT: f32 = 1100.0;
+const THIRD_AGENT: f32 = 1500.0;
+
+/// chorusd whose answer document puts callers in MPC `support` as
+/// customers, and the app serving it (`/calls` takes call status
+/// callbacks).
+async fn start(settings: &[(&str, &str)]) -> (AppServer, Chorusd) {
+    let app = AppServer::start(vec![
+        (
+            "/answer".to_owned(),
+            Reply::xml(
+                r#"<Response><MultiPartyCall role="customer" enterSound="none">support</MultiPartyCall></Response>"#,
+            ),
+        ),
+        ("/calls".to_owned(), Reply::status(200)),
+    ])
+    .await;
+    let chorus = start_with_settings(&app.url("/answer"), settings).await;
+    (app, chorus)
+}
+
+/// The customer, calling in with its tone.
+async fn customer_calls_in(chorus: &Chorusd) -> Call {
+    dial(
+        chorus.sip_addr(),
+        "support",
+        DialOptions::with_tone(CUSTOMER),
+    )
+    .await
+    .expect("the customer's call is answered")
+}
+
+/// `POST …/MultiPartyCall/name_{mpc}/Participant/` with a JSON body, as the
+/// seed's curl sends it; the status and the JSON answer.
+async fn add(chorus: &Chorusd, mpc: &str, body: &Value) -> (u16, Value) {
+    let auth =
+        base64::engine::general_purpose::STANDARD.encode(format!("{API_AUTH_ID}:{API_TOKEN}"));
+    let body = body.to_string();
+    let path = format!("/v1/Account/{API_AUTH_ID}/MultiPartyCall/name_{mpc}/Participant/");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Basic {auth}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let addr = chorus
+        .rest_url()
+        .trim_start_matches("http://")
+        .parse()
+        .expect("the REST address");
+    let (status, body) = raw_request(addr, &request).await;
+    let json = serde_json::from_str(&body).unwrap_or(Value::Null);
+    (status, json)
+}
+
+/// The call status callbacks for `call_uuid`, once `count` came (≤ 10 s).
+async fn call_events(app: &AppServer, call_uuid: &str, count: usize) -> Vec<RecordedRequest> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let seen: Vec<_> = app
+            .requests_to("/calls")
+            .into_iter()
+            .filter(|r| r.param("CallUUID") == Some(call_uuid))
+            .collect();
+        if seen.len() >= count {
+            return seen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{count} call status callbacks for {call_uuid}, saw {:?}",
+            seen.iter()
+                .map(|r| r.param("EventName"))
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn names(events: &[RecordedRequest]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|r| r.param("EventName").unwrap_or("?"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seeds_add_dials_the_agent_who_then_hears_the_customer_and_is_heard() {
+    let (app, chorus) = start(&[]).await;
+    let customer = customer_calls_in(&chorus).await;
+    let mut agent = Callee::listen(CalleeOptions::answer_with_tone(AGENT))
+        .await
+        .unwrap();
+    let sdk = Sdk::new(&chorus.rest_url(), API_AUTH_ID, API_TOKEN);
+    let callbacks = format!("call_status_callback_url={}", app.url("/calls"));
+    let added = sdk
+        .run(&[
+            "add",
+            "support",
+            "Agent",
+            "15551230000",
+            &agent.uri(),
+            &callbacks,
+            "enter_sound=none",
+        ])
+        .await;
+    assert_eq!(
+        added["message"], "add participant action initiated",
+        "{added}"
+    );
+    let calls = added["calls"].as_array().expect("calls");
+    assert_eq!(calls.len(), 1, "{added}");
+    assert_eq!(calls[0]["to"], agent.uri().as_str());
+    assert_eq!(calls[0]["from"], "15551230000");
+    let call_uuid = calls[0]["call_uuid"].as_str().expect("a call_uuid");
+    assert!(added["request_uuid"].as_str().is_some(), "{added}");
+
+    let agent_call = agent.answered(Duration::from_secs(10)).await.unwrap();
+    let record = agent.record();
+    assert_eq!(
+        record.from_display_name().as_deref(),
+        Some("15551230000"),
+        "caller_name defaults to from"
+    );
+    let heard = listen(&[&customer, &agent_call], 500, 1000).await;
+    assert_hears("customer", &heard[0], &[AGENT], &[CUSTOMER]);
+    assert_hears("agent", &heard[1], &[CUSTOMER], &[AGENT]);
+
+    let mpc = sdk.run(&["members", "support"]).await;
+    let members = mpc["objects"].as_array().expect("members");
+    assert_eq!(members.len(), 2, "{mpc}");
+    assert!(
+        members
+            .iter()
+            .any(|m| m["call_uuid"] == call_uuid && m["role"] == "Agent"),
+        "the dialled agent is a member under its call UUID: {mpc}"
+    );
+
+    agent_call.hangup().await.unwrap();
+    let events = call_events(&app, call_uuid, 4).await;
+    assert_eq!(
+        names(&events),
+        ["Initiated", "Ringing", "Answered", "Hangup"]
+    );
+    let hangup = &events[3];
+    assert_eq!(hangup.param("PlivoHangupCause"), Some("Normal Hangup"));
+    assert_eq!(hangup.param("PlivoHangupSource"), Some("Callee"));
+    assert_eq!(hangup.param("From"), Some("15551230000"));
+    assert_eq!(hangup.param("To"), Some(agent.uri().as_str()));
+    assert!(
+        hangup.param("MPCUUID").is_some_and(|u| !u.is_empty()),
+        "the MPC it was in"
+    );
+    for (i, event) in events.iter().enumerate() {
+        assert_eq!(
+            event.param("SequenceNumber"),
+            Some((i + 1).to_string().as_str())
+        );
+        assert!(
+            event
+                .param("InitiationTime")
+                .is_some_and(|t| t.ends_with("+00:00"))
+        );
+    }
+    assert_eq!(
+        events[1].param("AnswerTime"),
+        Some(""),
+        "null while ringing"
+    );
+    assert!(events[2].param("AnswerTime").is_some_and(|t| !t.is_empty()));
+    assert!(
+        hangup
+            .param("RingTime")
+            .is_some_and(|t| t.parse::<u64>().is_ok())
+    );
+    assert!(
+        hangup
+            .param("Duration")
+            .is_some_and(|t| t.parse::<u64>().is_ok())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parallel_dial_bridges_the_first_to_answer_and_cancels_the_others_as_lost_race() {
+    let (app, chorus) = start(&[]).await;
+    let customer = customer_calls_in(&chorus).await;
+    let slow = |hz: f32| CalleeOptions {
+        ring: Duration::from_secs(4),
+        ..CalleeOptions::answer_with_tone(hz)
+    };
+    let first = Callee::listen(slow(AGENT)).await.unwrap();
+    let mut second = Callee::listen(CalleeOptions {
+        ring: Duration::from_millis(500),
+        ..CalleeOptions::answer_with_tone(OTHER_AGENT)
+    })
+    .await
+    .unwrap();
+    let third = Callee::listen(slow(THIRD_AGENT)).await.unwrap();
+    let to = format!("{}<{}<{}", first.uri(), second.uri(), third.uri());
+    let (status, added) = add(
+        &chorus,
+        "support",
+        &serde_json::json!({
+            "role": "Agent", "from": "15551230000", "to": to,
+            "call_status_callback_url": app.url("/calls"), "enter_sound": "none",
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{added}");
+    let calls = added["calls"].as_array().expect("calls");
+    assert_eq!(calls.len(), 3, "one call per destination: {added}");
+    let uuid = |i: usize| calls[i]["call_uuid"].as_str().unwrap().to_owned();
+
+    let winner = second.answered(Duration::from_secs(10)).await.unwrap();
+    assert!(
+        first.wait_for_cancel(Duration::from_secs(3)).await,
+        "the first destination gets CANCEL"
+    );
+    assert!(
+        third.wait_for_cancel(Duration::from_secs(3)).await,
+        "the third destination gets CANCEL"
+    );
+    let heard = listen(&[&customer, &winner], 500, 1000).await;
+    assert_hears(
+        "customer",
+        &heard[0],
+        &[OTHER_AGENT],
+        &[AGENT, THIRD_AGENT, CUSTOMER],
+    );
+    assert_hears("winner", &heard[1], &[CUSTOMER], &[AGENT, THIRD_AGENT]);
+
+    for loser in [0, 2] {
+        let events = call_events(&app, &uuid(loser), 3).await;
+        assert_eq!(names(&events), ["Initiated", "Ringing", "Hangup"]);
+        assert_eq!(events[2].param("PlivoHangupCause"), Some("LOST RACE"));
+    }
+    let events = call_events(&app, &uuid(1), 3).await;
+    assert_eq!(names(&events), ["Initiated", "Ringing", "Answered"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caller_name_and_sip_headers_reach_the_callee_and_a_decline_is_reported() {
+    let (app, chorus) = start(&[]).await;
+    let busy = Callee::listen(CalleeOptions {
+        reaction: Reaction::Decline(486),
+        ..CalleeOptions::default()
+    })
+    .await
+    .unwrap();
+    let (status, added) = add(
+        &chorus,
+        "support",
+        &serde_json::json!({
+            "role": "Agent", "from": "15551230000", "to": busy.uri(),
+            "caller_name": "Support Desk", "sip_headers": "Ticket=42,Tier=gold",
+            "call_status_callback_url": app.url("/calls"),
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{added}");
+    let call_uuid = added["calls"][0]["call_uuid"].as_str().unwrap().to_owned();
+    let events = call_events(&app, &call_uuid, 3).await;
+    assert_eq!(names(&events), ["Initiated", "Ringing", "Hangup"]);
+    assert_eq!(events[2].param("PlivoHangupCause"), Some("Busy Line"));
+    assert_eq!(events[2].param("Duration"), Some("0"));
+    let record = busy.record();
+    assert_eq!(record.from_display_name().as_deref(), Some("Support Desk"));
+    assert_eq!(
+        record.x_ph_headers(),
+        [
+            ("x-ph-ticket".to_owned(), "42".to_owned()),
+            ("x-ph-tier".to_owned(), "gold".to_owned())
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dials_beyond_max_cps_are_queued_and_spread_at_the_configured_rate() {
+    let (_app, chorus) = start(&[("CHORUS_SIP__MAX_CPS", "2")]).await;
+    let mut callees = Vec::new();
+    for _ in 0..4 {
+        callees.push(Callee::listen(CalleeOptions::decline(486)).await.unwrap());
+    }
+    let to: Vec<String> = callees.iter().map(Callee::uri).collect();
+    let (status, added) = add(
+        &chorus,
+        "paced",
+        &serde_json::json!({ "role": "Agent", "from": "100", "to": to.join("<") }),
+    )
+    .await;
+    assert_eq!(status, 201, "{added}");
+    assert_eq!(added["message"], "add participant action queued", "{added}");
+    let mut invited = Vec::new();
+    for callee in &callees {
+        let invite = callee.wait_for_invite(Duration::from_secs(5)).await;
+        assert!(invite.is_some(), "every destination is dialled in turn");
+        invited.push(callee.record().invited_at.unwrap());
+    }
+    invited.sort();
+    for pair in invited.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= Duration::from_millis(400),
+            "2 calls a second: INVITEs {gap:?} apart"
+        );
+    }
+    let spread = invited[3] - invited[0];
+    assert!(
+        spread >= Duration::from_millis(1400) && spread < Duration::from_millis(2500),
+        "4 INVITEs at 2 a second span about 1.5 s, took {spread:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_dial_queue_refuses_with_429_and_dials_nothing() {
+    let (_app, chorus) = start(&[
+        ("CHORUS_SIP__MAX_CPS", "1"),
+        ("CHORUS_SIP__DIAL_QUEUE", "1"),
+    ])
+    .await;
+    let callees = [
+        Callee::listen(CalleeOptions::silent()).await.unwrap(),
+        Callee::listen(CalleeOptions::silent()).await.unwrap(),
+        Callee::listen(CalleeOptions::silent()).await.unwrap(),
+    ];
+    let to = format!(
+        "{}<{}<{}",
+        callees[0].uri(),
+        callees[1].uri(),
+        callees[2].uri()
+    );
+    let (status, refused) = add(
+        &chorus,
+        "full",
+        &serde_json::json!({ "role": "Agent", "from": "100", "to": to }),
+    )
+    .await;
+    assert_eq!(status, 429, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("dial queue is full")),
+        "{refused}"
+    );
+    for callee in &callees {
+        assert!(
+            callee
+                .wait_for_invite(Duration::from_millis(1500))
+                .await
+                .is_none(),
+            "a refused request dials nothing"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_with_no_route_is_refused_naming_it() {
+    let (_app, chorus) = start(&[]).await;
+    let (status, refused) = add(
+        &chorus,
+        "support",
+        &serde_json::json!({ "role": "Agent", "from": "100", "to": "15557654321" }),
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no route to \"15557654321\"")),
+        "{refused}"
+    );
+}
