@@ -73,6 +73,8 @@ pub struct Config {
     pub speech: SpeechConfig,
     /// `[api]`: the control API.
     pub api: ApiConfig,
+    /// `[testing]`: limits shortened for test suites only.
+    pub testing: TestingConfig,
 }
 
 impl Config {
@@ -455,6 +457,24 @@ pub struct RecordingConfig {
     /// `/`. A recording's URL is `<url_base>/<file name>`. Default `None`:
     /// the URL is the file's `file://` URL on this host. `""` means `None`.
     pub url_base: Option<String>,
+}
+
+/// `[testing]`: limits that Plivo fixes, shortened only so that a test
+/// suite need not wait them out. Never set these in production.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestingConfig {
+    /// `confirm_key_timeout_ms`: how long a dialled participant has to
+    /// press its `confirm_key` before it is hung up (cause 9110). Default
+    /// and maximum 30000 (Plivo's 30 s); range `100..=30000`.
+    pub confirm_key_timeout: Duration,
+}
+
+impl Default for TestingConfig {
+    fn default() -> Self {
+        TestingConfig {
+            confirm_key_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 /// `[speech]`: the text-to-speech engine that says `<Speak>` text.

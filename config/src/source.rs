@@ -73,6 +73,7 @@ pub(crate) const SCHEMA: &[(&str, &[(&str, Kind)])] = &[
     ("metrics", &[("listen", Kind::Str)]),
     ("recording", &[("dir", Kind::Str), ("url_base", Kind::Str)]),
     ("speech", &[("command", Kind::Str)]),
+    ("testing", &[("confirm_key_timeout_ms", Kind::Int)]),
     (
         "api",
         &[

@@ -120,6 +120,8 @@ fn full_file_round_trips() {
         auth_token = "0123456789abcdef"
         tls_cert = "/etc/chorus/api.crt"
         tls_key = "/etc/chorus/api.key"
+        [testing]
+        confirm_key_timeout_ms = 1500
     "#;
     let expected = Config {
         sip: SipConfig {
@@ -183,6 +185,9 @@ fn full_file_round_trips() {
                 cert: "/etc/chorus/api.crt".into(),
                 key: "/etc/chorus/api.key".into(),
             }),
+        },
+        testing: TestingConfig {
+            confirm_key_timeout: Duration::from_millis(1500),
         },
     };
     let config = Config::from_toml_str(text).unwrap();
@@ -498,6 +503,7 @@ fn limits_have_documented_defaults_and_are_checked() {
     assert_eq!(c.sip.tcp_idle_timeout, Duration::from_secs(60));
     assert_eq!(c.sip.session_expires, Duration::from_secs(1800));
     assert_eq!((c.sip.max_cps, c.sip.dial_queue), (10, 1000));
+    assert_eq!(c.testing.confirm_key_timeout, Duration::from_secs(30));
     assert_eq!(c.media.rtp_timeout, Duration::from_secs(60));
     assert_eq!(c.media.rtp_hold_timeout, Duration::from_secs(3600));
     for (text, key, why) in [
@@ -509,6 +515,11 @@ fn limits_have_documented_defaults_and_are_checked() {
         ("[sip]\ninvite_rate = -1\n", "sip.invite_rate", "between 0"),
         ("[sip]\nmax_cps = 0\n", "sip.max_cps", "between 1"),
         ("[sip]\ndial_queue = -1\n", "sip.dial_queue", "between 0"),
+        (
+            "[testing]\nconfirm_key_timeout_ms = 31000\n",
+            "testing.confirm_key_timeout_ms",
+            "between 100",
+        ),
         (
             "[sip]\nrate_limit_action = \"ban\"\n",
             "sip.rate_limit_action",

@@ -14,7 +14,8 @@ use crate::error::ConfigError;
 use crate::source::Layers;
 use crate::{
     ApiConfig, Config, HttpMethod, InboundConfig, LogConfig, LogFormat, MediaConfig, MetricsConfig,
-    RateLimitAction, RecordingConfig, RtpConfig, SampleRate, SipConfig, SpeechConfig, TlsFiles,
+    RateLimitAction, RecordingConfig, RtpConfig, SampleRate, SipConfig, SpeechConfig,
+    TestingConfig, TlsFiles,
 };
 
 /// Highest accepted `media.workers`.
@@ -96,7 +97,16 @@ pub(crate) fn build(layers: &Layers) -> Result<Config, ConfigError> {
         recording: recording(&r)?,
         speech: speech(&r)?,
         api: api(&r)?,
+        testing: testing(&r)?,
     })
+}
+
+fn testing(r: &Reader<'_>) -> Result<TestingConfig, ConfigError> {
+    let mut testing = TestingConfig::default();
+    if let Some(ms) = r.int("testing.confirm_key_timeout_ms", 100, 30_000)? {
+        testing.confirm_key_timeout = Duration::from_millis(ms as u64);
+    }
+    Ok(testing)
 }
 
 /// Shortest accepted `api.auth_token`.

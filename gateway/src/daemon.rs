@@ -121,6 +121,7 @@ impl Daemon {
                     active: config.media.rtp_timeout,
                     hold: config.media.rtp_hold_timeout,
                 },
+                confirm_key_timeout: config.testing.confirm_key_timeout,
             },
             metrics.clone(),
             events,

@@ -388,3 +388,168 @@ async fn a_destination_with_no_route_is_refused_naming_it() {
         "{refused}"
     );
 }
+
+/// Adds the agent at `uri` to `support` with `confirm_key` 5; its call UUID.
+async fn add_with_confirm_key(chorus: &Chorusd, app: &AppServer, uri: &str) -> String {
+    let (status, added) = add(
+        chorus,
+        "support",
+        &serde_json::json!({
+            "role": "Agent", "from": "15551230000", "to": uri, "confirm_key": "5",
+            "call_status_callback_url": app.url("/calls"), "enter_sound": "none",
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{added}");
+    added["calls"][0]["call_uuid"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirm_key_bridges_the_callee_only_once_it_presses_that_key() {
+    let (app, chorus) = start(&[]).await;
+    let customer = customer_calls_in(&chorus).await;
+    let mut agent = Callee::listen(CalleeOptions::answer_with_tone(AGENT))
+        .await
+        .unwrap();
+    let call_uuid = add_with_confirm_key(&chorus, &app, &agent.uri()).await;
+    let agent_call = agent.answered(Duration::from_secs(10)).await.unwrap();
+
+    let heard = listen(&[&customer], 300, 1000).await;
+    assert!(
+        heard[0].len() >= 6000,
+        "the customer hears its MPC meanwhile"
+    );
+    assert_hears("customer, unconfirmed", &heard[0], &[], &[AGENT]);
+    agent_call.send_dtmf('1').await.unwrap();
+    let heard = listen(&[&customer], 300, 800).await;
+    assert_hears("customer, after a wrong key", &heard[0], &[], &[AGENT]);
+    agent_call.send_dtmf('5').await.unwrap();
+    let heard = listen(&[&customer, &agent_call], 500, 1000).await;
+    assert_hears("customer, confirmed", &heard[0], &[AGENT], &[]);
+    assert_hears("agent, confirmed", &heard[1], &[CUSTOMER], &[]);
+    let events = call_events(&app, &call_uuid, 3).await;
+    assert_eq!(names(&events), ["Initiated", "Ringing", "Answered"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callee_that_never_presses_its_confirm_key_is_hung_up_with_9110() {
+    // The test-only key shortens Plivo's 30 s so the suite need not wait.
+    let (app, chorus) = start(&[("CHORUS_TESTING__CONFIRM_KEY_TIMEOUT_MS", "1500")]).await;
+    let customer = customer_calls_in(&chorus).await;
+    let mut agent = Callee::listen(CalleeOptions::answer_with_tone(AGENT))
+        .await
+        .unwrap();
+    let call_uuid = add_with_confirm_key(&chorus, &app, &agent.uri()).await;
+    let agent_call = agent.answered(Duration::from_secs(10)).await.unwrap();
+    let answered = Instant::now();
+    assert!(
+        agent_call.wait_for_bye(Duration::from_secs(5)).await,
+        "BYE once the limit passes"
+    );
+    let waited = answered.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1300) && waited < Duration::from_millis(3000),
+        "hung up after the 1.5 s limit, took {waited:?}"
+    );
+    let events = call_events(&app, &call_uuid, 4).await;
+    assert_eq!(
+        names(&events),
+        ["Initiated", "Ringing", "Answered", "Hangup"]
+    );
+    assert_eq!(events[3].param("PlivoHangupCauseCode"), Some("9110"));
+    let heard = listen(&[&customer], 0, 500).await;
+    assert!(
+        heard[0].len() >= 3000,
+        "the customer hears its MPC meanwhile"
+    );
+    assert_hears("customer", &heard[0], &[], &[AGENT]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_destination_is_cancelled_when_its_ring_timeout_passes() {
+    let (app, chorus) = start(&[]).await;
+    let silent = Callee::listen(CalleeOptions::silent()).await.unwrap();
+    let (status, added) = add(
+        &chorus,
+        "support",
+        &serde_json::json!({
+            "role": "Agent", "from": "100", "to": silent.uri(), "ring_timeout": 15,
+            "call_status_callback_url": app.url("/calls"),
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{added}");
+    assert!(
+        silent
+            .wait_for_invite(Duration::from_secs(5))
+            .await
+            .is_some()
+    );
+    let invited = silent.record().invited_at.unwrap();
+    assert!(
+        silent.wait_for_cancel(Duration::from_secs(20)).await,
+        "CANCEL once ring_timeout passes"
+    );
+    let rang = silent.record().cancelled_at.unwrap() - invited;
+    assert!(
+        rang >= Duration::from_millis(14_800) && rang < Duration::from_secs(17),
+        "rang for the 15 s ring_timeout, took {rang:?}"
+    );
+    let call_uuid = added["calls"][0]["call_uuid"].as_str().unwrap();
+    let events = call_events(&app, call_uuid, 3).await;
+    assert_eq!(names(&events), ["Initiated", "Ringing", "Hangup"]);
+    assert_eq!(events[2].param("PlivoHangupCause"), Some("No Answer"));
+    let ring_time: u64 = events[2].param("RingTime").unwrap().parse().unwrap();
+    assert!((14..=16).contains(&ring_time), "RingTime {ring_time}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delay_dial_holds_each_destination_back_and_a_winner_stops_the_rest() {
+    let (_app, chorus) = start(&[]).await;
+    let declines = Callee::listen(CalleeOptions::decline(603)).await.unwrap();
+    let mut answers = Callee::listen(CalleeOptions::answer_with_tone(AGENT))
+        .await
+        .unwrap();
+    let never = Callee::listen(CalleeOptions::answer_with_tone(OTHER_AGENT))
+        .await
+        .unwrap();
+    let to = format!("{}<{}<{}", declines.uri(), answers.uri(), never.uri());
+    let asked = Instant::now();
+    // A new MPC name: the request creates the MPC.
+    let (status, added) = add(
+        &chorus,
+        "fresh",
+        &serde_json::json!({
+            "role": "Agent", "from": "100", "to": to, "delay_dial": "0<2<6",
+            "ring_timeout": "20<20<20", "enter_sound": "none",
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{added}");
+    let agent_call = answers.answered(Duration::from_secs(10)).await.unwrap();
+    let first = declines.record().invited_at.expect("the first is dialled");
+    let second = answers.record().invited_at.unwrap();
+    assert!(first - asked < Duration::from_millis(1000), "no delay");
+    let held = second - first;
+    assert!(
+        held >= Duration::from_millis(1900) && held < Duration::from_millis(3000),
+        "delay_dial 2: the second INVITE {held:?} after the first"
+    );
+    assert!(
+        never
+            .wait_for_invite(Duration::from_secs(6))
+            .await
+            .is_none(),
+        "answered before its 6 s delay: the third is never dialled"
+    );
+    let sdk = Sdk::new(&chorus.rest_url(), API_AUTH_ID, API_TOKEN);
+    let mpc = sdk.run(&["get", "fresh"]).await;
+    assert_eq!(mpc["friendly_name"], "fresh", "{mpc}");
+    let members = sdk.run(&["members", "fresh"]).await;
+    assert_eq!(
+        members["objects"].as_array().map(Vec::len),
+        Some(1),
+        "{members}"
+    );
+    agent_call.hangup().await.unwrap();
+}

@@ -32,6 +32,9 @@ pub struct CallSettings {
     pub advertised_ip: IpAddr,
     /// How long an answered call may hear nothing.
     pub rtp_timeouts: RtpTimeouts,
+    /// How long a dialled participant has to press its `confirm_key`
+    /// (`testing.confirm_key_timeout_ms`; Plivo's 30 s).
+    pub confirm_key_timeout: std::time::Duration,
 }
 
 /// `media.rtp_timeout` and `media.rtp_hold_timeout`: how long an answered

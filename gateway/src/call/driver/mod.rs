@@ -9,6 +9,7 @@
 //! negotiated and ringing ([`super::inbound`]); an outbound one answered
 //! ([`super::outbound`]), with a flow that never answers again.
 
+mod confirm;
 mod membership;
 mod play;
 mod session;
@@ -23,6 +24,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use silence::SilenceWatch;
+
+pub use confirm::Confirmation;
 
 use super::dialog::CallDialog;
 use super::params::answer_params;
@@ -179,6 +182,20 @@ impl CallDriver {
     pub fn ringing(&mut self) {
         self.call.ringing();
         self.report.ringing();
+    }
+
+    /// Ends the call before its flow ran, for `why`: BYE (unless the peer
+    /// hung up already), then `Hangup`.
+    pub async fn abandon(mut self, why: Hangup) {
+        let peer_gone = matches!(why, Hangup::ByCaller | Hangup::ByCallee);
+        self.report.ending(why);
+        if !peer_gone {
+            self.call.bye().await;
+        }
+        if let Media::Idle(leg) = &self.media {
+            count_rtp(&self.services.metrics, leg);
+        }
+        self.report.hung_up();
     }
 
     /// Runs the call's flow to its end and releases everything.

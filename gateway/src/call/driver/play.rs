@@ -10,7 +10,7 @@ use chorus_xml::SoundItem;
 use tokio::sync::mpsc;
 
 use super::{CallDriver, End, Media};
-use crate::media::{Entrance, Leg, LegEvent, RoomMusic};
+use crate::media::{Entrance, Leg, LegEvent, RoomHandle, RoomMusic};
 use crate::player::Use;
 
 impl CallDriver {
@@ -31,24 +31,10 @@ impl CallDriver {
         if clip.is_empty() {
             return Ok(());
         }
-        let Media::Idle(leg) = std::mem::replace(&mut self.media, Media::Gone) else {
+        let Some((room, mut events)) = self.room_of_one() else {
             return Ok(());
         };
         let media = self.services.media.clone();
-        // Closed when this returns (the handle drops), after the leave.
-        let room = media.open_room(&RoomMusic::default());
-        let entrance = Entrance {
-            participant: Participant::new(chorus_mixer::Role::Customer),
-            start: true,
-            sound: None,
-        };
-        let mut events = match media.join(room.place(), self.leg_id, leg, entrance) {
-            Ok(events) => events,
-            Err(error) => {
-                tracing::error!(%error, "could not play to the caller");
-                return Ok(());
-            }
-        };
         let _ = media.play_bridge_clip(room.place(), clip.clone());
         let rate = u64::from(self.services.player.sample_rate());
         // The clip starts within a tick of the join; one more tick of
@@ -68,11 +54,42 @@ impl CallDriver {
                 tokio::time::sleep(length).await;
             })
             .await;
-        let _ = media.leave(self.leg_id, None);
-        if let Some(leg) = leg_back(&mut events).await {
+        self.out_of_room(&mut events).await;
+        played
+    }
+
+    /// Puts the idle leg alone in a room of its own (for a clip on its
+    /// bridge, and its digits); `None` if the leg is not idle or the room
+    /// cannot take it. The room closes when its handle drops, which must
+    /// be after [`CallDriver::out_of_room`].
+    pub(super) fn room_of_one(
+        &mut self,
+    ) -> Option<(RoomHandle, mpsc::UnboundedReceiver<LegEvent>)> {
+        let Media::Idle(leg) = std::mem::replace(&mut self.media, Media::Gone) else {
+            return None;
+        };
+        let media = self.services.media.clone();
+        let room = media.open_room(&RoomMusic::default());
+        let entrance = Entrance {
+            participant: Participant::new(chorus_mixer::Role::Customer),
+            start: true,
+            sound: None,
+        };
+        match media.join(room.place(), self.leg_id, leg, entrance) {
+            Ok(events) => Some((room, events)),
+            Err(error) => {
+                tracing::error!(%error, "could not put the call in a room of its own");
+                None
+            }
+        }
+    }
+
+    /// Takes the leg back out of its room of one.
+    pub(super) async fn out_of_room(&mut self, events: &mut mpsc::UnboundedReceiver<LegEvent>) {
+        let _ = self.services.media.leave(self.leg_id, None);
+        if let Some(leg) = leg_back(events).await {
             self.media = Media::Idle(leg);
         }
-        played
     }
 }
 

@@ -32,6 +32,8 @@ pub enum DialCause {
     LostRace,
     /// Our offer could not be sent or the answer could not be used.
     Failed,
+    /// Answered, but the callee did not press `confirm_key` in time.
+    ConfirmTimeout,
 }
 
 impl DialCause {
@@ -62,6 +64,8 @@ impl DialCause {
             Self::Canceled => ("Canceled", Some(1000), "API Request"),
             Self::LostRace => ("LOST RACE", None, "Plivo"),
             Self::Failed => ("Outbound Call Failed", None, "Error"),
+            // Seed 001 gives the code; the name is chorus's.
+            Self::ConfirmTimeout => ("Confirm Key Timeout", Some(9110), "Plivo"),
         };
         HangupInfo {
             cause,

@@ -12,22 +12,24 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chorus_flow::{Flow, Start};
+use chorus_flow::{Flow, HangupCause, Start};
 use chorus_media::sdp::LocalMedia;
-use chorus_xml::{Document, MultiPartyCall, Step, Verb};
+use chorus_mixer::clip::Clip;
+use chorus_xml::{Document, MultiPartyCall, SoundItem, Speak, Step, Verb};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::request::{AddParticipant, Destination, Dial, Joining};
+use super::request::{AddParticipant, Confirm, Destination, Dial, Joining};
 use super::{DialCanceller, DialCause, DialFailure, DialOptions, OutboundCall, dial};
 use crate::call::CallTable;
 use crate::call::dialog::CallDialog;
-use crate::call::driver::{CallDriver, CallParts};
+use crate::call::driver::{CallDriver, CallParts, Confirmation};
 use crate::call::report::{CallReport, Hangup};
 use crate::call::services::CallServices;
 use crate::call::status_callback::CallStatusSink;
 use crate::media::leg::LegMode;
+use crate::player::Use;
 use crate::sip::Invite;
 use crate::sip::pacer::{Pacer, QueueFull, Slot};
 use crate::sip::registrar::Registrar;
@@ -300,33 +302,79 @@ impl Shared {
             }
             Ok(call) => {
                 report.answered();
-                if !race.claim(index) {
-                    tracing::info!("answered after another destination; hanging up");
-                    call.hang_up().await;
-                    report.ending(Hangup::Dial(DialCause::LostRace.info()));
-                    report.hung_up();
-                } else {
-                    let party = Invite {
-                        from: dial.from.clone(),
-                        to: destination.to.clone(),
-                        caller_name: dial.caller_name.clone(),
-                        custom_headers: x_ph_headers(destination),
-                        uri: call_target(&targets),
-                        body: Vec::new(),
-                    };
-                    let driver = self.driver(call, call_uuid.clone(), party, hang_up, report);
-                    let join = Document {
-                        steps: vec![Step::Verb(Verb::MultiPartyCall(request.spec.clone()))],
-                        warnings: Vec::new(),
-                    };
-                    let flow =
-                        Flow::answered_call(Instant::now().into_std(), Start::Document(join));
-                    driver.run(flow).await;
-                }
+                let party = Invite {
+                    from: dial.from.clone(),
+                    to: destination.to.clone(),
+                    caller_name: dial.caller_name.clone(),
+                    custom_headers: x_ph_headers(destination),
+                    uri: call_target(&targets),
+                    body: Vec::new(),
+                };
+                let driver = self.driver(call, call_uuid.clone(), party, hang_up, report);
+                self.answered(driver, &race, index, &request).await;
             }
         }
         self.table.remove(&call_uuid);
         tracing::info!("call ended");
+    }
+
+    /// An answered destination: confirms (`confirm_key`), then joins the
+    /// MPC if it is the first, or hangs up as `LOST RACE`.
+    async fn answered(
+        &self,
+        mut driver: CallDriver,
+        race: &Race,
+        index: usize,
+        request: &RaceRequest,
+    ) {
+        if let Some(confirm) = &request.dial.confirm {
+            let prompt = self.prompt(confirm).await;
+            let limit = self.services.settings.confirm_key_timeout;
+            let why = match driver.confirm(confirm.key, prompt, limit, &race.won).await {
+                Confirmation::Confirmed => None,
+                Confirmation::TimedOut => Some(Hangup::Dial(DialCause::ConfirmTimeout.info())),
+                Confirmation::Withdrawn => Some(Hangup::Dial(DialCause::LostRace.info())),
+                Confirmation::HungUp => Some(Hangup::ByCallee),
+                Confirmation::Stopping => Some(Hangup::Flow(HangupCause::Shutdown)),
+            };
+            if let Some(why) = why {
+                return driver.abandon(why).await;
+            }
+        }
+        if !race.claim(index) {
+            tracing::info!("answered after another destination; hanging up");
+            return driver
+                .abandon(Hangup::Dial(DialCause::LostRace.info()))
+                .await;
+        }
+        let join = Document {
+            steps: vec![Step::Verb(Verb::MultiPartyCall(request.spec.clone()))],
+            warnings: Vec::new(),
+        };
+        let flow = Flow::answered_call(Instant::now().into_std(), Start::Document(join));
+        driver.run(flow).await;
+    }
+
+    /// What the callee hears before pressing its confirm key: the sound
+    /// document, or (without one, or if it fails) "Please enter {key} to
+    /// accept the call".
+    async fn prompt(&self, confirm: &Confirm) -> Arc<Clip> {
+        let player = &self.services.player;
+        if let Some((url, method)) = &confirm.sound {
+            match player.sound_document(url, *method, Use::Call).await {
+                Ok(clip) => return clip,
+                Err(error) => {
+                    tracing::warn!(%url, %error, "confirm_key_sound_url failed; saying the default prompt");
+                }
+            }
+        }
+        let say = Speak {
+            text: format!("Please enter {} to accept the call", confirm.key),
+            voice: "WOMAN".to_owned(),
+            language: "en-US".to_owned(),
+            loop_count: 1,
+        };
+        player.clip(&[SoundItem::Speak(say)], Use::Call).await
     }
 
     /// Rings every target of one destination until one answers (the others
