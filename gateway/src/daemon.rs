@@ -131,7 +131,10 @@ impl Daemon {
             services.clone(),
             signalling.dialer(),
             calls.clone(),
-            signalling.registrar(),
+            (
+                signalling.registrar(),
+                SocketAddr::new(config.sip.advertised_ip(), sip_udp.port()),
+            ),
             config.sip.max_cps,
             config.sip.dial_queue as usize,
         );

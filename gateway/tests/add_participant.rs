@@ -7,14 +7,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use chorus_tests::daemon::{API_AUTH_ID, API_TOKEN, Chorusd};
-use chorus_tests::http::{AppServer, RecordedRequest, Reply, raw_request};
+use chorus_tests::http::{AppServer, RecordedRequest, Reply};
 use chorus_tests::phone::{Call, Callee, CalleeOptions, DialOptions, Reaction, dial};
 use chorus_tests::plivo_sdk::Sdk;
 use chorus_tests::tone::assert_hears;
-use common::{listen, start_with_settings};
-use serde_json::Value;
+use common::{add_participant as add, listen, start_with_settings};
 
 const CUSTOMER: f32 = 400.0;
 const AGENT: f32 = 700.0;
@@ -48,28 +46,6 @@ async fn customer_calls_in(chorus: &Chorusd) -> Call {
     )
     .await
     .expect("the customer's call is answered")
-}
-
-/// `POST …/MultiPartyCall/name_{mpc}/Participant/` with a JSON body, as the
-/// seed's curl sends it; the status and the JSON answer.
-async fn add(chorus: &Chorusd, mpc: &str, body: &Value) -> (u16, Value) {
-    let auth =
-        base64::engine::general_purpose::STANDARD.encode(format!("{API_AUTH_ID}:{API_TOKEN}"));
-    let body = body.to_string();
-    let path = format!("/v1/Account/{API_AUTH_ID}/MultiPartyCall/name_{mpc}/Participant/");
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Basic {auth}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    let addr = chorus
-        .rest_url()
-        .trim_start_matches("http://")
-        .parse()
-        .expect("the REST address");
-    let (status, body) = raw_request(addr, &request).await;
-    let json = serde_json::from_str(&body).unwrap_or(Value::Null);
-    (status, json)
 }
 
 /// The call status callbacks for `call_uuid`, once `count` came (≤ 10 s).

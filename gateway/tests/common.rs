@@ -5,8 +5,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use chorus_tests::daemon::Chorusd;
-use chorus_tests::http::{AppServer, Reply};
+use base64::Engine as _;
+use chorus_tests::daemon::{API_AUTH_ID, API_TOKEN, Chorusd};
+use chorus_tests::http::{AppServer, Reply, raw_request};
 use chorus_tests::peers::Scratch;
 use chorus_tests::phone::{Call, DialOptions, dial};
 
@@ -122,4 +123,30 @@ pub async fn wait_for_metric(chorus: &Chorusd, key: &str, want: f64) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// `POST …/MultiPartyCall/name_{mpc}/Participant/` with a JSON body, as the
+/// seed's curl sends it; the status and the JSON answer.
+pub async fn add_participant(
+    chorus: &Chorusd,
+    mpc: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let auth =
+        base64::engine::general_purpose::STANDARD.encode(format!("{API_AUTH_ID}:{API_TOKEN}"));
+    let body = body.to_string();
+    let path = format!("/v1/Account/{API_AUTH_ID}/MultiPartyCall/name_{mpc}/Participant/");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Basic {auth}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let addr = chorus
+        .rest_url()
+        .trim_start_matches("http://")
+        .parse()
+        .expect("the REST address");
+    let (status, body) = raw_request(addr, &request).await;
+    let json = serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
+    (status, json)
 }

@@ -1,6 +1,7 @@
 //! The registrar over real SIP: a phone REGISTERs with digest credentials
 //! against `sip.users_file`, is challenged, then registered; a wrong
-//! password gets 403; and without a users file nobody registers.
+//! password gets 403; without a users file nobody registers; and Add
+//! Participant dials a registered user by name at its contact.
 
 mod common;
 
@@ -10,7 +11,8 @@ use std::time::Duration;
 use chorus_gateway::sip::digest::{answer, ha1};
 use chorus_tests::daemon::Chorusd;
 use chorus_tests::peers::Scratch;
-use common::chorusd_bin;
+use chorus_tests::phone::{Callee, CalleeOptions};
+use common::{add_participant, chorusd_bin};
 use tokio::net::UdpSocket;
 
 /// Sends one REGISTER for alice (with `authorization`, if any) and returns
@@ -22,13 +24,25 @@ async fn register(
     authorization: Option<&str>,
 ) -> String {
     let me = socket.local_addr().unwrap();
+    register_at(socket, chorus, cseq, authorization, me).await
+}
+
+/// [`register`] with alice's Contact at `contact` (a phone elsewhere).
+async fn register_at(
+    socket: &UdpSocket,
+    chorus: SocketAddr,
+    cseq: u32,
+    authorization: Option<&str>,
+    contact: SocketAddr,
+) -> String {
+    let me = socket.local_addr().unwrap();
     let auth = authorization.map_or(String::new(), |a| format!("Authorization: {a}\r\n"));
     let request = format!(
         "REGISTER sip:127.0.0.1 SIP/2.0\r\n\
          Via: SIP/2.0/UDP {me};branch=z9hG4bKreg{cseq}\r\n\
          From: <sip:alice@127.0.0.1>;tag=r1\r\nTo: <sip:alice@127.0.0.1>\r\n\
          Call-ID: reg-1@{me}\r\nCSeq: {cseq} REGISTER\r\nMax-Forwards: 70\r\n\
-         Contact: <sip:alice@{me}>\r\nExpires: 300\r\n{auth}Content-Length: 0\r\n\r\n"
+         Contact: <sip:alice@{contact}>\r\nExpires: 300\r\n{auth}Content-Length: 0\r\n\r\n"
     );
     socket.send_to(request.as_bytes(), chorus).await.unwrap();
     let mut buf = vec![0u8; 65536];
@@ -170,5 +184,49 @@ async fn a_registered_user_may_call_from_outside_the_trusted_sources() {
         "488",
         "(and refused for its missing SDP): {after}"
     );
+    chorus.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_participant_dials_a_registered_user_by_name_at_its_contact() {
+    let (_dir, chorus) = start_with_alice(&[]).await;
+    let addr = chorus.sip_addr();
+    let mut phone = Callee::listen(CalleeOptions {
+        user: "alice".into(),
+        ..CalleeOptions::answer_with_tone(700.0)
+    })
+    .await
+    .unwrap();
+    let add = |to: &str| {
+        let body = serde_json::json!({ "role": "Agent", "from": "100", "to": to });
+        let chorus = &chorus;
+        async move { add_participant(chorus, "desk", &body).await }
+    };
+    let (code, refused) = add("alice").await;
+    assert_eq!(code, 400, "not registered yet: {refused}");
+
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let challenged = register_at(&socket, addr, 1, None, phone.sip_addr()).await;
+    let right = answer(
+        &nonce(&challenged),
+        ("alice", "chorus", "s3cret"),
+        "REGISTER",
+        "sip:127.0.0.1",
+        "c4",
+    );
+    let registered = register_at(&socket, addr, 2, Some(&right), phone.sip_addr()).await;
+    assert_eq!(status(&registered), "200", "{registered}");
+
+    let (code, added) = add("alice").await;
+    assert_eq!(code, 201, "{added}");
+    let call = phone.answered(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(
+        phone.record().request_uri(),
+        Some(format!("sip:alice@{}", phone.sip_addr()).as_str()),
+        "dialled at the registered contact"
+    );
+    call.hangup().await.unwrap();
+    let (code, refused) = add("bob").await;
+    assert_eq!(code, 400, "bob is not registered: {refused}");
     chorus.stop().await;
 }

@@ -214,7 +214,7 @@ impl Operations {
     /// when the first of them joins, if it does not exist then.
     pub fn add_participant(&self, request: AddParticipant) -> Result<Added, OpError> {
         self.outbound.add(request).map_err(|error| match error {
-            AddError::NoRoute(_) => OpError::Invalid(error.to_string()),
+            AddError::Route(_) => OpError::Invalid(error.to_string()),
             AddError::QueueFull(_) => OpError::Busy(error.to_string()),
             AddError::TransferUnsupported => OpError::Unsupported(error.to_string()),
         })

@@ -17,7 +17,9 @@
 
 mod cause;
 mod participant;
+mod race;
 pub mod request;
+mod route;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -31,6 +33,7 @@ use crate::sip::uac::{Dialer, DigestCredentials, Invitation, InviteStep};
 use crate::sip::{ClientCall, DialogEvent, SessionOffer};
 pub use cause::{DialCause, DialFailure};
 pub use participant::{AddError, Added, AddedCall, OutboundCalls};
+pub use route::RouteError;
 
 /// The telephone-event payload type we offer.
 const OFFERED_EVENT_PT: u8 = 101;

@@ -9,7 +9,8 @@
 //! destination's events go to the event stream and, if the request names
 //! one, to its `call_status_callback_url`.
 
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chorus_flow::{Flow, HangupCause, Start};
@@ -20,8 +21,10 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::race::{Race, fork};
 use super::request::{AddParticipant, Confirm, Destination, Dial, Joining};
-use super::{DialCanceller, DialCause, DialFailure, DialOptions, OutboundCall, dial};
+use super::route::{RouteError, route};
+use super::{DialCanceller, DialCause, DialFailure, DialOptions, OutboundCall};
 use crate::call::CallTable;
 use crate::call::dialog::CallDialog;
 use crate::call::driver::{CallDriver, CallParts, Confirmation};
@@ -45,6 +48,8 @@ struct Shared {
     table: CallTable,
     pacer: Pacer,
     registrar: Arc<Registrar>,
+    /// Our SIP address: `sip:user@` it names a registered user.
+    sip_addr: SocketAddr,
 }
 
 /// What an accepted request started.
@@ -70,11 +75,9 @@ pub struct AddedCall {
 /// Why a request was not carried out (nothing was dialled).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddError {
-    /// A destination is neither a `sip:` URI nor a registered user.
-    #[error(
-        "no route to {0:?}: not a sip: URI or a registered user (numbers need a trunk, and none is configured)"
-    )]
-    NoRoute(String),
+    /// A destination goes nowhere.
+    #[error(transparent)]
+    Route(#[from] RouteError),
     /// Too many dials wait under `sip.max_cps`.
     #[error("{0}; try again later")]
     QueueFull(#[from] QueueFull),
@@ -85,12 +88,13 @@ pub enum AddError {
 
 impl OutboundCalls {
     /// Places calls with `dialer` at most `max_cps` a second, with at most
-    /// `queue` dials waiting; registered users are found in `registrar`.
+    /// `queue` dials waiting; users registered at `sip_addr` are found in
+    /// `registrar`.
     pub fn new(
         services: Arc<CallServices>,
         dialer: Dialer,
         table: CallTable,
-        registrar: Arc<Registrar>,
+        (registrar, sip_addr): (Arc<Registrar>, SocketAddr),
         max_cps: u32,
         queue: usize,
     ) -> Self {
@@ -100,6 +104,7 @@ impl OutboundCalls {
             table,
             pacer: Pacer::new(max_cps, queue),
             registrar,
+            sip_addr,
         }))
     }
 
@@ -112,7 +117,7 @@ impl OutboundCalls {
         let targets = dial
             .destinations
             .iter()
-            .map(|d| self.targets(&d.to))
+            .map(|d| route(&d.to, self.0.sip_addr, &self.0.registrar))
             .collect::<Result<Vec<_>, _>>()?;
         // Every turn is taken before anything starts: a full queue refuses
         // the whole request, and the turns taken are handed back (dropped).
@@ -156,34 +161,6 @@ impl OutboundCalls {
         }
         Ok(added)
     }
-
-    /// The URIs a destination rings: a `sip:`/`sips:` URI as it is (or the
-    /// contacts of the registered user it names on this host), a bare
-    /// registered username's contacts.
-    fn targets(&self, to: &str) -> Result<Vec<String>, AddError> {
-        let now = std::time::Instant::now();
-        let lower = to.to_ascii_lowercase();
-        if lower.starts_with("sip:") || lower.starts_with("sips:") {
-            let ours = self.0.services.settings.advertised_ip.to_string();
-            let user_here = to
-                .split_once(':')
-                .and_then(|(_, rest)| rest.split_once('@'))
-                .filter(|(_, host)| host.split([':', ';', '>']).next() == Some(ours.as_str()))
-                .map(|(user, _)| user);
-            if let Some(user) = user_here {
-                let contacts = self.0.registrar.contacts(user, now);
-                if !contacts.is_empty() {
-                    return Ok(contacts);
-                }
-            }
-            return Ok(vec![to.to_owned()]);
-        }
-        let contacts = self.0.registrar.contacts(to, now);
-        if contacts.is_empty() {
-            return Err(AddError::NoRoute(to.to_owned()));
-        }
-        Ok(contacts)
-    }
 }
 
 /// What every destination of one request shares.
@@ -198,44 +175,6 @@ struct RaceLeg {
     call_uuid: String,
     targets: Vec<String>,
     slot: Slot,
-}
-
-/// The destinations of one request, racing to answer first.
-struct Race {
-    /// The destination that answered first.
-    winner: Mutex<Option<usize>>,
-    /// Cancelled once someone won: destinations not dialled yet never are.
-    won: CancellationToken,
-    /// Each destination's canceller, to tell it it lost.
-    cancellers: Vec<DialCanceller>,
-}
-
-impl Race {
-    fn new(n: usize) -> Self {
-        Self {
-            winner: Mutex::new(None),
-            won: CancellationToken::new(),
-            cancellers: (0..n).map(|_| DialCanceller::default()).collect(),
-        }
-    }
-
-    /// Destination `i` answered: true if it is the first, and then every
-    /// other destination loses.
-    fn claim(&self, i: usize) -> bool {
-        let mut winner = self.winner.lock().unwrap_or_else(|e| e.into_inner());
-        if winner.is_some() {
-            return false;
-        }
-        *winner = Some(i);
-        drop(winner);
-        self.won.cancel();
-        for (j, canceller) in self.cancellers.iter().enumerate() {
-            if j != i {
-                canceller.lost_race();
-            }
-        }
-        true
-    }
 }
 
 impl Shared {
@@ -437,69 +376,6 @@ impl Shared {
             on_hold: LegMode::from_local(negotiated.local_direction).on_hold(),
             report,
         })
-    }
-}
-
-/// Dials every target at once (a registered user's contacts); the first
-/// to answer is the call, the others are cancelled (or hung up, if they
-/// answered too). One target is a plain dial. If none answers, the first
-/// target's failure is the cause.
-async fn fork(
-    dialer: &Dialer,
-    services: &CallServices,
-    targets: &[String],
-    options: DialOptions,
-) -> Result<OutboundCall, DialFailure> {
-    if let [target] = targets {
-        return dial(dialer, &services.media, target, options).await;
-    }
-    let forks: Vec<DialCanceller> = targets.iter().map(|_| DialCanceller::default()).collect();
-    let mut dials = tokio::task::JoinSet::new();
-    for (i, (target, canceller)) in targets.iter().zip(&forks).enumerate() {
-        let (dialer, media, target) = (dialer.clone(), services.media.clone(), target.clone());
-        let options = DialOptions {
-            canceller: canceller.clone(),
-            ..options.clone()
-        };
-        dials.spawn(async move { (i, dial(&dialer, &media, &target, options).await) });
-    }
-    let outer = options.canceller;
-    let mut relayed = false;
-    let mut failures: Vec<Option<DialFailure>> = vec![None; targets.len()];
-    loop {
-        tokio::select! {
-            next = dials.join_next() => match next {
-                Some(Ok((i, Ok(call)))) => {
-                    for (j, f) in forks.iter().enumerate() {
-                        if j != i {
-                            f.cancel();
-                        }
-                    }
-                    while let Some(other) = dials.join_next().await {
-                        if let Ok((_, Ok(other))) = other {
-                            other.hang_up().await;
-                        }
-                    }
-                    return Ok(call);
-                }
-                Some(Ok((i, Err(failure)))) => failures[i] = Some(failure),
-                Some(Err(error)) => tracing::error!(%error, "a dial task failed"),
-                None => {
-                    return Err(failures.into_iter().flatten().next().unwrap_or(DialFailure {
-                        cause: DialCause::Failed,
-                        status: None,
-                        provisional: Vec::new(),
-                    }));
-                }
-            },
-            () = outer.token.cancelled(), if !relayed => {
-                relayed = true;
-                let lost = outer.cause() == DialCause::LostRace;
-                for f in &forks {
-                    if lost { f.lost_race() } else { f.cancel() }
-                }
-            }
-        }
     }
 }
 
