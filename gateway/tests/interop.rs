@@ -1,6 +1,7 @@
 //! Interop with real third-party programs: SIPp and baresip against
-//! chorusd with its built-in app, eSpeak NG saying `<Speak>` text, and
-//! strace watching the media threads. Every port (chorusd's, the peers'
+//! chorusd with its built-in app (as callers, and as the callees Add
+//! Participant dials: SIPp's UAS, and baresip registered by name), eSpeak
+//! NG saying `<Speak>` text, and strace watching the media threads. Every port (chorusd's, the peers'
 //! SIP, media and control ports) is a free one.
 //!
 //! These tests need `sipp`, `baresip`, `tshark`, `espeak-ng` and `strace`,
@@ -322,7 +323,7 @@ async fn media_threads_never_wake_another_thread() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs baresip: run tests/interop/run"]
-async fn baresip_registers_with_digest_credentials() {
+async fn baresip_registers_with_digest_credentials_and_is_then_dialled_by_name() {
     use chorus_gateway::sip::digest::ha1;
     use chorus_tests::daemon::Chorusd;
     let scratch = Scratch::new("baresip-register");
@@ -337,10 +338,10 @@ async fn baresip_registers_with_digest_credentials() {
         &[("CHORUS_SIP__USERS_FILE", users.to_str().unwrap())],
     )
     .await;
-    let wav = scratch.path("silence.wav");
-    write_wav_tone(&wav, 400.0, 1.0);
+    let wav = scratch.path("tone700.wav");
+    write_wav_tone(&wav, 700.0, 30.0);
     let account = format!(
-        "<sip:alice@{}>;auth_pass=s3cret;regint=120;audio_codecs=PCMU",
+        "<sip:alice@{}>;auth_pass=s3cret;regint=120;answermode=auto;audio_codecs=PCMU",
         chorus.sip_addr()
     );
     let mut alice = Baresip::start_with_account(
@@ -372,6 +373,82 @@ async fn baresip_registers_with_digest_credentials() {
             .any(|l| l.contains("REGISTER") && l.contains("status=401")),
         "challenged first"
     );
-    alice.peer.stop();
+
+    // A customer calls in; the API dials alice by name: baresip answers.
+    let customer = dial(chorus.sip_addr(), "desk", DialOptions::with_tone(400.0))
+        .await
+        .unwrap();
+    let body = serde_json::json!({
+        "role": "Agent", "from": "100", "to": "alice", "enter_sound": "none",
+    });
+    let (status, added) = common::add_participant(&chorus, "desk", &body).await;
+    assert_eq!(status, 201, "{added}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let since = Instant::now();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let heard_by_customer = customer.received_audio_since(since);
+    assert_hears("customer", &heard_by_customer, &[700.0], &[400.0]);
+    alice.peer.type_line("/hangup");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    alice.peer.type_line("/quit");
+    alice.peer.wait(Duration::from_secs(5));
+    let heard_by_alice = alice.heard();
+    assert!(
+        heard_by_alice.len() > 8000,
+        "baresip recorded {} samples:\n{}",
+        heard_by_alice.len(),
+        alice.output()
+    );
+    assert_hears("baresip (alice)", &heard_by_alice, &[400.0], &[700.0]);
+    chorus.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs sipp: run tests/interop/run"]
+async fn sipp_as_callee_of_add_participant_answers_echoes_and_is_hung_up() {
+    let chorus = start_builtin().await;
+    let customer = dial(chorus.sip_addr(), "desk", DialOptions::with_tone(400.0))
+        .await
+        .unwrap();
+    let (sip_port, media_port, control_port) = sipp_ports();
+    // SIPp's built-in UAS: answers one call, echoes its RTP, waits for BYE.
+    let mut sipp = chorus_tests::peers::Peer::spawn(
+        "sipp",
+        std::process::Command::new("timeout")
+            .args(["-k", "2", "40", "sipp", "-sn", "uas", "-rtp_echo"])
+            .args(["-i", "127.0.0.1", "-p", &sip_port.to_string()])
+            .args(["-mi", "127.0.0.1", "-mp", &media_port.to_string()])
+            .args(["-cp", &control_port.to_string(), "-m", "1", "-nostdin"])
+            .args(["-timeout", "30", "-timeout_error"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let body = serde_json::json!({
+        "role": "Agent", "from": "100", "to": format!("sip:service@127.0.0.1:{sip_port}"),
+        "enter_sound": "none",
+    });
+    let (status, added) = common::add_participant(&chorus, "desk", &body).await;
+    assert_eq!(status, 201, "{added}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let since = Instant::now();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // SIPp sends back what it gets: the customer hears itself only through
+    // the agent SIPp is, so media flows both ways.
+    assert_hears(
+        "customer",
+        &customer.received_audio_since(since),
+        &[400.0],
+        &[],
+    );
+    // Left alone (stayAlone is false for an API add), the agent is hung
+    // up: SIPp gets our BYE and ends its one call.
+    customer.hangup().await.unwrap();
+    let status = sipp.wait(Duration::from_secs(10));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "SIPp's UAS saw INVITE, ACK and our BYE ({status:?}); chorusd log:\n{}",
+        chorus.log()
+    );
     chorus.stop().await;
 }
