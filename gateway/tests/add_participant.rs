@@ -529,3 +529,51 @@ async fn delay_dial_holds_each_destination_back_and_a_winner_stops_the_rest() {
     );
     agent_call.hangup().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dialled_participant_that_leaves_runs_its_on_exit_action_url_document() {
+    let (app, chorus) = start(&[]).await;
+    app.set_route(
+        "/exit",
+        Reply::xml(r#"<Response><Wait length="1"/></Response>"#),
+    );
+    let _customer = customer_calls_in(&chorus).await;
+    let mut agent = Callee::listen(CalleeOptions::answer_with_tone(AGENT))
+        .await
+        .unwrap();
+    let (status, added) = add(
+        &chorus,
+        "support",
+        &serde_json::json!({
+            "role": "Agent", "from": "15551230000", "to": agent.uri(),
+            "on_exit_action_url": app.url("/exit"), "enter_sound": "none",
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{added}");
+    let call_uuid = added["calls"][0]["call_uuid"].as_str().unwrap().to_owned();
+    let agent_call = agent.answered(Duration::from_secs(10)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let sdk = Sdk::new(&chorus.rest_url(), API_AUTH_ID, API_TOKEN);
+    let members = sdk.run(&["members", "support"]).await;
+    let member = members["objects"]
+        .as_array()
+        .and_then(|all| all.iter().find(|m| m["call_uuid"] == call_uuid.as_str()))
+        .and_then(|m| m["member_id"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("the agent is a member: {members}"));
+    sdk.run(&["kick", "support", &member]).await;
+    assert!(
+        !agent_call.wait_for_bye(Duration::from_millis(700)).await,
+        "not hung up while its exit document runs"
+    );
+    let exits = app.requests_to("/exit");
+    assert_eq!(exits.len(), 1, "the exit document was fetched once");
+    assert_eq!(exits[0].param("CallUUID"), Some(call_uuid.as_str()));
+    assert_eq!(exits[0].param("Direction"), Some("outbound"));
+    assert_eq!(exits[0].param("From"), Some("15551230000"));
+    assert!(
+        agent_call.wait_for_bye(Duration::from_secs(3)).await,
+        "BYE once the document (a 1 s <Wait>) runs out"
+    );
+}
