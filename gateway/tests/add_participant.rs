@@ -577,3 +577,77 @@ async fn a_dialled_participant_that_leaves_runs_its_on_exit_action_url_document(
         "BYE once the document (a 1 s <Wait>) runs out"
     );
 }
+
+/// The call UUIDs chorus gave its inbound calls so far, in arrival order
+/// (from the answer URL's requests).
+fn inbound_call_uuids(app: &AppServer) -> Vec<String> {
+    app.requests_to("/answer")
+        .iter()
+        .filter_map(|r| r.param("CallUUID").map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_uuid_transfers_a_waiting_call_into_an_mpc_and_out_of_it_again() {
+    let app = AppServer::start(vec![
+        (
+            "/answer".to_owned(),
+            Reply::xml(r#"<Response><Wait length="60"/></Response>"#),
+        ),
+        ("/status".to_owned(), Reply::status(200)),
+    ])
+    .await;
+    let chorus = start_with_settings(&app.url("/answer"), &[]).await;
+    let customer = dial(chorus.sip_addr(), "lobby", DialOptions::with_tone(CUSTOMER))
+        .await
+        .unwrap();
+    let agent = dial(chorus.sip_addr(), "lobby", DialOptions::with_tone(AGENT))
+        .await
+        .unwrap();
+    let uuids = inbound_call_uuids(&app);
+    assert_eq!(uuids.len(), 2, "both calls fetched their answer URL");
+    let heard = listen(&[&customer, &agent], 200, 600).await;
+    assert_hears("customer, waiting", &heard[0], &[], &[AGENT]);
+
+    let transfer = |call_uuid: &str, role: &str, mpc: &str| {
+        let body = serde_json::json!({
+            "role": role, "call_uuid": call_uuid, "enter_sound": "none",
+            "stay_alone": true, "status_callback_url": app.url("/status"),
+            "status_callback_events": "participant-state-changes",
+        });
+        let (chorus, mpc) = (&chorus, mpc.to_owned());
+        async move { add(chorus, &mpc, &body).await }
+    };
+    let (status, moved) = transfer(&uuids[0], "Customer", "room").await;
+    assert_eq!(status, 201, "{moved}");
+    assert_eq!(moved["message"], "add participant action initiated");
+    assert_eq!(moved["calls"][0]["call_uuid"], uuids[0].as_str());
+    assert_eq!(
+        moved["calls"][0]["to"], "lobby",
+        "the call's own To: {moved}"
+    );
+    let (status, moved) = transfer(&uuids[1], "Agent", "room").await;
+    assert_eq!(status, 201, "{moved}");
+    let heard = listen(&[&customer, &agent], 500, 1000).await;
+    assert_hears("customer, in room", &heard[0], &[AGENT], &[CUSTOMER]);
+    assert_hears("agent, in room", &heard[1], &[CUSTOMER], &[AGENT]);
+
+    // Out of one MPC into another: the first says why it left.
+    let (status, moved) = transfer(&uuids[0], "Customer", "elsewhere").await;
+    assert_eq!(status, 201, "{moved}");
+    let heard = listen(&[&customer, &agent], 500, 1000).await;
+    assert!(heard[1].len() >= 6000, "the agent still hears its MPC");
+    assert_hears("agent, customer gone", &heard[1], &[], &[CUSTOMER]);
+    let exits: Vec<_> = app
+        .requests_to("/status")
+        .into_iter()
+        .filter(|r| r.param("EventName") == Some("ParticipantExit"))
+        .collect();
+    assert!(
+        exits.iter().any(|r| r.param("ParticipantExitCause")
+            == Some("Participant Call Transferred")
+            && r.param("ParticipantCallUUID") == Some(uuids[0].as_str())),
+        "the customer left room as transferred: {:?}",
+        exits.iter().map(|r| r.params.clone()).collect::<Vec<_>>()
+    );
+}

@@ -334,8 +334,8 @@ async fn bad_credentials_unknown_names_and_bad_values_get_plivo_errors_and_chang
                 r#"{"role": "Agent", "call_uuid": "0b7b4242-8ee8-4872-b447-81b4ce972eae"}"#,
                 &basic,
             ),
-            501,
-            "transferring a live call (call_uuid) is not supported yet",
+            404,
+            "call 0b7b4242-8ee8-4872-b447-81b4ce972eae not found",
         ),
         (
             send(

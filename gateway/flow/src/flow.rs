@@ -88,6 +88,11 @@ impl Flow {
                 self.state = State::Over;
             }
             (State::Over, _) => {}
+            (_, Input::Transferred(document)) => {
+                self.actions.clear();
+                self.steps.clear();
+                self.run(now, document);
+            }
             (_, Input::Shutdown) => self.end(HangupCause::Shutdown, RejectStatus::Unavailable),
             (State::Fetching, Input::Fetched(document)) => self.run(now, document),
             (State::Fetching, Input::Unusable) => self.fail(),

@@ -40,6 +40,10 @@ pub enum Input {
     HungUp,
     /// The daemon is stopping.
     Shutdown,
+    /// The call was moved elsewhere (Add Participant's `call_uuid`): the
+    /// driver stopped what it was doing (a play, a wait, a fetch, or its
+    /// MPC, which it left), and this document replaces everything left.
+    Transferred(Document),
 }
 
 /// What the driver has to do, in order.

@@ -43,7 +43,8 @@
 //! ends the call (500 unanswered), and so does a run of more than
 //! [`MAX_DOCUMENTS_WITHOUT_MEDIA`] documents without an element that needs
 //! media. Invalid elements are skipped and document warnings reported, both
-//! for the driver to log. A call chorus placed is answered before its flow
+//! for the driver to log. [`Input::Transferred`] (Add Participant moving a
+//! live call) replaces whatever runs with its document. A call chorus placed is answered before its flow
 //! begins ([`Flow::answered_call`]): it is never answered or rejected, only
 //! hung up.
 //!

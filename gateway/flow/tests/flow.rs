@@ -326,3 +326,32 @@ fn a_call_chorus_placed_joins_without_answering_and_its_exit_document_hangs_up()
         "an answered call is hung up, never rejected"
     );
 }
+
+#[test]
+fn a_transfer_replaces_whatever_runs_and_answers_only_a_call_not_answered_yet() {
+    let transfer = || {
+        Input::Transferred(doc(
+            "<Response><MultiPartyCall role=\"agent\">sales</MultiPartyCall></Response>",
+        ))
+    };
+    // Answered, in a <Wait> with more to come: the MPC replaces it all.
+    let (mut call, _) = Call::inbound();
+    let out = call.fetched(
+        1,
+        r#"<Response><Wait length="60"/><Speak>never said</Speak></Response>"#,
+    );
+    assert_eq!(out, ["Answer"]);
+    assert_eq!(call.on(5, transfer()), ["Join sales"]);
+    assert_eq!(call.flow.poll_timeout(), None, "the wait is over");
+    assert_eq!(
+        call.on(9, Input::Left(Then::NextElement)),
+        ["Hangup (EndOfFlow)"]
+    );
+    // Still ringing while its answer URL is fetched: answered to join.
+    let (mut ringing, _) = Call::inbound();
+    assert_eq!(ringing.on(1, transfer()), ["Answer", "Join sales"]);
+    // Over: nothing.
+    let (mut over, _) = Call::inbound();
+    over.on(1, Input::HungUp);
+    assert!(over.on(2, transfer()).is_empty());
+}

@@ -24,6 +24,9 @@ pub enum OpError {
     /// No such MPC, live or among the last ones that ended.
     #[error("MPC not found")]
     NoSuchMpc,
+    /// No such live call.
+    #[error("{0}")]
+    NoSuchCall(String),
     /// No such present member.
     #[error("member {0} not found in this MPC")]
     NoSuchMember(u32),
@@ -44,9 +47,6 @@ pub enum OpError {
     /// Too much is waiting already (the dial queue is full): try later.
     #[error("{0}")]
     Busy(String),
-    /// A valid request chorus does not carry out (yet).
-    #[error("{0}")]
-    Unsupported(String),
 }
 
 impl From<ControlError> for OpError {
@@ -216,7 +216,7 @@ impl Operations {
         self.outbound.add(request).map_err(|error| match error {
             AddError::Route(_) => OpError::Invalid(error.to_string()),
             AddError::QueueFull(_) => OpError::Busy(error.to_string()),
-            AddError::TransferUnsupported => OpError::Unsupported(error.to_string()),
+            AddError::NoSuchCall(_) => OpError::NoSuchCall(error.to_string()),
         })
     }
 

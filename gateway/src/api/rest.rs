@@ -71,11 +71,12 @@ impl IntoResponse for Failure {
 impl From<OpError> for Failure {
     fn from(error: OpError) -> Self {
         let status = match error {
-            OpError::NoSuchMpc | OpError::NoSuchMember(_) => StatusCode::NOT_FOUND,
+            OpError::NoSuchMpc | OpError::NoSuchMember(_) | OpError::NoSuchCall(_) => {
+                StatusCode::NOT_FOUND
+            }
             OpError::Ended | OpError::Conflict(_) => StatusCode::CONFLICT,
             OpError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             OpError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
-            OpError::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
             _ => StatusCode::BAD_REQUEST,
         };
         Self(status, error.to_string())

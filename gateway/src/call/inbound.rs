@@ -10,8 +10,8 @@ use chorus_flow::{Flow, Start};
 use chorus_media::sdp::{self, LocalMedia, SessionDescription};
 use chorus_xml::{Document, Method, MultiPartyCall, Role, Step, Verb};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
+use super::CallControl;
 use super::dialog::CallDialog;
 use super::driver::{CallDriver, CallParts};
 use super::report::CallReport;
@@ -21,11 +21,7 @@ use crate::media::leg::LegMode;
 use crate::sip::IncomingCall;
 
 /// Answers (or refuses) an incoming call and runs its flow to the end.
-pub async fn answer(
-    services: Arc<CallServices>,
-    incoming: IncomingCall,
-    hang_up: CancellationToken,
-) {
+pub async fn answer(services: Arc<CallServices>, incoming: IncomingCall, control: CallControl) {
     let start = match &services.settings.inbound.answer_url {
         None => Start::Document(builtin_document(&incoming.invite.to)),
         Some(url) => Start::Fetch {
@@ -36,7 +32,7 @@ pub async fn answer(
             },
         },
     };
-    let Some(mut call) = prepare(services, incoming, hang_up) else {
+    let Some(mut call) = prepare(services, incoming, control) else {
         return;
     };
     call.ringing();
@@ -48,7 +44,7 @@ pub async fn answer(
 fn prepare(
     services: Arc<CallServices>,
     incoming: IncomingCall,
-    hang_up: CancellationToken,
+    control: CallControl,
 ) -> Option<CallDriver> {
     let IncomingCall {
         call_uuid,
@@ -114,7 +110,7 @@ fn prepare(
         services,
         call_uuid,
         party: invite,
-        hang_up,
+        control,
         local,
         answer_sdp,
     }))

@@ -35,7 +35,7 @@ pub(super) fn refused(error: OpError, mpc: &MpcAddress) -> Status {
         OpError::Conflict(why) => Status::failed_precondition(why),
         OpError::Unavailable(why) => Status::unavailable(why),
         OpError::Busy(why) => Status::resource_exhausted(why),
-        OpError::Unsupported(why) => Status::unimplemented(why),
+        OpError::NoSuchCall(why) => Status::not_found(why),
     }
 }
 

@@ -57,7 +57,7 @@ impl CallDriver {
                 event = self.call.next_event() => match self.on_dialog_event(event).await {
                     Ok(()) => {}
                     Err(End::Remote) => break Confirmation::HungUp,
-                    Err(End::Shutdown) => break Confirmation::Stopping,
+                    Err(_) => break Confirmation::Stopping,
                 },
                 () = self.hang_up.cancelled() => break Confirmation::Stopping,
             }

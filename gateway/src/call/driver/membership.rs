@@ -72,17 +72,23 @@ impl CallDriver {
                 },
                 event = self.call.next_event() => self.on_dialog_event(event).await?,
                 () = self.hang_up.cancelled() => return Err(End::Shutdown),
+                Some(spec) = self.transfers.recv() => {
+                    tracing::info!(to = %spec.name, "transferred: leaving the MPC");
+                    self.leave_mpc(ExitCause::Transferred).await;
+                    return Err(End::Transfer(spec));
+                }
                 () = tokio::time::sleep_until(self.next_media_check) => self.check_media().await?,
             }
         }
     }
 
-    /// Takes the leg out of its MPC and waits (briefly) for it to come back.
-    pub(super) async fn leave_mpc(&mut self) {
+    /// Takes the leg out of its MPC for `cause` and waits (briefly) for it
+    /// to come back.
+    pub(super) async fn leave_mpc(&mut self, cause: ExitCause) {
         let Media::InMpc(membership) = &mut self.media else {
             return;
         };
-        membership.leave(ExitCause::Hangup);
+        membership.leave(cause);
         if let Some(leg) = leg_back(&mut membership.events).await {
             tracing::debug!(counters = ?leg.counters(), "leg released");
             self.media = Media::Idle(leg);

@@ -19,7 +19,8 @@ use std::sync::Arc;
 
 use chorus_flow::{Action, Flow, Input};
 use chorus_media::sdp::LocalMedia;
-use chorus_xml::Method;
+use chorus_xml::{Document, Method, MultiPartyCall, Step, Verb};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -27,6 +28,7 @@ use silence::SilenceWatch;
 
 pub use confirm::Confirmation;
 
+use super::CallControl;
 use super::dialog::CallDialog;
 use super::params::answer_params;
 use super::report::{CallReport, Hangup};
@@ -38,13 +40,15 @@ use crate::mpc::Membership;
 use crate::sip::Invite;
 
 /// Why the driver stopped waiting for an action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum End {
     /// The caller sent BYE or CANCEL, the transaction timed out, or the call
     /// already got its final response.
     Remote,
     /// chorusd is stopping.
     Shutdown,
+    /// The call is moved to this MPC (it left the one it was in).
+    Transfer(Box<MultiPartyCall>),
 }
 
 impl End {
@@ -53,6 +57,10 @@ impl End {
         match self {
             Self::Remote => Input::HungUp,
             Self::Shutdown => Input::Shutdown,
+            Self::Transfer(spec) => Input::Transferred(Document {
+                steps: vec![Step::Verb(Verb::MultiPartyCall(*spec))],
+                warnings: Vec::new(),
+            }),
         }
     }
 }
@@ -77,8 +85,8 @@ pub struct CallParts {
     pub call_uuid: String,
     /// Who called whom, as its INVITE said (the caller's, or ours).
     pub party: Invite,
-    /// Cancelled to make the call hang up.
-    pub hang_up: CancellationToken,
+    /// What can be asked of it from outside (hang up, transfer).
+    pub control: CallControl,
     /// Its leg, not in a room.
     pub leg: Box<Leg>,
     /// The id the leg joins rooms with.
@@ -100,6 +108,8 @@ pub struct CallDriver {
     call_uuid: String,
     party: Invite,
     hang_up: CancellationToken,
+    /// MPCs the call is asked to move to (Add Participant's `call_uuid`).
+    transfers: mpsc::UnboundedReceiver<Box<MultiPartyCall>>,
     media: Media,
     leg_id: LegId,
     local: LocalMedia,
@@ -128,7 +138,7 @@ impl CallDriver {
             call,
             call_uuid,
             party,
-            hang_up,
+            control,
             leg,
             leg_id,
             local,
@@ -150,7 +160,8 @@ impl CallDriver {
             call,
             call_uuid,
             party,
-            hang_up,
+            hang_up: control.hang_up,
+            transfers: control.transfers,
             media: Media::Idle(leg),
             leg_id,
             local,
@@ -235,7 +246,7 @@ impl CallDriver {
                 flow.handle(Instant::now().into_std(), input);
             }
         }
-        self.leave_mpc().await;
+        self.leave_mpc(chorus_mpc::ExitCause::Hangup).await;
         if let Media::Idle(leg) = &self.media {
             count_rtp(&self.services.metrics, leg);
         }

@@ -22,6 +22,7 @@ impl CallDriver {
                 out = &mut work => return Ok(out),
                 event = self.call.next_event() => self.on_dialog_event(event).await?,
                 () = self.hang_up.cancelled() => return Err(End::Shutdown),
+                Some(spec) = self.transfers.recv() => return Err(End::Transfer(spec)),
                 () = tokio::time::sleep_until(self.next_media_check) => self.check_media().await?,
             }
         }

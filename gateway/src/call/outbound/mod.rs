@@ -11,9 +11,9 @@
 //! [`OutboundCalls`] carries out Add Participant with it: destinations
 //! raced, paced under `sip.max_cps`, and the winner handed to a call
 //! driver, which joins it to the MPC and serves its dialog (re-INVITE,
-//! UPDATE, BYE) from then on. Not yet done: session timers on outbound
-//! calls, DNS SRV for hostnames, trunks, confirm_key, send_digits,
-//! dial_music and transfers.
+//! UPDATE, BYE) from then on; it also moves live calls (transfers). Not
+//! yet done: session timers on outbound calls, DNS SRV for hostnames,
+//! trunks, send_digits and dial_music.
 
 mod cause;
 mod participant;

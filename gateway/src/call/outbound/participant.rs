@@ -7,7 +7,10 @@
 //! next); the others get CANCEL (or BYE, if they answered too) with cause
 //! `LOST RACE`, and those still waiting to be dialled never are. Every
 //! destination's events go to the event stream and, if the request names
-//! one, to its `call_status_callback_url`.
+//! one, to its `call_status_callback_url`. A request with `call_uuid`
+//! instead moves that live call ([`CallTable::transfer`]): it leaves
+//! whatever it does (its MPC with `Participant Call Transferred`) and
+//! joins.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,12 +28,12 @@ use super::race::{Race, fork};
 use super::request::{AddParticipant, Confirm, Destination, Dial, Joining};
 use super::route::{RouteError, route};
 use super::{DialCanceller, DialCause, DialFailure, DialOptions, OutboundCall};
-use crate::call::CallTable;
 use crate::call::dialog::CallDialog;
 use crate::call::driver::{CallDriver, CallParts, Confirmation};
 use crate::call::report::{CallReport, Hangup};
 use crate::call::services::CallServices;
 use crate::call::status_callback::CallStatusSink;
+use crate::call::{CallControl, CallTable};
 use crate::media::leg::LegMode;
 use crate::player::Use;
 use crate::sip::Invite;
@@ -81,9 +84,9 @@ pub enum AddError {
     /// Too many dials wait under `sip.max_cps`.
     #[error("{0}; try again later")]
     QueueFull(#[from] QueueFull),
-    /// Moving a live call (`call_uuid`) is not carried out yet.
-    #[error("transferring a live call (call_uuid) is not supported yet")]
-    TransferUnsupported,
+    /// No live call has this `call_uuid`.
+    #[error("call {0} not found (it is not live)")]
+    NoSuchCall(String),
 }
 
 impl OutboundCalls {
@@ -112,7 +115,24 @@ impl OutboundCalls {
     pub fn add(&self, request: AddParticipant) -> Result<Added, AddError> {
         let dial = match request.joining {
             Joining::Dial(dial) => dial,
-            Joining::Transfer { .. } => return Err(AddError::TransferUnsupported),
+            Joining::Transfer { call_uuid } => {
+                // The call leaves whatever it does (exit cause
+                // `Participant Call Transferred` if in an MPC) and joins.
+                let (from, to) = self
+                    .0
+                    .table
+                    .transfer(&call_uuid, request.spec)
+                    .ok_or_else(|| AddError::NoSuchCall(call_uuid.clone()))?;
+                let call = AddedCall {
+                    to,
+                    from,
+                    call_uuid,
+                };
+                return Ok(Added {
+                    calls: vec![call],
+                    queued: false,
+                });
+            }
         };
         let targets = dial
             .destinations
@@ -204,7 +224,9 @@ impl Shared {
                 return;
             }
         }
-        let hang_up = self.table.insert(&call_uuid);
+        let control = self
+            .table
+            .insert(&call_uuid, &request.dial.from, &destination.to);
         let dial = &request.dial;
         let callback = dial.call_status_callback.as_ref().map(|(url, method)| {
             CallStatusSink::start(
@@ -229,7 +251,7 @@ impl Shared {
                 dial,
                 &targets,
                 &canceller,
-                &hang_up,
+                &control.hang_up,
                 &mut report,
             )
             .await;
@@ -249,7 +271,7 @@ impl Shared {
                     uri: call_target(&targets),
                     body: Vec::new(),
                 };
-                let driver = self.driver(call, call_uuid.clone(), party, hang_up, report);
+                let driver = self.driver(call, call_uuid.clone(), party, control, report);
                 self.answered(driver, &race, index, &request).await;
             }
         }
@@ -357,7 +379,7 @@ impl Shared {
         call: OutboundCall,
         call_uuid: String,
         party: Invite,
-        hang_up: CancellationToken,
+        control: CallControl,
         report: CallReport,
     ) -> CallDriver {
         let (dialog, leg, leg_id, local, offer, negotiated): (_, _, _, LocalMedia, _, _) =
@@ -368,7 +390,7 @@ impl Shared {
             call: CallDialog::Outbound(dialog),
             call_uuid,
             party,
-            hang_up,
+            control,
             leg,
             leg_id,
             local,
