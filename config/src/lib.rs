@@ -75,6 +75,9 @@ pub struct Config {
     pub api: ApiConfig,
     /// `[testing]`: limits shortened for test suites only.
     pub testing: TestingConfig,
+    /// `[[trunks]]`: SIP trunks phone numbers are dialled through, in the
+    /// order they are tried.
+    pub trunks: Vec<TrunkConfig>,
 }
 
 impl Config {
@@ -457,6 +460,43 @@ pub struct RecordingConfig {
     /// `/`. A recording's URL is `<url_base>/<file name>`. Default `None`:
     /// the URL is the file's `file://` URL on this host. `""` means `None`.
     pub url_base: Option<String>,
+}
+
+/// One `[[trunks]]` table: a SIP trunk (a carrier's or a PBX's proxy)
+/// that phone numbers are dialled through, over UDP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrunkConfig {
+    /// `name`: how logs and metrics call it; unique, required.
+    pub name: String,
+    /// `proxy`: where its INVITEs go, `IP:port` (host names are not
+    /// resolved); required.
+    pub proxy: SocketAddr,
+    /// `username` and `password`: digest credentials for its 401/407
+    /// challenges; both or neither.
+    pub credentials: Option<(String, String)>,
+    /// `realm`: the digest realm, if it must be fixed (else the
+    /// challenge's).
+    pub realm: Option<String>,
+    /// `from_domain`: the From host its INVITEs carry (else our address).
+    pub from_domain: Option<String>,
+    /// `prefixes`: comma-separated number prefixes it takes (`"+1, 1"`);
+    /// empty, every number.
+    pub prefixes: Vec<String>,
+    /// `strip`: leading characters taken off a number before dialling
+    /// (after matching). Default 0.
+    pub strip: u32,
+    /// `add`: what is put in front of the number after stripping.
+    pub add: String,
+    /// `max_cps`: its own calls per second, on top of `sip.max_cps`; 0
+    /// (default) for none of its own.
+    pub max_cps: u32,
+    /// `max_channels`: most calls through it at once; 0 (default) for no
+    /// limit. A full trunk is skipped for the next.
+    pub max_channels: u32,
+    /// Key `ping_interval`, seconds: how often it is sent OPTIONS; one that
+    /// does not answer is down (skipped) until it answers again. Default
+    /// 30 s; 0 turns the ping off (always up).
+    pub ping_interval: Duration,
 }
 
 /// `[testing]`: limits that Plivo fixes, shortened only so that a test

@@ -87,6 +87,23 @@ pub(crate) const SCHEMA: &[(&str, &[(&str, Kind)])] = &[
     ),
 ];
 
+/// The keys of one `[[trunks]]` table (the file only: a list has no
+/// environment form). Each is layered as `trunks.<index>.<key>`.
+pub(crate) const TRUNK_KEYS: &[(&str, Kind)] = &[
+    ("name", Kind::Str),
+    ("proxy", Kind::Str),
+    ("username", Kind::Str),
+    ("password", Kind::Str),
+    ("realm", Kind::Str),
+    ("from_domain", Kind::Str),
+    ("prefixes", Kind::Str),
+    ("strip", Kind::Int),
+    ("add", Kind::Str),
+    ("max_cps", Kind::Int),
+    ("max_channels", Kind::Int),
+    ("ping_interval", Kind::Int),
+];
+
 /// Environment variable name for a dotted key: `sip.udp_listen` -> `CHORUS_SIP__UDP_LISTEN`.
 pub fn env_var_name(key: &str) -> String {
     let upper = key.to_ascii_uppercase().replacen('.', ENV_SEPARATOR, 1);
@@ -157,6 +174,10 @@ impl Layers {
                 message: err.to_string().trim_end().to_owned(),
             })?;
         for (section, body) in table {
+            if section == "trunks" {
+                self.add_trunks(body, origin)?;
+                continue;
+            }
             // Check the section name before its type so typos are reported as such.
             if section_keys(&section).is_none() {
                 return Err(ConfigError::UnknownKey {
@@ -183,6 +204,48 @@ impl Layers {
                 );
             }
         }
+        Ok(())
+    }
+
+    /// Layers `[[trunks]]`: an array of tables, each key checked against
+    /// [`TRUNK_KEYS`]; `trunks` itself holds how many there are.
+    fn add_trunks(&mut self, body: Value, origin: &Origin) -> Result<(), ConfigError> {
+        let Value::Array(trunks) = body else {
+            return Err(ConfigError::Invalid {
+                reason: format!("expected [[trunks]] tables, found {}", body.type_str()),
+                key: "trunks".to_owned(),
+                origin: origin.clone(),
+            });
+        };
+        let count = trunks.len() as i64;
+        for (i, trunk) in trunks.into_iter().enumerate() {
+            let Value::Table(trunk) = trunk else {
+                return Err(ConfigError::Invalid {
+                    reason: format!("expected a table, found {}", trunk.type_str()),
+                    key: format!("trunks.{i}"),
+                    origin: origin.clone(),
+                });
+            };
+            for (key, value) in trunk {
+                if !TRUNK_KEYS.iter().any(|(name, _)| *name == key) {
+                    return Err(ConfigError::UnknownKey {
+                        key: format!("trunks.{i}.{key}"),
+                        origin: origin.clone(),
+                        expected: TRUNK_KEYS.iter().map(|(name, _)| *name).collect(),
+                    });
+                }
+                let setting = Setting {
+                    value,
+                    origin: origin.clone(),
+                };
+                self.settings.insert(format!("trunks.{i}.{key}"), setting);
+            }
+        }
+        let setting = Setting {
+            value: Value::Integer(count),
+            origin: origin.clone(),
+        };
+        self.settings.insert("trunks".to_owned(), setting);
         Ok(())
     }
 

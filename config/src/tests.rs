@@ -186,6 +186,7 @@ fn full_file_round_trips() {
                 key: "/etc/chorus/api.key".into(),
             }),
         },
+        trunks: Vec::new(),
         testing: TestingConfig {
             confirm_key_timeout: Duration::from_millis(1500),
         },
@@ -630,4 +631,92 @@ fn only_loopback_may_call_by_default_and_a_bad_range_is_named() {
         "sip.trusted_sources",
         "\"lan\" is not an address",
     );
+}
+
+#[test]
+fn trunks_are_read_in_order_with_their_defaults() {
+    let c = Config::from_toml_str(
+        r#"
+        [[trunks]]
+        name = "carrier"
+        proxy = "192.0.2.10:5060"
+        username = "acct"
+        password = "s3cret"
+        realm = "carrier.example"
+        from_domain = "pbx.example"
+        prefixes = "+1, 1"
+        strip = 1
+        add = "00"
+        max_cps = 5
+        max_channels = 30
+        ping_interval = 0
+        [[trunks]]
+        name = "backup"
+        proxy = "[2001:db8::7]:5080"
+        "#,
+    )
+    .unwrap();
+    assert_eq!(
+        c.trunks,
+        [
+            TrunkConfig {
+                name: "carrier".into(),
+                proxy: "192.0.2.10:5060".parse().unwrap(),
+                credentials: Some(("acct".into(), "s3cret".into())),
+                realm: Some("carrier.example".into()),
+                from_domain: Some("pbx.example".into()),
+                prefixes: vec!["+1".into(), "1".into()],
+                strip: 1,
+                add: "00".into(),
+                max_cps: 5,
+                max_channels: 30,
+                ping_interval: Duration::ZERO,
+            },
+            TrunkConfig {
+                name: "backup".into(),
+                proxy: "[2001:db8::7]:5080".parse().unwrap(),
+                credentials: None,
+                realm: None,
+                from_domain: None,
+                prefixes: Vec::new(),
+                strip: 0,
+                add: String::new(),
+                max_cps: 0,
+                max_channels: 0,
+                ping_interval: Duration::from_secs(30),
+            },
+        ]
+    );
+    assert!(Config::default().trunks.is_empty());
+}
+
+#[test]
+fn a_bad_trunk_is_named_by_its_index_and_key() {
+    let trunk = |body: &str| format!("[[trunks]]\nname = \"a\"\n{body}\n");
+    assert_invalid(&err(&trunk("")), "trunks.0.proxy", "is required");
+    assert_invalid(
+        &err(&trunk("proxy = \"carrier.example:5060\"")),
+        "trunks.0.proxy",
+        "not an IP:port",
+    );
+    assert_invalid(
+        &err(&trunk("proxy = \"192.0.2.1:5060\"\nusername = \"u\"")),
+        "trunks.0.password",
+        "go together",
+    );
+    assert_invalid(
+        &err(&trunk("proxy = \"192.0.2.1:5060\"\nprefixes = \"1, 44x\"")),
+        "trunks.0.prefixes",
+        "\"44x\" is not a number prefix",
+    );
+    let twice = format!(
+        "{}{}",
+        trunk("proxy = \"192.0.2.1:5060\""),
+        trunk("proxy = \"192.0.2.2:5060\"")
+    );
+    assert_invalid(&err(&twice), "trunks.1.name", "names two trunks");
+    let unknown = err(&trunk("proxy = \"192.0.2.1:5060\"\ntransport = \"tls\""));
+    assert_eq!(unknown.key(), Some("trunks.0.transport"), "{unknown}");
+    let not_a_list = err("trunks = \"carrier\"\n");
+    assert_eq!(not_a_list.key(), Some("trunks"), "{not_a_list}");
 }

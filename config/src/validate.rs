@@ -15,7 +15,7 @@ use crate::source::Layers;
 use crate::{
     ApiConfig, Config, HttpMethod, InboundConfig, LogConfig, LogFormat, MediaConfig, MetricsConfig,
     RateLimitAction, RecordingConfig, RtpConfig, SampleRate, SipConfig, SpeechConfig,
-    TestingConfig, TlsFiles,
+    TestingConfig, TlsFiles, TrunkConfig,
 };
 
 /// Highest accepted `media.workers`.
@@ -98,7 +98,77 @@ pub(crate) fn build(layers: &Layers) -> Result<Config, ConfigError> {
         speech: speech(&r)?,
         api: api(&r)?,
         testing: testing(&r)?,
+        trunks: trunks(&r)?,
     })
+}
+
+fn trunks(r: &Reader<'_>) -> Result<Vec<TrunkConfig>, ConfigError> {
+    let count = r.int("trunks", 0, 1000)?.unwrap_or(0);
+    let mut trunks: Vec<TrunkConfig> = Vec::new();
+    for i in 0..count {
+        let key = |name: &str| format!("trunks.{i}.{name}");
+        let text = |name: &str| -> Result<Option<String>, ConfigError> {
+            Ok(r.string(&key(name))?
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned))
+        };
+        let required = |name: &str| -> Result<String, ConfigError> {
+            text(name)?.ok_or_else(|| r.invalid(&key(name), "is required"))
+        };
+        let name = required("name")?;
+        if trunks.iter().any(|t| t.name == name) {
+            return Err(r.invalid(&key("name"), format!("{name:?} names two trunks")));
+        }
+        let proxy = r.socket_addr(&key("proxy"), &required("proxy")?)?;
+        let credentials = match (text("username")?, text("password")?) {
+            (Some(user), Some(password)) => Some((user, password)),
+            (None, None) => None,
+            _ => {
+                return Err(r.invalid(&key("password"), "username and password go together"));
+            }
+        };
+        let prefixes = text("prefixes")?.map_or_else(Vec::new, |list| {
+            list.split(',')
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect()
+        });
+        if let Some(bad) = prefixes.iter().find(|p| {
+            !p.trim_start_matches('+')
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        }) {
+            return Err(r.invalid(
+                &key("prefixes"),
+                format!("{bad:?} is not a number prefix (digits, optionally after +)"),
+            ));
+        }
+        let add = text("add")?.unwrap_or_default();
+        if !add
+            .trim_start_matches('+')
+            .chars()
+            .all(|c| c.is_ascii_digit())
+        {
+            return Err(r.invalid(&key("add"), format!("{add:?} is not digits")));
+        }
+        trunks.push(TrunkConfig {
+            name,
+            proxy,
+            credentials,
+            realm: text("realm")?,
+            from_domain: text("from_domain")?,
+            prefixes,
+            strip: r.int(&key("strip"), 0, 32)?.unwrap_or(0) as u32,
+            add,
+            max_cps: r.int(&key("max_cps"), 0, 10_000)?.unwrap_or(0) as u32,
+            max_channels: r.int(&key("max_channels"), 0, 100_000)?.unwrap_or(0) as u32,
+            ping_interval: Duration::from_secs(
+                r.int(&key("ping_interval"), 0, 3600)?.unwrap_or(30) as u64,
+            ),
+        });
+    }
+    Ok(trunks)
 }
 
 fn testing(r: &Reader<'_>) -> Result<TestingConfig, ConfigError> {

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::ops::Operations;
 use crate::api::tls::ApiTls;
 use crate::api::{grpc, rest};
-use crate::call::outbound::OutboundCalls;
+use crate::call::outbound::{OutboundCalls, Routing, Trunks};
 use crate::call::{self, CallServices, CallSettings, CallTable, RtpTimeouts};
 use crate::fetch::http_client;
 use crate::media::{Liveness, MediaPlane};
@@ -127,16 +127,19 @@ impl Daemon {
             events,
         );
         let services = Arc::new(services);
+        let dialer = signalling.dialer();
+        let routing = Routing {
+            registrar: signalling.registrar(),
+            sip_addr: SocketAddr::new(config.sip.advertised_ip(), sip_udp.port()),
+            trunks: Trunks::new(&config.trunks, config.sip.dial_queue as usize),
+        };
+        routing.trunks.start_pings(&dialer, &stop);
         let outbound = OutboundCalls::new(
             services.clone(),
-            signalling.dialer(),
+            dialer,
             calls.clone(),
-            (
-                signalling.registrar(),
-                SocketAddr::new(config.sip.advertised_ip(), sip_udp.port()),
-            ),
-            config.sip.max_cps,
-            config.sip.dial_queue as usize,
+            routing,
+            (config.sip.max_cps, config.sip.dial_queue as usize),
         );
         // Logged before serving starts: once a request is answered, the
         // line is in the log (tests read it right after OPTIONS succeeds).

@@ -62,6 +62,7 @@ impl Gateway {
             advertised_ip: LOOPBACK,
             canceller: DialCanceller::default(),
             progress: None,
+            from_host: None,
         }
     }
 }

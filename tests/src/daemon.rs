@@ -61,6 +61,11 @@ impl Chorusd {
     /// If it cannot be spawned, exits, or does not answer within 10 s; the
     /// panic message includes its log.
     pub async fn start(bin: &Path, env: &[(&str, &str)]) -> Chorusd {
+        Self::start_with_args(bin, &[], env).await
+    }
+
+    /// [`Chorusd::start`] with command-line arguments (`--config PATH`).
+    pub async fn start_with_args(bin: &Path, args: &[&str], env: &[(&str, &str)]) -> Chorusd {
         let sip = SocketAddr::from(([127, 0, 0, 1], ports::udp_and_tcp()));
         let metrics = ports::tcp_addr();
         let rest = ports::tcp_addr();
@@ -92,6 +97,7 @@ impl Chorusd {
         let log = File::create(&log_path).expect("create the chorusd log file");
         let err = log.try_clone().expect("clone the chorusd log file");
         let child = Command::new(bin)
+            .args(args)
             .envs(&vars)
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))

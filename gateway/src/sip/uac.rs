@@ -41,6 +41,8 @@ pub struct Invitation {
     pub sdp: String,
     /// Answers a 401/407 challenge, once.
     pub credentials: Option<DigestCredentials>,
+    /// The From host (a trunk's `from_domain`); else our contact address.
+    pub from_host: Option<String>,
 }
 
 /// Most characters of a caller name (Plivo's `caller_name` limit).
@@ -122,6 +124,14 @@ impl Dialer {
             user: invitation.from_user.clone(),
             password: None,
         });
+        if let Some(host) = &invitation.from_host {
+            caller.host_with_port =
+                rsipstack::sip::HostWithPort::try_from(host.as_str()).map_err(|_| {
+                    InviteError::BadTarget {
+                        target: format!("from host {host}"),
+                    }
+                })?;
+        }
         let mut headers: Vec<Header> = invitation
             .headers
             .iter()
@@ -155,6 +165,50 @@ impl Dialer {
             dialer: self.clone(),
             local_sdp: invitation.sdp,
         })
+    }
+}
+
+impl Dialer {
+    /// Sends OPTIONS to `target` (a trunk's proxy) and waits up to `wait`
+    /// for its final answer: the status, or `None` for no answer at all.
+    pub async fn ping(
+        &self,
+        target: std::net::SocketAddr,
+        wait: std::time::Duration,
+    ) -> Option<u16> {
+        use rsipstack::transaction::key::{TransactionKey, TransactionRole};
+        use rsipstack::transaction::transaction::Transaction;
+        let endpoint = &self.dialogs.endpoint;
+        let uri = Uri::try_from(format!("sip:{target}").as_str()).ok()?;
+        let via = endpoint.get_via(None, None).ok()?;
+        let from = rsipstack::sip::typed::From {
+            display_name: None,
+            uri: self.contact.udp_uri(),
+            params: vec![],
+        }
+        .with_tag(rsipstack::transaction::make_tag());
+        let to = rsipstack::sip::typed::To {
+            display_name: None,
+            uri: uri.clone(),
+            params: vec![],
+        };
+        let request =
+            endpoint.make_request(rsipstack::sip::Method::Options, uri, via, from, to, 1, None);
+        let key = TransactionKey::from_request(&request, TransactionRole::Client).ok()?;
+        let mut tx = Transaction::new_client(key, request, endpoint.clone(), None);
+        tx.send().await.ok()?;
+        let answer = async {
+            while let Some(message) = tx.receive().await {
+                if let rsipstack::sip::SipMessage::Response(response) = message {
+                    let code = response.status_code.code();
+                    if code >= 200 {
+                        return Some(code);
+                    }
+                }
+            }
+            None
+        };
+        tokio::time::timeout(wait, answer).await.ok().flatten()
     }
 }
 

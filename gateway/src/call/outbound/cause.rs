@@ -37,6 +37,15 @@ pub enum DialCause {
 }
 
 impl DialCause {
+    /// Whether a trunk failed the call (it did not answer, could not take
+    /// it, or refused our credentials), so the next trunk may take it.
+    pub fn is_trunk_failure(self) -> bool {
+        matches!(
+            self,
+            Self::Unreachable | Self::OutOfService | Self::AuthFailed
+        )
+    }
+
     /// The cause of a final non-2xx status.
     pub fn of_status(status: u16) -> Self {
         match status {

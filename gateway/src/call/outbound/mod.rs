@@ -20,6 +20,7 @@ mod participant;
 mod race;
 pub mod request;
 mod route;
+mod trunks;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -33,7 +34,8 @@ use crate::sip::uac::{Dialer, DigestCredentials, Invitation, InviteStep};
 use crate::sip::{ClientCall, DialogEvent, SessionOffer};
 pub use cause::{DialCause, DialFailure};
 pub use participant::{AddError, Added, AddedCall, OutboundCalls};
-pub use route::RouteError;
+pub use route::{RouteError, Routing};
+pub use trunks::Trunks;
 
 /// The telephone-event payload type we offer.
 const OFFERED_EVENT_PT: u8 = 101;
@@ -51,6 +53,8 @@ pub struct DialOptions {
     pub ring_timeout: Duration,
     /// For a callee that challenges (401/407).
     pub credentials: Option<DigestCredentials>,
+    /// The From host (a trunk's `from_domain`); else our address.
+    pub from_host: Option<String>,
     /// The address put in our SDP (`sip.advertised_address`).
     pub advertised_ip: IpAddr,
     /// Ends the dial (CANCEL) or the call (BYE) from outside.
@@ -146,6 +150,7 @@ pub async fn dial(
         headers: options.sip_headers.clone(),
         sdp: offer.clone(),
         credentials: options.credentials.clone(),
+        from_host: options.from_host.clone(),
     };
     let mut pending = match dialer.invite(invitation) {
         Ok(p) => p,

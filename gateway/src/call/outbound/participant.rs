@@ -12,7 +12,6 @@
 //! whatever it does (its MPC with `Participant Call Transferred`) and
 //! joins.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +25,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::race::{Race, fork};
 use super::request::{AddParticipant, Confirm, Destination, Dial, Joining};
-use super::route::{RouteError, route};
+use super::route::{Route, RouteError, Routing};
+use super::trunks::Channel;
 use super::{DialCanceller, DialCause, DialFailure, DialOptions, OutboundCall};
 use crate::call::dialog::CallDialog;
 use crate::call::driver::{CallDriver, CallParts, Confirmation};
@@ -38,7 +38,6 @@ use crate::media::leg::LegMode;
 use crate::player::Use;
 use crate::sip::Invite;
 use crate::sip::pacer::{Pacer, QueueFull, Slot};
-use crate::sip::registrar::Registrar;
 use crate::sip::uac::Dialer;
 
 /// Places the calls Add Participant asks for; cheap to clone.
@@ -50,9 +49,8 @@ struct Shared {
     dialer: Dialer,
     table: CallTable,
     pacer: Pacer,
-    registrar: Arc<Registrar>,
-    /// Our SIP address: `sip:user@` it names a registered user.
-    sip_addr: SocketAddr,
+    /// Where destinations go.
+    routing: Routing,
 }
 
 /// What an accepted request started.
@@ -91,23 +89,20 @@ pub enum AddError {
 
 impl OutboundCalls {
     /// Places calls with `dialer` at most `max_cps` a second, with at most
-    /// `queue` dials waiting; users registered at `sip_addr` are found in
-    /// `registrar`.
+    /// `queue` dials waiting, wherever `routing` says.
     pub fn new(
         services: Arc<CallServices>,
         dialer: Dialer,
         table: CallTable,
-        (registrar, sip_addr): (Arc<Registrar>, SocketAddr),
-        max_cps: u32,
-        queue: usize,
+        routing: Routing,
+        (max_cps, queue): (u32, usize),
     ) -> Self {
         Self(Arc::new(Shared {
             services,
             dialer,
             table,
             pacer: Pacer::new(max_cps, queue),
-            registrar,
-            sip_addr,
+            routing,
         }))
     }
 
@@ -134,10 +129,10 @@ impl OutboundCalls {
                 });
             }
         };
-        let targets = dial
+        let routes = dial
             .destinations
             .iter()
-            .map(|d| route(&d.to, self.0.sip_addr, &self.0.registrar))
+            .map(|d| self.0.routing.route(&d.to))
             .collect::<Result<Vec<_>, _>>()?;
         // Every turn is taken before anything starts: a full queue refuses
         // the whole request, and the turns taken are handed back (dropped).
@@ -163,13 +158,13 @@ impl OutboundCalls {
             spec: request.spec,
             dial,
         });
-        for (i, ((slot, targets), call)) in
-            slots.into_iter().zip(targets).zip(&added.calls).enumerate()
+        for (i, ((slot, route), call)) in
+            slots.into_iter().zip(routes).zip(&added.calls).enumerate()
         {
             let leg = RaceLeg {
                 index: i,
                 call_uuid: call.call_uuid.clone(),
-                targets,
+                route,
                 slot,
             };
             let (shared, race, request) = (self.0.clone(), race.clone(), request.clone());
@@ -193,7 +188,7 @@ struct RaceRequest {
 struct RaceLeg {
     index: usize,
     call_uuid: String,
-    targets: Vec<String>,
+    route: Route,
     slot: Slot,
 }
 
@@ -208,7 +203,7 @@ impl Shared {
         let RaceLeg {
             index,
             call_uuid,
-            targets,
+            route,
             slot,
         } = leg;
         let destination = &request.dial.destinations[index];
@@ -243,13 +238,13 @@ impl Shared {
             &destination.to,
             callback,
         );
-        tracing::info!(to = %destination.to, targets = ?targets, "dialling");
+        tracing::info!(to = %destination.to, ?route, "dialling");
         let canceller = race.cancellers[index].clone();
         let outcome = self
             .ring(
                 destination,
                 dial,
-                &targets,
+                &route,
                 &canceller,
                 &control.hang_up,
                 &mut report,
@@ -261,14 +256,15 @@ impl Shared {
                 report.ending(Hangup::Dial(failure.cause.info()));
                 report.hung_up();
             }
-            Ok(call) => {
+            Ok((call, _channel)) => {
+                // `_channel` holds the trunk's channel until the call ends.
                 report.answered();
                 let party = Invite {
                     from: dial.from.clone(),
                     to: destination.to.clone(),
                     caller_name: dial.caller_name.clone(),
                     custom_headers: x_ph_headers(destination),
-                    uri: call_target(&targets),
+                    uri: call_target(&route),
                     body: Vec::new(),
                 };
                 let driver = self.driver(call, call_uuid.clone(), party, control, report);
@@ -344,11 +340,11 @@ impl Shared {
         &self,
         destination: &Destination,
         dial: &Dial,
-        targets: &[String],
+        route: &Route,
         canceller: &DialCanceller,
         hang_up: &CancellationToken,
         report: &mut CallReport,
-    ) -> Result<OutboundCall, DialFailure> {
+    ) -> Result<(OutboundCall, Option<Channel>), DialFailure> {
         let (progress, mut provisional) = mpsc::unbounded_channel();
         let options = DialOptions {
             from: dial.from.clone(),
@@ -359,12 +355,26 @@ impl Shared {
             advertised_ip: self.services.settings.advertised_ip,
             canceller: canceller.clone(),
             progress: Some(progress),
+            from_host: None,
         };
-        let forks = fork(&self.dialer, &self.services, targets, options);
-        tokio::pin!(forks);
+        let dialling = async {
+            match route {
+                Route::Direct(targets) => fork(&self.dialer, &self.services, targets, options)
+                    .await
+                    .map(|call| (call, None)),
+                Route::Trunk(number) => {
+                    let trunks = &self.routing.trunks;
+                    let (call, channel) = trunks
+                        .dial(&self.dialer, &self.services, number, options)
+                        .await?;
+                    Ok((call, Some(channel)))
+                }
+            }
+        };
+        tokio::pin!(dialling);
         loop {
             tokio::select! {
-                outcome = &mut forks => return outcome,
+                outcome = &mut dialling => return outcome,
                 Some(status) = provisional.recv() => if matches!(status, 180 | 183) {
                     report.ringing();
                 },
@@ -410,7 +420,11 @@ fn x_ph_headers(destination: &Destination) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The URI a destination was dialled at, for logs and answer parameters.
-fn call_target(targets: &[String]) -> String {
-    targets.first().cloned().unwrap_or_default()
+/// The URI (or number) a destination was dialled at, for logs and answer
+/// parameters.
+fn call_target(route: &Route) -> String {
+    match route {
+        Route::Direct(targets) => targets.first().cloned().unwrap_or_default(),
+        Route::Trunk(number) => number.clone(),
+    }
 }

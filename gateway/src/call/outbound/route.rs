@@ -1,18 +1,28 @@
 //! Where a destination goes: a registered user's contacts (named bare, or
 //! as `sip:user@` our own address: dialling that directly would call
-//! ourselves), or any other `sip:`/`sips:` URI as it is. Numbers need a
-//! trunk, which chorus does not have yet.
+//! ourselves), any other `sip:`/`sips:` URI as it is, and a phone number
+//! (not a registered user's name) through the trunks that take it.
 
 use std::net::{IpAddr, SocketAddr};
 
+use super::trunks::{Trunks, is_number};
 use crate::sip::registrar::Registrar;
+
+/// How a destination is dialled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// These URIs, all at once (a registered user's contacts) or one.
+    Direct(Vec<String>),
+    /// This number, through the trunks.
+    Trunk(String),
+}
 
 /// Why a destination goes nowhere.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RouteError {
-    /// Neither a `sip:` URI nor a user of ours.
+    /// Not a `sip:` URI, a user of ours or a number a trunk takes.
     #[error(
-        "no route to {0:?}: not a sip: URI or a registered user (numbers need a trunk, and none is configured)"
+        "no route to {0:?}: not a sip: URI, a registered user or a number a configured trunk takes"
     )]
     NoRoute(String),
     /// A user of ours with no live registration.
@@ -20,24 +30,46 @@ pub enum RouteError {
     NotRegistered(String),
 }
 
-/// The URIs `to` rings (several: a user registered from several phones),
-/// for chorus at `sip_addr`.
-pub fn route(
+/// What routing consults: who is registered, our SIP address, the trunks.
+pub struct Routing {
+    /// Registered users and their contacts.
+    pub registrar: std::sync::Arc<Registrar>,
+    /// Our SIP address: `sip:user@` it names a user of ours.
+    pub sip_addr: SocketAddr,
+    /// The `[[trunks]]`.
+    pub trunks: Trunks,
+}
+
+impl Routing {
+    /// How `to` is dialled.
+    pub fn route(&self, to: &str) -> Result<Route, RouteError> {
+        route(to, self.sip_addr, &self.registrar, &self.trunks)
+    }
+}
+
+/// How `to` is dialled, for chorus at `sip_addr`.
+fn route(
     to: &str,
     sip_addr: SocketAddr,
     registrar: &Registrar,
-) -> Result<Vec<String>, RouteError> {
+    trunks: &Trunks,
+) -> Result<Route, RouteError> {
     let user = match ours(to, sip_addr) {
         Some(user) => user,
-        None if is_sip_uri(to) => return Ok(vec![to.to_owned()]),
+        None if is_sip_uri(to) => return Ok(Route::Direct(vec![to.to_owned()])),
         None => to,
     };
     let contacts = registrar.contacts(user, std::time::Instant::now());
-    match (contacts.is_empty(), is_sip_uri(to) || registrar.users() > 0) {
-        (false, _) => Ok(contacts),
-        (true, true) => Err(RouteError::NotRegistered(to.to_owned())),
-        (true, false) => Err(RouteError::NoRoute(to.to_owned())),
+    if !contacts.is_empty() {
+        return Ok(Route::Direct(contacts));
     }
+    if !is_sip_uri(to) && is_number(to) && trunks.takes(to) {
+        return Ok(Route::Trunk(to.to_owned()));
+    }
+    if is_sip_uri(to) || (registrar.users() > 0 && !is_number(to)) {
+        return Err(RouteError::NotRegistered(to.to_owned()));
+    }
+    Err(RouteError::NoRoute(to.to_owned()))
 }
 
 fn is_sip_uri(to: &str) -> bool {
@@ -99,17 +131,41 @@ mod tests {
     fn users_are_found_in_the_registrar_and_the_rest_is_refused_clearly() {
         let us: SocketAddr = US.parse().unwrap();
         let nobody = Registrar::load("chorus", None).unwrap();
+        let none = Trunks::default();
         assert_eq!(
-            route("sip:agent@127.0.0.1:26001", us, &nobody),
-            Ok(vec!["sip:agent@127.0.0.1:26001".to_owned()])
+            route("sip:agent@127.0.0.1:26001", us, &nobody, &none),
+            Ok(Route::Direct(vec!["sip:agent@127.0.0.1:26001".to_owned()]))
         );
         assert_eq!(
-            route("15551234", us, &nobody),
+            route("15551234", us, &nobody, &none),
             Err(RouteError::NoRoute("15551234".into()))
         );
         assert_eq!(
-            route("sip:alice@127.0.0.1:5080", us, &nobody),
+            route("sip:alice@127.0.0.1:5080", us, &nobody, &none),
             Err(RouteError::NotRegistered("sip:alice@127.0.0.1:5080".into()))
+        );
+        let us_only = chorus_config::TrunkConfig {
+            name: "us".into(),
+            proxy: "192.0.2.10:5060".parse().unwrap(),
+            credentials: None,
+            realm: None,
+            from_domain: None,
+            prefixes: vec!["+1".into()],
+            strip: 0,
+            add: String::new(),
+            max_cps: 0,
+            max_channels: 0,
+            ping_interval: std::time::Duration::ZERO,
+        };
+        let trunks = Trunks::new(&[us_only], 10);
+        assert_eq!(
+            route("+15551234", us, &nobody, &trunks),
+            Ok(Route::Trunk("+15551234".into()))
+        );
+        assert_eq!(
+            route("+445551234", us, &nobody, &trunks),
+            Err(RouteError::NoRoute("+445551234".into())),
+            "no trunk takes it"
         );
     }
 }
