@@ -651,3 +651,32 @@ async fn call_uuid_transfers_a_waiting_call_into_an_mpc_and_out_of_it_again() {
         exits.iter().map(|r| r.params.clone()).collect::<Vec<_>>()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_digits_are_pressed_to_the_callee_once_it_is_in_the_mpc() {
+    let (_app, chorus) = start(&[]).await;
+    let _customer = customer_calls_in(&chorus).await;
+    let mut ivr = Callee::listen(CalleeOptions::answer_with_tone(AGENT))
+        .await
+        .unwrap();
+    let (status, added) = add(
+        &chorus,
+        "support",
+        &serde_json::json!({
+            "role": "Agent", "from": "100", "to": ivr.uri(), "send_digits": "1w2#",
+            "enter_sound": "none",
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{added}");
+    let call = ivr.answered(Duration::from_secs(10)).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while call.received_digits().len() < 3 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        call.received_digits(),
+        ['1', '2', '#'],
+        "as RFC 4733 events"
+    );
+}

@@ -1,6 +1,8 @@
 //! `<MultiPartyCall>`: the call's leg in an MPC until the caller hangs up or
 //! the MPC releases it, relaying the leg's digits and speech to the MPC.
 
+use std::time::Duration;
+
 use chorus_mpc::{CallInfo, ExitCause, Then};
 use chorus_xml::MultiPartyCall;
 
@@ -8,6 +10,10 @@ use super::play::leg_back;
 use super::{CallDriver, End, Media};
 use crate::media::LegEvent;
 use crate::mpc::JoinError;
+
+/// Time between two digits sent: a digit's events (100 ms of tone, its end
+/// packets and a gap) take about 200 ms.
+const DIGIT_EVERY: Duration = Duration::from_millis(250);
 
 impl CallDriver {
     /// Joins the MPC and stays until the caller hangs up or the MPC releases
@@ -42,6 +48,9 @@ impl CallDriver {
         tracing::info!(mpc = %mpc.name, mpc_uuid = %membership.mpc_uuid, member = membership.member, role = ?mpc.role, "joined MPC");
         self.report.in_mpc(&membership.mpc_uuid, &membership.name);
         self.media = Media::InMpc(membership);
+        if let Some(digits) = self.digits_to_send.take() {
+            self.send_digits(digits);
+        }
         loop {
             let Media::InMpc(membership) = &mut self.media else {
                 return Ok(Then::NextElement);
@@ -80,6 +89,29 @@ impl CallDriver {
                 () = tokio::time::sleep_until(self.next_media_check) => self.check_media().await?,
             }
         }
+    }
+
+    /// Sends `digits` to the peer as RFC 4733 events, one every
+    /// [`DIGIT_EVERY`], `w` and `W` waiting half a second and a second; the
+    /// leg is in a room, whose worker sends them.
+    fn send_digits(&self, digits: String) {
+        let (media, leg_id) = (self.services.media.clone(), self.leg_id);
+        tracing::info!(%digits, "sending digits");
+        tokio::spawn(async move {
+            for digit in digits.chars() {
+                let pause = match digit {
+                    'w' => Duration::from_millis(500),
+                    'W' => Duration::from_secs(1),
+                    _ => {
+                        if media.send_digit(leg_id, digit).is_err() {
+                            return;
+                        }
+                        DIGIT_EVERY
+                    }
+                };
+                tokio::time::sleep(pause).await;
+            }
+        });
     }
 
     /// Takes the leg out of its MPC for `cause` and waits (briefly) for it

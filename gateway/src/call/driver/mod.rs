@@ -126,6 +126,8 @@ pub struct CallDriver {
     report: CallReport,
     /// Answered: by the flow (inbound) or before it began (outbound).
     answered: bool,
+    /// Digits to send once the call is in its first MPC (`send_digits`).
+    digits_to_send: Option<String>,
 }
 
 impl CallDriver {
@@ -172,7 +174,14 @@ impl CallDriver {
             next_media_check: Instant::now(),
             report,
             answered,
+            digits_to_send: None,
         }
+    }
+
+    /// Sends `digits` (`0`–`9`, `*`, `#`; `w`/`W` wait 0.5/1 s)
+    /// to the peer once the call is in its first MPC.
+    pub fn send_digits_on_join(&mut self, digits: String) {
+        self.digits_to_send = Some(digits);
     }
 
     /// Whether the call came to us (or we placed it).

@@ -13,7 +13,7 @@
 //! driver, which joins it to the MPC and serves its dialog (re-INVITE,
 //! UPDATE, BYE) from then on; it also moves live calls (transfers). Not
 //! yet done: session timers on outbound calls, DNS SRV for hostnames,
-//! trunks, send_digits and dial_music.
+//! dial_music and digits on early media.
 
 mod cause;
 mod participant;

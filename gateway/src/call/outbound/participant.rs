@@ -304,6 +304,11 @@ impl Shared {
                 .abandon(Hangup::Dial(DialCause::LostRace.info()))
                 .await;
         }
+        if let Some(send) = &request.dial.send_digits {
+            // send_on_preanswer is taken as after the answer: chorus sends
+            // no digits on early media yet.
+            driver.send_digits_on_join(send.digits.clone());
+        }
         let join = Document {
             steps: vec![Step::Verb(Verb::MultiPartyCall(request.spec.clone()))],
             warnings: Vec::new(),
