@@ -12,7 +12,7 @@ use chorus_tests::http::{AppServer, RecordedRequest, Reply};
 use chorus_tests::phone::{Call, Callee, CalleeOptions, DialOptions, Reaction, dial};
 use chorus_tests::plivo_sdk::Sdk;
 use chorus_tests::tone::assert_hears;
-use common::{add_participant as add, listen, start_with_settings};
+use common::{add_participant as add, listen, start_with_settings, support_desk_app};
 
 const CUSTOMER: f32 = 400.0;
 const AGENT: f32 = 700.0;
@@ -23,29 +23,14 @@ const THIRD_AGENT: f32 = 1500.0;
 /// customers, and the app serving it (`/calls` takes call status
 /// callbacks).
 async fn start(settings: &[(&str, &str)]) -> (AppServer, Chorusd) {
-    let app = AppServer::start(vec![
-        (
-            "/answer".to_owned(),
-            Reply::xml(
-                r#"<Response><MultiPartyCall role="customer" enterSound="none">support</MultiPartyCall></Response>"#,
-            ),
-        ),
-        ("/calls".to_owned(), Reply::status(200)),
-    ])
-    .await;
+    let app = support_desk_app().await;
     let chorus = start_with_settings(&app.url("/answer"), settings).await;
     (app, chorus)
 }
 
 /// The customer, calling in with its tone.
 async fn customer_calls_in(chorus: &Chorusd) -> Call {
-    dial(
-        chorus.sip_addr(),
-        "support",
-        DialOptions::with_tone(CUSTOMER),
-    )
-    .await
-    .expect("the customer's call is answered")
+    common::customer_calls_in(chorus, CUSTOMER).await
 }
 
 /// The call status callbacks for `call_uuid`, once `count` came (≤ 10 s).

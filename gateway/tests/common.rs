@@ -150,3 +150,26 @@ pub async fn add_participant(
     let json = serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
     (status, json)
 }
+
+/// An app whose answer document puts every caller in MPC `support` as a
+/// customer (no enter sound), and whose `/calls` takes call status
+/// callbacks: the other side of Add Participant's tests.
+pub async fn support_desk_app() -> AppServer {
+    AppServer::start(vec![
+        (
+            "/answer".to_owned(),
+            Reply::xml(
+                r#"<Response><MultiPartyCall role="customer" enterSound="none">support</MultiPartyCall></Response>"#,
+            ),
+        ),
+        ("/calls".to_owned(), Reply::status(200)),
+    ])
+    .await
+}
+
+/// A customer calling into `support` with a `hz` tone.
+pub async fn customer_calls_in(chorus: &Chorusd, hz: f32) -> Call {
+    dial(chorus.sip_addr(), "support", DialOptions::with_tone(hz))
+        .await
+        .expect("the customer's call is answered")
+}

@@ -14,8 +14,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use chorus_tests::peers::{
-    Baresip, Scratch, decode_stream, read_pcap_rtp, sipp_tone_caller, start_capture, start_sipp,
-    write_ulaw_tone, write_wav_tone,
+    Baresip, Scratch, decode_stream, read_pcap_rtp, sipp_callee, sipp_tone_caller, start_capture,
+    start_sipp, write_ulaw_tone, write_wav_tone,
 };
 use chorus_tests::phone::{DialOptions, dial};
 use chorus_tests::ports;
@@ -410,22 +410,10 @@ async fn sipp_as_callee_of_add_participant_answers_echoes_and_is_hung_up() {
     let customer = dial(chorus.sip_addr(), "desk", DialOptions::with_tone(400.0))
         .await
         .unwrap();
-    let (sip_port, media_port, control_port) = sipp_ports();
     // SIPp's built-in UAS: answers one call, echoes its RTP, waits for BYE.
-    let mut sipp = chorus_tests::peers::Peer::spawn(
-        "sipp",
-        std::process::Command::new("timeout")
-            .args(["-k", "2", "40", "sipp", "-sn", "uas", "-rtp_echo"])
-            .args(["-i", "127.0.0.1", "-p", &sip_port.to_string()])
-            .args(["-mi", "127.0.0.1", "-mp", &media_port.to_string()])
-            .args(["-cp", &control_port.to_string(), "-m", "1", "-nostdin"])
-            .args(["-timeout", "30", "-timeout_error"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null()),
-    );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (callee, mut sipp) = sipp_callee(&["-sn", "uas", "-rtp_echo"], None);
     let body = serde_json::json!({
-        "role": "Agent", "from": "100", "to": format!("sip:service@127.0.0.1:{sip_port}"),
+        "role": "Agent", "from": "100", "to": callee,
         "enter_sound": "none",
     });
     let (status, added) = common::add_participant(&chorus, "desk", &body).await;

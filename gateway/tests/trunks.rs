@@ -9,12 +9,12 @@ mod common;
 use std::time::{Duration, Instant};
 
 use chorus_tests::daemon::Chorusd;
-use chorus_tests::http::{AppServer, Reply};
-use chorus_tests::peers::{Peer, Scratch};
-use chorus_tests::phone::{Call, Callee, CalleeOptions, DialOptions, dial};
+use chorus_tests::http::AppServer;
+use chorus_tests::peers::{Scratch, sipp_callee};
+use chorus_tests::phone::{Call, Callee, CalleeOptions};
 use chorus_tests::ports;
 use chorus_tests::tone::assert_hears;
-use common::{add_participant, chorusd_bin, listen};
+use common::{add_participant, chorusd_bin, listen, support_desk_app};
 
 const CUSTOMER: f32 = 400.0;
 const AGENT: f32 = 700.0;
@@ -22,13 +22,7 @@ const AGENT: f32 = 700.0;
 /// chorusd with `trunks` (TOML `[[trunks]]` tables) in its config file,
 /// whose answer document puts callers in MPC `support` as customers.
 async fn start(dir: &Scratch, trunks: &str) -> (AppServer, Chorusd) {
-    let app = AppServer::start(vec![(
-        "/answer".to_owned(),
-        Reply::xml(
-            r#"<Response><MultiPartyCall role="customer" enterSound="none">support</MultiPartyCall></Response>"#,
-        ),
-    )])
-    .await;
+    let app = support_desk_app().await;
     let config = dir.path("chorusd.toml");
     std::fs::write(&config, trunks).unwrap();
     let answer_url = app.url("/answer");
@@ -42,13 +36,7 @@ async fn start(dir: &Scratch, trunks: &str) -> (AppServer, Chorusd) {
 }
 
 async fn customer_calls_in(chorus: &Chorusd) -> Call {
-    dial(
-        chorus.sip_addr(),
-        "support",
-        DialOptions::with_tone(CUSTOMER),
-    )
-    .await
-    .expect("the customer's call is answered")
+    common::customer_calls_in(chorus, CUSTOMER).await
 }
 
 /// Adds an agent at `number`; asserts the request was taken.
@@ -143,8 +131,7 @@ fn challenging_trunk(sip_port: u16) -> String {
 async fn a_number_is_dialled_through_a_trunk_that_challenges_with_407() {
     let dir = Scratch::new("trunk407");
     let scenario = dir.path("trunk.xml");
-    let (sip_port, media_port, control_port) =
-        (ports::udp_and_tcp(), ports::udp_range(4).0, ports::udp());
+    let sip_port = ports::udp();
     std::fs::write(&scenario, challenging_trunk(sip_port)).unwrap();
     let trunks = format!(
         r#"[[trunks]]
@@ -160,19 +147,10 @@ ping_interval = 0
 "#
     );
     let (_app, chorus) = start(&dir, &trunks).await;
-    let mut sipp = Peer::spawn(
-        "sipp",
-        std::process::Command::new("timeout")
-            .args(["-k", "2", "40", "sipp", "-sf"])
-            .arg(&scenario)
-            .args(["-rtp_echo", "-i", "127.0.0.1", "-p", &sip_port.to_string()])
-            .args(["-mi", "127.0.0.1", "-mp", &media_port.to_string()])
-            .args(["-cp", &control_port.to_string(), "-m", "1", "-nostdin"])
-            .args(["-timeout", "30", "-timeout_error"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null()),
+    let (_, mut sipp) = sipp_callee(
+        &["-sf", scenario.to_str().unwrap(), "-rtp_echo"],
+        Some(sip_port),
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
     let customer = customer_calls_in(&chorus).await;
     add_agent(&chorus, "+15551234567").await;
     let heard = listen(&[&customer], 1500, 1500).await;

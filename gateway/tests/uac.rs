@@ -7,8 +7,7 @@
 //! Signalling and the media plane are built here the way `daemon.rs`
 //! builds them; no HTTP API is involved.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
-use std::process::{Command, Stdio};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -74,31 +73,9 @@ impl Drop for Gateway {
     }
 }
 
-/// A SIPp callee on free ports: `sip:callee@127.0.0.1:<port>` and the
-/// process. `scenario` is `-sn uas -rtp_echo` or `-sf <file>`.
+/// A SIPp callee on free ports (see [`chorus_tests::peers::sipp_callee`]).
 fn sipp_callee(scenario: &[&str]) -> (String, Peer) {
-    let sip_port = chorus_tests::ports::udp();
-    let (media_port, _) = chorus_tests::ports::udp_range(4);
-    let control_port = chorus_tests::ports::udp();
-    let peer = Peer::spawn(
-        "sipp",
-        Command::new("timeout")
-            .args(["-k", "2", "30", "sipp"])
-            .args(scenario)
-            .args(["-i", "127.0.0.1", "-p", &sip_port.to_string()])
-            .args(["-mi", "127.0.0.1", "-mp", &media_port.to_string()])
-            .args(["-cp", &control_port.to_string()])
-            .args(["-m", "1", "-nostdin", "-timeout", "25", "-timeout_error"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    // Listening once its port is taken.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while UdpSocket::bind(("127.0.0.1", sip_port)).is_ok() {
-        assert!(Instant::now() < deadline, "sipp did not start listening");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (format!("sip:callee@127.0.0.1:{sip_port}"), peer)
+    chorus_tests::peers::sipp_callee(scenario, None)
 }
 
 /// Waits for SIPp to finish and asserts it exited 0 (its scenario passed).

@@ -405,6 +405,36 @@ pub fn start_sipp(
     )
 }
 
+/// SIPp as the callee (UAS) of one call on free ports, listening on
+/// `sip_port` (a free one if `None`) once this returns: its URI
+/// `sip:callee@127.0.0.1:<port>` and the process. `scenario` is
+/// `["-sn", "uas", "-rtp_echo"]` or `["-sf", <file>, …]`; it gives up
+/// after 25 s.
+pub fn sipp_callee(scenario: &[&str], sip_port: Option<u16>) -> (String, Peer) {
+    let sip_port = sip_port.unwrap_or_else(crate::ports::udp);
+    let (media_port, _) = crate::ports::udp_range(4);
+    let control_port = crate::ports::udp();
+    let peer = Peer::spawn(
+        "sipp",
+        Command::new("timeout")
+            .args(["-k", "2", "30", "sipp"])
+            .args(scenario)
+            .args(["-i", "127.0.0.1", "-p", &sip_port.to_string()])
+            .args(["-mi", "127.0.0.1", "-mp", &media_port.to_string()])
+            .args(["-cp", &control_port.to_string()])
+            .args(["-m", "1", "-nostdin", "-timeout", "25", "-timeout_error"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    // Listening once its port is taken.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::net::UdpSocket::bind(("127.0.0.1", sip_port)).is_ok() {
+        assert!(Instant::now() < deadline, "sipp did not start listening");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (format!("sip:callee@127.0.0.1:{sip_port}"), peer)
+}
+
 /// Where Debian's baresip packages install its modules.
 const BARESIP_MODULES: &str = "/usr/lib/baresip/modules";
 
