@@ -3,7 +3,9 @@
 //! for a call that arrived ([`ServerCall`]) and one chorus placed
 //! ([`ClientCall`], answered before its flow begins).
 
-use crate::sip::{CallerGone, ClientCall, DialogEvent, ServerCall};
+use chorus_media::sdp::SessionDescription;
+
+use crate::sip::{CallerGone, ClientCall, DialogEvent, ServerCall, SessionOffer};
 
 /// The dialog under a call's flow.
 pub enum CallDialog {
@@ -52,6 +54,29 @@ impl CallDialog {
         match self {
             Self::Inbound(call) => call.next_event().await,
             Self::Outbound(call) => call.next_event().await,
+        }
+    }
+}
+
+/// Reads a re-INVITE's or UPDATE's offer, for either kind of call: `Some`
+/// to negotiate; `None` once it was answered with `current_sdp` (it offered
+/// nothing: our session again) or refused with 400 (not SDP).
+pub(super) async fn read_offer(
+    offer: SessionOffer,
+    current_sdp: &str,
+) -> Option<(SessionOffer, SessionDescription)> {
+    if offer.body.is_empty() {
+        offer.answer(current_sdp.to_owned()).await;
+        return None;
+    }
+    let parsed = std::str::from_utf8(&offer.body)
+        .ok()
+        .and_then(|text| SessionDescription::parse(text).ok());
+    match parsed {
+        Some(parsed) => Some((offer, parsed)),
+        None => {
+            offer.refuse(400).await;
+            None
         }
     }
 }

@@ -11,11 +11,11 @@ use chorus_media::sdp::{self, LocalMedia, SessionDescription};
 use chorus_xml::{Document, Method, MultiPartyCall, Role, Step, Verb};
 use tokio::time::Instant;
 
-use super::CallControl;
 use super::dialog::CallDialog;
 use super::driver::{CallDriver, CallParts};
 use super::report::CallReport;
 use super::services::CallServices;
+use super::table::CallControl;
 use crate::media::Leg;
 use crate::media::leg::LegMode;
 use crate::sip::IncomingCall;

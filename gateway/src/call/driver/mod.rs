@@ -28,11 +28,11 @@ use silence::SilenceWatch;
 
 pub use confirm::Confirmation;
 
-use super::CallControl;
 use super::dialog::CallDialog;
 use super::params::answer_params;
 use super::report::{CallReport, Hangup};
 use super::services::CallServices;
+use super::table::CallControl;
 use crate::fetch::{fetch_document, http_method};
 use crate::media::{Leg, LegActivity, LegId};
 use crate::metrics::{Metrics, Rtp};

@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use super::silence::{CHECK_EVERY, SilenceWatch};
 use super::{CallDriver, End, Media};
-use crate::call::read_offer;
+use crate::call::dialog::read_offer;
 use crate::call::report::Hangup;
 use crate::media::leg::LegMode;
 use crate::sip::{DialogEvent, SessionOffer};

@@ -23,17 +23,18 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::cause::{DialCause, DialFailure};
+use super::dial::{DialCanceller, DialOptions, OutboundCall};
 use super::race::{Race, fork};
 use super::request::{AddParticipant, Confirm, Destination, Dial, Joining};
 use super::route::{Route, RouteError, Routing};
 use super::trunks::Channel;
-use super::{DialCanceller, DialCause, DialFailure, DialOptions, OutboundCall};
 use crate::call::dialog::CallDialog;
 use crate::call::driver::{CallDriver, CallParts, Confirmation};
 use crate::call::report::{CallReport, Hangup};
 use crate::call::services::CallServices;
 use crate::call::status_callback::CallStatusSink;
-use crate::call::{CallControl, CallTable};
+use crate::call::table::{CallControl, CallTable};
 use crate::media::leg::LegMode;
 use crate::player::Use;
 use crate::sip::Invite;
@@ -383,7 +384,7 @@ impl Shared {
                 Some(status) = provisional.recv() => if matches!(status, 180 | 183) {
                     report.ringing();
                 },
-                () = hang_up.cancelled(), if !canceller.token.is_cancelled() => canceller.cancel(),
+                () = hang_up.cancelled(), if !canceller.is_cancelled() => canceller.cancel(),
             }
         }
     }

@@ -6,7 +6,8 @@ use std::sync::Mutex;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{DialCanceller, DialCause, DialFailure, DialOptions, OutboundCall, dial};
+use super::cause::{DialCause, DialFailure};
+use super::dial::{DialCanceller, DialOptions, OutboundCall, dial};
 use crate::call::services::CallServices;
 use crate::sip::uac::Dialer;
 
@@ -100,7 +101,7 @@ pub(super) async fn fork(
                     }));
                 }
             },
-            () = outer.token.cancelled(), if !relayed => {
+            () = outer.cancelled(), if !relayed => {
                 relayed = true;
                 let lost = outer.cause() == DialCause::LostRace;
                 for f in &forks {

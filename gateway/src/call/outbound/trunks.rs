@@ -15,7 +15,8 @@ use std::time::Duration;
 use chorus_config::TrunkConfig;
 use tokio_util::sync::CancellationToken;
 
-use super::{DialCause, DialFailure, DialOptions, OutboundCall, dial};
+use super::cause::{DialCause, DialFailure};
+use super::dial::{DialOptions, OutboundCall, dial};
 use crate::call::services::CallServices;
 use crate::sip::pacer::Pacer;
 use crate::sip::uac::{Dialer, DigestCredentials};
