@@ -169,6 +169,12 @@ pub struct SipConfig {
     /// (`user:realm:HA1` lines, HA1 = MD5 of `user:realm:password`; make
     /// one with `htdigest`). Default `None`: nobody may register.
     pub users_file: Option<PathBuf>,
+    /// `inbound_auth`: what an INVITE from outside `trusted_sources` (and
+    /// not from a registered user's address) gets: `"acl"` (default) `403`;
+    /// `"digest"` a `407` challenge, and it is let in when it answers with
+    /// the credentials of a user in `users_file` (which must then hold
+    /// one).
+    pub inbound_auth: InboundAuth,
     /// `max_cps`: most outbound calls (Add Participant dials) started per
     /// second; more wait their turn in a queue, first come first served.
     /// Default `10`; range `1..=10000`.
@@ -177,6 +183,17 @@ pub struct SipConfig {
     /// [`max_cps`](Self::max_cps); a request that would queue more is
     /// refused (HTTP 429). Default `1000`; range `0..=100000`.
     pub dial_queue: u32,
+}
+
+/// `sip.inbound_auth`: how a call from an untrusted source may get in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum InboundAuth {
+    /// Only by its source address (`"acl"`, default): others get `403`.
+    #[default]
+    Acl,
+    /// Also by digest credentials of a `sip.users_file` user (`"digest"`):
+    /// others are challenged with `407`.
+    Digest,
 }
 
 /// What an INVITE over `sip.invite_rate` gets.
@@ -221,6 +238,7 @@ impl Default for SipConfig {
             tcp_idle_timeout: Duration::from_secs(60),
             session_expires: Duration::from_secs(1800),
             trusted_sources: default_trusted_sources(),
+            inbound_auth: InboundAuth::Acl,
             max_cps: 10,
             dial_queue: 1000,
             realm: "chorus".to_owned(),

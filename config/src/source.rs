@@ -44,6 +44,7 @@ pub(crate) const SCHEMA: &[(&str, &[(&str, Kind)])] = &[
             ("trusted_sources", Kind::Str),
             ("realm", Kind::Str),
             ("users_file", Kind::Str),
+            ("inbound_auth", Kind::Str),
             ("max_cps", Kind::Int),
             ("dial_queue", Kind::Int),
         ],

@@ -86,6 +86,7 @@ fn full_file_round_trips() {
         trusted_sources = "10.0.0.0/8, 2001:db8::/32,192.0.2.7"
         realm = "example.com"
         users_file = "/etc/chorus/users"
+        inbound_auth = "Digest"
         max_cps = 3
         dial_queue = 7
         [rtp]
@@ -141,6 +142,7 @@ fn full_file_round_trips() {
                 .collect(),
             realm: "example.com".into(),
             users_file: Some("/etc/chorus/users".into()),
+            inbound_auth: InboundAuth::Digest,
             max_cps: 3,
             dial_queue: 7,
         },
@@ -504,6 +506,7 @@ fn limits_have_documented_defaults_and_are_checked() {
     assert_eq!(c.sip.tcp_idle_timeout, Duration::from_secs(60));
     assert_eq!(c.sip.session_expires, Duration::from_secs(1800));
     assert_eq!((c.sip.max_cps, c.sip.dial_queue), (10, 1000));
+    assert_eq!(c.sip.inbound_auth, InboundAuth::Acl);
     assert_eq!(c.testing.confirm_key_timeout, Duration::from_secs(30));
     assert_eq!(c.media.rtp_timeout, Duration::from_secs(60));
     assert_eq!(c.media.rtp_hold_timeout, Duration::from_secs(3600));
@@ -515,6 +518,16 @@ fn limits_have_documented_defaults_and_are_checked() {
         ),
         ("[sip]\ninvite_rate = -1\n", "sip.invite_rate", "between 0"),
         ("[sip]\nmax_cps = 0\n", "sip.max_cps", "between 1"),
+        (
+            "[sip]\ninbound_auth = \"tls\"\n",
+            "sip.inbound_auth",
+            "\"acl\" or \"digest\"",
+        ),
+        (
+            "[sip]\ninbound_auth = \"digest\"\n",
+            "sip.inbound_auth",
+            "needs sip.users_file",
+        ),
         ("[sip]\ndial_queue = -1\n", "sip.dial_queue", "between 0"),
         (
             "[testing]\nconfirm_key_timeout_ms = 31000\n",

@@ -13,9 +13,9 @@ use toml::Value;
 use crate::error::ConfigError;
 use crate::source::Layers;
 use crate::{
-    ApiConfig, Config, HttpMethod, InboundConfig, LogConfig, LogFormat, MediaConfig, MetricsConfig,
-    RateLimitAction, RecordingConfig, RtpConfig, SampleRate, SipConfig, SpeechConfig,
-    TestingConfig, TlsFiles, TrunkConfig,
+    ApiConfig, Config, HttpMethod, InboundAuth, InboundConfig, LogConfig, LogFormat, MediaConfig,
+    MetricsConfig, RateLimitAction, RecordingConfig, RtpConfig, SampleRate, SipConfig,
+    SpeechConfig, TestingConfig, TlsFiles, TrunkConfig,
 };
 
 /// Highest accepted `media.workers`.
@@ -351,6 +351,24 @@ fn sip(r: &Reader<'_>) -> Result<SipConfig, ConfigError> {
     }
     if let Some(n) = r.int("sip.invite_rate", 0, 100_000)? {
         sip.invite_rate = n as u32;
+    }
+    if let Some(text) = r.string("sip.inbound_auth")? {
+        sip.inbound_auth = match text.to_ascii_lowercase().as_str() {
+            "acl" => InboundAuth::Acl,
+            "digest" => InboundAuth::Digest,
+            _ => {
+                return Err(r.invalid(
+                    "sip.inbound_auth",
+                    format!("must be \"acl\" or \"digest\", got {text:?}"),
+                ));
+            }
+        };
+        if sip.inbound_auth == InboundAuth::Digest && r.string("sip.users_file")?.is_none() {
+            return Err(r.invalid(
+                "sip.inbound_auth",
+                "\"digest\" needs sip.users_file: the users whose credentials let a call in",
+            ));
+        }
     }
     if let Some(text) = r.string("sip.rate_limit_action")? {
         sip.rate_limit_action = match text.to_ascii_lowercase().as_str() {

@@ -127,13 +127,18 @@ async fn without_a_users_file_nobody_registers() {
 
 /// A minimal INVITE from `socket` (no SDP: let in, it gets 488 at once).
 async fn invite(socket: &UdpSocket, chorus: SocketAddr, call_id: &str) -> String {
+    invite_with(socket, chorus, call_id, "").await
+}
+
+/// [`invite`] with `extra` header lines (each ending in CRLF).
+async fn invite_with(socket: &UdpSocket, chorus: SocketAddr, call_id: &str, extra: &str) -> String {
     let me = socket.local_addr().unwrap();
     let request = format!(
         "INVITE sip:room@{chorus} SIP/2.0\r\n\
          Via: SIP/2.0/UDP {me};branch=z9hG4bK{call_id}\r\n\
          From: <sip:alice@127.0.0.1>;tag=i1\r\nTo: <sip:room@{chorus}>\r\n\
          Call-ID: {call_id}\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n\
-         Contact: <sip:alice@{me}>\r\nContent-Length: 0\r\n\r\n"
+         Contact: <sip:alice@{me}>\r\n{extra}Content-Length: 0\r\n\r\n"
     );
     socket.send_to(request.as_bytes(), chorus).await.unwrap();
     let mut buf = vec![0u8; 65536];
@@ -228,5 +233,48 @@ async fn add_participant_dials_a_registered_user_by_name_at_its_contact() {
     call.hangup().await.unwrap();
     let (code, refused) = add("bob").await;
     assert_eq!(code, 400, "bob is not registered: {refused}");
+    chorus.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_inbound_auth_digest_an_untrusted_caller_gets_in_on_a_users_credentials() {
+    let (_dir, chorus) = start_with_alice(&[
+        ("CHORUS_SIP__TRUSTED_SOURCES", "127.0.0.1/32"),
+        ("CHORUS_SIP__INBOUND_AUTH", "digest"),
+    ])
+    .await;
+    let addr = chorus.sip_addr();
+    let socket = UdpSocket::bind("127.0.0.2:0").await.unwrap();
+    let challenged = invite(&socket, addr, "auth-1").await;
+    assert_eq!(status(&challenged), "407", "{challenged}");
+    assert!(
+        challenged.contains("Proxy-Authenticate: Digest realm=\"chorus\""),
+        "{challenged}"
+    );
+    let uri = format!("sip:room@{addr}");
+    let credentials = |password: &str, cnonce: &str| {
+        let value = answer(
+            &nonce(&challenged),
+            ("alice", "chorus", password),
+            "INVITE",
+            &uri,
+            cnonce,
+        );
+        format!("Proxy-Authorization: {value}\r\n")
+    };
+    let wrong = invite_with(&socket, addr, "auth-2", &credentials("guess", "c5")).await;
+    assert_eq!(status(&wrong), "403", "wrong password: {wrong}");
+    let right = invite_with(&socket, addr, "auth-3", &credentials("s3cret", "c6")).await;
+    assert_eq!(
+        status(&right),
+        "488",
+        "let in (and refused for its missing SDP): {right}"
+    );
+    let metrics = chorus.metrics().await;
+    assert_eq!(
+        metrics.get("chorus_sip_rejected_total{reason=\"challenged\"}"),
+        Some(&1.0),
+        "{metrics:#?}"
+    );
     chorus.stop().await;
 }

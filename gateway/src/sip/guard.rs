@@ -13,9 +13,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chorus_config::{IpNet, RateLimitAction, SipConfig};
+use chorus_config::{InboundAuth, IpNet, RateLimitAction, SipConfig};
 
-use super::registrar::Registrar;
+use super::registrar::{Authenticated, Registrar};
 use super::screen::{self, Rejection, Verdict};
 use crate::metrics::{render_counter, render_header};
 
@@ -36,8 +36,22 @@ pub struct Guard {
     invite_rate: u32,
     action: RateLimitAction,
     trusted: Vec<IpNet>,
-    /// Registered users' addresses are let in too.
+    /// Whether untrusted sources may get in on digest credentials.
+    inbound_auth: InboundAuth,
+    /// Registered users' addresses are let in too (and its users'
+    /// credentials check `inbound_auth = "digest"`).
     registrar: Arc<Registrar>,
+}
+
+/// The value of the first `name` header (lower case) of a message head.
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines()
+        .skip(1)
+        .take_while(|line| !line.trim().is_empty())
+        .find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
+        })
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -64,6 +78,7 @@ impl Guard {
             invite_rate: sip.invite_rate,
             action: sip.rate_limit_action,
             trusted: sip.trusted_sources.clone(),
+            inbound_auth: sip.inbound_auth,
             registrar,
         }
     }
@@ -77,13 +92,7 @@ impl Guard {
             Verdict::Pass(len)
                 if screen::is_initial_invite(&message[..len]) && !self.trusts(from.ip()) =>
             {
-                screen::refuse(
-                    &String::from_utf8_lossy(&message[..len]),
-                    403,
-                    "Forbidden",
-                    "",
-                    Rejection::Untrusted,
-                )
+                self.untrusted_invite(&String::from_utf8_lossy(&message[..len]), len)
             }
             Verdict::Pass(len)
                 if self.invite_rate > 0
@@ -112,6 +121,31 @@ impl Guard {
             Verdict::Drop(why) => self.reject(*why, from, "dropped"),
         }
         verdict
+    }
+
+    /// An INVITE from a source not trusted by address: `403`, or with
+    /// `sip.inbound_auth = "digest"` let in on a user's credentials and
+    /// challenged (`407`) without them.
+    fn untrusted_invite(&self, head: &str, len: usize) -> Verdict {
+        let forbidden = || screen::refuse(head, 403, "Forbidden", "", Rejection::Untrusted);
+        if self.inbound_auth != InboundAuth::Digest {
+            return forbidden();
+        }
+        let credentials = header(head, "proxy-authorization");
+        match self.registrar.authenticate(credentials, "INVITE") {
+            Authenticated::User(user) => {
+                tracing::info!(%user, "a call from an untrusted source is let in on its credentials");
+                Verdict::Pass(len)
+            }
+            Authenticated::Challenge(value) => screen::refuse(
+                head,
+                407,
+                "Proxy Authentication Required",
+                &format!("Proxy-Authenticate: {value}\r\n"),
+                Rejection::Challenged,
+            ),
+            Authenticated::Wrong => forbidden(),
+        }
     }
 
     /// Whether `ip` may place calls: it is in `sip.trusted_sources`, or a

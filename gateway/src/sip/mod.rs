@@ -173,6 +173,12 @@ impl Signalling {
         );
         if registrar.users() > 0 {
             tracing::info!(users = registrar.users(), realm = %sip.realm, "registrar ready");
+        } else if sip.inbound_auth == chorus_config::InboundAuth::Digest {
+            tracing::warn!(
+                realm = %sip.realm,
+                "sip.inbound_auth is \"digest\" but sip.users_file holds no user of this realm: \
+                 every untrusted caller is challenged and none can answer"
+            );
         }
         let guard = Arc::new(Guard::new(sip, registrar.clone()));
         let udp = UdpConnection::from_socket(

@@ -199,6 +199,26 @@ impl Registrar {
         }
     }
 
+    /// Checks a request's digest credentials (its `Proxy-Authorization`
+    /// value, if any) for `method`: a user's, a challenge to send (a
+    /// `Proxy-Authenticate` value: none given, or an old nonce), or wrong.
+    pub fn authenticate(&self, authorization: Option<&str>, method: &str) -> Authenticated {
+        let Some(credentials) = authorization.and_then(Credentials::parse) else {
+            return Authenticated::Challenge(self.digest.challenge(false));
+        };
+        let user = credentials.get("username").unwrap_or("");
+        let ha1 = self.users.get(user).map(String::as_str);
+        match self
+            .digest
+            .verify(&credentials, method, ha1, SystemTime::now())
+        {
+            Ok(()) => Authenticated::User(user.to_owned()),
+            Err(Refusal::Missing) => Authenticated::Challenge(self.digest.challenge(false)),
+            Err(Refusal::Stale) => Authenticated::Challenge(self.digest.challenge(true)),
+            Err(Refusal::Wrong) => Authenticated::Wrong,
+        }
+    }
+
     /// Whether a user registered from `ip` (and is still registered): its
     /// calls are let in even from outside `sip.trusted_sources`.
     pub fn is_registered_source(&self, ip: IpAddr, now: Instant) -> bool {
@@ -220,6 +240,17 @@ impl Registrar {
                 .collect()
         })
     }
+}
+
+/// What [`Registrar::authenticate`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authenticated {
+    /// This user's right credentials.
+    User(String),
+    /// None, or an old nonce: challenge with this value.
+    Challenge(String),
+    /// Wrong credentials, or no such user.
+    Wrong,
 }
 
 /// The URI of a Contact value: `<sip:a@b>;expires=60` or `sip:a@b`.

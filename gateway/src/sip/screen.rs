@@ -57,6 +57,9 @@ pub enum Rejection {
     NotSip,
     /// An INVITE from outside `sip.trusted_sources` (403).
     Untrusted,
+    /// An INVITE from outside `sip.trusted_sources` challenged for digest
+    /// credentials (407, `sip.inbound_auth = "digest"`).
+    Challenged,
     /// Over `sip.invite_rate` for its source.
     RateLimited,
     /// Over `sip.max_calls`.
@@ -70,13 +73,14 @@ pub enum Rejection {
 
 impl Rejection {
     /// Every reason, in declaration order (the discriminant indexes it).
-    pub const ALL: [Rejection; 10] = [
+    pub const ALL: [Rejection; 11] = [
         Self::Malformed,
         Self::UnknownMethod,
         Self::Version,
         Self::TooLarge,
         Self::NotSip,
         Self::Untrusted,
+        Self::Challenged,
         Self::RateLimited,
         Self::OverCapacity,
         Self::TooManyConnections,
@@ -92,6 +96,7 @@ impl Rejection {
             Self::TooLarge => "too_large",
             Self::NotSip => "not_sip",
             Self::Untrusted => "untrusted_source",
+            Self::Challenged => "challenged",
             Self::RateLimited => "rate_limited",
             Self::OverCapacity => "over_capacity",
             Self::TooManyConnections => "too_many_connections",
