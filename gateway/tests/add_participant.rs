@@ -665,3 +665,74 @@ async fn send_digits_are_pressed_to_the_callee_once_it_is_in_the_mpc() {
         "as RFC 4733 events"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_participant_api_events_tell_the_mpc_when_a_request_starts_and_is_done() {
+    let (app, chorus) = start(&[]).await;
+    app.set_route(
+        "/answer",
+        Reply::xml(&format!(
+            r#"<Response><MultiPartyCall role="customer" enterSound="none" stayAlone="true" statusCallbackUrl="{}" statusCallbackEvents="add-participant-api-events,participant-state-changes">support</MultiPartyCall></Response>"#,
+            app.url("/status")
+        )),
+    );
+    app.set_route("/status", Reply::status(200));
+    let _customer = customer_calls_in(&chorus).await;
+    let mut agent = Callee::listen(CalleeOptions::answer_with_tone(AGENT))
+        .await
+        .unwrap();
+    let busy = Callee::listen(CalleeOptions::decline(486)).await.unwrap();
+    let body = |to: String| serde_json::json!({ "role": "Agent", "from": "100", "to": to });
+    let (status, _) = add(&chorus, "support", &body(agent.uri())).await;
+    assert_eq!(status, 201);
+    let _agent_call = agent.answered(Duration::from_secs(10)).await.unwrap();
+    let events = |count: usize| {
+        let app = &app;
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            loop {
+                let seen: Vec<(String, Option<String>)> = app
+                    .requests_to("/status")
+                    .iter()
+                    .map(|r| {
+                        let name = r.param("EventName").unwrap_or("?").to_owned();
+                        (name, r.param("MemberID").map(str::to_owned))
+                    })
+                    .collect();
+                if seen.len() >= count || Instant::now() > deadline {
+                    return seen;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let seen = events(4).await;
+    let names: Vec<&str> = seen.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "ParticipantJoin",
+            "AddParticipantByAPIActionInitiated",
+            "ParticipantJoin",
+            "AddParticipantByAPIActionCompleted"
+        ],
+        "the customer, then the request, the agent joining, the request done"
+    );
+    assert_eq!(
+        seen[3].1, seen[2].1,
+        "Completed names the member it brought: {seen:?}"
+    );
+
+    let (status, _) = add(&chorus, "support", &body(busy.uri())).await;
+    assert_eq!(status, 201);
+    let seen = events(6).await;
+    let names: Vec<&str> = seen[4..].iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "AddParticipantByAPIActionInitiated",
+            "AddParticipantByAPIActionCompleted"
+        ]
+    );
+    assert_eq!(seen[5].1, None, "nobody joined: {seen:?}");
+}

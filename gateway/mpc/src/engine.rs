@@ -197,6 +197,15 @@ impl Mpc {
             }
             Input::AudioPlayed { member } => self.audio(now, member, true),
             Input::AudioStopped { member } => self.audio(now, member, false),
+            Input::ApiAction { completed, member } => {
+                let name = if completed {
+                    EventName::AddParticipantByApiActionCompleted
+                } else {
+                    EventName::AddParticipantByApiActionInitiated
+                };
+                let i = member.and_then(|m| self.index(m));
+                self.emit(now, name, i, None);
+            }
             Input::Tick => {}
         }
     }

@@ -40,11 +40,16 @@ pub enum EventName {
     /// A member's sound stopped: finished, stopped by the API, replaced, or
     /// the member left.
     ParticipantAudioStopped,
+    /// An Add Participant request for this MPC was accepted.
+    AddParticipantByApiActionInitiated,
+    /// That request is done: its participant joined (the event names
+    /// it) or nobody answered.
+    AddParticipantByApiActionCompleted,
 }
 
 impl EventName {
     /// Every event, in declaration order.
-    pub const ALL: [EventName; 16] = [
+    pub const ALL: [EventName; 18] = [
         Self::MpcInitialized,
         Self::MpcStart,
         Self::MpcEnd,
@@ -61,6 +66,8 @@ impl EventName {
         Self::ParticipantDigitInput,
         Self::ParticipantAudioPlayed,
         Self::ParticipantAudioStopped,
+        Self::AddParticipantByApiActionInitiated,
+        Self::AddParticipantByApiActionCompleted,
     ];
 
     /// As sent in `EventName`.
@@ -82,6 +89,8 @@ impl EventName {
             Self::ParticipantDigitInput => "ParticipantDigitInput",
             Self::ParticipantAudioPlayed => "ParticipantAudioPlayed",
             Self::ParticipantAudioStopped => "ParticipantAudioStopped",
+            Self::AddParticipantByApiActionInitiated => "AddParticipantByAPIActionInitiated",
+            Self::AddParticipantByApiActionCompleted => "AddParticipantByAPIActionCompleted",
         }
     }
 
@@ -97,6 +106,9 @@ impl EventName {
             Self::ParticipantDigitInput => StatusCallbackEvent::ParticipantDigitInputEvents,
             Self::ParticipantAudioPlayed | Self::ParticipantAudioStopped => {
                 StatusCallbackEvent::ParticipantAudioEvents
+            }
+            Self::AddParticipantByApiActionInitiated | Self::AddParticipantByApiActionCompleted => {
+                StatusCallbackEvent::AddParticipantApiEvents
             }
             _ => StatusCallbackEvent::ParticipantStateChanges,
         }

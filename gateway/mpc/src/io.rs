@@ -95,6 +95,14 @@ pub enum Input {
         /// The member.
         member: u32,
     },
+    /// An Add Participant request for this MPC was accepted, or is done
+    /// (`member`: the participant it brought, if one joined).
+    ApiAction {
+        /// Done (`AddParticipantByAPIActionCompleted`) rather than accepted.
+        completed: bool,
+        /// The member it brought, if any.
+        member: Option<u32>,
+    },
     /// Time passed; nothing else happened.
     Tick,
 }

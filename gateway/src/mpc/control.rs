@@ -63,6 +63,9 @@ impl Live {
                 command,
                 callback,
             } => return self.control_tracks(services, (member, tracks), command, callback),
+            Control::ApiAction { completed, member } => {
+                self.feed(services, Input::ApiAction { completed, member });
+            }
         }
         Ok(Controlled {
             state: self.engine.state(),

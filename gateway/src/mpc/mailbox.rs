@@ -110,6 +110,15 @@ pub enum Control {
         /// Where their events go, for a start.
         callback: Option<(String, Method)>,
     },
+    /// An Add Participant request for this MPC was accepted, or is done
+    /// (with the member it brought, if one joined): its
+    /// `AddParticipantByAPIAction…` event.
+    ApiAction {
+        /// Done rather than accepted.
+        completed: bool,
+        /// The member it brought.
+        member: Option<u32>,
+    },
 }
 
 /// The MPC after a [`Control`], and its recording if it has one going.

@@ -47,6 +47,9 @@ impl CallDriver {
         };
         tracing::info!(mpc = %mpc.name, mpc_uuid = %membership.mpc_uuid, member = membership.member, role = ?mpc.role, "joined MPC");
         self.report.in_mpc(&membership.mpc_uuid, &membership.name);
+        if let Some(joined) = self.joined.take() {
+            let _ = joined.send((membership.mpc_uuid.clone(), membership.member));
+        }
         self.media = Media::InMpc(membership);
         if let Some(digits) = self.digits_to_send.take() {
             self.send_digits(digits);

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use chorus_flow::{Action, Flow, Input};
 use chorus_media::sdp::LocalMedia;
 use chorus_xml::{Document, Method, MultiPartyCall, Step, Verb};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -128,6 +128,8 @@ pub struct CallDriver {
     answered: bool,
     /// Digits to send once the call is in its first MPC (`send_digits`).
     digits_to_send: Option<String>,
+    /// Told the MPC UUID and member id once the call is in its first MPC.
+    joined: Option<oneshot::Sender<(String, u32)>>,
 }
 
 impl CallDriver {
@@ -175,7 +177,16 @@ impl CallDriver {
             report,
             answered,
             digits_to_send: None,
+            joined: None,
         }
+    }
+
+    /// Says (MPC UUID, member id) once the call is in its first MPC; the
+    /// sender drops unanswered if it never gets in.
+    pub fn on_join(&mut self) -> oneshot::Receiver<(String, u32)> {
+        let (tx, rx) = oneshot::channel();
+        self.joined = Some(tx);
+        rx
     }
 
     /// Sends `digits` (`0`–`9`, `*`, `#`; `w`/`W` wait 0.5/1 s)

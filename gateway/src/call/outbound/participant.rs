@@ -36,6 +36,7 @@ use crate::call::services::CallServices;
 use crate::call::status_callback::CallStatusSink;
 use crate::call::table::{CallControl, CallTable};
 use crate::media::leg::LegMode;
+use crate::mpc::{Control, MpcAddress};
 use crate::player::Use;
 use crate::sip::Invite;
 use crate::sip::pacer::{Pacer, QueueFull, Slot};
@@ -114,11 +115,13 @@ impl OutboundCalls {
             Joining::Transfer { call_uuid } => {
                 // The call leaves whatever it does (exit cause
                 // `Participant Call Transferred` if in an MPC) and joins.
+                let mpc = MpcAddress::Name(request.spec.name.clone());
                 let (from, to) = self
                     .0
                     .table
                     .transfer(&call_uuid, request.spec)
                     .ok_or_else(|| AddError::NoSuchCall(call_uuid.clone()))?;
+                self.0.api_actions(mpc, &[(false, None), (true, None)]);
                 let call = AddedCall {
                     to,
                     from,
@@ -154,6 +157,8 @@ impl OutboundCalls {
                 })
                 .collect(),
         };
+        let mpc = MpcAddress::Name(request.spec.name.clone());
+        self.0.api_actions(mpc, &[(false, None)]);
         let race = Arc::new(Race::new(dial.destinations.len()));
         let request = Arc::new(RaceRequest {
             spec: request.spec,
@@ -194,13 +199,36 @@ struct RaceLeg {
 }
 
 impl Shared {
-    /// One destination: wait, dial, and join the MPC if it answers first.
+    /// The MPC's `AddParticipantByAPIAction…` events, in order (completed,
+    /// member), if it is live (an MPC this request creates gets only the
+    /// completion); off the caller's task.
+    fn api_actions(&self, mpc: MpcAddress, actions: &[(bool, Option<u32>)]) {
+        let (mpcs, actions) = (self.services.mpcs.clone(), actions.to_vec());
+        tokio::spawn(async move {
+            for (completed, member) in actions {
+                let action = Control::ApiAction { completed, member };
+                let _ = mpcs.control(&mpc, action).await;
+            }
+        });
+    }
+
+    /// One destination, and the request's completion if it was the last
+    /// and nobody won (a winner completes it once it has joined).
     async fn destination(
         self: Arc<Self>,
         race: Arc<Race>,
         request: Arc<RaceRequest>,
         leg: RaceLeg,
     ) {
+        self.dial_destination(&race, &request, leg).await;
+        if race.finished() {
+            let mpc = MpcAddress::Name(request.spec.name.clone());
+            self.api_actions(mpc, &[(true, None)]);
+        }
+    }
+
+    /// One destination: wait, dial, and join the MPC if it answers first.
+    async fn dial_destination(&self, race: &Race, request: &RaceRequest, leg: RaceLeg) {
         let RaceLeg {
             index,
             call_uuid,
@@ -269,7 +297,7 @@ impl Shared {
                     body: Vec::new(),
                 };
                 let driver = self.driver(call, call_uuid.clone(), party, control, report);
-                self.answered(driver, &race, index, &request).await;
+                self.answered(driver, race, index, request).await;
             }
         }
         self.table.remove(&call_uuid);
@@ -315,6 +343,19 @@ impl Shared {
             warnings: Vec::new(),
         };
         let flow = Flow::answered_call(Instant::now().into_std(), Start::Document(join));
+        let joined = driver.on_join();
+        let (shared_mpcs, name) = (self.services.mpcs.clone(), request.spec.name.clone());
+        tokio::spawn(async move {
+            let (mpc, member) = match joined.await {
+                Ok((uuid, member)) => (MpcAddress::Uuid(uuid), Some(member)),
+                Err(_) => (MpcAddress::Name(name), None),
+            };
+            let action = Control::ApiAction {
+                completed: true,
+                member,
+            };
+            let _ = shared_mpcs.control(&mpc, action).await;
+        });
         driver.run(flow).await;
     }
 

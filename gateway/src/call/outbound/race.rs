@@ -19,6 +19,8 @@ pub(super) struct Race {
     pub(super) won: CancellationToken,
     /// Each destination's canceller, to tell it it lost.
     pub(super) cancellers: Vec<DialCanceller>,
+    /// Destinations not finished yet.
+    pending: std::sync::atomic::AtomicUsize,
 }
 
 impl Race {
@@ -27,7 +29,22 @@ impl Race {
             winner: Mutex::new(None),
             won: CancellationToken::new(),
             cancellers: (0..n).map(|_| DialCanceller::default()).collect(),
+            pending: std::sync::atomic::AtomicUsize::new(n),
         }
+    }
+
+    /// One destination is done (dialled or not, whatever came of it):
+    /// true for the last one when nobody won.
+    pub(super) fn finished(&self) -> bool {
+        let last = self
+            .pending
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
+            == 1;
+        last && self
+            .winner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none()
     }
 
     /// Destination `i` answered: true if it is the first, and then every
