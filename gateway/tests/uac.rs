@@ -331,3 +331,62 @@ async fn the_canceller_hangs_up_an_answered_call_with_bye() {
     assert_eq!(ended, CallEnd::Cancelled);
     assert_sipp_passed(sipp, "the built-in uas expects our BYE").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_timer_the_callee_sets_with_us_as_refresher_is_refreshed() {
+    // RFC 4028's shortest interval is 90 s: our refresh is due at 45 s.
+    let gateway = Gateway::start().await;
+    let dir = Scratch::new("uac-timer");
+    let timer = format!(
+        r#"{CHECK_INVITE}
+{}
+<recv request="ACK"/>
+<recv request="UPDATE" timeout="55000">
+  <action>
+    <ereg regexp="90;refresher=uac" search_in="hdr" header="Session-Expires:" check_it="true" assign_to="refresh"/>
+  </action>
+</recv>
+<send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Session-Expires: 90;refresher=uac
+X-Refresh: [$refresh]
+Content-Length: 0
+]]></send>
+<recv request="BYE"/>
+<send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+]]></send>"#,
+        reply(
+            "200 OK",
+            &format!(
+                "Session-Expires: 90;refresher=uac\nRequire: timer\nAllow: INVITE, ACK, BYE, CANCEL, UPDATE\n{ANSWER_SDP}"
+            )
+        ),
+    );
+    let file = scenario(&dir, "timer", &timer);
+    let (target, sipp) =
+        chorus_tests::peers::sipp_callee_for(&["-sf", file.to_str().unwrap()], None, 70);
+    let options = gateway.options(Duration::from_secs(10));
+    let canceller = options.canceller.clone();
+    let mut call = dial(&gateway.dialer, &gateway.media, &target, options)
+        .await
+        .expect("the callee answers");
+    let ended = tokio::spawn(async move { call.ended().await });
+    // Past the refresh (45 s) and short of expiry: the call still stands.
+    tokio::time::sleep(Duration::from_secs(50)).await;
+    assert!(!ended.is_finished(), "refreshed, the session lives on");
+    canceller.cancel();
+    assert_eq!(ended.await.unwrap(), CallEnd::Cancelled);
+    assert_sipp_passed(sipp, "our UPDATE at 45 s, then our BYE").await;
+}

@@ -411,18 +411,28 @@ pub fn start_sipp(
 /// `["-sn", "uas", "-rtp_echo"]` or `["-sf", <file>, …]`; it gives up
 /// after 25 s.
 pub fn sipp_callee(scenario: &[&str], sip_port: Option<u16>) -> (String, Peer) {
+    sipp_callee_for(scenario, sip_port, 25)
+}
+
+/// [`sipp_callee`] giving up after `limit_secs`.
+pub fn sipp_callee_for(
+    scenario: &[&str],
+    sip_port: Option<u16>,
+    limit_secs: u32,
+) -> (String, Peer) {
     let sip_port = sip_port.unwrap_or_else(crate::ports::udp);
     let (media_port, _) = crate::ports::udp_range(4);
     let control_port = crate::ports::udp();
     let peer = Peer::spawn(
         "sipp",
         Command::new("timeout")
-            .args(["-k", "2", "30", "sipp"])
+            .args(["-k", "2", &(limit_secs + 5).to_string(), "sipp"])
             .args(scenario)
             .args(["-i", "127.0.0.1", "-p", &sip_port.to_string()])
             .args(["-mi", "127.0.0.1", "-mp", &media_port.to_string()])
             .args(["-cp", &control_port.to_string()])
-            .args(["-m", "1", "-nostdin", "-timeout", "25", "-timeout_error"])
+            .args(["-m", "1", "-nostdin", "-timeout", &limit_secs.to_string()])
+            .arg("-timeout_error")
             .stdout(Stdio::null())
             .stderr(Stdio::null()),
     );

@@ -19,11 +19,11 @@ use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::prelude::*;
-use rsipstack::sip::{Header, Method, Request, StatusCode, Uri};
+use rsipstack::sip::{Header, Headers, Method, Request, StatusCode, Uri};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::session_timer::{Refresher, SessionTimer};
+use super::session_timer::SessionTimer;
 use super::tcp::LinkCall;
 
 /// A new call, ready for its call flow.
@@ -313,13 +313,103 @@ pub struct ServerCall {
     dialogs: Arc<DialogLayer>,
     spans: CallSpans,
     hold: CallHold,
-    timer: SessionTimer,
-    /// When the session timer acts next (armed by the answer).
-    session_due: Option<tokio::time::Instant>,
-    /// Our refresh under way: true once the caller answered it.
-    refreshing: Option<tokio::sync::oneshot::Receiver<bool>>,
+    /// The session timer (armed by the answer).
+    clock: SessionClock,
     /// The SDP we last answered with (a re-INVITE refresh offers it again).
     local_sdp: Arc<Mutex<String>>,
+}
+
+/// A session timer running on one dialog (RFC 4028), either side's: when
+/// it is due, we refresh (UPDATE if the peer allows it, else a re-INVITE
+/// offering our SDP again), or the peer failed to and the session has
+/// expired. A refresh from the peer (any re-INVITE or UPDATE) rearms it.
+pub(super) struct SessionClock {
+    timer: Option<SessionTimer>,
+    /// We send the refreshes (else the peer does).
+    we_refresh: bool,
+    /// The peer's `Allow` lists UPDATE: our refreshes are UPDATEs.
+    peer_allows_update: bool,
+    /// `caller` or `callee`, for the log.
+    peer: &'static str,
+    /// When it acts next.
+    due: Option<tokio::time::Instant>,
+    /// Our refresh under way: true once the peer answered it.
+    refreshing: Option<tokio::sync::oneshot::Receiver<bool>>,
+}
+
+impl SessionClock {
+    /// A clock for `timer` (`None`: no timer), on the side that answered
+    /// the INVITE or the side that sent it, with the peer's headers (its
+    /// INVITE or its 2xx: its `Allow`). Not armed yet.
+    pub(super) fn new(timer: Option<SessionTimer>, we_answered: bool, peer: &Headers) -> Self {
+        Self {
+            we_refresh: timer.is_some_and(|t| t.we_refresh(we_answered)),
+            peer_allows_update: allows(peer, "UPDATE"),
+            peer: if we_answered { "caller" } else { "callee" },
+            timer,
+            due: None,
+            refreshing: None,
+        }
+    }
+
+    /// The headers our answers to the peer's refreshes (and our own
+    /// refreshes) carry.
+    pub(super) fn headers(&self) -> Vec<Header> {
+        self.timer.map_or_else(Vec::new, |t| t.headers())
+    }
+
+    /// The session was refreshed (or just started): the timer starts over.
+    pub(super) fn rearm(&mut self) {
+        if let Some(timer) = self.timer {
+            self.due = Some(tokio::time::Instant::now() + timer.due_after(self.we_refresh));
+        }
+    }
+
+    /// Waits for the clock: `Some(SessionExpired)` once the session has
+    /// expired (the peer did not refresh in time, or did not take our
+    /// refresh), `None` when it started or finished a refresh of ours.
+    /// Pends for ever when there is nothing to wait for. Cancel-safe.
+    pub(super) async fn next(
+        &mut self,
+        dialog: &InviteDialog,
+        local_sdp: &Mutex<String>,
+    ) -> Option<DialogEvent> {
+        let due = self.due;
+        tokio::select! {
+            () = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+                self.due = None;
+                if !self.we_refresh {
+                    tracing::info!(
+                        interval = self.timer.map(|t| t.interval.as_secs()),
+                        "the {} did not refresh its session in time",
+                        self.peer
+                    );
+                    return Some(DialogEvent::SessionExpired);
+                }
+                let (done, refreshed) = tokio::sync::oneshot::channel();
+                self.refreshing = Some(refreshed);
+                let dialog = dialog.clone();
+                let headers = self.headers();
+                let allows_update = self.peer_allows_update;
+                let sdp = local_sdp.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                tokio::spawn(
+                    async move {
+                        let _ = done.send(refresh(dialog, headers, allows_update, sdp).await);
+                    }
+                    .instrument(tracing::Span::current()),
+                );
+                None
+            }
+            refreshed = answer_of(&mut self.refreshing) => {
+                self.refreshing = None;
+                if !refreshed {
+                    return Some(DialogEvent::SessionExpired);
+                }
+                self.rearm();
+                None
+            }
+        }
+    }
 }
 
 /// How long our refresh waits for its answer.
@@ -334,15 +424,14 @@ impl ServerCall {
         hold: CallHold,
         timer: SessionTimer,
     ) -> Self {
+        let clock = SessionClock::new(Some(timer), true, &dialog.initial_request().headers);
         Self {
             dialog,
             states,
             dialogs,
             spans,
             hold,
-            timer,
-            session_due: None,
-            refreshing: None,
+            clock,
             local_sdp: Arc::default(),
         }
     }
@@ -356,48 +445,14 @@ impl ServerCall {
     /// Sends 200 OK with our SDP answer and the session timer's headers,
     /// and starts the timer.
     pub fn accept(&mut self, sdp: &str) -> Result<(), CallerGone> {
-        let mut headers = self.timer.headers();
+        let mut headers = self.clock.headers();
         headers.push(sdp_content_type());
         self.dialog
             .accept(Some(headers), Some(sdp.as_bytes().to_vec()))
             .map_err(|error| CallerGone(Box::new(error)))?;
         *self.local_sdp.lock().unwrap_or_else(|e| e.into_inner()) = sdp.to_owned();
-        self.rearm();
+        self.clock.rearm();
         Ok(())
-    }
-
-    /// The session was refreshed (or just started): the timer starts over.
-    fn rearm(&mut self) {
-        self.session_due = Some(tokio::time::Instant::now() + self.timer.due_after());
-    }
-
-    /// The session timer is due: we refresh, or the caller failed to.
-    fn session_due(&mut self) -> Option<DialogEvent> {
-        self.session_due = None;
-        if self.timer.refresher == Refresher::Uac {
-            tracing::info!(
-                interval = self.timer.interval.as_secs(),
-                "the caller did not refresh its session in time"
-            );
-            return Some(DialogEvent::SessionExpired);
-        }
-        let (done, refreshed) = tokio::sync::oneshot::channel();
-        self.refreshing = Some(refreshed);
-        let dialog = self.dialog.clone();
-        let headers = self.timer.headers();
-        let allows_update = allows(&self.dialog.initial_request(), "UPDATE");
-        let sdp = self
-            .local_sdp
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        tokio::spawn(
-            async move {
-                let _ = done.send(refresh(dialog, headers, allows_update, sdp).await);
-            }
-            .instrument(tracing::Span::current()),
-        );
-        None
     }
 
     /// Ends the call before answer with a final `code` and `reason`.
@@ -430,34 +485,25 @@ impl ServerCall {
     /// here, so a select that drops this future loses nothing.
     pub async fn next_event(&mut self) -> DialogEvent {
         loop {
-            let due = self.session_due;
             let state = tokio::select! {
                 state = self.states.recv() => state,
                 () = self.hold.transport_closed.cancelled() => {
                     tracing::info!("the caller's TCP connection closed; the call is over");
                     return DialogEvent::Ended;
                 }
-                () = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => match self.session_due() {
+                expired = self.clock.next(&self.dialog, &self.local_sdp) => match expired {
                     Some(event) => return event,
                     None => continue,
                 },
-                refreshed = answer_of(&mut self.refreshing) => {
-                    self.refreshing = None;
-                    if !refreshed {
-                        return DialogEvent::SessionExpired;
-                    }
-                    self.rearm();
-                    continue;
-                }
             };
             let Some(state) = state else {
                 return DialogEvent::Ended;
             };
             if matches!(state, DialogState::Updated(..)) {
                 // A re-INVITE or UPDATE refreshes the session.
-                self.rearm();
+                self.clock.rearm();
             }
-            if let Some(event) = dialog_event(state, self.timer.headers(), &self.local_sdp) {
+            if let Some(event) = dialog_event(state, self.clock.headers(), &self.local_sdp) {
                 return event;
             }
         }
@@ -516,9 +562,9 @@ async fn refresh(
     }
 }
 
-/// Whether a request's `Allow` lists `method`.
-fn allows(request: &Request, method: &str) -> bool {
-    request.headers.iter().any(|header| {
+/// Whether a message's `Allow` lists `method`.
+fn allows(headers: &Headers, method: &str) -> bool {
+    headers.iter().any(|header| {
         let text = header.to_string();
         text.split_once(':').is_some_and(|(name, value)| {
             name.trim().eq_ignore_ascii_case("allow")

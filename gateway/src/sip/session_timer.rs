@@ -19,7 +19,7 @@
 
 use std::time::Duration;
 
-use rsipstack::sip::{Header, Request};
+use rsipstack::sip::{Header, Headers, Request, Response};
 
 /// The smallest session interval we accept (RFC 4028's floor).
 pub const MIN_SE: Duration = Duration::from_secs(90);
@@ -52,7 +52,7 @@ impl SessionTimer {
     /// Negotiates from the INVITE's `Supported`, `Session-Expires` and
     /// `Min-SE`, with `ours` the configured interval.
     pub fn negotiate(invite: &Request, ours: Duration) -> Result<Self, TooSmall> {
-        let supports = header_values(invite, &["supported", "k"])
+        let supports = header_values(&invite.headers, &["supported", "k"])
             .flat_map(|v| {
                 v.split(',')
                     .map(str::trim)
@@ -60,8 +60,8 @@ impl SessionTimer {
                     .collect::<Vec<_>>()
             })
             .any(|option| option.eq_ignore_ascii_case("timer"));
-        let asked = header_values(invite, &["session-expires", "x"]).next();
-        let min_se = header_values(invite, &["min-se"])
+        let asked = header_values(&invite.headers, &["session-expires", "x"]).next();
+        let min_se = header_values(&invite.headers, &["min-se"])
             .next()
             .and_then(|v| seconds(&v))
             .map_or(MIN_SE, |s| s.max(MIN_SE));
@@ -110,13 +110,36 @@ impl SessionTimer {
         headers
     }
 
-    /// How long after the last refresh we act: when the caller refreshes,
-    /// we hang up once the session expires (less a third of it, 32 s at
-    /// most: RFC 4028 §10); when we refresh, we do at half the interval.
-    pub fn due_after(&self) -> Duration {
-        match self.refresher {
-            Refresher::Uac => self.interval - (self.interval / 3).min(Duration::from_secs(32)),
-            Refresher::Uas => self.interval / 2,
+    /// The timer a callee's 2xx to our INVITE set: its `Session-Expires`
+    /// (`refresher` absent: we refresh); `None` when it set none.
+    pub fn from_answer(response: &Response) -> Option<Self> {
+        let value = header_values(&response.headers, &["session-expires", "x"]).next()?;
+        let interval = seconds(&value)?.max(Duration::from_secs(1));
+        let refresher = match param(&value, "refresher").as_deref() {
+            Some("uas") => Refresher::Uas,
+            _ => Refresher::Uac,
+        };
+        Some(Self {
+            interval,
+            refresher,
+            caller_supports: false,
+        })
+    }
+
+    /// Whether we send the refreshes: the refresher is our side (`uas`
+    /// when we answered the INVITE, `uac` when we sent it).
+    pub fn we_refresh(&self, we_answered: bool) -> bool {
+        (self.refresher == Refresher::Uas) == we_answered
+    }
+
+    /// How long after the last refresh we act: when the peer refreshes, we
+    /// hang up once the session expires (less a third of it, 32 s at most:
+    /// RFC 4028 §10); when we refresh, we do at half the interval.
+    pub fn due_after(&self, we_refresh: bool) -> Duration {
+        if we_refresh {
+            self.interval / 2
+        } else {
+            self.interval - (self.interval / 3).min(Duration::from_secs(32))
         }
     }
 
@@ -127,8 +150,8 @@ impl SessionTimer {
 }
 
 /// The values of the headers named `names` (any case), in order.
-fn header_values<'a>(request: &'a Request, names: &'a [&str]) -> impl Iterator<Item = String> + 'a {
-    request.headers.iter().filter_map(move |header| {
+fn header_values<'a>(headers: &'a Headers, names: &'a [&str]) -> impl Iterator<Item = String> + 'a {
+    headers.iter().filter_map(move |header| {
         let text = header.to_string();
         let (name, value) = text.split_once(':')?;
         names
@@ -192,10 +215,10 @@ mod tests {
             text,
             ["Session-Expires: 600;refresher=uac", "Require: timer"]
         );
-        assert_eq!(t.due_after(), Duration::from_secs(600 - 32));
+        assert_eq!(t.due_after(false), Duration::from_secs(600 - 32));
         let short = SessionTimer::negotiate(&invite("k: timer\r\nx: 90\r\n"), OURS).unwrap();
         assert_eq!(
-            short.due_after(),
+            short.due_after(false),
             Duration::from_secs(60),
             "90 less a third"
         );
@@ -205,7 +228,7 @@ mod tests {
     fn without_timer_support_we_refresh_at_half_our_interval() {
         let t = SessionTimer::negotiate(&invite(""), OURS).unwrap();
         assert_eq!((t.refresher, t.interval), (Refresher::Uas, OURS));
-        assert_eq!(t.due_after(), Duration::from_secs(900));
+        assert_eq!(t.due_after(true), Duration::from_secs(900));
         let text: Vec<String> = t.headers().iter().map(|h| h.to_string()).collect();
         assert_eq!(text, ["Session-Expires: 1800;refresher=uas"]);
         // It cannot refresh, whatever it asked.
@@ -251,5 +274,31 @@ mod tests {
             "never under the caller's Min-SE"
         );
         assert_eq!(SessionTimer::min_se_header().to_string(), "Min-SE: 90");
+    }
+
+    #[test]
+    fn a_callees_answer_sets_who_refreshes_our_call() {
+        let answer = |extra: &str| {
+            let raw = format!(
+                "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK1\r\n\
+                 From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:r@127.0.0.1>;tag=2\r\nCall-ID: c\r\n\
+                 CSeq: 1 INVITE\r\n{extra}Content-Length: 0\r\n\r\n"
+            );
+            match rsipstack::sip::SipMessage::try_from(raw.as_str()).unwrap() {
+                rsipstack::sip::SipMessage::Response(r) => r,
+                _ => unreachable!(),
+            }
+        };
+        assert_eq!(SessionTimer::from_answer(&answer("")), None, "no timer");
+        let ours =
+            SessionTimer::from_answer(&answer("Session-Expires: 90;refresher=uac\r\n")).unwrap();
+        assert_eq!(ours.interval, Duration::from_secs(90));
+        assert!(ours.we_refresh(false), "we sent the INVITE: uac is us");
+        assert_eq!(ours.due_after(true), Duration::from_secs(45));
+        let theirs = SessionTimer::from_answer(&answer("x: 120;refresher=uas\r\n")).unwrap();
+        assert!(!theirs.we_refresh(false));
+        assert_eq!(theirs.due_after(false), Duration::from_secs(120 - 32));
+        let unsaid = SessionTimer::from_answer(&answer("Session-Expires: 300\r\n")).unwrap();
+        assert!(unsaid.we_refresh(false), "no refresher named: we refresh");
     }
 }

@@ -10,6 +10,9 @@
 //! The callee's in-dialog requests reach the dialog through the same
 //! dispatcher as inbound calls' (a client dialog is an `InviteDialog`
 //! too), and come up from [`ClientCall::next_event`] as [`DialogEvent`]s.
+//! A session timer the callee's 2xx sets (RFC 4028) runs on the call: we
+//! refresh it when it names us (`refresher=uac`), else the session expires
+//! if the callee does not. [`Dialer::ping`] sends OPTIONS (trunk pings).
 
 use std::sync::{Arc, Mutex};
 
@@ -23,7 +26,10 @@ use rsipstack::sip::{Header, Uri};
 use tokio::task::JoinHandle;
 
 use super::ContactAddresses;
-use super::call::{CallSpans, DialogEvent, bye_within_wait, dialog_event, sdp_content_type};
+use super::call::{
+    CallSpans, DialogEvent, SessionClock, bye_within_wait, dialog_event, sdp_content_type,
+};
+use super::session_timer::SessionTimer;
 
 /// What an INVITE we send says.
 #[derive(Debug, Clone, Default)]
@@ -279,7 +285,14 @@ impl PendingInvite {
         self.dialer
             .spans
             .insert(id.clone(), tracing::Span::current());
+        let timer = SessionTimer::from_answer(&response);
+        if let Some(timer) = timer {
+            tracing::debug!(interval = timer.interval.as_secs(), refresher = ?timer.refresher, "the callee set a session timer");
+        }
+        let mut clock = SessionClock::new(timer, false, &response.headers);
+        clock.rearm();
         let call = ClientCall {
+            clock,
             dialog: self.dialog.clone(),
             id,
             states: self.states.take().unwrap_or_else(|| {
@@ -325,6 +338,8 @@ pub struct ClientCall {
     spans: CallSpans,
     /// The SDP we last offered or answered with.
     local_sdp: Arc<Mutex<String>>,
+    /// The session timer the callee's answer set, if any.
+    clock: SessionClock,
 }
 
 impl ClientCall {
@@ -333,14 +348,26 @@ impl ClientCall {
         bye_within_wait(&self.dialog).await;
     }
 
-    /// The next thing the callee does. Cancel-safe. No session timer runs
-    /// on outbound calls yet.
+    /// The next thing the callee does; the session expires too when a
+    /// session timer the callee set runs out (we refresh it when it names
+    /// us the refresher). Cancel-safe.
     pub async fn next_event(&mut self) -> DialogEvent {
         loop {
-            let Some(state) = self.states.recv().await else {
+            let state = tokio::select! {
+                state = self.states.recv() => state,
+                expired = self.clock.next(&self.dialog, &self.local_sdp) => match expired {
+                    Some(event) => return event,
+                    None => continue,
+                },
+            };
+            let Some(state) = state else {
                 return DialogEvent::Ended;
             };
-            if let Some(event) = dialog_event(state, Vec::new(), &self.local_sdp) {
+            if matches!(state, DialogState::Updated(..)) {
+                // A re-INVITE or UPDATE from the callee refreshes it.
+                self.clock.rearm();
+            }
+            if let Some(event) = dialog_event(state, self.clock.headers(), &self.local_sdp) {
                 return event;
             }
         }

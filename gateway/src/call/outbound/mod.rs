@@ -5,8 +5,9 @@
 //! number through the trunks), raced, paced under `sip.max_cps`, and the
 //! winner handed to a call driver, which joins it to the MPC and serves
 //! its dialog (re-INVITE, UPDATE, BYE) from then on; it also moves live
-//! calls (transfers). Not yet done: session timers on outbound calls, DNS
-//! SRV for hostnames, dial_music and digits on early media.
+//! calls (transfers). A session timer the callee sets is kept (see
+//! `sip::uac`). Not yet done: DNS SRV for hostnames, dial_music and digits
+//! on early media.
 
 mod cause;
 mod dial;
