@@ -16,6 +16,7 @@
 //! `INVALID_ARGUMENT`; each message says which.
 
 // audio to one member
+mod add_participant;
 mod member_audio;
 mod requests;
 mod shapes;
@@ -308,6 +309,13 @@ impl MultiPartyCalls for MpcService {
         request: Request<pb::ChangeParticipantRecordingRequest>,
     ) -> Answer<pb::MultiPartyCall> {
         tracks::change(&self.ops, request.into_inner()).await
+    }
+
+    async fn add_participant(
+        &self,
+        request: Request<pb::AddParticipantRequest>,
+    ) -> Answer<pb::AddParticipantResponse> {
+        add_participant::add(&self.ops, request.into_inner()).await
     }
 
     type WatchEventsStream = ReceiverStream<Result<pb::WatchEventsResponse, Status>>;

@@ -1,6 +1,7 @@
 //! The control API: one set of operations on live and recent MPCs
 //! ([`ops::Operations`]: list, show, start, end; members listed, shown,
-//! muted, held, coached, kicked; every event, live), served over a
+//! muted, held, coached, kicked; participants added by dialling or
+//! transfer; every event, live), served over a
 //! Plivo-compatible REST facade ([`rest`]) so that Plivo's SDKs work
 //! against chorus with only their base URL changed, and over gRPC
 //! ([`grpc`]: `chorus.v1.MultiPartyCalls`, what `chorusctl` talks to).
@@ -16,6 +17,7 @@
 
 pub mod grpc;
 pub mod ops;
+mod params;
 pub mod rest;
 mod secret;
 pub mod tls;

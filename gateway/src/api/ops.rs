@@ -8,11 +8,12 @@ use chorus_mpc::{
 };
 use chorus_xml::{Method, RecordFileFormat};
 
-use crate::call::outbound::request::AddParticipant;
+use super::params::{BadParam, Params};
 use crate::call::outbound::{AddError, Added, OutboundCalls};
 use crate::mpc::{Control, ControlError, Members, MpcAddress, MpcRegistry, Watched};
 use crate::player::Player;
 
+mod add_participant;
 // audio to one member
 mod member_audio;
 pub use member_audio::Speech;
@@ -209,10 +210,22 @@ impl Operations {
         }
     }
 
-    /// Add Participant: starts dialling (or queues the dials under
-    /// `sip.max_cps`) and says which calls it places; the MPC is created
-    /// when the first of them joins, if it does not exist then.
-    pub fn add_participant(&self, request: AddParticipant) -> Result<Added, OpError> {
+    /// Add Participant (seed 001's parameters, by their Plivo names):
+    /// checks the request, then starts dialling (or queues the dials under
+    /// `sip.max_cps`, or moves the live call) and says which calls it
+    /// places; the MPC is created when the first of them joins, if it does
+    /// not exist then.
+    pub async fn add_participant(
+        &self,
+        mpc: &MpcAddress,
+        params: &Params,
+    ) -> Result<Added, OpError> {
+        let name = match mpc {
+            MpcAddress::Name(name) => name.clone(),
+            uuid => self.get(uuid).await?.mpc.name,
+        };
+        let request = add_participant::add_participant(&name, params)
+            .map_err(|BadParam(why)| OpError::Invalid(why))?;
         self.outbound.add(request).map_err(|error| match error {
             AddError::Route(_) => OpError::Invalid(error.to_string()),
             AddError::QueueFull(_) => OpError::Busy(error.to_string()),

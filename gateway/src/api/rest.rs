@@ -20,7 +20,6 @@
 // audio to one member
 mod add_participant;
 mod member_audio;
-mod params;
 mod participants;
 mod recording;
 mod shapes;
@@ -45,10 +44,10 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::ops::{MpcFilter, OpError, Operations, Page, Status};
+use super::params::{BadParam, Params};
 use super::secret::same_secret;
 use super::tls::ApiTls;
 use crate::mpc::{Members, MpcAddress, wall_clock};
-use params::{BadParam, Params};
 
 /// What every handler shares.
 struct Rest {

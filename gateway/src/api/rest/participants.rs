@@ -10,9 +10,9 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::IntoResponse;
 use serde_json::Value;
 
-use super::params::Params;
 use super::{Answer, Shared, address, body_params, json, members, page, shapes};
 use crate::api::ops::MemberChange;
+use crate::api::params::Params;
 use crate::mpc::{Members, wall_clock};
 
 pub(super) async fn list_members(

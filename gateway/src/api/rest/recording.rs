@@ -12,8 +12,8 @@ use chorus_mpc::RecordCommand;
 use chorus_xml::{Method, RecordFileFormat};
 use serde_json::Value;
 
-use super::params::Params;
 use super::{Answer, Failure, Rest, Shared, address, body_params, json, shapes};
+use crate::api::params::Params;
 
 pub(super) async fn start_recording(
     State(rest): Shared,

@@ -131,12 +131,7 @@ pub fn added(added: &crate::call::outbound::Added) -> Value {
         .iter()
         .map(|c| json!({ "to": c.to, "from": c.from, "call_uuid": c.call_uuid }))
         .collect();
-    let message = if added.queued {
-        "add participant action queued"
-    } else {
-        "add participant action initiated"
-    };
-    json!({ "api_id": api_id(), "calls": calls, "message": message, "request_uuid": api_id() })
+    json!({ "api_id": api_id(), "calls": calls, "message": added.message(), "request_uuid": api_id() })
 }
 
 /// An error body: `{"api_id", "error"}`, and an empty `objects`: Plivo's

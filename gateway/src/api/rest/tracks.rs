@@ -16,9 +16,9 @@ use axum::response::IntoResponse;
 use chorus_mpc::{RecordCommand, RecordTrackType};
 use serde_json::{Value, json};
 
-use super::params::Params;
 use super::recording::recording_settings;
 use super::{Answer, Failure, Rest, Shared, address, body_params, members};
+use crate::api::params::Params;
 use crate::mpc::Members;
 
 type Address = Path<(String, String, String)>;

@@ -64,6 +64,18 @@ pub struct Added {
     pub queued: bool,
 }
 
+impl Added {
+    /// Plivo's `message`: `add participant action initiated`, or `…queued`
+    /// when a dial waits for its turn.
+    pub fn message(&self) -> &'static str {
+        if self.queued {
+            "add participant action queued"
+        } else {
+            "add participant action initiated"
+        }
+    }
+}
+
 /// One call an accepted request places.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddedCall {

@@ -20,6 +20,16 @@ pub struct Params(HashMap<String, Value>);
 pub struct BadParam(pub String);
 
 impl Params {
+    /// From name/value pairs (gRPC's parameter maps), each value a string.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(name, value)| (name, Value::String(value)))
+                .collect(),
+        )
+    }
+
     /// From a body: JSON when it says so or looks like it, else a form. An
     /// empty body is no parameters.
     pub fn from_body(content_type: Option<&str>, body: &[u8]) -> Result<Self, BadParam> {
