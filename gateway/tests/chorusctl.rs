@@ -350,3 +350,59 @@ async fn chorusctl_records_a_members_track() {
     assert_eq!(a.hangup().await.unwrap(), 200);
     chorus.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chorusctl_member_add_dials_an_agent_into_the_mpc() {
+    let app = common::support_desk_app().await;
+    let chorus = start_with_settings(&app.url("/answer"), &[]).await;
+    let customer = common::customer_calls_in(&chorus, 400.0).await;
+    let mut agent = chorus_tests::phone::Callee::listen(
+        chorus_tests::phone::CalleeOptions::answer_with_tone(700.0),
+    )
+    .await
+    .unwrap();
+    let uri = agent.uri();
+    let args = [
+        "--json",
+        "member",
+        "add",
+        "support",
+        "Agent",
+        "--from",
+        "100",
+        "--to",
+        &uri,
+        "--param",
+        "enter_sound=none",
+    ];
+    let added = stdout_json(&run(&chorus, &args).await);
+    assert_eq!(
+        added["message"], "add participant action initiated",
+        "{added}"
+    );
+    assert_eq!(added["calls"][0]["to"], uri.as_str(), "{added}");
+    let agent_call = agent.answered(WAIT).await.unwrap();
+    let heard = common::listen(&[&customer, &agent_call], 500, 1000).await;
+    assert_hears("customer", &heard[0], &[700.0], &[400.0]);
+
+    let bad = run(
+        &chorus,
+        &["member", "add", "support", "Agent", "--param", "to"],
+    )
+    .await;
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+    assert!(stderr(&bad).contains("NAME=VALUE"), "{}", stderr(&bad));
+    let refused = run(
+        &chorus,
+        &[
+            "member", "add", "support", "Agent", "--from", "1", "--to", "5550000",
+        ],
+    )
+    .await;
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    assert!(
+        stderr(&refused).contains("no route"),
+        "{}",
+        stderr(&refused)
+    );
+}
