@@ -1,6 +1,7 @@
 //! Where a destination goes: a registered user's contacts (named bare, or
 //! as `sip:user@` our own address: dialling that directly would call
-//! ourselves), any other `sip:`/`sips:` URI as it is, and a phone number
+//! ourselves), any other `sip:` URI as it is (not `sips:`: no SIP over
+//! TLS yet), and a phone number
 //! (not a registered user's name) through the trunks that take it.
 
 use std::net::{IpAddr, SocketAddr};
@@ -72,9 +73,10 @@ fn route(
     Err(RouteError::NoRoute(to.to_owned()))
 }
 
+/// A `sip:` URI (`sips:` is not: chorus has no SIP over TLS yet).
 fn is_sip_uri(to: &str) -> bool {
-    let lower = to.to_ascii_lowercase();
-    lower.starts_with("sip:") || lower.starts_with("sips:")
+    to.get(..4)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("sip:"))
 }
 
 /// The user part of a `sip:user@host[:port]` URI that names our own SIP
@@ -139,6 +141,11 @@ mod tests {
         assert_eq!(
             route("15551234", us, &nobody, &none),
             Err(RouteError::NoRoute("15551234".into()))
+        );
+        assert_eq!(
+            route("sips:agent@192.0.2.7", us, &nobody, &none),
+            Err(RouteError::NoRoute("sips:agent@192.0.2.7".into())),
+            "no SIP over TLS: refused, never dialled to fail later"
         );
         assert_eq!(
             route("sip:alice@127.0.0.1:5080", us, &nobody, &none),
