@@ -736,3 +736,33 @@ async fn add_participant_api_events_tell_the_mpc_when_a_request_starts_and_is_do
     );
     assert_eq!(seen[5].1, None, "nobody joined: {seen:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dialled_agent_re_invites_to_hold_and_back_while_in_the_mpc() {
+    let (_app, chorus) = start(&[]).await;
+    let customer = customer_calls_in(&chorus).await;
+    let mut agent = Callee::listen(CalleeOptions::answer_with_tone(AGENT))
+        .await
+        .unwrap();
+    let body = serde_json::json!({
+        "role": "Agent", "from": "100", "to": agent.uri(), "enter_sound": "none",
+    });
+    let (status, added) = add(&chorus, "support", &body).await;
+    assert_eq!(status, 201, "{added}");
+    let agent_call = agent.answered(Duration::from_secs(10)).await.unwrap();
+    let heard = listen(&[&customer], 500, 800).await;
+    assert_hears("customer, before", &heard[0], &[AGENT], &[]);
+
+    // The callee's own re-INVITE: chorus answers it from the MPC.
+    let (status, sdp) = agent_call.reinvite("inactive").await.unwrap();
+    assert_eq!(status, 200);
+    assert!(sdp.contains("a=inactive"), "{sdp}");
+    let heard = listen(&[&customer], 300, 800).await;
+    assert!(heard[0].len() >= 4000, "the customer still hears its MPC");
+    assert_hears("customer, agent inactive", &heard[0], &[], &[AGENT]);
+    let (status, sdp) = agent_call.reinvite("sendrecv").await.unwrap();
+    assert_eq!(status, 200);
+    assert!(sdp.contains("a=sendrecv"), "{sdp}");
+    let heard = listen(&[&customer], 300, 800).await;
+    assert_hears("customer, agent back", &heard[0], &[AGENT], &[]);
+}
