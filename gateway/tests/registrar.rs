@@ -278,3 +278,44 @@ async fn with_inbound_auth_digest_an_untrusted_caller_gets_in_on_a_users_credent
     );
     chorus.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registered_phone_behind_nat_is_dialled_where_its_register_came_from() {
+    let (_dir, chorus) = start_with_alice(&[]).await;
+    let addr = chorus.sip_addr();
+    // The phone's own idea of its address is private; only its REGISTER's
+    // source reaches it.
+    let phone = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let private: SocketAddr = "10.255.0.7:5060".parse().unwrap();
+    let challenged = register_at(&phone, addr, 1, None, private).await;
+    let right = answer(
+        &nonce(&challenged),
+        ("alice", "chorus", "s3cret"),
+        "REGISTER",
+        "sip:127.0.0.1",
+        "c7",
+    );
+    let registered = register_at(&phone, addr, 2, Some(&right), private).await;
+    assert_eq!(status(&registered), "200", "{registered}");
+
+    let body = serde_json::json!({ "role": "Agent", "from": "100", "to": "alice" });
+    let (code, added) = add_participant(&chorus, "desk", &body).await;
+    assert_eq!(code, 201, "{added}");
+    let mut buf = vec![0u8; 65536];
+    let invite = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let (n, _) = phone.recv_from(&mut buf).await.unwrap();
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if text.starts_with("INVITE ") {
+                return text;
+            }
+        }
+    })
+    .await
+    .expect("the INVITE reaches the phone at its REGISTER's source");
+    assert!(
+        invite.starts_with("INVITE sip:alice@10.255.0.7:5060 SIP/2.0"),
+        "addressed to its contact: {invite}"
+    );
+    chorus.stop().await;
+}

@@ -62,6 +62,7 @@ impl Gateway {
             canceller: DialCanceller::default(),
             progress: None,
             from_host: None,
+            destination: None,
         }
     }
 }

@@ -584,15 +584,29 @@ async fn register(registrar: Arc<Registrar>, mut tx: Transaction) {
 
 /// Where a request came from: its top Via's `received` (which the stack
 /// adds when the source differs from what the Via says), else its host.
-fn via_source(request: &rsipstack::sip::Request) -> Option<std::net::IpAddr> {
+fn via_source(request: &rsipstack::sip::Request) -> Option<SocketAddr> {
     let via = request.via_header().ok()?.typed().ok()?;
-    via.params
+    let ip = via
+        .params
         .iter()
         .find_map(|p| match p {
-            Param::Received(r) => r.value().parse().ok(),
+            Param::Received(r) => r.value().trim_matches(['[', ']']).parse().ok(),
             _ => None,
         })
-        .or_else(|| via.uri.host_with_port.host.to_string().parse().ok())
+        .or_else(|| {
+            let host = via.uri.host_with_port.host.to_string();
+            host.trim_matches(['[', ']']).parse().ok()
+        })?;
+    let port = via
+        .params
+        .iter()
+        .find_map(|p| match p {
+            Param::Rport(Some(port)) => Some(*port),
+            _ => None,
+        })
+        .or_else(|| via.uri.host_with_port.port.map(|p| p.value()))
+        .unwrap_or(5060);
+    Some(SocketAddr::new(ip, port))
 }
 
 async fn reply(mut tx: Transaction, status: StatusCode) {

@@ -18,7 +18,7 @@
 //! ([`Registrar::is_registered_source`], asked by the guard).
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
@@ -45,9 +45,21 @@ pub struct Registrar {
 #[derive(Debug, Clone)]
 struct Binding {
     contact: String,
-    /// Where the REGISTER came from: calls from there are let in.
-    source: IpAddr,
+    /// Where the REGISTER came from: calls from there are let in, and a
+    /// contact behind NAT is reached there.
+    source: SocketAddr,
     until: Instant,
+}
+
+/// Where to reach one of a user's phones: its contact URI (the INVITE's
+/// Request-URI), sent to `via` when the phone is behind NAT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    /// The registered contact.
+    pub uri: String,
+    /// Where its REGISTER came from, when the contact names a private
+    /// address that is not it (NAT: the contact cannot be reached itself).
+    pub via: Option<SocketAddr>,
 }
 
 /// What a REGISTER gets: a status, its reason, and headers.
@@ -71,8 +83,9 @@ impl Answer {
 /// A REGISTER, as the registrar needs it.
 #[derive(Debug, Clone)]
 pub struct Register<'a> {
-    /// The address it came from (the top Via's `received`, else its host).
-    pub source: IpAddr,
+    /// The address it came from (the top Via's `received` and `rport`,
+    /// else its sent-by).
+    pub source: SocketAddr,
     /// The user of the To URI (the address-of-record).
     pub user: &'a str,
     /// The Authorization header's value, if any.
@@ -181,7 +194,10 @@ impl Registrar {
                 let secs = asked.min(MAX_EXPIRES);
                 mine.push(Binding {
                     contact: uri,
-                    source: request.source.to_canonical(),
+                    source: SocketAddr::new(
+                        request.source.ip().to_canonical(),
+                        request.source.port(),
+                    ),
                     until: now + Duration::from_secs(secs),
                 });
             }
@@ -227,16 +243,19 @@ impl Registrar {
         bindings
             .values()
             .flatten()
-            .any(|b| b.source == ip && b.until > now)
+            .any(|b| b.source.ip() == ip && b.until > now)
     }
 
-    /// Where `user` can be reached now (its live contacts' URIs).
-    pub fn contacts(&self, user: &str, now: Instant) -> Vec<String> {
+    /// Where `user` can be reached now: its live contacts.
+    pub fn contacts(&self, user: &str, now: Instant) -> Vec<Reach> {
         let bindings = self.bindings.lock().unwrap_or_else(|e| e.into_inner());
         bindings.get(user).map_or_else(Vec::new, |all| {
             all.iter()
                 .filter(|b| b.until > now)
-                .map(|b| b.contact.clone())
+                .map(|b| Reach {
+                    uri: b.contact.clone(),
+                    via: behind_nat(&b.contact, b.source).then_some(b.source),
+                })
                 .collect()
         })
     }
@@ -251,6 +270,30 @@ pub enum Authenticated {
     Challenge(String),
     /// Wrong credentials, or no such user.
     Wrong,
+}
+
+/// Whether a contact is behind NAT: it names a private address (RFC 1918,
+/// IPv6 unique-local) that is not where its REGISTER came from.
+fn behind_nat(contact: &str, source: SocketAddr) -> bool {
+    let Some((_, hostport)) = contact.split_once('@') else {
+        return false;
+    };
+    let hostport = hostport.split([';', '>', '?']).next().unwrap_or("");
+    let (host, port) = match hostport.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((ip, rest)) => (ip, rest.strip_prefix(':').unwrap_or("5060")),
+            None => return false,
+        },
+        None => hostport.split_once(':').unwrap_or((hostport, "5060")),
+    };
+    let Ok(ip) = host.parse::<IpAddr>() else {
+        return false;
+    };
+    let private = match ip {
+        IpAddr::V4(v4) => v4.is_private() || v4.is_link_local(),
+        IpAddr::V6(v6) => (v6.segments()[0] & 0xfe00) == 0xfc00,
+    };
+    private && SocketAddr::new(ip, port.parse().unwrap_or(5060)) != source
 }
 
 /// The URI of a Contact value: `<sip:a@b>;expires=60` or `sip:a@b`.

@@ -23,6 +23,7 @@ use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invitation::{InviteAsyncResult, InviteOption};
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::{Header, Uri};
+use rsipstack::transport::SipAddr;
 use tokio::task::JoinHandle;
 
 use super::ContactAddresses;
@@ -49,6 +50,8 @@ pub struct Invitation {
     pub credentials: Option<DigestCredentials>,
     /// The From host (a trunk's `from_domain`); else our contact address.
     pub from_host: Option<String>,
+    /// Where to send it when not to the target's host (a phone behind NAT).
+    pub destination: Option<std::net::SocketAddr>,
 }
 
 /// Most characters of a caller name (Plivo's `caller_name` limit).
@@ -157,6 +160,10 @@ impl Dialer {
                 auth_username: None,
             }),
             headers: Some(headers),
+            destination: invitation.destination.map(|addr| SipAddr {
+                r#type: Some(rsipstack::sip::Transport::Udp),
+                addr: addr.into(),
+            }),
             ..InviteOption::default()
         };
         let (states_tx, states) = self.dialogs.new_dialog_state_channel();

@@ -20,6 +20,9 @@ use crate::media::{Leg, LegId, MediaPlane};
 use crate::sip::uac::{Dialer, DigestCredentials, Invitation, InviteStep};
 use crate::sip::{ClientCall, DialogEvent, SessionOffer};
 
+/// How long a cancelled INVITE may wait for its final response.
+const CANCEL_WAIT: Duration = Duration::from_secs(4);
+
 /// The telephone-event payload type we offer.
 const OFFERED_EVENT_PT: u8 = 101;
 
@@ -38,6 +41,9 @@ pub struct DialOptions {
     pub credentials: Option<DigestCredentials>,
     /// The From host (a trunk's `from_domain`); else our address.
     pub from_host: Option<String>,
+    /// Where to send the INVITE when not to its Request-URI (a phone
+    /// behind NAT: where its REGISTER came from).
+    pub destination: Option<std::net::SocketAddr>,
     /// The address put in our SDP (`sip.advertised_address`).
     pub advertised_ip: IpAddr,
     /// Ends the dial (CANCEL) or the call (BYE) from outside.
@@ -145,6 +151,7 @@ pub async fn dial(
         sdp: offer.clone(),
         credentials: options.credentials.clone(),
         from_host: options.from_host.clone(),
+        destination: options.destination,
     };
     let mut pending = match dialer.invite(invitation) {
         Ok(p) => p,
@@ -159,6 +166,11 @@ pub async fn dial(
     let mut cancelled: Option<DialCause> = None;
     let ring_deadline = tokio::time::sleep(options.ring_timeout);
     tokio::pin!(ring_deadline);
+    // Once cancelled, how long the callee has to end the INVITE (487):
+    // one that never answers is given up on rather than waited for
+    // through the transaction's 32 s.
+    let gave_up = tokio::time::sleep(Duration::from_secs(365 * 86_400));
+    tokio::pin!(gave_up);
     let step = loop {
         let step = tokio::select! {
             step = pending.next() => step,
@@ -166,12 +178,18 @@ pub async fn dial(
                 tracing::info!(after = ?options.ring_timeout, "no answer; cancelling");
                 cancelled = Some(DialCause::NoAnswer);
                 pending.cancel().await;
+                gave_up.as_mut().reset(tokio::time::Instant::now() + CANCEL_WAIT);
                 continue;
             }
             () = options.canceller.token.cancelled(), if cancelled.is_none() => {
                 cancelled = Some(options.canceller.cause());
                 pending.cancel().await;
+                gave_up.as_mut().reset(tokio::time::Instant::now() + CANCEL_WAIT);
                 continue;
+            }
+            () = &mut gave_up, if cancelled.is_some() => {
+                tracing::info!("no final answer to our CANCEL; giving the dial up");
+                InviteStep::Unreachable
             }
         };
         match step {

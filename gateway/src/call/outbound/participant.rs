@@ -415,6 +415,7 @@ impl Shared {
             canceller: canceller.clone(),
             progress: Some(progress),
             from_host: None,
+            destination: None,
         };
         let dialling = async {
             match route {
@@ -483,7 +484,7 @@ fn x_ph_headers(destination: &Destination) -> Vec<(String, String)> {
 /// parameters.
 fn call_target(route: &Route) -> String {
     match route {
-        Route::Direct(targets) => targets.first().cloned().unwrap_or_default(),
+        Route::Direct(targets) => targets.first().map(|t| t.uri.clone()).unwrap_or_default(),
         Route::Trunk(number) => number.clone(),
     }
 }

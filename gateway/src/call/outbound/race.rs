@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::cause::{DialCause, DialFailure};
 use super::dial::{DialCanceller, DialOptions, OutboundCall, dial};
 use crate::call::services::CallServices;
+use crate::sip::registrar::Reach;
 use crate::sip::uac::Dialer;
 
 /// The destinations of one request, racing to answer first.
@@ -73,21 +74,24 @@ impl Race {
 pub(super) async fn fork(
     dialer: &Dialer,
     services: &CallServices,
-    targets: &[String],
+    targets: &[Reach],
     options: DialOptions,
 ) -> Result<OutboundCall, DialFailure> {
+    let options_for = |target: &Reach, canceller: DialCanceller| DialOptions {
+        destination: target.via,
+        canceller,
+        ..options.clone()
+    };
     if let [target] = targets {
-        return dial(dialer, &services.media, target, options).await;
+        let options = options_for(target, options.canceller.clone());
+        return dial(dialer, &services.media, &target.uri, options).await;
     }
     let forks: Vec<DialCanceller> = targets.iter().map(|_| DialCanceller::default()).collect();
     let mut dials = tokio::task::JoinSet::new();
     for (i, (target, canceller)) in targets.iter().zip(&forks).enumerate() {
-        let (dialer, media, target) = (dialer.clone(), services.media.clone(), target.clone());
-        let options = DialOptions {
-            canceller: canceller.clone(),
-            ..options.clone()
-        };
-        dials.spawn(async move { (i, dial(&dialer, &media, &target, options).await) });
+        let (dialer, media, uri) = (dialer.clone(), services.media.clone(), target.uri.clone());
+        let options = options_for(target, canceller.clone());
+        dials.spawn(async move { (i, dial(&dialer, &media, &uri, options).await) });
     }
     let outer = options.canceller;
     let mut relayed = false;

@@ -7,13 +7,13 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::trunks::{Trunks, is_number};
-use crate::sip::registrar::Registrar;
+use crate::sip::registrar::{Reach, Registrar};
 
 /// How a destination is dialled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
-    /// These URIs, all at once (a registered user's contacts) or one.
-    Direct(Vec<String>),
+    /// These phones, all at once (a registered user's contacts) or one.
+    Direct(Vec<Reach>),
     /// This number, through the trunks.
     Trunk(String),
 }
@@ -57,7 +57,13 @@ fn route(
 ) -> Result<Route, RouteError> {
     let user = match ours(to, sip_addr) {
         Some(user) => user,
-        None if is_sip_uri(to) => return Ok(Route::Direct(vec![to.to_owned()])),
+        None if is_sip_uri(to) => {
+            let target = Reach {
+                uri: to.to_owned(),
+                via: None,
+            };
+            return Ok(Route::Direct(vec![target]));
+        }
         None => to,
     };
     let contacts = registrar.contacts(user, std::time::Instant::now());
@@ -136,7 +142,10 @@ mod tests {
         let none = Trunks::default();
         assert_eq!(
             route("sip:agent@127.0.0.1:26001", us, &nobody, &none),
-            Ok(Route::Direct(vec!["sip:agent@127.0.0.1:26001".to_owned()]))
+            Ok(Route::Direct(vec![Reach {
+                uri: "sip:agent@127.0.0.1:26001".to_owned(),
+                via: None
+            }]))
         );
         assert_eq!(
             route("15551234", us, &nobody, &none),

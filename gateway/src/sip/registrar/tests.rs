@@ -39,7 +39,7 @@ fn register(r: &Registrar, password: &str, contacts: Vec<&str>, expires: Option<
     let now = Instant::now();
     let first = r.register(
         &Register {
-            source: from(),
+            source: SocketAddr::new(from(), 5070),
             user: "alice",
             authorization: None,
             contacts: contacts.clone(),
@@ -57,7 +57,7 @@ fn register(r: &Registrar, password: &str, contacts: Vec<&str>, expires: Option<
     );
     r.register(
         &Register {
-            source: from(),
+            source: SocketAddr::new(from(), 5070),
             user: "alice",
             authorization: Some(&auth),
             contacts,
@@ -87,7 +87,10 @@ fn a_user_registers_after_a_challenge_and_can_be_found() {
     );
     assert_eq!(
         r.contacts("alice", Instant::now()),
-        ["sip:alice@127.0.0.1:5099"]
+        [Reach {
+            uri: "sip:alice@127.0.0.1:5099".to_owned(),
+            via: None
+        }]
     );
     let later = Instant::now() + Duration::from_secs(121);
     assert!(r.contacts("alice", later).is_empty(), "expired");
@@ -121,7 +124,7 @@ fn without_a_users_file_nobody_registers() {
     let r = Registrar::load("chorus", None).unwrap();
     let none = r.register(
         &Register {
-            source: from(),
+            source: SocketAddr::new(from(), 5070),
             user: "alice",
             authorization: None,
             contacts: Vec::new(),
@@ -139,4 +142,32 @@ fn a_malformed_users_file_is_refused_naming_the_line() {
     let error = Registrar::load("chorus", Some(&path)).err().unwrap();
     assert!(error.to_string().contains("line 1"), "{error}");
     std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn a_contact_behind_nat_is_reached_where_its_register_came_from() {
+    let source: SocketAddr = "192.0.2.9:40123".parse().unwrap();
+    assert!(
+        behind_nat("sip:alice@10.1.2.3:5060", source),
+        "private contact"
+    );
+    assert!(behind_nat("<sip:alice@192.168.0.7;transport=udp>", source));
+    assert!(
+        behind_nat("sip:alice@[fd00::7]:5062", source),
+        "unique-local"
+    );
+    assert!(
+        !behind_nat("sip:alice@192.0.2.9:40123", source),
+        "it is the source"
+    );
+    assert!(
+        !behind_nat("sip:alice@127.0.0.1:5099", source),
+        "not private"
+    );
+    assert!(
+        !behind_nat("sip:alice@phone.example", source),
+        "not an address"
+    );
+    let inside: SocketAddr = "10.1.2.3:5060".parse().unwrap();
+    assert!(!behind_nat("sip:alice@10.1.2.3", inside), "no NAT between");
 }
