@@ -18,11 +18,13 @@
 //! when the API dials (not wired yet).
 
 mod call;
+mod dialog;
 pub mod digest;
 pub mod guard;
 pub mod pacer;
 pub mod registrar;
 pub mod screen;
+mod session_clock;
 pub mod session_timer;
 pub mod tcp;
 pub mod uac;
@@ -44,8 +46,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use call::{CallHold, CallSpans, confirmed_within};
-pub use call::{CallerGone, DialogEvent, IncomingCall, Invite, Query, ServerCall, SessionOffer};
+use call::CallHold;
+pub use call::{CallerGone, IncomingCall, Invite, ServerCall};
+use dialog::{CallSpans, confirmed_within};
+pub use dialog::{DialogEvent, Query, SessionOffer};
 use guard::Guard;
 use registrar::{Register, Registrar};
 use screen::Rejection;

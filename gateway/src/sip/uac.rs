@@ -27,9 +27,8 @@ use rsipstack::transport::SipAddr;
 use tokio::task::JoinHandle;
 
 use super::ContactAddresses;
-use super::call::{
-    CallSpans, DialogEvent, SessionClock, bye_within_wait, dialog_event, sdp_content_type,
-};
+use super::dialog::{CallSpans, DialogEvent, bye_within_wait, dialog_event, sdp_content_type};
+use super::session_clock::SessionClock;
 use super::session_timer::SessionTimer;
 
 /// What an INVITE we send says.

@@ -9,6 +9,7 @@
 //! `sip::uac`). Not yet done: DNS SRV for hostnames, dial_music and digits
 //! on early media.
 
+mod answered;
 mod cause;
 mod dial;
 mod participant;

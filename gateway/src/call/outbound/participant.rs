@@ -15,29 +15,21 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chorus_flow::{Flow, HangupCause, Start};
-use chorus_media::sdp::LocalMedia;
-use chorus_mixer::clip::Clip;
-use chorus_xml::{Document, MultiPartyCall, SoundItem, Speak, Step, Verb};
+use chorus_xml::MultiPartyCall;
 use tokio::sync::mpsc;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::cause::{DialCause, DialFailure};
+use super::cause::DialFailure;
 use super::dial::{DialCanceller, DialOptions, OutboundCall};
 use super::race::{Race, fork};
-use super::request::{AddParticipant, Confirm, Destination, Dial, Joining};
+use super::request::{AddParticipant, Destination, Dial, Joining};
 use super::route::{Route, RouteError, Routing};
 use super::trunks::Channel;
-use crate::call::dialog::CallDialog;
-use crate::call::driver::{CallDriver, CallParts, Confirmation};
 use crate::call::report::{CallReport, Hangup};
 use crate::call::services::CallServices;
 use crate::call::status_callback::CallStatusSink;
-use crate::call::table::{CallControl, CallTable};
-use crate::media::leg::LegMode;
+use crate::call::table::CallTable;
 use crate::mpc::{Control, MpcAddress};
-use crate::player::Use;
 use crate::sip::Invite;
 use crate::sip::pacer::{Pacer, QueueFull, Slot};
 use crate::sip::uac::Dialer;
@@ -46,8 +38,8 @@ use crate::sip::uac::Dialer;
 #[derive(Clone)]
 pub struct OutboundCalls(Arc<Shared>);
 
-struct Shared {
-    services: Arc<CallServices>,
+pub(super) struct Shared {
+    pub(super) services: Arc<CallServices>,
     dialer: Dialer,
     table: CallTable,
     pacer: Pacer,
@@ -197,9 +189,9 @@ impl OutboundCalls {
 }
 
 /// What every destination of one request shares.
-struct RaceRequest {
-    spec: MultiPartyCall,
-    dial: Dial,
+pub(super) struct RaceRequest {
+    pub(super) spec: MultiPartyCall,
+    pub(super) dial: Dial,
 }
 
 /// One destination's part in a race.
@@ -316,83 +308,6 @@ impl Shared {
         tracing::info!("call ended");
     }
 
-    /// An answered destination: confirms (`confirm_key`), then joins the
-    /// MPC if it is the first, or hangs up as `LOST RACE`.
-    async fn answered(
-        &self,
-        mut driver: CallDriver,
-        race: &Race,
-        index: usize,
-        request: &RaceRequest,
-    ) {
-        if let Some(confirm) = &request.dial.confirm {
-            let prompt = self.prompt(confirm).await;
-            let limit = self.services.settings.confirm_key_timeout;
-            let why = match driver.confirm(confirm.key, prompt, limit, &race.won).await {
-                Confirmation::Confirmed => None,
-                Confirmation::TimedOut => Some(Hangup::Dial(DialCause::ConfirmTimeout.info())),
-                Confirmation::Withdrawn => Some(Hangup::Dial(DialCause::LostRace.info())),
-                Confirmation::HungUp => Some(Hangup::ByCallee),
-                Confirmation::Stopping => Some(Hangup::Flow(HangupCause::Shutdown)),
-            };
-            if let Some(why) = why {
-                return driver.abandon(why).await;
-            }
-        }
-        if !race.claim(index) {
-            tracing::info!("answered after another destination; hanging up");
-            return driver
-                .abandon(Hangup::Dial(DialCause::LostRace.info()))
-                .await;
-        }
-        if let Some(send) = &request.dial.send_digits {
-            // send_on_preanswer is taken as after the answer: chorus sends
-            // no digits on early media yet.
-            driver.send_digits_on_join(send.digits.clone());
-        }
-        let join = Document {
-            steps: vec![Step::Verb(Verb::MultiPartyCall(request.spec.clone()))],
-            warnings: Vec::new(),
-        };
-        let flow = Flow::answered_call(Instant::now().into_std(), Start::Document(join));
-        let joined = driver.on_join();
-        let (shared_mpcs, name) = (self.services.mpcs.clone(), request.spec.name.clone());
-        tokio::spawn(async move {
-            let (mpc, member) = match joined.await {
-                Ok((uuid, member)) => (MpcAddress::Uuid(uuid), Some(member)),
-                Err(_) => (MpcAddress::Name(name), None),
-            };
-            let action = Control::ApiAction {
-                completed: true,
-                member,
-            };
-            let _ = shared_mpcs.control(&mpc, action).await;
-        });
-        driver.run(flow).await;
-    }
-
-    /// What the callee hears before pressing its confirm key: the sound
-    /// document, or (without one, or if it fails) "Please enter {key} to
-    /// accept the call".
-    async fn prompt(&self, confirm: &Confirm) -> Arc<Clip> {
-        let player = &self.services.player;
-        if let Some((url, method)) = &confirm.sound {
-            match player.sound_document(url, *method, Use::Call).await {
-                Ok(clip) => return clip,
-                Err(error) => {
-                    tracing::warn!(%url, %error, "confirm_key_sound_url failed; saying the default prompt");
-                }
-            }
-        }
-        let say = Speak {
-            text: format!("Please enter {} to accept the call", confirm.key),
-            voice: "WOMAN".to_owned(),
-            language: "en-US".to_owned(),
-            loop_count: 1,
-        };
-        player.clip(&[SoundItem::Speak(say)], Use::Call).await
-    }
-
     /// Rings every target of one destination until one answers (the others
     /// are cancelled) or all fail; says `Ringing` on the first 180/183.
     async fn ring(
@@ -441,33 +356,6 @@ impl Shared {
                 () = hang_up.cancelled(), if !canceller.is_cancelled() => canceller.cancel(),
             }
         }
-    }
-
-    /// A driver for the answered call.
-    fn driver(
-        &self,
-        call: OutboundCall,
-        call_uuid: String,
-        party: Invite,
-        control: CallControl,
-        report: CallReport,
-    ) -> CallDriver {
-        let (dialog, leg, leg_id, local, offer, negotiated): (_, _, _, LocalMedia, _, _) =
-            call.into_parts();
-        let leg = leg.expect("an answered call's leg is not taken before it joins");
-        CallDriver::new(CallParts {
-            services: self.services.clone(),
-            call: CallDialog::Outbound(dialog),
-            call_uuid,
-            party,
-            control,
-            leg,
-            leg_id,
-            local,
-            answer_sdp: offer,
-            on_hold: LegMode::from_local(negotiated.local_direction).on_hold(),
-            report,
-        })
     }
 }
 
