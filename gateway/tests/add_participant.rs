@@ -13,6 +13,7 @@ use chorus_tests::phone::{Call, Callee, CalleeOptions, DialOptions, Reaction, di
 use chorus_tests::plivo_sdk::Sdk;
 use chorus_tests::tone::assert_hears;
 use common::{add_participant as add, listen, start_with_settings, support_desk_app};
+use serde_json::Value;
 
 const CUSTOMER: f32 = 400.0;
 const AGENT: f32 = 700.0;
@@ -28,9 +29,27 @@ async fn start(settings: &[(&str, &str)]) -> (AppServer, Chorusd) {
     (app, chorus)
 }
 
+/// [`start`], the customer in `support`, and an agent's phone waiting to
+/// be dialled (it answers with its tone).
+async fn desk_with_agent(settings: &[(&str, &str)]) -> (AppServer, Chorusd, Call, Callee) {
+    let (app, chorus) = start(settings).await;
+    let customer = customer_calls_in(&chorus).await;
+    let agent = Callee::listen(CalleeOptions::answer_with_tone(AGENT))
+        .await
+        .unwrap();
+    (app, chorus, customer, agent)
+}
+
 /// The customer, calling in with its tone.
 async fn customer_calls_in(chorus: &Chorusd) -> Call {
     common::customer_calls_in(chorus, CUSTOMER).await
+}
+
+/// Add Participant that must be taken (201): its answer.
+async fn accepted(chorus: &Chorusd, mpc: &str, body: &Value) -> Value {
+    let (status, added) = add(chorus, mpc, body).await;
+    assert_eq!(status, 201, "{added}");
+    added
 }
 
 /// The call status callbacks for `call_uuid`, once `count` came (≤ 10 s).
@@ -65,11 +84,7 @@ fn names(events: &[RecordedRequest]) -> Vec<&str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_seeds_add_dials_the_agent_who_then_hears_the_customer_and_is_heard() {
-    let (app, chorus) = start(&[]).await;
-    let customer = customer_calls_in(&chorus).await;
-    let mut agent = Callee::listen(CalleeOptions::answer_with_tone(AGENT))
-        .await
-        .unwrap();
+    let (app, chorus, customer, mut agent) = desk_with_agent(&[]).await;
     let sdk = Sdk::new(&chorus.rest_url(), API_AUTH_ID, API_TOKEN);
     let callbacks = format!("call_status_callback_url={}", app.url("/calls"));
     let added = sdk
@@ -176,7 +191,7 @@ async fn a_parallel_dial_bridges_the_first_to_answer_and_cancels_the_others_as_l
     .unwrap();
     let third = Callee::listen(slow(THIRD_AGENT)).await.unwrap();
     let to = format!("{}<{}<{}", first.uri(), second.uri(), third.uri());
-    let (status, added) = add(
+    let added = accepted(
         &chorus,
         "support",
         &serde_json::json!({
@@ -185,7 +200,6 @@ async fn a_parallel_dial_bridges_the_first_to_answer_and_cancels_the_others_as_l
         }),
     )
     .await;
-    assert_eq!(status, 201, "{added}");
     let calls = added["calls"].as_array().expect("calls");
     assert_eq!(calls.len(), 3, "one call per destination: {added}");
     let uuid = |i: usize| calls[i]["call_uuid"].as_str().unwrap().to_owned();
@@ -226,7 +240,7 @@ async fn caller_name_and_sip_headers_reach_the_callee_and_a_decline_is_reported(
     })
     .await
     .unwrap();
-    let (status, added) = add(
+    let added = accepted(
         &chorus,
         "support",
         &serde_json::json!({
@@ -236,7 +250,6 @@ async fn caller_name_and_sip_headers_reach_the_callee_and_a_decline_is_reported(
         }),
     )
     .await;
-    assert_eq!(status, 201, "{added}");
     let call_uuid = added["calls"][0]["call_uuid"].as_str().unwrap().to_owned();
     let events = call_events(&app, &call_uuid, 3).await;
     assert_eq!(names(&events), ["Initiated", "Ringing", "Hangup"]);
@@ -261,13 +274,12 @@ async fn dials_beyond_max_cps_are_queued_and_spread_at_the_configured_rate() {
         callees.push(Callee::listen(CalleeOptions::decline(486)).await.unwrap());
     }
     let to: Vec<String> = callees.iter().map(Callee::uri).collect();
-    let (status, added) = add(
+    let added = accepted(
         &chorus,
         "paced",
         &serde_json::json!({ "role": "Agent", "from": "100", "to": to.join("<") }),
     )
     .await;
-    assert_eq!(status, 201, "{added}");
     assert_eq!(added["message"], "add participant action queued", "{added}");
     let mut invited = Vec::new();
     for callee in &callees {
@@ -367,11 +379,7 @@ async fn add_with_confirm_key(chorus: &Chorusd, app: &AppServer, uri: &str) -> S
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_confirm_key_bridges_the_callee_only_once_it_presses_that_key() {
-    let (app, chorus) = start(&[]).await;
-    let customer = customer_calls_in(&chorus).await;
-    let mut agent = Callee::listen(CalleeOptions::answer_with_tone(AGENT))
-        .await
-        .unwrap();
+    let (app, chorus, customer, mut agent) = desk_with_agent(&[]).await;
     let call_uuid = add_with_confirm_key(&chorus, &app, &agent.uri()).await;
     let agent_call = agent.answered(Duration::from_secs(10)).await.unwrap();
 
@@ -395,11 +403,8 @@ async fn a_confirm_key_bridges_the_callee_only_once_it_presses_that_key() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_callee_that_never_presses_its_confirm_key_is_hung_up_with_9110() {
     // The test-only key shortens Plivo's 30 s so the suite need not wait.
-    let (app, chorus) = start(&[("CHORUS_TESTING__CONFIRM_KEY_TIMEOUT_MS", "1500")]).await;
-    let customer = customer_calls_in(&chorus).await;
-    let mut agent = Callee::listen(CalleeOptions::answer_with_tone(AGENT))
-        .await
-        .unwrap();
+    let (app, chorus, customer, mut agent) =
+        desk_with_agent(&[("CHORUS_TESTING__CONFIRM_KEY_TIMEOUT_MS", "1500")]).await;
     let call_uuid = add_with_confirm_key(&chorus, &app, &agent.uri()).await;
     let agent_call = agent.answered(Duration::from_secs(10)).await.unwrap();
     let answered = Instant::now();
@@ -430,7 +435,7 @@ async fn a_callee_that_never_presses_its_confirm_key_is_hung_up_with_9110() {
 async fn an_unanswered_destination_is_cancelled_when_its_ring_timeout_passes() {
     let (app, chorus) = start(&[]).await;
     let silent = Callee::listen(CalleeOptions::silent()).await.unwrap();
-    let (status, added) = add(
+    let added = accepted(
         &chorus,
         "support",
         &serde_json::json!({
@@ -439,7 +444,6 @@ async fn an_unanswered_destination_is_cancelled_when_its_ring_timeout_passes() {
         }),
     )
     .await;
-    assert_eq!(status, 201, "{added}");
     assert!(
         silent
             .wait_for_invite(Duration::from_secs(5))
@@ -477,7 +481,7 @@ async fn delay_dial_holds_each_destination_back_and_a_winner_stops_the_rest() {
     let to = format!("{}<{}<{}", declines.uri(), answers.uri(), never.uri());
     let asked = Instant::now();
     // A new MPC name: the request creates the MPC.
-    let (status, added) = add(
+    accepted(
         &chorus,
         "fresh",
         &serde_json::json!({
@@ -486,7 +490,6 @@ async fn delay_dial_holds_each_destination_back_and_a_winner_stops_the_rest() {
         }),
     )
     .await;
-    assert_eq!(status, 201, "{added}");
     let agent_call = answers.answered(Duration::from_secs(10)).await.unwrap();
     let first = declines.record().invited_at.expect("the first is dialled");
     let second = answers.record().invited_at.unwrap();
@@ -526,7 +529,7 @@ async fn a_dialled_participant_that_leaves_runs_its_on_exit_action_url_document(
     let mut agent = Callee::listen(CalleeOptions::answer_with_tone(AGENT))
         .await
         .unwrap();
-    let (status, added) = add(
+    let added = accepted(
         &chorus,
         "support",
         &serde_json::json!({
@@ -535,7 +538,6 @@ async fn a_dialled_participant_that_leaves_runs_its_on_exit_action_url_document(
         }),
     )
     .await;
-    assert_eq!(status, 201, "{added}");
     let call_uuid = added["calls"][0]["call_uuid"].as_str().unwrap().to_owned();
     let agent_call = agent.answered(Duration::from_secs(10)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -639,12 +641,8 @@ async fn call_uuid_transfers_a_waiting_call_into_an_mpc_and_out_of_it_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_digits_are_pressed_to_the_callee_once_it_is_in_the_mpc() {
-    let (_app, chorus) = start(&[]).await;
-    let _customer = customer_calls_in(&chorus).await;
-    let mut ivr = Callee::listen(CalleeOptions::answer_with_tone(AGENT))
-        .await
-        .unwrap();
-    let (status, added) = add(
+    let (_app, chorus, _customer, mut ivr) = desk_with_agent(&[]).await;
+    accepted(
         &chorus,
         "support",
         &serde_json::json!({
@@ -653,7 +651,6 @@ async fn send_digits_are_pressed_to_the_callee_once_it_is_in_the_mpc() {
         }),
     )
     .await;
-    assert_eq!(status, 201, "{added}");
     let call = ivr.answered(Duration::from_secs(10)).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     while call.received_digits().len() < 3 && Instant::now() < deadline {
@@ -739,11 +736,7 @@ async fn add_participant_api_events_tell_the_mpc_when_a_request_starts_and_is_do
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dialled_agent_re_invites_to_hold_and_back_while_in_the_mpc() {
-    let (_app, chorus) = start(&[]).await;
-    let customer = customer_calls_in(&chorus).await;
-    let mut agent = Callee::listen(CalleeOptions::answer_with_tone(AGENT))
-        .await
-        .unwrap();
+    let (_app, chorus, customer, mut agent) = desk_with_agent(&[]).await;
     let body = serde_json::json!({
         "role": "Agent", "from": "100", "to": agent.uri(), "enter_sound": "none",
     });
