@@ -2,8 +2,8 @@
 //! npm; its voice requests pointed at chorus, nothing else changed) against
 //! the real daemon with real phones: the core MPC flow with what the phones
 //! hear after each change, the recording, a participant track (the SDK's
-//! `participant` track type), a clip played to one member, and the SDK's
-//! view of our errors. `api_rest.rs`, `participant_recording.rs` and
+//! `participant` track type), a clip played to one member, the SDK's view
+//! of our errors, and Add Participant dialling an agent. `api_rest.rs`, `participant_recording.rs` and
 //! `member_audio.rs` do the same and more with the Python SDK.
 
 mod common;
@@ -212,4 +212,39 @@ async fn the_plivo_node_sdk_runs_an_mpc_and_the_phones_hear_each_change() {
     assert!(b.wait_for_bye(WAIT).await, "ending the MPC releases b");
     assert_eq!(sdk.run(&["get", "node-room"]).await["status"], "Ended");
     chorus.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plivo_node_sdk_adds_a_participant_by_dialling_it() {
+    let app = common::support_desk_app().await;
+    let chorus = common::start_with_settings(&app.url("/answer"), &[]).await;
+    let customer = common::customer_calls_in(&chorus, 400.0).await;
+    let mut agent = chorus_tests::phone::Callee::listen(
+        chorus_tests::phone::CalleeOptions::answer_with_tone(700.0),
+    )
+    .await
+    .unwrap();
+    let sdk = Sdk::node(&chorus.rest_url(), API_AUTH_ID, API_TOKEN);
+    let uri = agent.uri();
+    // The SDK sends every parameter it knows, defaults included.
+    let added = sdk
+        .run(&[
+            "add",
+            "support",
+            "Agent",
+            "15550001111",
+            &uri,
+            "enterSound=none",
+        ])
+        .await;
+    assert!(succeeded(&added), "{added}");
+    assert_eq!(
+        added["message"], "add participant action initiated",
+        "{added}"
+    );
+    assert_eq!(added["calls"][0]["to"], uri.as_str(), "{added}");
+    let agent_call = agent.answered(Duration::from_secs(10)).await.unwrap();
+    let (heard_customer, heard_agent) = listen(&customer, &agent_call).await;
+    assert_hears("customer", &heard_customer, &[700.0], &[400.0]);
+    assert_hears("agent", &heard_agent, &[400.0], &[700.0]);
 }

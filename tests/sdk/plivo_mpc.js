@@ -9,7 +9,8 @@
 // record-pause MPC | record-resume MPC |
 // participant-record-start MPC ID FORMAT CALLBACK_URL [TRACK] |
 // participant-record-stop|pause|resume MPC ID [TRACK] | play MPC ID URL |
-// stop-play MPC ID (the Python script's commands). Prints one JSON object:
+// stop-play MPC ID | add MPC ROLE FROM TO [name=value...] (the Python
+// script's commands; add's names are the SDK's camelCase ones). Prints one JSON object:
 // the SDK's answer, or {"exception": "Error", "message": <text>} when it
 // threw.
 'use strict';
@@ -99,6 +100,15 @@ async function run(mpc, command, args) {
       return mpc.startPlayAudio(args[1], args[2], name);
     case 'stop-play':
       return mpc.stopPlayAudio(args[1], name);
+    // add participant: add MPC ROLE FROM TO [camelCaseName=value ...]
+    case 'add': {
+      const extra = {};
+      for (const arg of args.slice(4)) {
+        const [key, value] = arg.split('=');
+        extra[key] = value;
+      }
+      return mpc.addParticipant(args[1], { ...name, from: args[2], to: args[3], ...extra });
+    }
     default:
       throw new Error(`unknown command ${command}`);
   }
