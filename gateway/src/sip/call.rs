@@ -13,20 +13,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rsipstack::dialog::DialogId;
-use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver};
+use rsipstack::dialog::dialog::DialogStateReceiver;
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::prelude::*;
-use rsipstack::sip::{Header, Request, StatusCode, Uri};
+use rsipstack::sip::{Header, Request, StatusCode};
 use tokio_util::sync::CancellationToken;
 
 use super::dialog::{
-    ACK_TIMEOUT, CallSpans, DialogEvent, bye_within_wait, confirmed_within, dialog_event,
-    sdp_content_type,
+    ACK_TIMEOUT, CallSpans, DialogEvent, bye_within_wait, confirmed_within, sdp_content_type,
 };
 use super::session_clock::SessionClock;
 use super::session_timer::SessionTimer;
 use super::tcp::LinkCall;
+use super::uri::user_or_uri;
 
 /// A new call, ready for its call flow.
 pub struct IncomingCall {
@@ -92,13 +92,6 @@ impl Invite {
             uri: invite.uri.to_string(),
             body: invite.body.clone(),
         }
-    }
-}
-
-pub(super) fn user_or_uri(uri: &Uri) -> String {
-    match &uri.auth {
-        Some(auth) if !auth.user.is_empty() => auth.user.clone(),
-        _ => uri.to_string(),
     }
 }
 
@@ -230,14 +223,7 @@ impl ServerCall {
                     None => continue,
                 },
             };
-            let Some(state) = state else {
-                return DialogEvent::Ended;
-            };
-            if matches!(state, DialogState::Updated(..)) {
-                // A re-INVITE or UPDATE refreshes the session.
-                self.clock.rearm();
-            }
-            if let Some(event) = dialog_event(state, self.clock.headers(), &self.local_sdp) {
+            if let Some(event) = self.clock.event_of(state, &self.local_sdp) {
                 return event;
             }
         }

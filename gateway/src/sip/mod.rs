@@ -29,6 +29,7 @@ pub mod session_timer;
 pub mod tcp;
 pub mod uac;
 pub mod udp;
+mod uri;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -57,6 +58,7 @@ use session_timer::SessionTimer;
 use tcp::{Links, TcpLimits};
 pub use uac::ClientCall;
 use udp::ScreeningSocket;
+pub use uri::uri_address;
 
 /// Methods we answer, for `Allow` headers.
 const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REGISTER";
@@ -561,7 +563,7 @@ async fn register(registrar: Arc<Registrar>, mut tx: Transaction) {
         .to_header()
         .ok()
         .and_then(|to| to.uri().ok())
-        .map(|uri| call::user_or_uri(&uri))
+        .map(|uri| uri::user_or_uri(&uri))
         .unwrap_or_default();
     let Some(source) = via_source(request) else {
         let _ = tx.reply(StatusCode::BadRequest).await;

@@ -275,25 +275,14 @@ pub enum Authenticated {
 /// Whether a contact is behind NAT: it names a private address (RFC 1918,
 /// IPv6 unique-local) that is not where its REGISTER came from.
 fn behind_nat(contact: &str, source: SocketAddr) -> bool {
-    let Some((_, hostport)) = contact.split_once('@') else {
+    let Some((_, address)) = super::uri::uri_address(contact) else {
         return false;
     };
-    let hostport = hostport.split([';', '>', '?']).next().unwrap_or("");
-    let (host, port) = match hostport.strip_prefix('[') {
-        Some(v6) => match v6.split_once(']') {
-            Some((ip, rest)) => (ip, rest.strip_prefix(':').unwrap_or("5060")),
-            None => return false,
-        },
-        None => hostport.split_once(':').unwrap_or((hostport, "5060")),
-    };
-    let Ok(ip) = host.parse::<IpAddr>() else {
-        return false;
-    };
-    let private = match ip {
+    let private = match address.ip() {
         IpAddr::V4(v4) => v4.is_private() || v4.is_link_local(),
         IpAddr::V6(v6) => (v6.segments()[0] & 0xfe00) == 0xfc00,
     };
-    private && SocketAddr::new(ip, port.parse().unwrap_or(5060)) != source
+    private && address != source
 }
 
 /// The URI of a Contact value: `<sip:a@b>;expires=60` or `sip:a@b`.

@@ -1,13 +1,14 @@
 //! A session timer running on one dialog (RFC 4028), inbound or outbound:
 //! [`SessionClock`] says when the session expires or refreshes it.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use rsipstack::dialog::dialog::DialogState;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::{Header, Headers};
 use tracing::Instrument;
 
-use super::dialog::{DialogEvent, sdp_content_type};
+use super::dialog::{DialogEvent, dialog_event, sdp_content_type};
 use super::session_timer::SessionTimer;
 
 /// A session timer running on one dialog (RFC 4028), either side's: when
@@ -47,6 +48,24 @@ impl SessionClock {
     /// refreshes) carry.
     pub(super) fn headers(&self) -> Vec<Header> {
         self.timer.map_or_else(Vec::new, |t| t.headers())
+    }
+
+    /// What the dialog's next state means to its call (`None` from the
+    /// state channel: the dialog is gone), the clock kept: a re-INVITE or
+    /// UPDATE from the peer refreshes the session, and an offer's answer
+    /// carries the timer's headers.
+    pub(super) fn event_of(
+        &mut self,
+        state: Option<DialogState>,
+        local_sdp: &Arc<Mutex<String>>,
+    ) -> Option<DialogEvent> {
+        let Some(state) = state else {
+            return Some(DialogEvent::Ended);
+        };
+        if matches!(state, DialogState::Updated(..)) {
+            self.rearm();
+        }
+        dialog_event(state, self.headers(), local_sdp)
     }
 
     /// The session was refreshed (or just started): the timer starts over.

@@ -27,7 +27,7 @@ use rsipstack::transport::SipAddr;
 use tokio::task::JoinHandle;
 
 use super::ContactAddresses;
-use super::dialog::{CallSpans, DialogEvent, bye_within_wait, dialog_event, sdp_content_type};
+use super::dialog::{CallSpans, DialogEvent, bye_within_wait, sdp_content_type};
 use super::session_clock::SessionClock;
 use super::session_timer::SessionTimer;
 
@@ -366,14 +366,7 @@ impl ClientCall {
                     None => continue,
                 },
             };
-            let Some(state) = state else {
-                return DialogEvent::Ended;
-            };
-            if matches!(state, DialogState::Updated(..)) {
-                // A re-INVITE or UPDATE from the callee refreshes it.
-                self.clock.rearm();
-            }
-            if let Some(event) = dialog_event(state, self.clock.headers(), &self.local_sdp) {
+            if let Some(event) = self.clock.event_of(state, &self.local_sdp) {
                 return event;
             }
         }

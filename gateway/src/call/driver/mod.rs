@@ -118,14 +118,13 @@ pub struct CallDriver {
     activity: LegActivity,
     /// The session is on hold or inactive (the longer RTP timeout).
     on_hold: bool,
-    /// Watches for silence once the call is answered.
+    /// Watches for silence once the call is answered: `Some` exactly when
+    /// it is (by the flow, or before the flow began for a call we placed).
     silence: Option<SilenceWatch>,
     /// When the leg is drained and the silence checked next.
     next_media_check: Instant,
     /// What the event stream hears of the call, and why it ended.
     report: CallReport,
-    /// Answered: by the flow (inbound) or before it began (outbound).
-    answered: bool,
     /// Digits to send once the call is in its first MPC (`send_digits`).
     digits_to_send: Option<String>,
     /// Told the MPC UUID and member id once the call is in its first MPC.
@@ -175,7 +174,6 @@ impl CallDriver {
             silence,
             next_media_check: Instant::now(),
             report,
-            answered,
             digits_to_send: None,
             joined: None,
         }

@@ -101,8 +101,8 @@ impl CallDriver {
     /// Sends 200 OK with our SDP answer (the flow asks once; a call we
     /// placed is answered already).
     pub(super) fn answer(&mut self) -> Result<(), End> {
-        if self.answered {
-            return Ok(());
+        if self.silence.is_some() {
+            return Ok(()); // answered already
         }
         if let Err(error) = self.call.accept(&self.answer_sdp) {
             tracing::warn!(%error, "could not answer");
@@ -115,7 +115,6 @@ impl CallDriver {
             Instant::now(),
         ));
         tracing::info!("call answered");
-        self.answered = true;
         self.report.answered();
         Ok(())
     }

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::cause::DialCause;
 use super::dial::OutboundCall;
-use super::participant::{RaceRequest, Shared};
+use super::participant::{RaceRequest, Shared, api_action};
 use super::race::Race;
 use super::request::Confirm;
 use crate::call::dialog::CallDialog;
@@ -21,7 +21,7 @@ use crate::call::driver::{CallDriver, CallParts, Confirmation};
 use crate::call::report::{CallReport, Hangup};
 use crate::call::table::CallControl;
 use crate::media::leg::LegMode;
-use crate::mpc::{Control, MpcAddress};
+use crate::mpc::MpcAddress;
 use crate::player::Use;
 use crate::sip::Invite;
 
@@ -66,17 +66,13 @@ impl Shared {
         };
         let flow = Flow::answered_call(Instant::now().into_std(), Start::Document(join));
         let joined = driver.on_join();
-        let (shared_mpcs, name) = (self.services.mpcs.clone(), request.spec.name.clone());
+        let (mpcs, name) = (self.services.mpcs.clone(), request.spec.name.clone());
         tokio::spawn(async move {
             let (mpc, member) = match joined.await {
                 Ok((uuid, member)) => (MpcAddress::Uuid(uuid), Some(member)),
                 Err(_) => (MpcAddress::Name(name), None),
             };
-            let action = Control::ApiAction {
-                completed: true,
-                member,
-            };
-            let _ = shared_mpcs.control(&mpc, action).await;
+            api_action(&mpcs, &mpc, true, member).await;
         });
         driver.run(flow).await;
     }

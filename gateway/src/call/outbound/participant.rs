@@ -29,7 +29,7 @@ use crate::call::report::{CallReport, Hangup};
 use crate::call::services::CallServices;
 use crate::call::status_callback::CallStatusSink;
 use crate::call::table::CallTable;
-use crate::mpc::{Control, MpcAddress};
+use crate::mpc::{Control, MpcAddress, MpcRegistry};
 use crate::sip::Invite;
 use crate::sip::pacer::{Pacer, QueueFull, Slot};
 use crate::sip::uac::Dialer;
@@ -210,8 +210,7 @@ impl Shared {
         let (mpcs, actions) = (self.services.mpcs.clone(), actions.to_vec());
         tokio::spawn(async move {
             for (completed, member) in actions {
-                let action = Control::ApiAction { completed, member };
-                let _ = mpcs.control(&mpc, action).await;
+                api_action(&mpcs, &mpc, completed, member).await;
             }
         });
     }
@@ -357,6 +356,19 @@ impl Shared {
             }
         }
     }
+}
+
+/// One `AddParticipantByAPIAction…` event to `mpc`, if it is live (an
+/// MPC that does not exist, or has ended, gets none).
+pub(super) async fn api_action(
+    mpcs: &MpcRegistry,
+    mpc: &MpcAddress,
+    completed: bool,
+    member: Option<u32>,
+) {
+    let _ = mpcs
+        .control(mpc, Control::ApiAction { completed, member })
+        .await;
 }
 
 /// `X-PH-<name>` headers of a destination's `sip_headers`.

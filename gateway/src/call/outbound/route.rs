@@ -4,10 +4,11 @@
 //! TLS yet), and a phone number
 //! (not a registered user's name) through the trunks that take it.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use super::trunks::{Trunks, is_number};
 use crate::sip::registrar::{Reach, Registrar};
+use crate::sip::uri_address;
 
 /// How a destination is dialled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,9 +65,9 @@ fn route(
             };
             return Ok(Route::Direct(vec![target]));
         }
-        None => to,
+        None => to.to_owned(),
     };
-    let contacts = registrar.contacts(user, std::time::Instant::now());
+    let contacts = registrar.contacts(&user, std::time::Instant::now());
     if !contacts.is_empty() {
         return Ok(Route::Direct(contacts));
     }
@@ -87,29 +88,12 @@ fn is_sip_uri(to: &str) -> bool {
 
 /// The user part of a `sip:user@host[:port]` URI that names our own SIP
 /// address (no port: 5060); dialling it directly would call ourselves.
-fn ours(to: &str, sip_addr: SocketAddr) -> Option<&str> {
+fn ours(to: &str, sip_addr: SocketAddr) -> Option<String> {
     if !is_sip_uri(to) {
         return None;
     }
-    let (_, rest) = to.split_once(':')?;
-    let (user, host) = rest.split_once('@')?;
-    let host = host.split([';', '>', '?']).next()?;
-    let (ip, port) = match host.strip_prefix('[') {
-        Some(bracketed) => {
-            let (ip, after) = bracketed.split_once(']')?;
-            match after.strip_prefix(':') {
-                Some(port) => (ip, port.parse().ok()?),
-                None if after.is_empty() => (ip, 5060),
-                None => return None,
-            }
-        }
-        None => match host.split_once(':') {
-            Some((ip, port)) => (ip, port.parse().ok()?),
-            None => (host, 5060),
-        },
-    };
-    let ip: IpAddr = ip.parse().ok()?;
-    (ip == sip_addr.ip() && port == sip_addr.port()).then_some(user)
+    let (user, address) = uri_address(to)?;
+    (address == sip_addr && !user.is_empty()).then_some(user)
 }
 
 #[cfg(test)]
@@ -121,18 +105,29 @@ mod tests {
     #[test]
     fn our_own_address_names_a_user_and_anything_else_is_dialled_as_it_is() {
         let us: SocketAddr = US.parse().unwrap();
-        assert_eq!(ours("sip:alice@127.0.0.1:5080", us), Some("alice"));
         assert_eq!(
-            ours("sip:alice@127.0.0.1:5080;transport=udp", us),
+            ours("sip:alice@127.0.0.1:5080", us).as_deref(),
             Some("alice")
         );
-        assert_eq!(ours("sip:alice@127.0.0.1:5090", us), None, "another port");
-        assert_eq!(ours("sip:alice@127.0.0.1", us), None, "no port is 5060");
-        assert_eq!(ours("sip:alice@192.0.2.1:5080", us), None);
-        assert_eq!(ours("alice", us), None);
+        assert_eq!(
+            ours("sip:alice@127.0.0.1:5080;transport=udp", us).as_deref(),
+            Some("alice")
+        );
+        assert_eq!(
+            ours("sip:alice@127.0.0.1:5090", us).as_deref(),
+            None,
+            "another port"
+        );
+        assert_eq!(
+            ours("sip:alice@127.0.0.1", us).as_deref(),
+            None,
+            "no port is 5060"
+        );
+        assert_eq!(ours("sip:alice@192.0.2.1:5080", us).as_deref(), None);
+        assert_eq!(ours("alice", us).as_deref(), None);
         let v6: SocketAddr = "[::1]:5060".parse().unwrap();
-        assert_eq!(ours("sip:bob@[::1]", v6), Some("bob"));
-        assert_eq!(ours("sip:bob@[::1]:5060", v6), Some("bob"));
+        assert_eq!(ours("sip:bob@[::1]", v6).as_deref(), Some("bob"));
+        assert_eq!(ours("sip:bob@[::1]:5060", v6).as_deref(), Some("bob"));
     }
 
     #[test]
