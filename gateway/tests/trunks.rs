@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chorus_tests::daemon::Chorusd;
 use chorus_tests::http::AppServer;
-use chorus_tests::peers::{Scratch, sipp_callee};
+use chorus_tests::peers::{Scratch, sipp_answer, sipp_callee};
 use chorus_tests::phone::{Call, Callee, CalleeOptions};
 use chorus_tests::ports;
 use chorus_tests::tone::assert_hears;
@@ -49,7 +49,8 @@ async fn add_agent(chorus: &Chorusd, number: &str) {
 }
 
 /// A trunk that challenges the INVITE with 407, then takes it only with
-/// the right digest answer (`EXPECTED`, put in by [`challenging_trunk`]),
+/// the right digest answer (`EXPECTED`, put in by [`challenging_trunk`],
+/// with `BYE_OK`),
 /// the rewritten number in the Request-URI and our From domain; answers,
 /// echoes RTP, expects BYE. A check that fails fails SIPp's call.
 const CHALLENGING_TRUNK: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
@@ -99,15 +100,7 @@ a=rtpmap:0 PCMU/8000
 ]]></send>
 <recv request="ACK"/>
 <recv request="BYE"/>
-<send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-]]></send>
+BYE_OK
 </scenario>
 "#;
 
@@ -124,7 +117,9 @@ fn challenging_trunk(sip_port: u16) -> String {
     let ha1 = md5("acct:carrier.example:s3cret".to_owned());
     let ha2 = md5(format!("INVITE:sip:0015551234567@127.0.0.1:{sip_port}"));
     let expected = md5(format!("{ha1}:4f6e6f6e6365:{ha2}"));
-    CHALLENGING_TRUNK.replace("EXPECTED", &expected)
+    CHALLENGING_TRUNK
+        .replace("EXPECTED", &expected)
+        .replace("BYE_OK", &sipp_answer("200 OK", ""))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,7 +17,7 @@ use chorus_gateway::media::{Leg, MediaPlane};
 use chorus_gateway::sip::Signalling;
 use chorus_gateway::sip::uac::Dialer;
 use chorus_mixer::vad::VadConfig;
-use chorus_tests::peers::{Peer, Scratch};
+use chorus_tests::peers::{Peer, Scratch, sipp_answer};
 use chorus_tests::tone::{ToneGenerator, assert_hears};
 use tokio_util::sync::CancellationToken;
 
@@ -206,18 +206,11 @@ fn ringing_callee(dir: &Scratch) -> (String, Peer) {
         r#"{CHECK_INVITE}
 {}
 <recv request="CANCEL"/>
-<send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-]]></send>
+{}
 {}
 <recv request="ACK"/>"#,
         reply("180 Ringing", "Content-Length: 0\n"),
+        sipp_answer("200 OK", ""),
         reply("487 Request Terminated", "Content-Length: 0\n"),
     );
     let file = scenario(dir, "ring", &ring);
@@ -347,33 +340,20 @@ async fn a_session_timer_the_callee_sets_with_us_as_refresher_is_refreshed() {
     <ereg regexp="90;refresher=uac" search_in="hdr" header="Session-Expires:" check_it="true" assign_to="refresh"/>
   </action>
 </recv>
-<send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Session-Expires: 90;refresher=uac
-X-Refresh: [$refresh]
-Content-Length: 0
-]]></send>
+{}
 <recv request="BYE"/>
-<send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-]]></send>"#,
+{}"#,
         reply(
             "200 OK",
             &format!(
                 "Session-Expires: 90;refresher=uac\nRequire: timer\nAllow: INVITE, ACK, BYE, CANCEL, UPDATE\n{ANSWER_SDP}"
             )
         ),
+        sipp_answer(
+            "200 OK",
+            "Session-Expires: 90;refresher=uac\nX-Refresh: [$refresh]\n"
+        ),
+        sipp_answer("200 OK", ""),
     );
     let file = scenario(&dir, "timer", &timer);
     let (target, sipp) =

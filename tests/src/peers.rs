@@ -405,6 +405,16 @@ pub fn start_sipp(
     )
 }
 
+/// A SIPp scenario's `<send>` that answers the request it just received
+/// in a dialog (CANCEL, UPDATE, BYE: its To keeps the tag it has) with
+/// `status` and `extra` header lines (each ending in a newline).
+pub fn sipp_answer(status: &str, extra: &str) -> String {
+    format!(
+        "<send><![CDATA[\nSIP/2.0 {status}\n[last_Via:]\n[last_From:]\n[last_To:]\n\
+         [last_Call-ID:]\n[last_CSeq:]\n{extra}Content-Length: 0\n]]></send>"
+    )
+}
+
 /// SIPp as the callee (UAS) of one call on free ports, listening on
 /// `sip_port` (a free one if `None`) once this returns: its URI
 /// `sip:callee@127.0.0.1:<port>` and the process. `scenario` is
