@@ -1,0 +1,18 @@
+//! `chorus-load`: the media load generator behind `bench/capacity`.
+//!
+//! It places N calls into rooms of K through a server's real front door
+//! (SIP over UDP for chorusd; each baseline's own control protocol for the
+//! others, see [`target`]), streams a distinct pulsed tone per leg at the
+//! real 20 ms pace, receives every leg's audio, and reports per leg: packets
+//! sent and received, loss, late and early packets, RFC 3550 jitter,
+//! mouth-to-ear latency (from each tone's onsets), and whether the leg heard
+//! exactly its room. It reads the server's CPU time from `/proc` and, for
+//! chorusd, its `/metrics` over the same window.
+//!
+//! Drive it from the command line (`chorus-load --help`), or from a test
+//! through its library.
+
+pub mod http;
+pub mod plan;
+pub mod stats;
+pub mod target;
