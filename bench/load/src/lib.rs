@@ -16,3 +16,8 @@ pub mod http;
 pub mod plan;
 pub mod stats;
 pub mod target;
+pub mod hearing;
+pub mod media;
+pub mod probe;
+pub mod report;
+pub mod run;

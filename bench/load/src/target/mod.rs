@@ -13,6 +13,9 @@
 //!   conference), one INVITE per leg through its UDP front door;
 //! - [`relay`]: the bare UDP relay `chorus-relay`, echoing each leg to itself.
 
+pub mod relay;
+pub mod sip;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
