@@ -11,7 +11,11 @@
 //!
 //! - [`sip`]: chorusd (or any SIP server putting `sip:<room>@host` into a
 //!   conference), one INVITE per leg through its UDP front door;
-//! - [`relay`]: the bare UDP relay `chorus-relay`, echoing each leg to itself.
+//! - [`relay`]: the bare UDP relay `chorus-relay`, echoing each leg to itself;
+//! - [`rtpengine`]: rtpengine's userspace relay over its ng protocol, one
+//!   call per room of 2, each leg hearing the other.
+
+pub mod rtpengine;
 
 pub mod relay;
 pub mod sip;
