@@ -11,7 +11,11 @@
 //!
 //! - [`sip`]: chorusd (or any SIP server putting `sip:<room>@host` into a
 //!   conference), one INVITE per leg through its UDP front door;
-//! - [`relay`]: the bare UDP relay `chorus-relay`, echoing each leg to itself.
+//! - [`relay`]: the bare UDP relay `chorus-relay`, echoing each leg to itself;
+//! - [`janus`]: Janus' AudioBridge, one plain-RTP participant per leg, set
+//!   up over its REST API (and [`janus::daemon`] to run a private Janus).
+
+pub mod janus;
 
 use std::net::SocketAddr;
 use std::time::Duration;
