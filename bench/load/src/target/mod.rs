@@ -13,11 +13,13 @@
 //!   conference), one INVITE per leg through its UDP front door;
 //! - [`relay`]: the bare UDP relay `chorus-relay`, echoing each leg to itself;
 //! - [`rtpengine`]: rtpengine's userspace relay over its ng protocol, one
-//!   call per room of 2, each leg hearing the other.
+//!   call per room of 2, each leg hearing the other;
+//! - [`janus`]: Janus' AudioBridge, one plain-RTP participant per leg, set
+//!   up over its REST API (and [`janus::daemon`] to run a private Janus).
 
-pub mod rtpengine;
-
+pub mod janus;
 pub mod relay;
+pub mod rtpengine;
 pub mod sip;
 
 use std::net::SocketAddr;
