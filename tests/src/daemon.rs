@@ -169,6 +169,11 @@ impl Chorusd {
         format!("http://{}", self.grpc.expect("the gRPC API is on"))
     }
 
+    /// The metrics listener, unless off.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+    }
+
     /// `GET /metrics`: the value of every sample line, by its name and
     /// labels (`chorus_calls_total`, `chorus_mpc_events_total{event="MPCEnd"}`).
     ///

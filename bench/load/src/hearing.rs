@@ -86,14 +86,11 @@ pub fn judge(listener: &MediaLeg, room: &[&MediaLeg], hearing: Hearing, law: Law
         let present = levels.iter().filter(|(_, l)| l[t] > PRESENT_DBFS).count();
         match speaker {
             Some(speaker) => {
-                if (present as f64) < MIN_PRESENT_SHARE * levels.len() as f64 || levels.is_empty()
-                {
+                if (present as f64) < MIN_PRESENT_SHARE * levels.len() as f64 || levels.is_empty() {
                     verdict.missing.push(tone);
                 }
                 let onsets = speaker.onsets.as_deref().unwrap_or(&[]);
-                verdict
-                    .latencies_ms
-                    .extend(latencies(&levels, t, onsets));
+                verdict.latencies_ms.extend(latencies(&levels, t, onsets));
             }
             None => {
                 if levels.iter().any(|(_, l)| l[t] >= ABSENT_DBFS) {

@@ -10,14 +10,15 @@
 //! chorusd, its `/metrics` over the same window.
 //!
 //! Drive it from the command line (`chorus-load --help`), or from a test
-//! through its library.
+//! through [`run::run`] with [`run::Options`] (as `gateway/tests/load.rs`
+//! does against the real chorusd).
 
-pub mod http;
-pub mod plan;
-pub mod stats;
-pub mod target;
 pub mod hearing;
+pub mod http;
 pub mod media;
+pub mod plan;
 pub mod probe;
 pub mod report;
 pub mod run;
+pub mod stats;
+pub mod target;

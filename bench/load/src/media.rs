@@ -161,7 +161,11 @@ pub fn run(mut legs: Vec<MediaLeg>, shared: &Shared) -> (Vec<MediaLeg>, ThreadRe
             if sending {
                 let leg = &mut legs[cursor];
                 let on = tone_on(period, leg.plan.pulse_offset);
-                let frame = if on { &frames[tone_index(leg.plan.tone)] } else { &silence };
+                let frame = if on {
+                    &frames[tone_index(leg.plan.tone)]
+                } else {
+                    &silence
+                };
                 let marker = period == 0;
                 if let Ok(len) = leg.writer.write(
                     shared.law.static_payload_type(),
@@ -173,7 +177,8 @@ pub fn run(mut legs: Vec<MediaLeg>, shared: &Shared) -> (Vec<MediaLeg>, ThreadRe
                     && measuring
                 {
                     leg.sent += 1;
-                    if on && !tone_on(period.wrapping_sub(1), leg.plan.pulse_offset)
+                    if on
+                        && !tone_on(period.wrapping_sub(1), leg.plan.pulse_offset)
                         && let Some(onsets) = &mut leg.onsets
                     {
                         onsets.push(ns_since(shared.epoch, Instant::now()));

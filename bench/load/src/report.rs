@@ -168,7 +168,10 @@ impl Report {
             why.push(format!("{} set-ups failed", self.setup.failed));
         }
         if self.ended_by_server > 0 {
-            why.push(format!("{} calls ended by the server", self.ended_by_server));
+            why.push(format!(
+                "{} calls ended by the server",
+                self.ended_by_server
+            ));
         }
         if self.media.loss >= MAX_LOSS {
             why.push(format!("loss {:.3} %", self.media.loss * 100.0));
@@ -212,7 +215,10 @@ impl Report {
         let s = &self.server;
         let mut out = String::new();
         let mut row = |k: &str, v: String| out.push_str(&format!("  {k:<22} {v}\n"));
-        row("target", format!("{} (rooms of {})", self.target, self.room_size));
+        row(
+            "target",
+            format!("{} (rooms of {})", self.target, self.room_size),
+        );
         row(
             "legs",
             format!(
@@ -253,7 +259,10 @@ impl Report {
         );
         row(
             "rooms",
-            format!("{} of {} checked legs heard exactly their room", self.correct, self.checked),
+            format!(
+                "{} of {} checked legs heard exactly their room",
+                self.correct, self.checked
+            ),
         );
         row(
             "server",
@@ -270,7 +279,11 @@ impl Report {
                 format!(
                     "{} ticks, mean {:.1} µs, {} overruns, {} skipped",
                     m.ticks,
-                    if m.ticks > 0.0 { m.tick_seconds / m.ticks * 1e6 } else { 0.0 },
+                    if m.ticks > 0.0 {
+                        m.tick_seconds / m.ticks * 1e6
+                    } else {
+                        0.0
+                    },
                     m.overruns,
                     m.skipped
                 ),

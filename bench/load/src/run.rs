@@ -150,7 +150,11 @@ pub fn run(target: &mut dyn Target, options: &Options) -> Result<Report, String>
     let server = ServerReport {
         pid,
         cpu_share,
-        us_per_leg_second: if up > 0 { cpu_share * 1e6 / up as f64 } else { 0.0 },
+        us_per_leg_second: if up > 0 {
+            cpu_share * 1e6 / up as f64
+        } else {
+            0.0
+        },
         rss_before,
         rss_loaded,
         bytes_per_leg: if up > 0 {
@@ -244,9 +248,7 @@ fn set_up(
             let setups = target.poll(due - now);
             take(setups, &mut report);
         }
-        let rtp = sockets[leg.index]
-            .local_addr()
-            .map_err(|e| e.to_string())?;
+        let rtp = sockets[leg.index].local_addr().map_err(|e| e.to_string())?;
         if let Err(why) = target.begin(&leg, rtp) {
             take(
                 vec![crate::target::Setup {
@@ -275,7 +277,9 @@ fn set_up(
     let missing = plan.legs - report.ok - report.failed;
     if missing > 0 {
         report.failed += missing;
-        report.errors.push(format!("{missing} set-ups unanswered in time"));
+        report
+            .errors
+            .push(format!("{missing} set-ups unanswered in time"));
     }
     report.achieved_cps = report.ok as f64 / start.elapsed().as_secs_f64().max(1e-9);
     report.latency_ms = Spread::of(latencies);

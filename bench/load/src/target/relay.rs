@@ -40,7 +40,12 @@ impl Target for Relay {
             .ok()
             .filter(|_| leg.index < self.legs)
             .and_then(|i| self.base.port().checked_add(i))
-            .ok_or_else(|| format!("leg {} is beyond the relay's {} ports", leg.index, self.legs))?;
+            .ok_or_else(|| {
+                format!(
+                    "leg {} is beyond the relay's {} ports",
+                    leg.index, self.legs
+                )
+            })?;
         self.ready.push(Setup {
             leg: leg.index,
             result: Ok(SocketAddr::new(self.base.ip(), port)),

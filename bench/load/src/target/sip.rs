@@ -57,10 +57,7 @@ enum State {
         tries: u32,
     },
     /// Answered.
-    Up {
-        to_tag: String,
-        target_uri: String,
-    },
+    Up { to_tag: String, target_uri: String },
     /// BYE sent, waiting for its answer.
     Leaving { sent: Instant },
     /// Over: failed, ended by the server, or ended by us.
@@ -230,13 +227,17 @@ impl Sip {
                     Err(format!("refused: {}", response.start))
                 };
                 dialog.state = State::Up { to_tag, target_uri };
-                let branch = if (200..300).contains(&status) { "ack" } else { "1" };
+                let branch = if (200..300).contains(&status) {
+                    "ack"
+                } else {
+                    "1"
+                };
                 let ack = self.in_dialog("ACK", branch, 1, call_id, &self.dialogs[call_id]);
                 self.send(&ack);
-                if result.is_err() {
-                    if let Some(dialog) = self.dialogs.get_mut(call_id) {
-                        dialog.state = State::Done;
-                    }
+                if result.is_err()
+                    && let Some(dialog) = self.dialogs.get_mut(call_id)
+                {
+                    dialog.state = State::Done;
                 }
                 self.ready.push(Setup {
                     leg,
@@ -499,7 +500,10 @@ mod tests {
         let sdp = "v=0\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 20002 RTP/AVP 0\r\n";
         assert_eq!(sdp_address(sdp), Some("127.0.0.1:20002".parse().unwrap()));
         assert_eq!(sdp_address("v=0\r\nm=audio 20002 RTP/AVP 0\r\n"), None);
-        assert_eq!(sdp_address("c=IN IP4 127.0.0.1\r\nm=audio x RTP/AVP 0"), None);
+        assert_eq!(
+            sdp_address("c=IN IP4 127.0.0.1\r\nm=audio x RTP/AVP 0"),
+            None
+        );
     }
 
     #[test]
