@@ -13,6 +13,7 @@
 //! through [`run::run`] with [`run::Options`] (as `gateway/tests/load.rs`
 //! does against the real chorusd).
 
+pub mod capacity;
 pub mod hearing;
 pub mod http;
 pub mod media;

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use chorus_load::run::{Options, run};
 use chorus_load::target::Target;
+use chorus_load::target::janus::Janus;
 use chorus_load::target::relay::Relay;
+use chorus_load::target::rtpengine::Rtpengine;
 use chorus_load::target::sip::{Codec, Sip};
 use chorus_media::g711::Law;
 use clap::{Parser, ValueEnum};
@@ -20,6 +22,10 @@ enum Kind {
     Sip,
     /// chorus-relay: leg i sends to SERVER's port + i and hears itself.
     Relay,
+    /// rtpengine's ng control port: rooms of 2, one call each.
+    Rtpengine,
+    /// Janus' HTTP API: an AudioBridge room per room, plain-RTP legs.
+    Janus,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -37,7 +43,8 @@ struct Args {
     /// What SERVER is.
     #[arg(long, value_enum, default_value = "sip")]
     target: Kind,
-    /// The server: chorusd's SIP UDP address; the relay's first port.
+    /// The server: chorusd's SIP UDP address; the relay's first port;
+    /// rtpengine's ng address; Janus' HTTP address.
     #[arg(long, default_value = "127.0.0.1:5060")]
     server: SocketAddr,
     /// Legs in all.
@@ -107,6 +114,8 @@ fn start(args: &Args) -> Result<bool, String> {
     let mut target: Box<dyn Target> = match args.target {
         Kind::Sip => Box::new(Sip::new(args.server, codec, &run_name)?),
         Kind::Relay => Box::new(Relay::new(args.server, args.legs)),
+        Kind::Rtpengine => Box::new(Rtpengine::new(args.server)?),
+        Kind::Janus => Box::new(Janus::new(args.server, 8000)?),
     };
     let threads = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism()

@@ -96,8 +96,10 @@ impl MediaLeg {
 /// What a media thread reports about itself.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ThreadReport {
-    /// Periods whose sends began more than 5 ms late: the generator could
-    /// not keep the pace, and the server's figures are suspect.
+    /// Send periods while measuring.
+    pub periods: u64,
+    /// Of those, periods whose last send went out more than
+    /// [`LATE_PERIOD`] after the next period was due.
     pub late_periods: u64,
     /// The latest any period's sends began, ms.
     pub worst_lag_ms: f64,
@@ -116,6 +118,8 @@ pub struct Shared {
 }
 
 const PERIOD: Duration = Duration::from_millis(20);
+/// A send period beginning this late is late: half a frame.
+pub const LATE_PERIOD: Duration = Duration::from_millis(10);
 const FRAME: usize = 160;
 
 /// Runs one media thread over `legs` until the phase is [`phase::END`];
@@ -192,8 +196,9 @@ pub fn run(mut legs: Vec<MediaLeg>, shared: &Shared) -> (Vec<MediaLeg>, ThreadRe
             period += 1;
             period_start += PERIOD;
             let lag = now.saturating_duration_since(period_start);
-            if lag > Duration::from_millis(5) {
-                report.late_periods += u64::from(measuring);
+            report.periods += u64::from(measuring);
+            if lag > LATE_PERIOD && measuring {
+                report.late_periods += 1;
                 report.worst_lag_ms = report.worst_lag_ms.max(lag.as_secs_f64() * 1e3);
             }
         }

@@ -135,6 +135,7 @@ pub fn run(target: &mut dyn Target, options: &Options) -> Result<Report, String>
     for handle in handles {
         let (share, thread) = handle.join().map_err(|_| "a media thread panicked")?;
         legs.extend(share);
+        generator.periods += thread.periods;
         generator.late_periods += thread.late_periods;
         generator.worst_lag_ms = generator.worst_lag_ms.max(thread.worst_lag_ms);
     }
