@@ -8,8 +8,14 @@
 //! `connect()`ed to its server address: sending is cheaper, and a packet
 //! from anywhere else is dropped by the kernel (symmetric RTP, which every
 //! server here does). One `epoll` per thread reads only sockets with
-//! packets waiting. Every send and receive is timed on one clock, the run's
-//! [`Instant`] epoch, so latencies compare send and receive times directly.
+//! packets waiting, and it polls without sleeping: on loopback the sender's
+//! CPU runs the receiver's network stack, wake-up included, so a generator
+//! asleep in `epoll_wait` would bill every server for waking it (measured:
+//! about a tenth of chorusd's CPU per leg), which no phone on another host
+//! does. The generator has a core of its own; its health is its pace (see
+//! [`ThreadReport`]), not its CPU share, which is always a whole core.
+//! Every send and receive is timed on one clock, the run's [`Instant`]
+//! epoch, so latencies compare send and receive times directly.
 //!
 //! The tones need no audio work: each is whole periods in a 20 ms frame
 //! (see [`crate::plan`]), so one encoded frame per tone is sent again and
@@ -202,8 +208,8 @@ pub fn run(mut legs: Vec<MediaLeg>, shared: &Shared) -> (Vec<MediaLeg>, ThreadRe
                 report.worst_lag_ms = report.worst_lag_ms.max(lag.as_secs_f64() * 1e3);
             }
         }
-        // Read what arrived, waiting at most until the next slot.
-        let ready = epoll.wait(&mut events, 1u16).unwrap_or(0);
+        // Read what arrived, without sleeping (see the module doc).
+        let ready = epoll.wait(&mut events, 0u16).unwrap_or(0);
         let arrival = ns_since(shared.epoch, Instant::now());
         for event in &events[..ready] {
             let leg = &mut legs[event.data() as usize];
