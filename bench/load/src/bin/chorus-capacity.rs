@@ -240,7 +240,10 @@ fn once(
         metrics: server.metrics,
         ..Options::default()
     };
-    run(target.as_mut(), &options)
+    let mut report = run(target.as_mut(), &options)?;
+    // The results keep the summary (chorus-load --json keeps every leg).
+    report.legs.clear();
+    Ok(report)
 }
 
 fn render(results: &Results) -> String {
