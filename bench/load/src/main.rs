@@ -77,6 +77,10 @@ struct Args {
     /// The server's pid, for its CPU time and memory.
     #[arg(long)]
     pid: Option<u32>,
+    /// The core the server runs alone on: its busy time (softirq
+    /// included) prices a leg.
+    #[arg(long)]
+    core: Option<usize>,
     /// chorusd's metrics listener (host:port), read over the window.
     #[arg(long)]
     metrics: Option<SocketAddr>,
@@ -133,6 +137,7 @@ fn start(args: &Args) -> Result<bool, String> {
         check: args.check,
         silent: args.silent,
         server_pid: args.pid,
+        server_core: args.core,
         metrics: args.metrics,
         progress: !args.quiet,
         ..Options::default()

@@ -22,6 +22,33 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some((utime + stime) / CLK_TCK)
 }
 
+/// One CPU's busy and total time in clock ticks, from `/proc/stat`: busy is
+/// everything but idle and I/O wait, so it includes the softirq time that
+/// the kernel does not charge to any process (on loopback, much of the
+/// cost of every send: delivering the packet into the receiver's socket).
+pub fn core_ticks(core: usize) -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(&format!("cpu{core}")))?;
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is
+    // already in user).
+    let total: u64 = fields.iter().take(8).sum();
+    let idle = fields.get(3)? + fields.get(4)?;
+    Some((total - idle, total))
+}
+
+/// The share of `core` busy between two [`core_ticks`] readings.
+pub fn core_share(start: Option<(u64, u64)>, end: Option<(u64, u64)>) -> Option<f64> {
+    let ((b0, t0), (b1, t1)) = (start?, end?);
+    (t1 > t0).then(|| (b1 - b0) as f64 / (t1 - t0) as f64)
+}
+
 /// A process's resident memory in bytes, from `/proc/<pid>/status`.
 pub fn rss_bytes(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -106,6 +133,16 @@ mod tests {
         let m = parse_metrics(text);
         assert_eq!((m.ticks, m.tick_seconds, m.overruns), (15.0, 0.75, 2.0));
         assert_eq!(m.legs, Some(7.0));
+    }
+
+    #[test]
+    fn a_core_is_busy_between_zero_and_all_of_the_time() {
+        let start = core_ticks(0);
+        let spin = std::time::Instant::now();
+        while spin.elapsed() < Duration::from_millis(30) {}
+        let share = core_share(start, core_ticks(0));
+        assert!(share.is_none_or(|s| (0.0..=1.0).contains(&s)), "{share:?}");
+        assert!(core_ticks(usize::MAX).is_none());
     }
 
     #[test]

@@ -107,9 +107,14 @@ pub struct MediaReport {
 pub struct ServerReport {
     /// Its pid, if known.
     pub pid: Option<u32>,
-    /// Share of one core it used.
+    /// Share of one core its process used (user and system time).
     pub cpu_share: f64,
-    /// CPU microseconds per leg per second of media.
+    /// Share of its core that was busy, if it ran alone on a known core:
+    /// its process, plus the softirq work no process is charged for (on
+    /// loopback, delivering each packet it sends), plus anything else.
+    pub core_share: Option<f64>,
+    /// CPU microseconds per leg per second of media: from the core's busy
+    /// time when known, else from the process's.
     pub us_per_leg_second: f64,
     /// Resident memory before the calls, bytes.
     pub rss_before: u64,
@@ -280,10 +285,14 @@ impl Report {
                 self.correct, self.checked
             ),
         );
+        let core = s
+            .core_share
+            .map(|c| format!(" ({:.1} % of its core busy)", c * 100.0))
+            .unwrap_or_default();
         row(
             "server",
             format!(
-                "{:.1} % of a core, {:.2} µs CPU per leg-second, {:.0} bytes RSS per leg",
+                "{:.1} % of a core{core}, {:.2} µs CPU per leg-second, {:.0} bytes RSS per leg",
                 s.cpu_share * 100.0,
                 s.us_per_leg_second,
                 s.bytes_per_leg

@@ -42,6 +42,9 @@ pub struct Options {
     pub silent: bool,
     /// The server's process, for its CPU time and memory.
     pub server_pid: Option<u32>,
+    /// The core the server runs alone on, for the core's busy time
+    /// (softirq included, see [`probe::core_ticks`]).
+    pub server_core: Option<usize>,
     /// chorusd's metrics listener.
     pub metrics: Option<SocketAddr>,
     /// How long the last set-ups may take.
@@ -63,6 +66,7 @@ impl Default for Options {
             check: 60,
             silent: false,
             server_pid: None,
+            server_core: None,
             metrics: None,
             setup_timeout: Duration::from_secs(35),
             progress: false,
@@ -114,6 +118,7 @@ pub fn run(target: &mut dyn Target, options: &Options) -> Result<Report, String>
     let rss_loaded = pid.and_then(probe::rss_bytes).unwrap_or(0);
     let metrics_start = options.metrics.and_then(|m| probe::media_metrics(m).ok());
     let cpu_start = pid.and_then(probe::cpu_seconds);
+    let core_start = options.server_core.and_then(probe::core_ticks);
     let self_start = probe::cpu_seconds(std::process::id());
     let started = Instant::now();
     shared.phase.store(phase::MEASURE, Ordering::Relaxed);
@@ -125,6 +130,7 @@ pub fn run(target: &mut dyn Target, options: &Options) -> Result<Report, String>
     shared.phase.store(phase::DRAIN, Ordering::Relaxed);
     let window = started.elapsed().as_secs_f64();
     let cpu_end = pid.and_then(probe::cpu_seconds);
+    let core_end = options.server_core.and_then(probe::core_ticks);
     let self_end = probe::cpu_seconds(std::process::id());
     let metrics_end = options.metrics.and_then(|m| probe::media_metrics(m).ok());
     std::thread::sleep(Duration::from_millis(100));
@@ -148,11 +154,13 @@ pub fn run(target: &mut dyn Target, options: &Options) -> Result<Report, String>
     };
     generator.cpu_share = share(self_start, self_end);
     let cpu_share = share(cpu_start, cpu_end);
+    let core_share = probe::core_share(core_start, core_end);
     let server = ServerReport {
         pid,
         cpu_share,
+        core_share,
         us_per_leg_second: if up > 0 {
-            cpu_share * 1e6 / up as f64
+            core_share.unwrap_or(cpu_share) * 1e6 / up as f64
         } else {
             0.0
         },

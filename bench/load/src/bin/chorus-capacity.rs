@@ -237,6 +237,7 @@ fn once(
         threads,
         silent,
         server_pid: Some(server.pid),
+        server_core: Some(plan.server_core),
         metrics: server.metrics,
         ..Options::default()
     };
@@ -264,8 +265,9 @@ fn render(results: &Results) -> String {
         let r = &extra.report;
         let what = if extra.idle {
             format!(
-                "chorusd used {:.2} % of its core, {:.1} KiB RSS per MPC",
+                "chorusd's process used {:.2} % of its core, the core was {:.2} % busy, {:.1} KiB RSS per MPC",
                 r.server.cpu_share * 100.0,
+                r.server.core_share.unwrap_or(0.0) * 100.0,
                 r.server.bytes_per_leg / 1024.0
             )
         } else {

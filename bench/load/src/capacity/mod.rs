@@ -54,8 +54,10 @@ pub struct Step {
     pub passed: bool,
     /// Why not.
     pub failures: Vec<String>,
-    /// The server's share of its core.
+    /// The server process's share of its core.
     pub cpu_share: f64,
+    /// The share of its core busy (softirq included).
+    pub core_share: Option<f64>,
     /// The generator's.
     pub generator_share: f64,
 }
@@ -95,6 +97,7 @@ pub fn sweep(kind: &Kind, sweep: &Sweep, log: &mut dyn FnMut(&str)) -> Row {
             passed,
             failures: failures.clone(),
             cpu_share: report.as_ref().map_or(0.0, |r| r.server.cpu_share),
+            core_share: report.as_ref().and_then(|r| r.server.core_share),
             generator_share: report.as_ref().map_or(0.0, |r| r.generator.cpu_share),
         });
         if passed && n > pass {
@@ -162,6 +165,7 @@ fn step(
         duration: sweep.duration,
         threads: 1,
         server_pid: Some(server.pid),
+        server_core: Some(sweep.server_core),
         metrics: server.metrics,
         ..Options::default()
     };
@@ -175,7 +179,7 @@ fn step(
             report.legs.clear();
             let failures = report.failures();
             log(&format!(
-                "{:<20} {legs:>6} legs: {} (server {:.0} % of its core, generator {:.0} %)",
+                "{:<20} {legs:>6} legs: {} (server process {:.0} % of its core, the core {:.0} % busy)",
                 kind.label(),
                 if failures.is_empty() {
                     "pass".to_string()
@@ -183,7 +187,7 @@ fn step(
                     format!("FAIL {}", failures.join("; "))
                 },
                 report.server.cpu_share * 100.0,
-                report.generator.cpu_share * 100.0
+                report.server.core_share.unwrap_or(0.0) * 100.0
             ));
             (failures.is_empty(), Some(report), failures)
         }
@@ -201,7 +205,7 @@ pub fn table(rows: &[Row]) -> String {
         .find(|r| r.server == "bare relay")
         .map_or(0, |r| r.knee);
     let mut out = String::from(
-        "| server | rooms of | knee: legs on one core | CPU µs per leg-second | mouth-to-ear p50 / p99 ms | jitter p50 / p99 ms | RSS per leg | × bare relay |\n\
+        "| server | rooms of | knee: legs on one core | core µs per leg-second | mouth-to-ear p50 / p99 ms | jitter p50 / p99 ms | RSS per leg | × bare relay |\n\
          | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for row in rows {
