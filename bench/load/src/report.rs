@@ -114,7 +114,8 @@ pub struct ServerReport {
     /// loopback, delivering each packet it sends), plus anything else.
     pub core_share: Option<f64>,
     /// CPU microseconds per leg per second of media: from the core's busy
-    /// time when known, else from the process's.
+    /// time or the process's, whichever is more (the core's is sampled at
+    /// timer ticks, which a mostly idle core skips, so it can read low).
     pub us_per_leg_second: f64,
     /// Resident memory before the calls, bytes.
     pub rss_before: u64,

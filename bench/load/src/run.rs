@@ -159,8 +159,11 @@ pub fn run(target: &mut dyn Target, options: &Options) -> Result<Report, String>
         pid,
         cpu_share,
         core_share,
+        // The core is never less busy than a process pinned to it; its
+        // figure can read low on a mostly idle core, whose time the kernel
+        // samples at ticks it skips while idle.
         us_per_leg_second: if up > 0 {
-            core_share.unwrap_or(cpu_share) * 1e6 / up as f64
+            core_share.unwrap_or(0.0).max(cpu_share) * 1e6 / up as f64
         } else {
             0.0
         },
