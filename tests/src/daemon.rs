@@ -259,14 +259,7 @@ impl Chorusd {
     /// `/proc/<pid>/stat`, in clock ticks (normally 100 per second); None
     /// when it cannot be read, so a broken probe never reads as "idle".
     pub fn cpu_ticks(&self) -> Option<u64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
-        // utime and stime are fields 14 and 15 of the line, i.e. 12 and 13
-        // after the parenthesised command name (which may contain spaces).
-        let (_, rest) = stat.rsplit_once(')')?;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let utime: u64 = fields.get(11)?.parse().ok()?;
-        let stime: u64 = fields.get(12)?.parse().ok()?;
-        Some(utime + stime)
+        cpu_ticks(self.pid())
     }
 
     /// Whether the process is still alive.
@@ -298,6 +291,20 @@ pub fn run_check_config(bin: &Path, args: &[&str], env: &[(&str, &str)]) -> Outp
         .stdin(Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("run {} --check-config: {e}", bin.display()))
+}
+
+/// CPU time (user + system) process `pid` has used so far, from
+/// `/proc/<pid>/stat`, in clock ticks (normally 100 per second); None when
+/// it cannot be read.
+pub fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // utime and stime are fields 14 and 15 of the line, i.e. 12 and 13
+    // after the parenthesised command name (which may contain spaces).
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
 }
 
 #[cfg(test)]

@@ -13,13 +13,7 @@ const CLK_TCK: f64 = 100.0;
 
 /// A process's CPU time (user + system) in seconds, from `/proc`.
 pub fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which may hold spaces: state is 3rd.
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / CLK_TCK)
+    Some(chorus_tests::daemon::cpu_ticks(pid)? as f64 / CLK_TCK)
 }
 
 /// One CPU's busy and total time in clock ticks, from `/proc/stat`: busy is

@@ -227,10 +227,8 @@ fn set_up(
     };
     let mut remotes = vec![None; plan.legs];
     let mut latencies = Vec::new();
-    let mut done = 0;
     let mut take = |setups: Vec<crate::target::Setup>, report: &mut SetupReport| {
         for s in setups {
-            done += 1;
             match s.result {
                 Ok(remote) => {
                     remotes[s.leg] = Some(remote);
@@ -245,7 +243,6 @@ fn set_up(
                 }
             }
         }
-        done
     };
     let start = Instant::now();
     let gap = Duration::from_secs_f64(1.0 / options.cps.max(0.001));
@@ -304,7 +301,10 @@ fn wait_serving(target: &mut dyn Target, wait: Duration, progress: Option<(usize
     let mut last = Instant::now();
     while Instant::now() < end {
         target.service();
-        std::thread::sleep(Duration::from_millis(100).min(end - Instant::now().min(end)));
+        std::thread::sleep(
+            end.saturating_duration_since(Instant::now())
+                .min(Duration::from_millis(100)),
+        );
         if let Some((up, started)) = progress
             && last.elapsed() >= Duration::from_secs(1)
         {

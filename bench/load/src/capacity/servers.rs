@@ -96,7 +96,7 @@ impl Server {
             Kind::Relay { bin } => start_relay(bin, legs, scratch)?,
             Kind::Rtpengine => start_rtpengine(scratch)?,
             Kind::Janus => {
-                let http = free_tcp_port()?;
+                let http = chorus_tests::ports::tcp_addr().port();
                 let ranges = RtpRanges {
                     core: 16384..=16999,
                     audiobridge: 17000..=32767,
@@ -179,8 +179,8 @@ fn spawn_logged(command: &mut Command, scratch: &Path) -> Result<Child, String> 
 /// no per-source INVITE rate, calls up to 100,000, one media worker (it
 /// has one core), RTP ports below the generator's ephemeral range.
 fn start_chorusd(bin: &Path, env: &[(String, String)], scratch: &Path) -> Result<Server, String> {
-    let sip = SocketAddr::from(([127, 0, 0, 1], free_udp_port()?));
-    let metrics = SocketAddr::from(([127, 0, 0, 1], free_tcp_port()?));
+    let sip = SocketAddr::from(([127, 0, 0, 1], chorus_tests::ports::udp()));
+    let metrics = chorus_tests::ports::tcp_addr();
     let mut command = Command::new(bin);
     command
         .env("CHORUS_SIP__UDP_LISTEN", sip.to_string())
@@ -188,11 +188,11 @@ fn start_chorusd(bin: &Path, env: &[(String, String)], scratch: &Path) -> Result
         .env("CHORUS_METRICS__LISTEN", metrics.to_string())
         .env(
             "CHORUS_API__REST_LISTEN",
-            format!("127.0.0.1:{}", free_tcp_port()?),
+            chorus_tests::ports::tcp_addr().to_string(),
         )
         .env(
             "CHORUS_API__GRPC_LISTEN",
-            format!("127.0.0.1:{}", free_tcp_port()?),
+            chorus_tests::ports::tcp_addr().to_string(),
         )
         .env("CHORUS_SIP__INVITE_RATE", "0")
         .env("CHORUS_SIP__MAX_CALLS", "100000")
@@ -266,7 +266,7 @@ fn start_rtpengine(scratch: &Path) -> Result<Server, String> {
             "{RTPENGINE_BIN} is missing: apt-get install rtpengine-daemon"
         ));
     }
-    let ng = SocketAddr::from(([127, 0, 0, 1], free_udp_port()?));
+    let ng = SocketAddr::from(([127, 0, 0, 1], chorus_tests::ports::udp()));
     let child = spawn_logged(
         Command::new(RTPENGINE_BIN).args([
             "--config-file=none",
@@ -332,14 +332,4 @@ pub fn pin(pid: u32, core: usize) -> Result<(), String> {
     } else {
         Err(format!("taskset could not pin {pid} to core {core}"))
     }
-}
-
-fn free_udp_port() -> Result<u16, String> {
-    let s = std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(s.local_addr().map_err(|e| e.to_string())?.port())
-}
-
-fn free_tcp_port() -> Result<u16, String> {
-    let s = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(s.local_addr().map_err(|e| e.to_string())?.port())
 }

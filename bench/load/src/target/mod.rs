@@ -20,6 +20,7 @@
 pub mod janus;
 pub mod relay;
 pub mod rtpengine;
+pub mod sdp;
 pub mod sip;
 
 use std::net::SocketAddr;

@@ -47,8 +47,8 @@
 mod bencode;
 mod ng;
 mod room;
-mod sdp;
 
+use super::sdp;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

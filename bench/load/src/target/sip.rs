@@ -90,7 +90,6 @@ impl Sip {
     /// Call-IDs and room names, so rooms of one run never meet another's.
     pub fn new(server: SocketAddr, codec: Codec, run: &str) -> Result<Self, String> {
         let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("SIP socket: {e}"))?;
-        // Bursts of answers at a thousand calls a second: a deep buffer.
         let local = socket.local_addr().map_err(|e| e.to_string())?;
         Ok(Self {
             socket,
@@ -221,8 +220,8 @@ impl Sip {
                     .unwrap_or_else(|| dialog.room_uri.clone());
                 let leg = dialog.leg;
                 let result = if (200..300).contains(&status) {
-                    sdp_address(response.body)
-                        .ok_or_else(|| format!("{status} answer without a usable SDP"))
+                    super::sdp::audio_address(response.body)
+                        .map_err(|_| format!("{status} answer without a usable SDP"))
                 } else {
                     Err(format!("refused: {}", response.start))
                 };
@@ -477,34 +476,9 @@ impl<'a> Message<'a> {
     }
 }
 
-/// The audio address of an SDP answer: its `c=` address and `m=audio` port.
-fn sdp_address(sdp: &str) -> Option<SocketAddr> {
-    let mut ip = None;
-    let mut port = None;
-    for line in sdp.lines() {
-        if let Some(c) = line.strip_prefix("c=IN IP4 ") {
-            ip = c.trim().parse::<std::net::Ipv4Addr>().ok();
-        } else if let Some(m) = line.strip_prefix("m=audio ") {
-            port = m.split_whitespace().next()?.parse::<u16>().ok();
-        }
-    }
-    Some(SocketAddr::from((ip?, port?)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_answers_audio_address_is_its_connection_and_port() {
-        let sdp = "v=0\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 20002 RTP/AVP 0\r\n";
-        assert_eq!(sdp_address(sdp), Some("127.0.0.1:20002".parse().unwrap()));
-        assert_eq!(sdp_address("v=0\r\nm=audio 20002 RTP/AVP 0\r\n"), None);
-        assert_eq!(
-            sdp_address("c=IN IP4 127.0.0.1\r\nm=audio x RTP/AVP 0"),
-            None
-        );
-    }
 
     #[test]
     fn headers_are_found_by_full_or_compact_name() {

@@ -1,5 +1,6 @@
 //! The little SDP a leg needs: one PCMU audio stream at its RTP socket
-//! out, the address rtpengine allocated back.
+//! out (rtpengine's offers and answers), and the audio address of the
+//! server's SDP back (rtpengine's replies, chorusd's 200 OKs).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -114,5 +115,22 @@ mod tests {
         assert!(audio_address(rejected).unwrap_err().contains("port 0"));
         assert!(audio_address("c=IN IP4 nowhere\r\nm=audio 1 RTP/AVP 0\r\n").is_err());
         assert!(audio_address("c=IN IP4 127.0.0.1\r\nm=audio x RTP/AVP 0\r\n").is_err());
+    }
+
+    #[test]
+    fn an_answers_audio_address_is_its_connection_and_port() {
+        let sdp = "v=0\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 20002 RTP/AVP 0\r\n";
+        assert_eq!(
+            audio_address(sdp).ok(),
+            Some("127.0.0.1:20002".parse().unwrap())
+        );
+        assert_eq!(
+            audio_address("v=0\r\nm=audio 20002 RTP/AVP 0\r\n").ok(),
+            None
+        );
+        assert_eq!(
+            audio_address("c=IN IP4 127.0.0.1\r\nm=audio x RTP/AVP 0").ok(),
+            None
+        );
     }
 }
