@@ -307,6 +307,12 @@ pub struct MediaConfig {
     /// on hold or inactive, when peers may rightly send nothing. Default
     /// 3600 s; `0` turns it off; range `0..=86400`.
     pub rtp_hold_timeout: Duration,
+    /// `send_silence`: send a participant every packet even while what it
+    /// hears is digital silence (it is alone, or everyone it hears is muted
+    /// or sends nothing). Default `false`: such frames go unsent but for one
+    /// packet every two seconds, as RFC 3551 allows, so idle calls cost next
+    /// to no CPU; turn it on for peers that end calls on a gap in RTP.
+    pub send_silence: bool,
 }
 
 impl Default for MediaConfig {
@@ -319,6 +325,7 @@ impl Default for MediaConfig {
             vad_hangover_ms: 500,
             rtp_timeout: Duration::from_secs(60),
             rtp_hold_timeout: Duration::from_secs(3600),
+            send_silence: false,
         }
     }
 }

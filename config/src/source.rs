@@ -24,6 +24,8 @@ pub(crate) enum Kind {
     Str,
     /// Parsed as a (decimal) integer from the environment.
     Int,
+    /// `true` or `false` in the environment.
+    Bool,
 }
 
 /// Every section and key chorusd understands, with its expected type.
@@ -60,6 +62,7 @@ pub(crate) const SCHEMA: &[(&str, &[(&str, Kind)])] = &[
             ("vad_hangover_ms", Kind::Int),
             ("rtp_timeout", Kind::Int),
             ("rtp_hold_timeout", Kind::Int),
+            ("send_silence", Kind::Bool),
         ],
     ),
     (
@@ -284,6 +287,17 @@ impl Layers {
                         return Err(ConfigError::Invalid {
                             key: dotted,
                             reason: format!("expected an integer, got {raw:?}"),
+                            origin,
+                        });
+                    }
+                },
+                Kind::Bool => match raw.trim() {
+                    "true" => Value::Boolean(true),
+                    "false" => Value::Boolean(false),
+                    _ => {
+                        return Err(ConfigError::Invalid {
+                            key: dotted,
+                            reason: format!("expected true or false, got {raw:?}"),
                             origin,
                         });
                     }

@@ -100,6 +100,7 @@ fn full_file_round_trips() {
         vad_hangover_ms = 800
         rtp_timeout = 0
         rtp_hold_timeout = 120
+        send_silence = true
         [inbound]
         answer_url = "https://app.example.com:8443/answer?x=1"
         answer_method = "get"
@@ -158,6 +159,7 @@ fn full_file_round_trips() {
             vad_hangover_ms: 800,
             rtp_timeout: Duration::ZERO,
             rtp_hold_timeout: Duration::from_secs(120),
+            send_silence: true,
         },
         inbound: InboundConfig {
             answer_url: Some("https://app.example.com:8443/answer?x=1".into()),

@@ -279,6 +279,18 @@ fn vad_thresholds_are_read_and_checked() {
 }
 
 #[test]
+fn sending_silence_is_turned_on_by_its_variable_and_only_by_true_or_false() {
+    assert!(!Config::load(None, env(&[])).unwrap().media.send_silence);
+    let on = Config::load(None, env(&[("CHORUS_MEDIA__SEND_SILENCE", "true")])).unwrap();
+    assert!(on.media.send_silence);
+    let off = Config::load(None, env(&[("CHORUS_MEDIA__SEND_SILENCE", " false ")])).unwrap();
+    assert!(!off.media.send_silence);
+    let err = Config::load(None, env(&[("CHORUS_MEDIA__SEND_SILENCE", "yes")])).unwrap_err();
+    assert_eq!(err.key(), Some("media.send_silence"));
+    assert!(err.to_string().contains("true or false"), "{err}");
+}
+
+#[test]
 fn the_grpc_api_is_moved_or_turned_off_by_its_variable() {
     let moved = Config::load(None, env(&[("CHORUS_API__GRPC_LISTEN", "127.0.0.1:6001")])).unwrap();
     assert_eq!(

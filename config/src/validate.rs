@@ -70,6 +70,15 @@ impl Reader<'_> {
         }
     }
 
+    /// A `true` or `false`.
+    fn bool(&self, key: &str) -> Result<Option<bool>, ConfigError> {
+        match self.layers.get(key).map(|setting| &setting.value) {
+            None => Ok(None),
+            Some(Value::Boolean(b)) => Ok(Some(*b)),
+            Some(other) => Err(self.wrong_type(key, "true or false", other)),
+        }
+    }
+
     /// An `IP:port` socket address.
     fn socket_addr(&self, key: &str, text: &str) -> Result<SocketAddr, ConfigError> {
         text.parse().map_err(|_| {
@@ -484,6 +493,9 @@ fn media(r: &Reader<'_>) -> Result<MediaConfig, ConfigError> {
     }
     if let Some(n) = r.int("media.rtp_hold_timeout", 0, 86_400)? {
         media.rtp_hold_timeout = Duration::from_secs(n as u64);
+    }
+    if let Some(b) = r.bool("media.send_silence")? {
+        media.send_silence = b;
     }
     if media.vad_stop_dbfs > media.vad_start_dbfs {
         return Err(r.invalid(

@@ -18,7 +18,7 @@ use crate::api::{grpc, rest};
 use crate::call::outbound::{OutboundCalls, Routing, Trunks};
 use crate::call::{self, CallServices, CallSettings, CallTable, RtpTimeouts};
 use crate::fetch::http_client;
-use crate::media::{Liveness, MediaPlane};
+use crate::media::{Liveness, MediaPlane, RoomSettings};
 use crate::metrics::{self, Metrics};
 use crate::mpc::{EventBus, MpcRegistry, MpcServices, wall_clock};
 use crate::player::Player;
@@ -79,10 +79,14 @@ impl Daemon {
             ..VadConfig::default()
         };
         let rate = config.media.sample_rate.hz();
+        let settings = RoomSettings {
+            sample_rate: rate,
+            vad,
+            send_silence: config.media.send_silence,
+        };
         let media = MediaPlane::start(
             config.media.workers,
-            rate,
-            vad,
+            settings,
             config.sip.udp_listen.ip(),
             config.rtp.port_min,
             config.rtp.port_max,

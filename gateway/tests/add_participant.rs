@@ -23,9 +23,16 @@ const THIRD_AGENT: f32 = 1500.0;
 /// chorusd whose answer document puts callers in MPC `support` as
 /// customers, and the app serving it (`/calls` takes call status
 /// callbacks).
+/// Every frame is sent, silence too (`media.send_silence`): these tests
+/// count what a member left alone hears to prove a tone absent rather than
+/// merely unsent (tests/quiet_rooms covers silence suppression).
+const SEND_SILENCE: (&str, &str) = ("CHORUS_MEDIA__SEND_SILENCE", "true");
+
 async fn start(settings: &[(&str, &str)]) -> (AppServer, Chorusd) {
     let app = support_desk_app().await;
-    let chorus = start_with_settings(&app.url("/answer"), settings).await;
+    let mut settings = settings.to_vec();
+    settings.push(SEND_SILENCE);
+    let chorus = start_with_settings(&app.url("/answer"), &settings).await;
     (app, chorus)
 }
 
@@ -578,7 +585,7 @@ async fn call_uuid_transfers_a_waiting_call_into_an_mpc_and_out_of_it_again() {
         ("/status".to_owned(), Reply::status(200)),
     ])
     .await;
-    let chorus = start_with_settings(&app.url("/answer"), &[]).await;
+    let chorus = start_with_settings(&app.url("/answer"), &[SEND_SILENCE]).await;
     let customer = dial(chorus.sip_addr(), "lobby", DialOptions::with_tone(CUSTOMER))
         .await
         .unwrap();

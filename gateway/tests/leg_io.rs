@@ -7,6 +7,7 @@ use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
 use chorus_gateway::media::Leg;
+use chorus_gateway::media::readiness::ReadySet;
 use chorus_media::dtmf::encode_event;
 use chorus_media::g711::Law;
 use chorus_media::rtp::{RtpPacket, RtpWriter};
@@ -99,7 +100,7 @@ fn packets_of_any_duration_become_exact_20_ms_frames(rx_ptime_ms: u32) {
             peer.send(&datagram[..len]).unwrap();
             next_packet += 1;
         }
-        leg.receive(now, |_| {});
+        leg.receive(now, &mut ReadySet::default(), |_| {});
         if leg.play_out(now, &mut pcm) {
             heard.extend_from_slice(&pcm);
         }
@@ -320,7 +321,9 @@ fn a_press_whose_end_is_lost_is_reported_once_after_it_stops() {
         if now == 1100 {
             send_event(&peer, &mut writer, 4000, true, 5280);
         }
-        leg.receive(now, |digit| reported.push((now, digit)));
+        leg.receive(now, &mut ReadySet::default(), |digit| {
+            reported.push((now, digit))
+        });
         leg.play_out(now, &mut pcm);
     }
     assert_eq!(reported.len(), 1, "{reported:?}");
@@ -353,7 +356,7 @@ fn arrival_times_come_from_the_kernel_not_the_tick() {
     let first = Instant::now();
     send_at(0);
     std::thread::sleep(Duration::from_millis(2));
-    leg.receive(now_ms(), |_| {});
+    leg.receive(now_ms(), &mut ReadySet::default(), |_| {});
     // Each later packet's timestamp is the time it really left, so a
     // receiver that sees true arrival times sees no lateness at all.
     for _ in 0..2 {
@@ -361,7 +364,7 @@ fn arrival_times_come_from_the_kernel_not_the_tick() {
         send_at((first.elapsed().as_micros() * 8 / 1000) as u32);
     }
     std::thread::sleep(Duration::from_millis(2));
-    leg.receive(now_ms(), |_| {});
+    leg.receive(now_ms(), &mut ReadySet::default(), |_| {});
     let stats = leg.jitter_stats();
     assert_eq!(stats.received, 3);
     assert!(

@@ -20,7 +20,8 @@ use chorus_gateway::media::Leg;
 use chorus_gateway::media::TrackChange;
 use chorus_gateway::media::health::WorkerStats;
 use chorus_gateway::media::leg::LegId;
-use chorus_gateway::media::room::{LegSignal, MediaRoom, MusicSlot, RoomMusic};
+use chorus_gateway::media::readiness::ReadySet;
+use chorus_gateway::media::room::{LegSignal, MediaRoom, MusicSlot, RoomMusic, RoomSettings};
 use chorus_gateway::media::worker::{Command, Event, RoomKey, Worker};
 use chorus_media::dtmf::encode_event;
 use chorus_media::g711::Law;
@@ -28,7 +29,6 @@ use chorus_media::rtp::RtpWriter;
 use chorus_media::sdp::{Direction, Negotiated};
 use chorus_mixer::clip::{Clip, Segment};
 use chorus_mixer::tone::Beep;
-use chorus_mixer::vad::VadConfig;
 use chorus_mixer::{Participant, Role};
 use chorus_mpc::Track;
 use chorus_recorder::Format;
@@ -96,7 +96,7 @@ struct Peer {
 
 #[test]
 fn ten_party_media_ticks_do_not_allocate() {
-    let mut room = MediaRoom::new(8000, VadConfig::default(), &RoomMusic::default());
+    let mut room = MediaRoom::new(&RoomSettings::default(), &RoomMusic::default());
     // Application audio (sound and music URLs) is decoded before the count:
     // what the tick does with it is play it.
     let tone: Arc<[i16]> = (0..4000).map(|n| ((n % 40) * 300 - 6000) as i16).collect();
@@ -147,8 +147,11 @@ fn ten_party_media_ticks_do_not_allocate() {
     let mut payload = [0u8; 160];
     let mut packet = [0u8; 200];
     let (mut signals, mut audio_ended) = (0usize, 0usize);
+    // A room ticked on its own: its legs have no epoll slots and read
+    // their sockets every tick.
+    let mut ready = ReadySet::default();
     let mut tick = |room: &mut MediaRoom, now_ms: u64| {
-        room.tick(now_ms, |_, signal| {
+        room.tick(now_ms, &mut ready, |_, signal| {
             signals += 1;
             audio_ended += usize::from(matches!(signal, LegSignal::AudioEnded(_)));
         });
@@ -252,7 +255,8 @@ fn ten_party_media_ticks_do_not_allocate() {
 fn a_worker_runs_a_rooms_whole_life_without_allocating_or_freeing() {
     let (mut commands, command_ring) = rtrb::RingBuffer::new(64);
     let (event_ring, mut events) = rtrb::RingBuffer::new(64);
-    let mut worker = Worker::new(command_ring, event_ring, Arc::new(WorkerStats::new()));
+    let mut worker =
+        Worker::new(command_ring, event_ring, Arc::new(WorkerStats::new()), 16).unwrap();
     let media_thread = std::thread::spawn(move || {
         count_here();
         worker.run();
@@ -267,8 +271,7 @@ fn a_worker_runs_a_rooms_whole_life_without_allocating_or_freeing() {
     // Built here, as the control plane does, and handed over.
     let room = RoomKey(7);
     let media_room = Box::new(MediaRoom::new(
-        8000,
-        VadConfig::default(),
+        &RoomSettings::default(),
         &RoomMusic::default(),
     ));
     send(Command::Open { room, media_room });

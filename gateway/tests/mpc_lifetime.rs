@@ -10,12 +10,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chorus_config::RecordingConfig;
-use chorus_gateway::media::{Leg, LegEvent, MediaPlane};
+use chorus_gateway::media::{Leg, LegEvent, MediaPlane, RoomSettings};
 use chorus_gateway::metrics::Metrics;
 use chorus_gateway::mpc::{Membership, MpcRegistry, MpcServices};
 use chorus_gateway::player::Player;
 use chorus_media::sdp::{self, LocalMedia, SessionDescription};
-use chorus_mixer::vad::VadConfig;
 use chorus_mpc::{CallInfo, ExitCause, Then, Timestamp};
 use chorus_xml::{MultiPartyCall, Role};
 
@@ -39,7 +38,7 @@ fn stepping_wall_clock() -> Timestamp {
 /// own leg sockets) but is free all the same.
 fn plane() -> Arc<MediaPlane> {
     let (min, max) = chorus_tests::ports::udp_range(2);
-    MediaPlane::start(1, 8000, VadConfig::default(), LOCALHOST, min, max).unwrap()
+    MediaPlane::start(1, RoomSettings::default(), LOCALHOST, min, max).unwrap()
 }
 
 fn registry(media: &Arc<MediaPlane>) -> MpcRegistry {

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use chorus_config::SipConfig;
 use chorus_gateway::call::outbound::{CallEnd, DialCanceller, DialCause, DialOptions, dial};
-use chorus_gateway::media::{Leg, MediaPlane};
+use chorus_gateway::media::readiness::ReadySet;
+use chorus_gateway::media::{Leg, MediaPlane, RoomSettings};
 use chorus_gateway::sip::Signalling;
 use chorus_gateway::sip::uac::Dialer;
-use chorus_mixer::vad::VadConfig;
 use chorus_tests::peers::{Peer, Scratch, sipp_answer};
 use chorus_tests::tone::{ToneGenerator, assert_hears};
 use tokio_util::sync::CancellationToken;
@@ -43,7 +43,7 @@ impl Gateway {
         let (calls, _) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(signalling.serve(calls));
         let (min, max) = chorus_tests::ports::udp_range(8);
-        let media = MediaPlane::start(1, 8000, VadConfig::default(), LOOPBACK, min, max).unwrap();
+        let media = MediaPlane::start(1, RoomSettings::default(), LOOPBACK, min, max).unwrap();
         Self {
             dialer,
             media,
@@ -140,7 +140,7 @@ fn talk(mut leg: Box<Leg>, seconds: u32) -> Vec<i16> {
         let due = start + Duration::from_millis(tick * 20);
         std::thread::sleep(due.saturating_duration_since(Instant::now()));
         let now_ms = start.elapsed().as_millis() as u64;
-        leg.receive(now_ms, |_| {});
+        leg.receive(now_ms, &mut ReadySet::default(), |_| {});
         if !leg.play_out(now_ms, &mut heard_frame) {
             heard_frame.fill(0);
         }

@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 
 use super::room::LegSignal;
 use super::worker::Event;
-use super::{EVENT_POLL, LegEvent, MediaPlane};
+use super::{EVENT_POLL, LegEvent, MediaPlane, QUIET_EVENT_POLL};
 
 impl MediaPlane {
     /// Rooms open on every worker (counted until they are handed back).
@@ -55,32 +55,39 @@ impl MediaPlane {
     }
 }
 
-/// Drains the workers' event rings every [`EVENT_POLL`] while a room is
-/// open, and sleeps until one opens otherwise (an idle daemon polls
-/// nothing). Polled rather than woken: a media thread must not take the
-/// locks and syscalls of waking a task.
+/// Drains the workers' event rings every [`EVENT_POLL`] while events come
+/// (backing off to [`QUIET_EVENT_POLL`] while none do) and a room is open,
+/// and sleeps until one opens otherwise (an idle daemon polls nothing).
+/// Polled rather than woken: a media thread must not take the locks and
+/// syscalls of waking a task.
 pub(super) async fn route_events(
     plane: std::sync::Weak<MediaPlane>,
     mut rings: Vec<rtrb::Consumer<Event>>,
     activity: Arc<Notify>,
 ) {
-    let mut poll = tokio::time::interval(EVENT_POLL);
-    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut wait = EVENT_POLL;
     loop {
         let Some(plane) = plane.upgrade() else { return };
+        let mut any = false;
         for (worker, ring) in rings.iter_mut().enumerate() {
             while let Ok(event) = ring.pop() {
                 plane.on_event(worker, event);
+                any = true;
             }
         }
+        wait = match any {
+            true => EVENT_POLL,
+            false => (wait * 2).min(QUIET_EVENT_POLL),
+        };
         // A room's last event is its Closed: with none open, nothing more
         // can come until the next one opens.
         let idle = plane.rooms_open() == 0;
         drop(plane);
         if idle {
             activity.notified().await;
+            wait = EVENT_POLL;
         } else {
-            poll.tick().await;
+            tokio::time::sleep(wait).await;
         }
     }
 }

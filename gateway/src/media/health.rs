@@ -37,6 +37,9 @@ pub struct WorkerStats {
     /// Datagrams the worker's legs dropped because they came from a source
     /// other than the leg's peer (see [`super::leg::source`]).
     pub foreign: AtomicU64,
+    /// Room ticks not needed: the room slept through them, having nothing
+    /// to do (see [`super::room::Doze`]).
+    pub slept: AtomicU64,
 }
 
 impl WorkerStats {
@@ -49,6 +52,7 @@ impl WorkerStats {
             overruns: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
             foreign: AtomicU64::new(0),
+            slept: AtomicU64::new(0),
         }
     }
 
@@ -109,7 +113,7 @@ impl Liveness {
         for (i, w) in self.workers.iter().enumerate() {
             render_histogram(out, "chorus_media_tick_seconds", &label(i), &w.tick);
         }
-        let counters: [(&str, &str, Counter); 3] = [
+        let counters: [(&str, &str, Counter); 4] = [
             (
                 "chorus_media_tick_overruns_total",
                 "Media ticks that ended after the next tick was due.",
@@ -126,6 +130,12 @@ impl Liveness {
                  leg's peer, counted live (chorus_rtp_packets_total counts them again, as \
                  outcome foreign, when each leg is released).",
                 |w| &w.foreign,
+            ),
+            (
+                "chorus_media_room_ticks_slept_total",
+                "Room ticks a media worker did not need: the room slept through them, \
+                 nobody in it sending anything or hearing anything but silence.",
+                |w| &w.slept,
             ),
         ];
         for (name, help, counter) in counters {

@@ -55,6 +55,8 @@ pub use counters::{LegActivity, LegCounters};
 use source::{Admission, SourceGuard};
 use stamped::StampedSocket;
 
+use super::readiness::{Readiness, ReadySet, Slot};
+
 /// Identifies a leg across the control and media planes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LegId(pub u64);
@@ -136,7 +138,15 @@ pub struct Leg {
     writer: RtpWriter,
     /// Encoded frames waiting to fill a packet of the peer's ptime.
     outgoing: Packetizer,
-    first_packet: bool,
+    /// The next packet starts a talkspurt (the stream's first, or the first
+    /// after frames of silence went unsent): its marker bit is set.
+    marker_next: bool,
+    /// Frames of silence not sent since the last packet (see
+    /// [`Leg::skip_silence`]).
+    unsent_silence: u32,
+    /// The socket's slot in its worker's epoll while a room there holds
+    /// the leg (see [`super::readiness`]); without one it is read every tick.
+    watched: Option<Slot>,
     counters: LegCounters,
     recv_buf: Box<[u8]>,
     send_buf: Box<[u8]>,
@@ -175,7 +185,11 @@ impl Leg {
             dtmf_out: DtmfSender::default(),
             writer: RtpWriter::new(ssrc, first_sequence, ssrc.rotate_left(7)),
             outgoing: Packetizer::new(MAX_PACKET, FRAME_8K, packet_len(negotiated)),
-            first_packet: true,
+            marker_next: true,
+            // So that the first frame goes out even if it is silence: the
+            // peer sees us at once.
+            unsent_silence: SILENCE_KEEPALIVE_FRAMES - 1,
+            watched: None,
             counters: LegCounters::default(),
             recv_buf: vec![0; RECV_BUFFER].into_boxed_slice(),
             send_buf: vec![0; SEND_BUFFER].into_boxed_slice(),
@@ -227,7 +241,7 @@ impl Leg {
     /// every datagram waiting on its socket, applying the same source rules and
     /// counting activity. Never blocks.
     pub fn drain(&mut self) {
-        self.read_socket(None, &mut |_| {});
+        let _ = self.read_socket(None, &mut |_| {});
     }
 
     /// What the jitter buffer has seen of the peer's stream: its counters,
@@ -236,23 +250,47 @@ impl Leg {
         self.jitter.stats()
     }
 
+    /// Starts reading the socket only when `readiness` says something
+    /// arrived (the worker does this as a room there takes the leg).
+    pub fn watch(&mut self, readiness: &mut Readiness) {
+        if self.watched.is_none() {
+            self.watched = readiness.watch(self.socket.socket());
+        }
+    }
+
+    /// Stops that, before the leg leaves its worker.
+    pub fn unwatch(&mut self, readiness: &mut Readiness) {
+        if let Some(slot) = self.watched.take() {
+            readiness.unwatch(slot, self.socket.socket());
+        }
+    }
+
     /// Reads every datagram waiting on the socket into the jitter buffer,
     /// each at its kernel receive time brought onto `now_ms`'s clock (the
     /// tick's), and reports RFC 4733 digits through `on_digit`: on their
     /// end packets, or once a digit whose end packets were lost has gone
-    /// quiet (see [`chorus_media::dtmf::EVENT_SILENCE_MS`]). Never blocks.
-    pub fn receive(&mut self, now_ms: u64, mut on_digit: impl FnMut(char)) {
-        self.read_socket(Some(now_ms), &mut on_digit);
+    /// quiet (see [`chorus_media::dtmf::EVENT_SILENCE_MS`]). A watched leg
+    /// reads only when `ready` has its slot marked (an unwatched one, every
+    /// time). Never blocks.
+    pub fn receive(&mut self, now_ms: u64, ready: &mut ReadySet, mut on_digit: impl FnMut(char)) {
+        let due = self.watched.is_none_or(|slot| ready.take(slot));
+        if due && !self.read_socket(Some(now_ms), &mut on_digit) {
+            // Stopped short of empty: the kernel will not report what is
+            // left (edge-triggered), so the next tick reads on regardless.
+            if let Some(slot) = self.watched {
+                ready.mark(slot);
+            }
+        }
         if let Some(event) = self.dtmf.poll(now_ms) {
             on_digit(event.digit);
         }
     }
 
-    /// Reads the socket until it is empty (see [`MAX_DATAGRAMS_PER_READ`]).
-    /// With `now_ms` (the tick's clock) the peer's packets go on to the
-    /// jitter buffer and digits to `on_digit`; without, they are only
-    /// counted (a drain).
-    fn read_socket(&mut self, now_ms: Option<u64>, on_digit: &mut impl FnMut(char)) {
+    /// Reads the socket until it is empty (see [`MAX_DATAGRAMS_PER_READ`]);
+    /// false if it stopped at that bound instead. With `now_ms` (the tick's
+    /// clock) the peer's packets go on to the jitter buffer and digits to
+    /// `on_digit`; without, they are only counted (a drain).
+    fn read_socket(&mut self, now_ms: Option<u64>, on_digit: &mut impl FnMut(char)) -> bool {
         // The kernel stamps datagrams on the wall clock: read it once, as
         // close to `now_ms` as we can, and a datagram's age on it is how
         // long before `now_ms` it arrived (one vDSO read, no syscall).
@@ -263,7 +301,7 @@ impl Leg {
         for _ in 0..MAX_DATAGRAMS_PER_READ {
             let received = match self.socket.recv(&mut self.recv_buf) {
                 Ok(r) => r,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
                 // ICMP port-unreachable from a peer that went away surfaces
                 // here on Linux; it says nothing about our socket.
                 Err(_) => continue,
@@ -304,6 +342,7 @@ impl Leg {
                 self.counters.unknown_payload += 1;
             }
         }
+        false
     }
 
     /// Produces this tick's 8 kHz frame of the peer's voice into `pcm`.
@@ -366,6 +405,61 @@ impl Leg {
         self.telephone_event.is_some() && self.dtmf_out.push(digit)
     }
 
+    /// Lets one 20 ms frame of digital silence go unsent, as RFC 3551 §4.1
+    /// allows: true if it did (the RTP clock moves on, and the next packet
+    /// sent carries the marker bit that starts a talkspurt). False when the
+    /// frame must be sent after all: part of a longer packet is already
+    /// gathered, a relayed digit is being sent, or two seconds have gone by
+    /// without a packet (a packet every two seconds keeps the peer's RTP
+    /// timeout and any NAT binding on the way fed, at a twentieth of the
+    /// cost of a packet every 20 ms, most of the idle cost measured).
+    pub fn skip_silence(&mut self) -> bool {
+        if !self.outgoing.is_empty()
+            || !self.dtmf_out.is_idle()
+            || self.unsent_silence + 1 >= SILENCE_KEEPALIVE_FRAMES
+        {
+            return false;
+        }
+        self.unsent_silence += 1;
+        self.writer.skip(FRAME_8K as u32);
+        self.marker_next = true;
+        true
+    }
+
+    /// Frames of digital silence that may still go unsent before a
+    /// keepalive packet is owed (see [`Leg::skip_silence`]).
+    pub fn silence_budget(&self) -> u32 {
+        (SILENCE_KEEPALIVE_FRAMES - 1).saturating_sub(self.unsent_silence)
+    }
+
+    /// Accounts for `frames` frames of silence let go unsent while its room
+    /// slept (see [`super::room`]): the RTP clock moves on as if each had
+    /// gone through [`Leg::skip_silence`].
+    pub fn skip_silent_frames(&mut self, frames: u32) {
+        if frames > 0 {
+            self.unsent_silence = self.unsent_silence.saturating_add(frames);
+            self.writer.skip(frames.saturating_mul(FRAME_8K as u32));
+            self.marker_next = true;
+        }
+    }
+
+    /// True when a tick has nothing to do for this leg until a datagram
+    /// arrives or a frame of sound is given to it: no stream buffered or
+    /// playing, no digit being received or sent, no partial packet.
+    pub fn is_quiet(&self) -> bool {
+        self.jitter.is_idle()
+            && self.heard.is_empty()
+            && !self.playing
+            && !self.dtmf.is_pending()
+            && self.dtmf_out.is_idle()
+            && self.outgoing.is_empty()
+    }
+
+    /// Its slot in its worker's epoll, if it is watched.
+    pub fn slot(&self) -> Option<Slot> {
+        self.watched
+    }
+
     /// Takes one encoded 20 ms frame for the peer and sends whatever whole
     /// packets of its ptime are ready (none, one or several), each an audio
     /// packet or, while a relayed digit is being sent, a telephone-event
@@ -375,6 +469,9 @@ impl Leg {
     pub fn send(&mut self, frame: &[u8]) {
         self.outgoing.push(frame);
         while let Some(payload) = self.outgoing.front() {
+            // Sent or not (on hold, no address yet), this packet's frames
+            // were not skipped as silence.
+            self.unsent_silence = 0;
             // G.711: one byte per sample.
             let samples = payload.len() as u32;
             let Some(remote) = self.sources.peer().filter(|_| self.mode.send) else {
@@ -405,7 +502,7 @@ impl Leg {
                     written
                 }
                 None => {
-                    let marker = std::mem::take(&mut self.first_packet);
+                    let marker = std::mem::take(&mut self.marker_next);
                     self.writer.write(
                         self.payload_type,
                         marker,
@@ -471,6 +568,10 @@ impl std::fmt::Debug for Leg {
 
 /// The jitter buffer's smallest depth, in 20 ms frames (see [`Leg::new`]).
 pub const MIN_DELAY_FRAMES: u16 = 2;
+
+/// At most this many 20 ms frames go by without a packet while a listener
+/// hears digital silence (see [`Leg::skip_silence`]): two seconds.
+pub const SILENCE_KEEPALIVE_FRAMES: u32 = 100;
 
 /// Samples in a 20 ms frame at 8 kHz.
 pub const FRAME_8K: usize = 160;

@@ -11,7 +11,8 @@
 //! producers with a mutex, which only control-plane tasks ever touch. What
 //! comes back (left legs, digits, speech, closed rooms) travels on another
 //! ring per worker, which a control-plane task polls every [`EVENT_POLL`]
-//! while any room is open, routing each event to its call through a
+//! while events flow (backing off to [`QUIET_EVENT_POLL`] while none do)
+//! and any room is open, routing each event to its call through a
 //! per-leg channel: the media threads never lock and never wake anyone.
 //! [`MediaPlane::liveness`] tells whether every worker is still going round
 //! its loop (see [`health`]).
@@ -21,6 +22,7 @@ mod events;
 pub mod health;
 pub mod leg;
 pub mod ports;
+pub mod readiness;
 pub mod resample;
 pub mod room;
 pub mod worker;
@@ -34,7 +36,6 @@ use std::time::Duration;
 
 use chorus_mixer::Participant;
 use chorus_mixer::tone::Beep;
-use chorus_mixer::vad::VadConfig;
 use tokio::sync::{Notify, mpsc};
 
 use events::route_events;
@@ -44,7 +45,7 @@ pub use leg::{Leg, LegActivity, LegId};
 pub use ports::{PortPool, PortsExhausted};
 use room::MediaRoom;
 pub use room::tracks::TrackChange;
-pub use room::{Music, MusicSlot, RoomMusic};
+pub use room::{Music, MusicSlot, RoomMusic, RoomSettings};
 pub use worker::RoomKey;
 use worker::{Command, Worker};
 
@@ -99,10 +100,14 @@ pub struct Entrance {
 /// Capacity of each command and event ring: far more than a tick's worth.
 const RING: usize = 4096;
 
-/// How often the control plane drains the workers' event rings while a
-/// room is open: the longest a digit, a speech change or a leaving leg
-/// waits before its call hears of it.
+/// How often the control plane drains the workers' event rings while
+/// events come: the longest a digit, a speech change or a leaving leg waits
+/// before its call hears of it, while others came just before.
 pub const EVENT_POLL: Duration = Duration::from_millis(5);
+/// The same after polls found nothing (each empty poll doubles the wait up
+/// to this): one tick, the pace at which rooms make events, so that a
+/// thousand quiet rooms do not wake the daemon two hundred times a second.
+pub const QUIET_EVENT_POLL: Duration = Duration::from_millis(20);
 
 struct WorkerHandle {
     commands: Mutex<rtrb::Producer<Command>>,
@@ -126,8 +131,7 @@ impl WorkerHandle {
 /// Handle to the media workers, shared by every call task.
 pub struct MediaPlane {
     workers: Vec<WorkerHandle>,
-    sample_rate: u32,
-    vad: VadConfig,
+    settings: RoomSettings,
     ports: PortPool,
     next_leg: AtomicU64,
     next_room: AtomicU64,
@@ -159,12 +163,12 @@ pub enum MediaError {
 }
 
 impl MediaPlane {
-    /// Starts `workers` media threads mixing at `sample_rate`, with RTP ports
-    /// taken from `port_min..=port_max` on `ip`.
+    /// Starts `workers` media threads whose rooms mix and send as
+    /// `settings` say, with RTP ports taken from `port_min..=port_max` on
+    /// `ip`.
     pub fn start(
         workers: usize,
-        sample_rate: u32,
-        vad: VadConfig,
+        settings: RoomSettings,
         ip: IpAddr,
         port_min: u16,
         port_max: u16,
@@ -176,7 +180,9 @@ impl MediaPlane {
             let (cmd_tx, cmd_rx) = rtrb::RingBuffer::new(RING);
             let (evt_tx, evt_rx) = rtrb::RingBuffer::new(RING);
             let worker_stats = Arc::new(WorkerStats::new());
-            let worker = Worker::new(cmd_rx, evt_tx, worker_stats.clone());
+            // A worker never holds more legs than there are ports.
+            let ports = usize::from(port_max.saturating_sub(port_min)) + 1;
+            let worker = Worker::new(cmd_rx, evt_tx, worker_stats.clone(), ports)?;
             let join = std::thread::Builder::new()
                 .name(format!("chorus-media-{index}"))
                 .spawn(move || {
@@ -196,8 +202,7 @@ impl MediaPlane {
         let activity = Arc::new(Notify::new());
         let plane = Arc::new(Self {
             workers: handles,
-            sample_rate,
-            vad,
+            settings,
             ports: PortPool::new(ip, port_min, port_max),
             next_leg: AtomicU64::new(1),
             next_room: AtomicU64::new(1),
@@ -232,7 +237,7 @@ impl MediaPlane {
             .min_by_key(|&i| self.workers[i].load())
             .unwrap_or(0);
         let room = RoomKey(self.next_room.fetch_add(1, Ordering::Relaxed));
-        let media_room = Box::new(MediaRoom::new(self.sample_rate, self.vad, music));
+        let media_room = Box::new(MediaRoom::new(&self.settings, music));
         match self.send(worker, Command::Open { room, media_room }) {
             Ok(()) => {
                 self.workers[worker].rooms.fetch_add(1, Ordering::Relaxed);
@@ -330,7 +335,7 @@ mod tests {
     fn plane(workers: usize) -> Arc<MediaPlane> {
         let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
         let (min, max) = chorus_tests::ports::udp_range(2);
-        MediaPlane::start(workers, 8000, VadConfig::default(), ip, min, max).unwrap()
+        MediaPlane::start(workers, RoomSettings::default(), ip, min, max).unwrap()
     }
 
     #[tokio::test]

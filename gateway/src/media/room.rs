@@ -14,6 +14,7 @@
 //! are sized when the room and its legs are created.
 
 pub mod private;
+mod sleep;
 mod sounds;
 pub mod tracks;
 
@@ -25,8 +26,10 @@ use chorus_mpc::Track;
 use chorus_recorder::Tap;
 
 use super::leg::{FRAME_8K, Leg, LegId};
+use super::readiness::{ReadySet, Slot};
 use super::resample::{downsample_2x, upsample_2x};
 use private::PrivateSound;
+pub use sleep::Doze;
 use sounds::{BridgePlayer, MusicSource};
 pub use sounds::{Music, MusicSlot, RetiredMusic, RoomMusic};
 use tracks::MemberTracks;
@@ -38,6 +41,29 @@ const MAX_BRIDGE_SOUNDS: usize = 4;
 /// Distinct (mix, codec) payloads cached per tick; more fall back to
 /// encoding per listener.
 const ENCODE_CACHE: usize = 2 * ROOM_CAPACITY;
+
+/// How every room of a media plane mixes and sends.
+#[derive(Debug, Clone, Copy)]
+pub struct RoomSettings {
+    /// The mixing rate: 8000 or 16000.
+    pub sample_rate: u32,
+    /// When members start and stop speaking.
+    pub vad: VadConfig,
+    /// Send a listener every packet even while it hears digital silence
+    /// (for peers that end calls on a gap in RTP); otherwise such frames
+    /// go unsent but for one every two seconds (see [`Leg::skip_silence`]).
+    pub send_silence: bool,
+}
+
+impl Default for RoomSettings {
+    fn default() -> Self {
+        Self {
+            sample_rate: 8000,
+            vad: VadConfig::default(),
+            send_silence: false,
+        }
+    }
+}
 
 /// One distinct mix encoded for one codec this tick (group None: unused).
 type EncodedMix = (Option<MixGroup>, Law, [u8; FRAME_8K]);
@@ -61,6 +87,9 @@ pub struct Member {
     pub channel: ChannelId,
     /// Its RTP leg.
     pub leg: Box<Leg>,
+    /// The leg's epoll slot, kept here so that a sleeping room checks it
+    /// without touching the leg.
+    slot: Option<Slot>,
     vad: Vad,
     /// Last input sample, for smooth 8→16 kHz interpolation across frames.
     last_sample: i16,
@@ -84,6 +113,7 @@ pub struct MediaRoom {
     recording_paused: bool,
     sample_rate: u32,
     vad: VadConfig,
+    send_silence: bool,
     pcm: Box<[i16]>,
     encoded: Box<[EncodedMix]>,
     encoded_len: usize,
@@ -91,12 +121,20 @@ pub struct MediaRoom {
     /// room's rate, and that frame encoded.
     own_pcm: Box<[i16]>,
     own_payload: [u8; FRAME_8K],
+    /// The last tick left nothing to do until something happens (see
+    /// [`sleep`]).
+    quiet: bool,
 }
 
 impl MediaRoom {
-    /// An empty room mixing at `sample_rate` (8000 or 16000) and playing
+    /// An empty room mixing and sending as `settings` say and playing
     /// `music`.
-    pub fn new(sample_rate: u32, vad: VadConfig, music: &RoomMusic) -> Self {
+    pub fn new(settings: &RoomSettings, music: &RoomMusic) -> Self {
+        let RoomSettings {
+            sample_rate,
+            vad,
+            send_silence,
+        } = *settings;
         let frame = (sample_rate / 50) as usize;
         let mixer = Room::new(RoomConfig {
             frame_samples: frame,
@@ -114,11 +152,13 @@ impl MediaRoom {
             recording_paused: false,
             sample_rate,
             vad,
+            send_silence,
             pcm: vec![0; FRAME_8K].into_boxed_slice(),
             encoded: vec![placeholder; ENCODE_CACHE].into_boxed_slice(),
             encoded_len: 0,
             own_pcm: vec![0; frame].into_boxed_slice(),
             own_payload: [0; FRAME_8K],
+            quiet: false,
         }
     }
 
@@ -135,6 +175,7 @@ impl MediaRoom {
         self.members.push(Member {
             leg_id,
             channel,
+            slot: leg.slot(),
             leg,
             vad: Vad::new(self.vad),
             last_sample: 0,
@@ -209,16 +250,23 @@ impl MediaRoom {
         self.members.iter().map(|m| m.leg_id)
     }
 
-    /// One 20 ms step; `signal` receives digits and speech changes.
-    /// Returns how many datagrams from strangers the legs dropped (for the
-    /// worker's live count).
-    pub fn tick(&mut self, now_ms: u64, mut signal: impl FnMut(LegId, LegSignal)) -> u64 {
+    /// One 20 ms step; legs read their sockets if `ready` says something
+    /// arrived (see [`super::readiness`]), and `signal` receives digits and
+    /// speech changes. Returns how many datagrams from strangers the legs
+    /// dropped (for the worker's live count).
+    pub fn tick(
+        &mut self,
+        now_ms: u64,
+        ready: &mut ReadySet,
+        mut signal: impl FnMut(LegId, LegSignal),
+    ) -> u64 {
         let wide = self.mixer.frame_samples() != FRAME_8K;
         let mut foreign = 0;
         for m in &mut self.members {
             let leg_id = m.leg_id;
-            m.leg
-                .receive(now_ms, |digit| signal(leg_id, LegSignal::Digit(digit)));
+            m.leg.receive(now_ms, ready, |digit| {
+                signal(leg_id, LegSignal::Digit(digit));
+            });
             foreign += m.leg.take_foreign();
             let heard = m.leg.play_out(now_ms, &mut self.pcm);
             let change = if heard {
@@ -247,14 +295,19 @@ impl MediaRoom {
             tap.push(self.mixer.recording_mix());
         }
         self.feed_inbound_tracks();
-        self.send_mixes(wide);
+        let all_skipped = self.send_mixes(wide);
         self.report_private_ends(&mut signal);
+        self.settle(all_skipped);
         foreign
     }
 
-    /// listeners; a member with a sound of its own gets its own encode.
-    fn send_mixes(&mut self, wide: bool) {
+    /// Encodes each distinct mix once per codec and sends it to its
+    /// listeners; a member with a sound of its own gets its own encode, and
+    /// a member hearing digital silence usually no packet at all. True if
+    /// every member's frame went unsent that way.
+    fn send_mixes(&mut self, wide: bool) -> bool {
         self.encoded_len = 0;
+        let mut all_skipped = true;
         for m in &mut self.members {
             let group_mix = self.mixer.output(m.channel);
             let own = m
@@ -266,6 +319,12 @@ impl MediaRoom {
             // outbound track records exactly that.
             let heard = own.unwrap_or(group_mix);
             m.tracks.feed(Track::Outbound, heard);
+            // Nobody to hear (alone, or everyone muted or silent): no packet,
+            // and nothing to encode.
+            if !self.send_silence && is_digital_silence(heard) && m.leg.skip_silence() {
+                continue;
+            }
+            all_skipped = false;
             let law = m.leg.law();
             if own.is_some() {
                 encode_heard(heard, wide, &mut self.pcm, law, &mut self.own_payload);
@@ -290,7 +349,16 @@ impl MediaRoom {
             };
             m.leg.send(&self.encoded[index].2);
         }
+        all_skipped
     }
+}
+
+/// True if every sample is zero: what a mix of nobody is, as opposed to a
+/// quiet talker's noise floor.
+fn is_digital_silence(frame: &[i16]) -> bool {
+    // OR-folded rather than `all`, so that it vectorises: a frame is a few
+    // hundred samples and most frames are not silent.
+    frame.iter().fold(0u16, |acc, &s| acc | s as u16) == 0
 }
 
 /// Encodes a heard frame (at the room's rate; `wide`: 16 kHz, brought down

@@ -25,9 +25,10 @@ use rtrb::{Consumer, Producer};
 
 use super::health::{IDLE_HEARTBEAT, WorkerStats};
 use super::leg::{Leg, LegId};
+use super::readiness::Readiness;
 use super::room::private::RetiredSound;
 use super::room::tracks::TrackChange;
-use super::room::{LegSignal, MediaRoom, MusicSlot, RetiredMusic};
+use super::room::{Doze, LegSignal, MediaRoom, MusicSlot, RetiredMusic};
 use chorus_mixer::clip::Clip;
 use chorus_recorder::Tap;
 
@@ -200,26 +201,37 @@ pub struct Worker {
     events: Producer<Event>,
     stats: Arc<WorkerStats>,
     rooms: Vec<(RoomKey, Box<MediaRoom>)>,
+    /// Beside each room (same index), its card while it sleeps (see
+    /// [`super::room::Doze`]): kept here, not in the room, so that sleeping
+    /// rooms cost a tick no trip to their memory.
+    dozing: Vec<Option<Doze>>,
+    /// Which of its legs' sockets have something to read.
+    readiness: Readiness,
     started: Instant,
 }
 
 impl Worker {
     /// A worker taking commands from `commands`, reporting on `events` (the
-    /// control plane polls it) and keeping its figures in `stats`.
+    /// control plane polls it), keeping its figures in `stats` and watching
+    /// up to `legs` sockets for readiness (more are read every tick). Fails
+    /// only if the kernel will not make an epoll.
     pub fn new(
         commands: Consumer<Command>,
         events: Producer<Event>,
         stats: Arc<WorkerStats>,
-    ) -> Self {
-        Self {
+        legs: usize,
+    ) -> std::io::Result<Self> {
+        Ok(Self {
             commands,
             events,
             stats,
             // Opening a room pushes here: sized so that it never grows on
             // this thread in practice (16 bytes a room).
             rooms: Vec::with_capacity(MAX_ROOMS),
+            dozing: Vec::with_capacity(MAX_ROOMS),
+            readiness: Readiness::new(legs)?,
             started: Instant::now(),
-        }
+        })
     }
 
     /// Runs until [`Command::Shutdown`]; the caller drops the worker.
@@ -273,14 +285,27 @@ impl Worker {
     fn tick(&mut self) {
         let now_ms = self.started.elapsed().as_millis() as u64;
         let events = &mut self.events;
-        let mut foreign = 0;
-        for (_, room) in &mut self.rooms {
-            foreign += room.tick(now_ms, |leg_id, signal| {
+        self.readiness.poll();
+        let ready = self.readiness.ready();
+        let (mut foreign, mut slept) = (0, 0);
+        for ((_, room), dozing) in self.rooms.iter_mut().zip(&mut self.dozing) {
+            if let Some(card) = dozing {
+                if card.sleeps(ready) {
+                    slept += 1;
+                    continue;
+                }
+                room.wake(*card);
+            }
+            foreign += room.tick(now_ms, ready, |leg_id, signal| {
                 let _ = events.push(Event::Signal { leg_id, signal });
             });
+            *dozing = room.doze();
         }
         if foreign > 0 {
             self.stats.foreign.fetch_add(foreign, Ordering::Relaxed);
+        }
+        if slept > 0 {
+            self.stats.slept.fetch_add(slept, Ordering::Relaxed);
         }
     }
 }

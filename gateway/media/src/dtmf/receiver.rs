@@ -105,6 +105,12 @@ impl DtmfReceiver {
         }
     }
 
+    /// True if an event is under way and not yet reported: [`Self::poll`]
+    /// may report it as time goes by.
+    pub fn is_pending(&self) -> bool {
+        self.current.is_some_and(|c| !c.reported)
+    }
+
     /// Reports the current event if it is unreported and no packet of it
     /// has arrived for [`EVENT_SILENCE_MS`]: its end packets were lost (or
     /// the last call to [`Self::on_packet`] had to report an earlier event

@@ -256,6 +256,12 @@ impl JitterBuffer {
         PushOutcome::Stored
     }
 
+    /// True while no stream is buffered or playing: popping now returns
+    /// [`Playout::Idle`] whatever the time, and only a push changes that.
+    pub fn is_idle(&self) -> bool {
+        matches!(self.state, State::Idle)
+    }
+
     /// Called once per frame tick; returns what to play.
     pub fn pop(&mut self, now_ms: u64) -> Playout<'_> {
         match self.state {

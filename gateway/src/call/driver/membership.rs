@@ -37,7 +37,7 @@ impl CallDriver {
             Ok(m) => m,
             Err(JoinError::Rejected { name, reason, leg }) => {
                 tracing::warn!(mpc = %name, %reason, "not let into the MPC; continuing with the next element");
-                self.media = Media::Idle(leg);
+                self.take_back(leg);
                 return Ok(Then::NextElement);
             }
             Err(error) => {
@@ -76,7 +76,7 @@ impl CallDriver {
                     Some(LegEvent::Left(leg)) => {
                         tracing::debug!(counters = ?leg.counters(), "leg taken out of the MPC");
                         let then = membership.take_release();
-                        self.media = Media::Idle(leg);
+                        self.take_back(leg);
                         tracing::info!(?then, "left the MPC");
                         return Ok(then.unwrap_or(Then::NextElement));
                     }
@@ -126,7 +126,7 @@ impl CallDriver {
         membership.leave(cause);
         if let Some(leg) = leg_back(&mut membership.events).await {
             tracing::debug!(counters = ?leg.counters(), "leg released");
-            self.media = Media::Idle(leg);
+            self.take_back(leg);
         }
     }
 }

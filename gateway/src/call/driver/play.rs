@@ -88,7 +88,7 @@ impl CallDriver {
     pub(super) async fn out_of_room(&mut self, events: &mut mpsc::UnboundedReceiver<LegEvent>) {
         let _ = self.services.media.leave(self.leg_id, None);
         if let Some(leg) = leg_back(events).await {
-            self.media = Media::Idle(leg);
+            self.take_back(leg);
         }
     }
 }

@@ -5,10 +5,11 @@
 use chorus_media::sdp;
 use tokio::time::Instant;
 
-use super::silence::{CHECK_EVERY, SilenceWatch};
+use super::silence::{CHECK_EVERY, SilenceWatch, on_grid};
 use super::{CallDriver, End, Media};
 use crate::call::dialog::read_offer;
 use crate::call::report::Hangup;
+use crate::media::Leg;
 use crate::media::leg::LegMode;
 use crate::sip::{DialogEvent, SessionOffer};
 
@@ -47,15 +48,28 @@ impl CallDriver {
         Ok(())
     }
 
-    /// Every [`CHECK_EVERY`]: drains the leg if the call holds it (nobody
-    /// else reads its socket then), and hangs up a call whose peer has sent
-    /// nothing for its RTP timeout.
+    /// Holds the leg again (back from a room): it is drained within
+    /// [`CHECK_EVERY`] from now, whatever the silence period.
+    pub(super) fn take_back(&mut self, leg: Box<Leg>) {
+        self.media = Media::Idle(leg);
+        self.next_media_check = self.next_media_check.min(Instant::now() + CHECK_EVERY);
+    }
+
+    /// Every [`CHECK_EVERY`] while the call holds its leg, drains it
+    /// (nobody else reads its socket then); every [`SilenceWatch::period`]
+    /// (at most 10 s), hangs up a call whose peer has sent nothing for its
+    /// RTP timeout.
     pub(super) async fn check_media(&mut self) -> Result<(), End> {
         let now = Instant::now();
-        self.next_media_check = now + CHECK_EVERY;
-        if let Media::Idle(leg) = &mut self.media {
-            leg.drain();
-        }
+        let period = match (&mut self.media, &self.silence) {
+            (Media::Idle(leg), _) => {
+                leg.drain();
+                CHECK_EVERY
+            }
+            (_, Some(watch)) => watch.period(self.on_hold),
+            (_, None) => CHECK_EVERY,
+        };
+        self.next_media_check = on_grid(now + period);
         let Some(silent) = self
             .silence
             .as_mut()

@@ -10,6 +10,7 @@ use chorus_media::rtp::RtpWriter;
 use chorus_media::sdp::{Direction, Negotiated};
 
 use super::{FRAME_8K, Leg, MAX_DATAGRAMS_PER_READ};
+use crate::media::readiness::ReadySet;
 
 fn negotiated(peer: &UdpSocket, local_direction: Direction) -> Negotiated {
     Negotiated {
@@ -91,7 +92,7 @@ fn one_receive_reads_past_a_flood_to_the_peers_packet() {
     send_rtp(&stranger, 9, 200);
     send_rtp(&peer, 7, 1);
     settle();
-    leg.receive(0, |_| {});
+    leg.receive(0, &mut ReadySet::default(), |_| {});
     assert_eq!(leg.counters().foreign, 200);
     assert_eq!(leg.jitter_stats().received, 1, "the peer's packet was read");
     const { assert!(MAX_DATAGRAMS_PER_READ >= 1000) };
@@ -102,7 +103,7 @@ fn a_stranger_sending_first_gets_nothing_and_is_not_heard() {
     let (peer, stranger, mut leg) = setup();
     send_rtp(&stranger, 9, 20);
     settle();
-    leg.receive(0, |_| {});
+    leg.receive(0, &mut ReadySet::default(), |_| {});
     assert_eq!(leg.counters().foreign, 20);
     assert_eq!(leg.jitter_stats().received, 0);
     leg.send(&[0xff; FRAME_8K]);
@@ -138,7 +139,7 @@ fn a_renegotiated_address_is_the_peer_from_then_on() {
     send_rtp(&new, 3, 2);
     send_rtp(&old, 7, 2);
     settle();
-    leg.receive(0, |_| {});
+    leg.receive(0, &mut ReadySet::default(), |_| {});
     assert_eq!(leg.counters().received, 2);
     assert_eq!(
         leg.counters().foreign,

@@ -80,6 +80,11 @@ struct Feed {
 pub struct MemberTracks([Option<Feed>; 2]);
 
 impl MemberTracks {
+    /// True if neither track is being recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+
     /// Applies `change` to `track`; gives back a tap no longer fed.
     pub fn change(&mut self, track: Track, change: TrackChange) -> Option<Tap> {
         let slot = &mut self.0[track as usize];

@@ -16,12 +16,27 @@ use crate::media::room::private::RetiredSound;
 impl Worker {
     /// Applies queued commands; false once told to shut down.
     pub(super) fn apply_commands(&mut self) -> bool {
+        if self.commands.is_empty() {
+            return true;
+        }
+        // Whatever they are, they may change what someone hears: every
+        // sleeping room ticks again (and goes back to sleep if not).
+        for ((_, room), dozing) in self.rooms.iter_mut().zip(&mut self.dozing) {
+            if let Some(card) = dozing.take() {
+                room.wake(card);
+            }
+        }
         while let Ok(command) = self.commands.pop() {
             match command {
-                Command::Open { room, media_room } => self.rooms.push((room, media_room)),
+                Command::Open { room, media_room } => {
+                    self.rooms.push((room, media_room));
+                    self.dozing.push(None);
+                }
                 Command::Close { room } => {
                     if let Some(index) = self.rooms.iter().position(|(k, _)| *k == room) {
                         let (_, mut closed) = self.rooms.swap_remove(index);
+                        // Awake, as every room is while commands apply.
+                        self.dozing.swap_remove(index);
                         loop {
                             let Some(leg_id) = closed.leg_ids().next() else {
                                 break;
@@ -29,7 +44,8 @@ impl Worker {
                             for tap in closed.stop_tracks(leg_id).into_iter().flatten() {
                                 self.emit(Event::RecordingStopped(tap));
                             }
-                            if let Some(leg) = closed.leave(leg_id) {
+                            if let Some(mut leg) = closed.leave(leg_id) {
+                                leg.unwatch(&mut self.readiness);
                                 self.emit(Event::Left { leg_id, leg });
                             }
                         }
@@ -158,13 +174,17 @@ impl Worker {
         &mut self,
         key: RoomKey,
         leg_id: LegId,
-        leg: Box<Leg>,
+        mut leg: Box<Leg>,
         (participant, start, enter): (Participant, bool, Option<Beep>),
     ) -> Result<(), Box<Leg>> {
         let Some((_, room)) = self.rooms.iter_mut().find(|(k, _)| *k == key) else {
             return Err(leg);
         };
-        room.join(leg_id, leg, participant)?;
+        leg.watch(&mut self.readiness);
+        if let Err(mut leg) = room.join(leg_id, leg, participant) {
+            leg.unwatch(&mut self.readiness);
+            return Err(leg);
+        }
         if start {
             room.start();
         }
@@ -180,7 +200,10 @@ impl Worker {
         for tap in room.stop_tracks(leg_id).into_iter().flatten() {
             let _ = self.events.push(Event::RecordingStopped(tap));
         }
-        let leg = room.leave(leg_id);
+        let mut leg = room.leave(leg_id);
+        if let Some(leg) = &mut leg {
+            leg.unwatch(&mut self.readiness);
+        }
         if let Some(beep) = exit.filter(|_| !room.is_empty()) {
             room.play_bridge(beep);
         }
