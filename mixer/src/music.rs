@@ -33,11 +33,17 @@
 //!
 //! # Properties
 //!
-//! Pure compute: no IO, no clock reads; [`MusicPlayer::new`] allocates a sine
-//! table and an envelope table, and [`MusicPlayer::fill`] never allocates.
+//! Pure compute: no IO, no clock reads. The sine and envelope tables a tune
+//! is played from are built once per tune and sample rate and shared by
+//! every player of it (a process-wide cache, filled by
+//! [`MusicPlayer::new`]): a room has three players, and a daemon thousands
+//! of rooms, so per player they would be most of a room's memory.
+//! [`MusicPlayer::fill`] never allocates.
 //! The oscillator is a 32-bit integer phase accumulator reset at every note
 //! start (where the envelope is zero), so the output is deterministic and
 //! repeats exactly, sample for sample, every loop.
+
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Peak level of the music: −18 dBFS, i.e. `32767 · 10^(−18/20)`.
 const PEAK: f32 = 32767.0 * 0.125_892_54;
@@ -65,6 +71,75 @@ const SINE_LEN: usize = 1 << SINE_BITS;
 
 /// Bits of the phase accumulator below the table index: interpolation.
 const FRAC_BITS: u32 = 32 - SINE_BITS;
+
+/// The tables a tune is played from at one sample rate.
+#[derive(Debug)]
+struct Tables {
+    /// One sine cycle, `SINE_LEN + 1` entries (last = first, for
+    /// interpolation without wrapping).
+    sine: Box<[f32]>,
+    /// Gain of each sample of a note, `note_len` entries, already scaled by
+    /// the fundamental's amplitude.
+    envelope: Box<[f32]>,
+}
+
+impl Tables {
+    /// The tables of `tune` at `sample_rate`, built on first use and shared
+    /// from then on.
+    fn shared(tune: Tune, sample_rate: u32) -> Arc<Self> {
+        type Cache = Vec<(Tune, u32, Arc<Tables>)>;
+        static CACHE: Mutex<Cache> = Mutex::new(Vec::new());
+        // A panic elsewhere while holding the lock leaves the list intact.
+        let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((.., tables)) = cache
+            .iter()
+            .find(|(t, rate, _)| *t == tune && *rate == sample_rate)
+        {
+            return tables.clone();
+        }
+        let tables = Arc::new(Self::build(tune, sample_rate));
+        cache.push((tune, sample_rate, tables.clone()));
+        tables
+    }
+
+    fn build(tune: Tune, sample_rate: u32) -> Self {
+        let sr = f64::from(sample_rate);
+        let sine = (0..=SINE_LEN)
+            .map(|i| (std::f64::consts::TAU * i as f64 / SINE_LEN as f64).sin() as f32)
+            .collect();
+        let note_len = note_samples(tune, sample_rate);
+        let attack = ms_to_samples(ATTACK_MS, sample_rate).max(1);
+        let release = ms_to_samples(RELEASE_MS, sample_rate).max(1);
+        let envelope = (0..note_len)
+            .map(|k| {
+                let raised = |x: f64| 0.5 * (1.0 - (std::f64::consts::PI * x).cos());
+                let rise = if k < attack {
+                    raised(f64::from(k) / f64::from(attack))
+                } else {
+                    1.0
+                };
+                let decay = (-f64::from(k.saturating_sub(attack)) / (DECAY_S * sr)).exp();
+                let to_end = note_len - 1 - k;
+                let fall = if to_end < release {
+                    raised(f64::from(to_end) / f64::from(release))
+                } else {
+                    1.0
+                };
+                (rise * decay * fall) as f32 * FUNDAMENTAL
+            })
+            .collect();
+        Self { sine, envelope }
+    }
+}
+
+fn ms_to_samples(ms: u32, sample_rate: u32) -> u32 {
+    (u64::from(ms) * u64::from(sample_rate) / 1000) as u32
+}
+
+/// Samples in one note of `tune`.
+fn note_samples(tune: Tune, sample_rate: u32) -> u32 {
+    ms_to_samples(tune.note_ms(), sample_rate)
+}
 
 /// Which built-in melody to play.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,12 +178,8 @@ impl Tune {
 pub struct MusicPlayer {
     tune: Tune,
     sample_rate: u32,
-    /// One sine cycle, `SINE_LEN + 1` entries (last = first, for
-    /// interpolation without wrapping).
-    sine: Vec<f32>,
-    /// Gain of each sample of a note, `note_len` entries, already scaled by
-    /// the fundamental's amplitude.
-    envelope: Vec<f32>,
+    /// Its tune's tables at its rate, shared.
+    tables: Arc<Tables>,
     /// Per-note phase increment of the fundamental (2^32 = one cycle).
     phase_inc: [u32; 8],
     /// Samples per note.
@@ -131,33 +202,6 @@ impl MusicPlayer {
     pub fn new(tune: Tune, sample_rate: u32) -> Self {
         crate::assert_sample_rate("MusicPlayer", sample_rate);
         let sr = f64::from(sample_rate);
-        let sine = (0..=SINE_LEN)
-            .map(|i| (std::f64::consts::TAU * i as f64 / SINE_LEN as f64).sin() as f32)
-            .collect();
-
-        let ms_to_samples = |ms: u32| (u64::from(ms) * u64::from(sample_rate) / 1000) as u32;
-        let note_len = ms_to_samples(tune.note_ms());
-        let attack = ms_to_samples(ATTACK_MS).max(1);
-        let release = ms_to_samples(RELEASE_MS).max(1);
-        let envelope = (0..note_len)
-            .map(|k| {
-                let raised = |x: f64| 0.5 * (1.0 - (std::f64::consts::PI * x).cos());
-                let rise = if k < attack {
-                    raised(f64::from(k) / f64::from(attack))
-                } else {
-                    1.0
-                };
-                let decay = (-f64::from(k.saturating_sub(attack)) / (DECAY_S * sr)).exp();
-                let to_end = note_len - 1 - k;
-                let fall = if to_end < release {
-                    raised(f64::from(to_end) / f64::from(release))
-                } else {
-                    1.0
-                };
-                (rise * decay * fall) as f32 * FUNDAMENTAL
-            })
-            .collect();
-
         let phase_inc = tune.notes().map(|midi| {
             let freq = 440.0 * 2f64.powf((f64::from(midi) - 69.0) / 12.0);
             (freq / sr * 4_294_967_296.0).round() as u32
@@ -166,10 +210,9 @@ impl MusicPlayer {
         Self {
             tune,
             sample_rate,
-            sine,
-            envelope,
+            tables: Tables::shared(tune, sample_rate),
             phase_inc,
-            note_len,
+            note_len: note_samples(tune, sample_rate),
             note: 0,
             pos: 0,
             phase: 0,
@@ -182,7 +225,7 @@ impl MusicPlayer {
     /// whatever the frame lengths; an empty `out` does nothing.
     pub fn fill(&mut self, out: &mut [i16]) {
         for slot in out.iter_mut() {
-            let env = self.envelope[self.pos as usize];
+            let env = self.tables.envelope[self.pos as usize];
             let fundamental = self.sine_at(self.phase);
             let harmonic = self.sine_at(self.phase.wrapping_mul(2));
             *slot = (env * (fundamental + HARMONIC * harmonic)).round() as i16;
@@ -224,8 +267,8 @@ impl MusicPlayer {
     fn sine_at(&self, phase: u32) -> f32 {
         let index = (phase >> FRAC_BITS) as usize;
         let frac = (phase & ((1 << FRAC_BITS) - 1)) as f32 / (1u32 << FRAC_BITS) as f32;
-        let a = self.sine[index];
-        let b = self.sine[index + 1];
+        let a = self.tables.sine[index];
+        let b = self.tables.sine[index + 1];
         a + (b - a) * frac
     }
 }
@@ -248,6 +291,18 @@ mod tests {
 
     fn midi_hz(midi: u8) -> f64 {
         440.0 * 2f64.powf((f64::from(midi) - 69.0) / 12.0)
+    }
+
+    #[test]
+    fn players_of_one_tune_and_rate_share_their_tables() {
+        let a = MusicPlayer::new(Tune::Hold, 8000);
+        let b = MusicPlayer::new(Tune::Hold, 8000);
+        assert!(Arc::ptr_eq(&a.tables, &b.tables));
+        let other_rate = MusicPlayer::new(Tune::Hold, 16000);
+        let other_tune = MusicPlayer::new(Tune::Wait, 8000);
+        assert!(!Arc::ptr_eq(&a.tables, &other_rate.tables));
+        assert!(!Arc::ptr_eq(&a.tables, &other_tune.tables));
+        assert_eq!(other_rate.tables.envelope.len(), 6400, "400 ms at 16 kHz");
     }
 
     #[test]
