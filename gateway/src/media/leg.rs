@@ -106,6 +106,9 @@ pub const MAX_DATAGRAMS_PER_READ: usize = 2048;
 const RECV_BUFFER: usize = 1500;
 /// The largest packet we take or send: 120 ms of G.711.
 const MAX_PACKET: usize = samples_8k(MAX_PTIME_MS);
+/// Payload bytes a leg's jitter buffer holds: a second of G.711, whatever
+/// the packet time (32 slots of 20 ms need 5,120; 120 ms packets fit eight).
+const JITTER_STORE: usize = 8000;
 /// RTP header (12) + the largest packet.
 const SEND_BUFFER: usize = 12 + MAX_PACKET;
 /// Jitter buffer pops per tick at most: two for 10 ms packets; more only
@@ -167,6 +170,7 @@ impl Leg {
             mode: LegMode::from_local(negotiated.local_direction),
             jitter: JitterBuffer::new(JitterConfig {
                 max_payload: MAX_PACKET,
+                store_bytes: JITTER_STORE,
                 // The room pops on its 20 ms tick, whose phase against the
                 // peer's packets is arbitrary: with one packet of depth, a
                 // sub-millisecond wobble of arrivals across a tick boundary

@@ -48,6 +48,8 @@ mod estimator;
 mod packet_tests;
 mod packet_time;
 #[cfg(test)]
+mod store_tests;
+#[cfg(test)]
 mod tests;
 mod types;
 
@@ -87,6 +89,9 @@ struct Slot {
     sequence: u16,
     payload_type: u8,
     len: usize,
+    /// Where its payload starts in the store, counted from the store's
+    /// first byte ever written (the store index is this modulo its size).
+    at: u64,
 }
 
 /// The adaptive jitter buffer (see the module docs).
@@ -94,7 +99,11 @@ struct Slot {
 pub struct JitterBuffer {
     config: JitterConfig,
     slots: Vec<Slot>,
+    /// The payloads, one after another in arrival order, wrapping round
+    /// (see [`JitterBuffer::store`]).
     data: Vec<u8>,
+    /// Where the next payload goes, counted like [`Slot::at`].
+    write_at: u64,
     state: State,
     /// SSRC of the current stream; `None` before the first packet.
     ssrc: Option<u32>,
@@ -128,11 +137,14 @@ impl JitterBuffer {
         c.capacity_frames = c.capacity_frames.clamp(2, MAX_CAPACITY);
         c.max_delay_frames = c.max_delay_frames.clamp(1, c.capacity_frames);
         c.min_delay_frames = c.min_delay_frames.clamp(1, c.max_delay_frames);
+        c.max_payload = c.max_payload.max(1);
+        c.store_bytes = c.store_bytes.max(c.max_payload);
         let frame_ms = (u64::from(c.frame_samples) * 1000 / u64::from(c.clock_rate)).max(1);
         // Until the stream shows its packet time, a packet is a frame.
         JitterBuffer {
             slots: vec![Slot::default(); usize::from(c.capacity_frames)],
-            data: vec![0; usize::from(c.capacity_frames) * c.max_payload],
+            data: vec![0; c.store_bytes],
+            write_at: 0,
             state: State::Idle,
             ssrc: None,
             cursor: 0,
@@ -252,8 +264,7 @@ impl JitterBuffer {
                 self.discard_at_cursor();
             }
         }
-        self.store(packet);
-        PushOutcome::Stored
+        self.store(packet)
     }
 
     /// True while no stream is buffered or playing: popping now returns
@@ -310,11 +321,11 @@ impl JitterBuffer {
             if self.slots[index].occupied && self.slots[index].sequence == self.cursor {
                 self.hold_run = 0;
                 self.cursor_concealed = false;
-                let slot = &mut self.slots[index];
-                slot.occupied = false;
+                self.slots[index].occupied = false;
+                let slot = self.slots[index];
                 self.stored -= 1;
                 self.cursor = self.cursor.wrapping_add(1);
-                let start = index * self.config.max_payload;
+                let start = self.store_index(slot.at);
                 return Playout::Frame {
                     payload: &self.data[start..start + slot.len],
                     payload_type: slot.payload_type,
@@ -384,10 +395,54 @@ impl JitterBuffer {
         self.cursor_concealed = false;
     }
 
-    fn store(&mut self, packet: &RtpPacket<'_>) {
+    fn store_index(&self, at: u64) -> usize {
+        (at % self.data.len() as u64) as usize
+    }
+
+    /// Where a payload of `len` bytes can go: after the last one written,
+    /// or at the store's start if it would not fit before the end (a
+    /// payload is never split); `None` if that would overwrite a payload
+    /// still buffered.
+    fn room_for(&self, len: usize) -> Option<u64> {
+        let size = self.data.len() as u64;
+        let mut at = self.write_at;
+        if self.store_index(at) + len > self.data.len() {
+            at += size - at % size;
+        }
+        let oldest = self
+            .slots
+            .iter()
+            .filter(|s| s.occupied)
+            .map(|s| s.at)
+            .min()
+            .unwrap_or(at);
+        (at + len as u64 - oldest <= size).then_some(at)
+    }
+
+    /// Stores a packet within capacity of the cursor. Payloads go into one
+    /// store in arrival order rather than a fixed stride per slot, so that
+    /// the store is sized by time ([`JitterConfig::store_bytes`]) and not
+    /// by slots × the largest packet: most peers send 20 ms, and a stride
+    /// of 120 ms left five sixths of the memory unused. Should the store be
+    /// full (long packets far ahead), playout skips forward to make room,
+    /// as it does for a packet too far ahead; a packet that would then be
+    /// behind the cursor is dropped as late.
+    fn store(&mut self, packet: &RtpPacket<'_>) -> PushOutcome {
+        let len = packet.payload.len();
+        let at = loop {
+            if let Some(at) = self.room_for(len) {
+                break at;
+            }
+            self.discard_at_cursor();
+        };
+        if seq_diff(packet.sequence, self.cursor) < 0 {
+            self.stats.late += 1;
+            return PushOutcome::Late;
+        }
+        self.write_at = at + len as u64;
+        let start = self.store_index(at);
+        self.data[start..start + len].copy_from_slice(packet.payload);
         let index = self.slot_index(packet.sequence);
-        let start = index * self.config.max_payload;
-        self.data[start..start + packet.payload.len()].copy_from_slice(packet.payload);
         let slot = &mut self.slots[index];
         // Invariant: occupied slots hold sequences within capacity of the
         // cursor, so an occupied slot here can only be a stale leftover.
@@ -398,8 +453,10 @@ impl JitterBuffer {
             occupied: true,
             sequence: packet.sequence,
             payload_type: packet.payload_type,
-            len: packet.payload.len(),
+            len,
+            at,
         };
+        PushOutcome::Stored
     }
 
     /// Whether the timestamp disagrees with the sequence number by > 2 s.
@@ -426,6 +483,7 @@ impl JitterBuffer {
         self.state = State::Buffering { since_ms: now_ms };
         self.estimator.reset();
         self.estimator.on_arrival(now_ms, packet.timestamp);
-        self.store(packet);
+        // Always stored: the buffer is empty and the packet at the cursor.
+        let _ = self.store(packet);
     }
 }

@@ -19,6 +19,10 @@ pub struct JitterConfig {
     pub capacity_frames: u16,
     /// Largest payload accepted, in bytes.
     pub max_payload: usize,
+    /// Payload bytes held at once, all packets together (at least
+    /// `max_payload`): a store sized by time, not slots × the largest
+    /// packet.
+    pub store_bytes: usize,
 }
 
 impl Default for JitterConfig {
@@ -30,6 +34,7 @@ impl Default for JitterConfig {
             max_delay_frames: 8,
             capacity_frames: 32,
             max_payload: 320,
+            store_bytes: 32 * 320,
         }
     }
 }
