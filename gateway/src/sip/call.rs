@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rsipstack::dialog::DialogId;
-use rsipstack::dialog::dialog::DialogStateReceiver;
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::prelude::*;
@@ -25,6 +24,7 @@ use super::dialog::{
 };
 use super::session_clock::SessionClock;
 use super::session_timer::SessionTimer;
+use super::states::CallStates;
 use super::tcp::LinkCall;
 use super::uri::user_or_uri;
 
@@ -132,7 +132,7 @@ impl Drop for CallHold {
 /// One inbound INVITE dialog, from our side. Dropping it forgets the dialog.
 pub struct ServerCall {
     dialog: InviteDialog,
-    states: DialogStateReceiver,
+    states: CallStates,
     dialogs: Arc<DialogLayer>,
     spans: CallSpans,
     hold: CallHold,
@@ -145,7 +145,7 @@ pub struct ServerCall {
 impl ServerCall {
     pub(super) fn new(
         dialog: InviteDialog,
-        states: DialogStateReceiver,
+        states: CallStates,
         dialogs: Arc<DialogLayer>,
         spans: CallSpans,
         hold: CallHold,
@@ -168,7 +168,6 @@ impl ServerCall {
         let _ = self.dialog.ringing(None, None);
     }
 
-    /// Sends 200 OK with our SDP answer.
     /// Sends 200 OK with our SDP answer and the session timer's headers,
     /// and starts the timer.
     pub fn accept(&mut self, sdp: &str) -> Result<(), CallerGone> {

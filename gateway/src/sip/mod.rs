@@ -26,6 +26,7 @@ pub mod registrar;
 pub mod screen;
 mod session_clock;
 pub mod session_timer;
+mod states;
 pub mod tcp;
 pub mod uac;
 pub mod udp;
@@ -55,6 +56,7 @@ use guard::Guard;
 use registrar::{Register, Registrar};
 use screen::Rejection;
 use session_timer::SessionTimer;
+use states::StateRouter;
 use tcp::{Links, TcpLimits};
 pub use uac::ClientCall;
 use udp::ScreeningSocket;
@@ -325,6 +327,7 @@ impl Signalling {
             max_calls,
             session_expires,
             registrar,
+            states: StateRouter::start(),
         };
         tokio::select! {
             () = endpoint.serve() => {}
@@ -344,6 +347,7 @@ struct Dispatcher {
     max_calls: usize,
     session_expires: std::time::Duration,
     registrar: Arc<Registrar>,
+    states: StateRouter,
 }
 
 impl Dispatcher {
@@ -446,22 +450,24 @@ impl Dispatcher {
             self.metrics.links.call_over(tx.connection.as_ref()),
         );
         let contact = self.contact.uri(&tx);
-        let (state_tx, states) = self.dialogs.new_dialog_state_channel();
-        let dialog =
-            match self
-                .dialogs
-                .get_or_create_server_invite(&tx, state_tx, None, Some(contact))
-            {
-                Ok(d) => d,
-                Err(error) => {
-                    tracing::info!(%error, "cannot create a dialog for INVITE");
-                    tokio::spawn(reply(tx, StatusCode::BadRequest));
-                    return;
-                }
-            };
+        let dialog = match self.dialogs.get_or_create_server_invite(
+            &tx,
+            self.states.sender(),
+            None,
+            Some(contact),
+        ) {
+            Ok(d) => d,
+            Err(error) => {
+                tracing::info!(%error, "cannot create a dialog for INVITE");
+                tokio::spawn(reply(tx, StatusCode::BadRequest));
+                return;
+            }
+        };
         let call_uuid = uuid::Uuid::new_v4().to_string();
         let span = tracing::info_span!("call", call_uuid = %call_uuid);
         let invite = Invite::of(&tx.original);
+        // Routed before the INVITE transaction can report anything.
+        let states = self.states.route(dialog.id());
         let mut handler = dialog.clone();
         // The INVITE transaction (100 Trying, our final response, the ACK or a
         // CANCEL) runs in its own task; the call drives it through the dialog.
