@@ -61,6 +61,11 @@ struct Args {
     /// Idle MPCs (one silent member each) for chorusd's idle cost; 0: skip.
     #[arg(long, default_value_t = 1000)]
     idle_mpcs: usize,
+    /// Seconds the idle run measures: a cost of about 1 % of a core is a
+    /// few clock ticks of the kernel's accounting a second, so it takes a
+    /// longer window than a step of the sweep to read it to a tenth.
+    #[arg(long, default_value_t = 30.0)]
+    idle_duration: f64,
     /// Calls placed for the set-up rate; 0: skip.
     #[arg(long, default_value_t = 3600)]
     signalling_calls: usize,
@@ -150,9 +155,16 @@ fn capacity(args: &Args) -> Result<(), String> {
     }
     let mut extras = Vec::new();
     if args.idle_mpcs > 0 {
-        let report = once(&chorusd, &plan, args.idle_mpcs, 1, true, args.cps, 1)?;
+        let idle = Sweep {
+            duration: Duration::from_secs_f64(args.idle_duration),
+            ..plan.clone()
+        };
+        let report = once(&chorusd, &idle, args.idle_mpcs, 1, true, args.cps, 1)?;
         extras.push(Extra {
-            name: format!("{} idle MPCs, one silent member each", args.idle_mpcs),
+            name: format!(
+                "{} idle MPCs, one silent member each ({} s measured)",
+                args.idle_mpcs, args.idle_duration
+            ),
             idle: true,
             report,
         });
