@@ -16,6 +16,12 @@
 //! per-leg channel: the media threads never lock and never wake anyone.
 //! [`MediaPlane::liveness`] tells whether every worker is still going round
 //! its loop (see [`health`]).
+//!
+//! A worker reads only the sockets its epoll says something arrived on
+//! ([`readiness`]), a listener hearing digital silence is sent a keepalive
+//! every two seconds rather than every frame ([`leg::Leg::skip_silence`]),
+//! and a room in which nobody sends and nobody hears anything sleeps
+//! through its ticks ([`room::Doze`]): idle calls cost next to nothing.
 
 mod commands;
 mod events;
