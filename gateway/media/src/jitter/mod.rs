@@ -104,6 +104,10 @@ pub struct JitterBuffer {
     data: Vec<u8>,
     /// Where the next payload goes, counted like [`Slot::at`].
     write_at: u64,
+    /// At or before the oldest payload still buffered (it only moves on as
+    /// packets leave): while a payload fits in front of it, finding the
+    /// true oldest, a scan of every slot, can wait.
+    oldest_hint: u64,
     state: State,
     /// SSRC of the current stream; `None` before the first packet.
     ssrc: Option<u32>,
@@ -145,6 +149,7 @@ impl JitterBuffer {
             slots: vec![Slot::default(); usize::from(c.capacity_frames)],
             data: vec![0; c.store_bytes],
             write_at: 0,
+            oldest_hint: 0,
             state: State::Idle,
             ssrc: None,
             cursor: 0,
@@ -403,20 +408,24 @@ impl JitterBuffer {
     /// or at the store's start if it would not fit before the end (a
     /// payload is never split); `None` if that would overwrite a payload
     /// still buffered.
-    fn room_for(&self, len: usize) -> Option<u64> {
+    fn room_for(&mut self, len: usize) -> Option<u64> {
         let size = self.data.len() as u64;
         let mut at = self.write_at;
         if self.store_index(at) + len > self.data.len() {
             at += size - at % size;
         }
-        let oldest = self
+        let end = at + len as u64;
+        if end.saturating_sub(self.oldest_hint) <= size {
+            return Some(at);
+        }
+        self.oldest_hint = self
             .slots
             .iter()
             .filter(|s| s.occupied)
             .map(|s| s.at)
             .min()
             .unwrap_or(at);
-        (at + len as u64 - oldest <= size).then_some(at)
+        (end.saturating_sub(self.oldest_hint) <= size).then_some(at)
     }
 
     /// Stores a packet within capacity of the cursor. Payloads go into one
