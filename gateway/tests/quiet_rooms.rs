@@ -200,7 +200,9 @@ fn a_listener_hearing_silence_gets_a_keepalive_every_two_seconds_and_a_talker_wa
             pair[1].3.wrapping_sub(pair[0].3),
         );
         assert!(
-            (Duration::from_millis(1800)..Duration::from_millis(2200)).contains(&gap),
+            // Every two seconds, not every 20 ms and not never; wide
+            // enough for a loaded test machine's scheduling.
+            (Duration::from_millis(1500)..Duration::from_millis(2500)).contains(&gap),
             "keepalives {gap:?} apart"
         );
         assert_eq!(seq, 1, "no packet missing in between");
@@ -239,7 +241,8 @@ fn a_listener_hearing_silence_gets_a_keepalive_every_two_seconds_and_a_talker_wa
     );
     let first = voiced[0];
     assert!(
-        first.0 - before < Duration::from_millis(150),
+        // Woken by the packet, not by the next keepalive (up to 2 s away).
+        first.0 - before < Duration::from_millis(500),
         "the first voice reached B {:?} after A began",
         first.0 - before
     );
@@ -251,7 +254,9 @@ fn a_listener_hearing_silence_gets_a_keepalive_every_two_seconds_and_a_talker_wa
     let elapsed_frames = (first.0 - last_keepalive.0).as_millis() as i64 / 20;
     let clock_frames = i64::from(first.3.wrapping_sub(last_keepalive.3)) / 160;
     assert!(
-        (clock_frames - elapsed_frames).abs() <= 4,
+        // Without the catch-up it would lag by the ticks slept since the
+        // last keepalive (about 25 here).
+        (clock_frames - elapsed_frames).abs() <= 10,
         "RTP clock {clock_frames} frames vs {elapsed_frames} frames of wall time"
     );
     let pcm = decode(&heard);

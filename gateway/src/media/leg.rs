@@ -20,10 +20,10 @@
 //! Datagrams are judged by their source before anything else (see
 //! [`source`]): the SDP's address always, a peer behind NAT after a
 //! probation inside a short learning window, nobody else. A stranger's
-//! datagram costs one read and an address comparison, and every tick reads
-//! the socket until it is empty (up to [`MAX_DATAGRAMS_PER_READ`]), so a
-//! flood aimed at the port cannot push the peer's own packets out of the
-//! kernel's buffer.
+//! datagram costs one read and an address comparison, and every tick that
+//! finds the socket readable (see [`super::readiness`]) reads it until it
+//! is empty (up to [`MAX_DATAGRAMS_PER_READ`]), so a flood aimed at the
+//! port cannot push the peer's own packets out of the kernel's buffer.
 //!
 //! A [`Leg`] is built on the control plane (where allocation is fine), moved
 //! into a media worker through the command ring, driven there once per tick

@@ -1,6 +1,9 @@
 //! A media worker: one thread owning a shard of the rooms and all their legs.
 //!
-//! Every 20 ms it ticks each of its rooms (see [`super::room`]). Commands from
+//! Every 20 ms it polls its epoll for the legs' sockets that something
+//! arrived on (see [`super::readiness`]) and ticks each of its rooms (see
+//! [`super::room`]), but for rooms asleep with nothing to do, which cost it
+//! only a look at their [`Doze`] card. Commands from
 //! the control plane arrive on a wait-free SPSC ring and are applied between
 //! ticks; leaving legs, closed rooms, digits and speech changes go back on
 //! another ring, which the control plane polls: the worker never wakes (and
