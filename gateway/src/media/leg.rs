@@ -418,15 +418,10 @@ impl Leg {
     /// timeout and any NAT binding on the way fed, at a twentieth of the
     /// cost of a packet every 20 ms, most of the idle cost measured).
     pub fn skip_silence(&mut self) -> bool {
-        if !self.outgoing.is_empty()
-            || !self.dtmf_out.is_idle()
-            || self.unsent_silence + 1 >= SILENCE_KEEPALIVE_FRAMES
-        {
+        if !self.outgoing.is_empty() || !self.dtmf_out.is_idle() || self.silence_budget() == 0 {
             return false;
         }
-        self.unsent_silence += 1;
-        self.writer.skip(FRAME_8K as u32);
-        self.marker_next = true;
+        self.skip_silent_frames(1);
         true
     }
 

@@ -89,12 +89,7 @@ impl MediaRoom {
     /// silence (`all_skipped`): whether the room may sleep from now on.
     pub(super) fn settle(&mut self, all_skipped: bool) {
         let anyone_hears = !self.members.is_empty()
-            && (!all_skipped
-                || !self.mixer.started()
-                || self
-                    .members
-                    .iter()
-                    .any(|m| self.mixer.participant(m.channel).is_some_and(|p| p.held)));
+            && (!all_skipped || !self.mixer.started() || self.anyone_held());
         let playing = self.recording.is_some() || self.bridge.iter().any(Option::is_some);
         let members_quiet = self.members.iter().all(|m| {
             m.slot.is_some()

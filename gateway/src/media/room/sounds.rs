@@ -132,16 +132,19 @@ impl MediaRoom {
         }
     }
 
+    /// Whether a member is on hold (and so hears hold music).
+    pub(super) fn anyone_held(&self) -> bool {
+        self.members
+            .iter()
+            .any(|m| self.mixer.participant(m.channel).is_some_and(|p| p.held))
+    }
+
     /// Fills the music and bridge buffers that someone will hear this tick.
     pub(super) fn play_room_sounds(&mut self) {
         if !self.mixer.started() {
             self.wait_music.fill(self.mixer.wait_music_mut());
         }
-        let anyone_held = self
-            .members
-            .iter()
-            .any(|m| self.mixer.participant(m.channel).is_some_and(|p| p.held));
-        if anyone_held {
+        if self.anyone_held() {
             self.agent_hold_music
                 .fill(self.mixer.hold_music_mut(HoldMusic::Agent));
             self.customer_hold_music
